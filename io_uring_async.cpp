@@ -1,0 +1,1268 @@
+// io_uring_async.cpp — io_uring TCP echo 伺服器，附帶自己的負載客戶端
+//
+// 這個程式示範（對應指南的〈io_uring〉一章）：
+//   * multishot accept：一個 SQE 接受所有新連線；
+//   * multishot recv 搭配 provided buffer ring：核心自己從共享緩衝池挑緩衝區，
+//     一個 SQE 持續收資料，不必每次重新提交；
+//   * 直接從收到的緩衝區回送（不複製），短寫入（short send）接著送剩下的；
+//     同一連線排隊的多個緩衝區合併成一次 sendmsg；
+//   * 每輪迴圈一次 io_uring_submit_and_wait，完成事件成批收割、CQ 只前進一次；
+//   * IORING_SETUP_SINGLE_ISSUER | DEFER_TASKRUN（核心 6.1+），不支援時退回 COOP_TASKRUN，再退回預設；
+//   * 背壓：連線佔用的緩衝區到上限就暫停它的 recv，送完再恢復，所以不讀資料的客戶端
+//     只能佔住有限的記憶體；緩衝池用完（ENOBUFS）或 multishot 結束時重新掛上，連線不會卡住；
+//   * EMFILE：說一次、繼續服務，有連線關閉（或 100 ms 後）再恢復 accept。
+//
+// 需求：Linux 6.1 以上（multishot recv 需要 6.0，DEFER_TASKRUN 需要 6.1）、liburing 2.3 以上。
+// 編譯：make io_uring_async
+// 執行：./io_uring_async [PORT]             （預設 12345）
+//       echo "測試訊息" | nc -N localhost 12345
+//       ./io_uring_async bench 127.0.0.1 12345 --conns 50 --size 64 --depth 1 --duration 5
+// 指南：docs/kernel-bypass-guide.md〈io_uring〉
+
+#include <liburing.h>
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <charconv>
+#include <chrono>
+#include <csignal>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <utility>
+#include <vector>
+
+namespace {
+
+// ============================================================================
+// 可調參數（單位寫在名字或註解裡）
+// ============================================================================
+constexpr uint16_t kDefaultPort = 12345;
+constexpr unsigned kSqEntries = 1024;          // SQ 大小；CQ 取 4 倍，multishot 一個 SQE 會產生很多 CQE
+constexpr unsigned kCqEntries = kSqEntries * 4;
+constexpr unsigned kDefaultBufSize = 4096;     // 每個 provided buffer 的大小（bytes）
+constexpr unsigned kDefaultBufCount = 8192;    // 緩衝池的緩衝區數（每執行緒）：8192 × 4 KiB = 32 MiB
+constexpr unsigned kMaxBufCount = 32768;       // 核心對 buffer ring 的上限
+constexpr unsigned kHeldPerConn = 16;          // 一條連線最多佔住幾個緩衝區，超過就暫停它的 recv（背壓）
+constexpr unsigned kHeldMin = 2;               // 連線很多時，公平分配後每條至少還能佔這麼多
+constexpr unsigned kMaxIov = 16;               // 一次 sendmsg 最多合併幾個緩衝區
+constexpr int kListenBacklog = 4096;
+constexpr uint16_t kBufGroup = 0;              // buffer ring 的群組編號（每個 ring 各自一組）
+constexpr auto kAcceptRetry = std::chrono::milliseconds(100);  // EMFILE 後多久再試 accept
+constexpr long kWaitTimeoutNs = 100'000'000;   // 迴圈最長等待 100 ms，好檢查停止旗標
+constexpr auto kShutdownGrace = std::chrono::seconds(2);
+
+static_assert((kDefaultBufCount & (kDefaultBufCount - 1)) == 0, "buffer ring 大小必須是 2 的冪次");
+static_assert(kMaxIov <= kHeldPerConn, "合併的 iovec 數不能超過一條連線可佔的緩衝區數");
+
+// 負載客戶端
+constexpr unsigned kClientBufSize = 16384;
+constexpr unsigned kClientBufCount = 4096;
+constexpr uint32_t kPatternPeriod = 65521;     // 驗證用資料的週期（質數，錯位或串線都對不上）
+constexpr uint32_t kMaxSendChunk = 65536;      // 客戶端一次送出的最大位元組數
+constexpr unsigned kMaxConnecting = 256;       // 同時進行中的 connect 數
+constexpr auto kConnectTimeout = std::chrono::seconds(10);
+constexpr auto kDrainTimeout = std::chrono::seconds(10);
+static_assert(kClientBufSize <= kMaxSendChunk, "驗證時一次比對的長度不能超過樣式表的延伸區");
+
+using Clock = std::chrono::steady_clock;
+
+// 唯一的全域變數：信號處理函式只設定它
+std::atomic<bool> g_stop{false};
+extern "C" void on_signal(int) { g_stop.store(true, std::memory_order_relaxed); }
+
+// ============================================================================
+// 錯誤：帶著結束碼的例外，只在設定階段拋出，由 main 印出
+// ============================================================================
+struct Failure : std::runtime_error {
+    int exit_code;
+    Failure(int code, const std::string& msg) : std::runtime_error(msg), exit_code(code) {}
+};
+std::string errstr(int err) { return std::string(strerror(err)) + " (errno " + std::to_string(err) + ")"; }
+
+// ============================================================================
+// 選項
+// ============================================================================
+struct ServerConfig {
+    uint16_t port = kDefaultPort;
+    unsigned threads = 1;
+    unsigned buf_size = kDefaultBufSize;
+    unsigned buf_count = kDefaultBufCount;
+    unsigned max_conns = 16384;
+    bool sqpoll = false;
+};
+struct BenchConfig {
+    std::string host;
+    uint16_t port = kDefaultPort;
+    unsigned conns = 50;
+    unsigned size = 64;
+    unsigned depth = 1;
+    double duration = 5.0;
+    bool quiet = false;
+};
+
+constexpr const char* kUsage = R"(用法：
+  io_uring_async [PORT] [選項]                  啟動 TCP echo 伺服器
+  io_uring_async bench HOST PORT [選項]         負載客戶端：驗證每個回送的位元組並量測延遲
+
+伺服器選項：
+  PORT                 監聽的 TCP 埠（1–65535，預設 12345）
+  --threads N          執行緒數，每個執行緒一個 ring，以 SO_REUSEPORT 分攤連線（預設 1）
+  --sqpoll             使用 SQPOLL 核心執行緒提交 SQE（預設關閉）
+  --buf-size BYTES     每個 provided buffer 的大小（512–65536，預設 4096）
+  --buf-count N        每個執行緒的緩衝區數，2 的冪次（64–32768，預設 8192）
+  --max-conns N        每個執行緒的最大連線數，超過的新連線直接關閉（預設 16384）
+
+負載客戶端選項：
+  --conns N            連線數（1–20000，預設 50）
+  --size BYTES         每則訊息的大小（1–1048576，預設 64）
+  --depth D            每條連線同時在途的訊息數（1–1024，預設 1）
+  --duration S         量測秒數（0.1–3600，預設 5）
+  --quiet              不印每秒統計
+
+共同：
+  -h, --help           顯示這段說明
+
+範例：
+  ./io_uring_async                          # 監聽 12345
+  echo "測試訊息" | nc -N localhost 12345
+  ./io_uring_async bench 127.0.0.1 12345 --conns 50 --size 64 --depth 1 --duration 5
+結束碼：0 成功、1 執行錯誤、2 參數錯誤、77 io_uring 無法使用或權限不足
+)";
+
+template <typename T>
+std::optional<T> parse_num(std::string_view s, T lo, T hi) {
+    T v{};
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc() || p != s.data() + s.size() || v < lo || v > hi) return std::nullopt;
+    return v;
+}
+
+// 取下一個參數的值並做範圍檢查；錯了就拋出 exit 2
+template <typename T>
+T take_num(std::span<char*> args, size_t& i, T lo, T hi) {
+    std::string_view opt = args[i];
+    if (i + 1 >= args.size()) throw Failure(2, "選項 " + std::string(opt) + " 需要一個值");
+    std::string_view val = args[++i];
+    auto v = parse_num<T>(val, lo, hi);
+    if (!v) {
+        throw Failure(2, "選項 " + std::string(opt) + " 的值「" + std::string(val) + "」無效（範圍 " +
+                             std::to_string(lo) + "–" + std::to_string(hi) + "）");
+    }
+    return *v;
+}
+
+uint16_t parse_port(std::string_view s) {
+    auto p = parse_num<unsigned>(s, 1, 65535);
+    if (!p) throw Failure(2, "埠號「" + std::string(s) + "」無效：必須是 1 到 65535 的整數");
+    return static_cast<uint16_t>(*p);
+}
+
+ServerConfig parse_server(std::span<char*> args) {
+    ServerConfig c;
+    bool have_port = false;
+    for (size_t i = 0; i < args.size(); ++i) {
+        std::string_view a = args[i];
+        if (a == "--threads") c.threads = take_num<unsigned>(args, i, 1, 64);
+        else if (a == "--sqpoll") c.sqpoll = true;
+        else if (a == "--buf-size") c.buf_size = take_num<unsigned>(args, i, 512, 65536);
+        else if (a == "--buf-count") c.buf_count = take_num<unsigned>(args, i, 64, kMaxBufCount);
+        else if (a == "--max-conns") c.max_conns = take_num<unsigned>(args, i, 1, 1'000'000);
+        else if (!a.starts_with("-") && !have_port) { c.port = parse_port(a); have_port = true; }
+        else throw Failure(2, "無法辨識的參數：" + std::string(a));
+    }
+    if (c.buf_count & (c.buf_count - 1)) throw Failure(2, "--buf-count 必須是 2 的冪次（例如 4096、8192）");
+    return c;
+}
+
+BenchConfig parse_bench(std::span<char*> args) {
+    BenchConfig c;
+    if (args.size() < 2) throw Failure(2, "bench 需要 HOST 與 PORT，例如：bench 127.0.0.1 12345");
+    c.host = args[0];
+    c.port = parse_port(args[1]);
+    for (size_t i = 2; i < args.size(); ++i) {
+        std::string_view a = args[i];
+        if (a == "--conns") c.conns = take_num<unsigned>(args, i, 1, 20000);
+        else if (a == "--size") c.size = take_num<unsigned>(args, i, 1, 1 << 20);
+        else if (a == "--depth") c.depth = take_num<unsigned>(args, i, 1, 1024);
+        else if (a == "--duration") c.duration = take_num<double>(args, i, 0.1, 3600.0);
+        else if (a == "--quiet") c.quiet = true;
+        else throw Failure(2, "無法辨識的參數：" + std::string(a));
+    }
+    return c;
+}
+
+// ============================================================================
+// user_data 的位元配置：[63..56] 操作種類 | [55..32] 世代 | [31..0] 連線槽位
+// 槽位會重複使用，世代（generation）讓遲到的 CQE 不會誤用到新連線上。
+// ============================================================================
+enum class Op : uint8_t { Accept = 1, Recv, Send, Cancel, Connect, Close };
+
+constexpr uint64_t pack(Op op, uint32_t slot, uint32_t gen) {
+    return (uint64_t(op) << 56) | (uint64_t(gen & 0xFFFFFF) << 32) | slot;
+}
+constexpr Op op_of(uint64_t ud) { return Op(ud >> 56); }
+constexpr uint32_t gen_of(uint64_t ud) { return uint32_t(ud >> 32) & 0xFFFFFF; }
+constexpr uint32_t slot_of(uint64_t ud) { return uint32_t(ud); }
+static_assert(op_of(pack(Op::Send, 7, 0x1234567)) == Op::Send);
+static_assert(gen_of(pack(Op::Send, 7, 0x1234567)) == 0x234567);
+static_assert(slot_of(pack(Op::Send, 7, 0x1234567)) == 7);
+
+// ============================================================================
+// RAII：檔案描述符、ring、provided buffer ring
+// ============================================================================
+class Fd {
+public:
+    explicit Fd(int fd = -1) : fd_(fd) {}
+    Fd(Fd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
+    Fd& operator=(Fd&& o) noexcept { reset(std::exchange(o.fd_, -1)); return *this; }
+    ~Fd() { reset(); }
+    void reset(int fd = -1) { if (fd_ >= 0) ::close(fd_); fd_ = fd; }
+    int get() const { return fd_; }
+private:
+    int fd_;
+};
+
+// 8< ring-setup
+// 依序嘗試較新的設定旗標，退回時說明原因。
+class Ring {
+public:
+    explicit Ring(bool sqpoll) {
+        struct Try { unsigned flags; const char* name; };
+        // DEFER_TASKRUN：完成工作延到我們呼叫 io_uring_enter 時才做，避免被 IPI 打斷；
+        // 它要求 SINGLE_ISSUER（只有建立 ring 的執行緒提交）。SQPOLL 不能與 DEFER_TASKRUN 並用。
+        const Try tries_normal[] = {
+            {IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN, "defer_taskrun"},
+            {IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG, "coop_taskrun"},
+            {0, "default"},
+        };
+        const Try tries_sqpoll[] = {
+            {IORING_SETUP_SQPOLL | IORING_SETUP_SINGLE_ISSUER, "sqpoll"},
+            {IORING_SETUP_SQPOLL, "sqpoll"},
+        };
+        std::span<const Try> tries = sqpoll ? std::span<const Try>(tries_sqpoll) : std::span<const Try>(tries_normal);
+        int ret = -EINVAL;
+        for (const Try& t : tries) {
+            io_uring_params p{};
+            p.flags = t.flags | IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL;
+            p.cq_entries = kCqEntries;
+            if (t.flags & IORING_SETUP_SQPOLL) p.sq_thread_idle = 1000;  // ms
+            ret = io_uring_queue_init_params(kSqEntries, &ring_, &p);
+            if (ret == 0) { mode_ = t.name; features_ = p.features; return; }
+            if (ret != -EINVAL) break;  // EINVAL = 這個核心不認得旗標，試下一組
+            fallback_note_ = std::string("核心不支援 ") + t.name + "，改用較舊的設定";
+        }
+        throw_unavailable(-ret);
+    }
+    ~Ring() { io_uring_queue_exit(&ring_); }
+    Ring(const Ring&) = delete;
+    Ring& operator=(const Ring&) = delete;
+
+    io_uring* get() { return &ring_; }
+    const char* mode() const { return mode_; }
+    const std::string& fallback_note() const { return fallback_note_; }
+
+    // SQ 滿了就先提交再拿，所以永遠拿得到 SQE
+    io_uring_sqe* sqe() {
+        io_uring_sqe* s = io_uring_get_sqe(&ring_);
+        while (!s) [[unlikely]] {
+            io_uring_submit(&ring_);
+            s = io_uring_get_sqe(&ring_);
+        }
+        return s;
+    }
+
+private:
+    [[noreturn]] static void throw_unavailable(int err) {
+        std::string why = "io_uring_queue_init 失敗：" + errstr(err);
+        if (err == ENOSYS) throw Failure(77, why + "。這個核心沒有編入 io_uring（CONFIG_IO_URING）");
+        if (err == EPERM || err == EACCES) {
+            std::string hint = "。io_uring 被系統停用或限制：";
+            if (FILE* f = fopen("/proc/sys/kernel/io_uring_disabled", "r")) {
+                int v = -1;
+                if (fscanf(f, "%d", &v) == 1) hint += "kernel.io_uring_disabled=" + std::to_string(v);
+                fclose(f);
+            }
+            throw Failure(77, why + hint + "（0 表示開放；可用 sysctl kernel.io_uring_disabled=0 開啟）");
+        }
+        if (err == ENOMEM) throw Failure(77, why + "。可鎖定的記憶體不足（ulimit -l）");
+        throw Failure(1, why);
+    }
+    io_uring ring_{};
+    const char* mode_ = "default";
+    std::string fallback_note_;
+    unsigned features_ = 0;
+};
+// >8 ring-setup
+
+// 8< buf-ring
+// Provided buffer ring：一塊共享給核心的環，存放可用緩衝區的位址。multishot recv 每收到一段
+// 資料就從這裡取一個緩衝區，CQE 的 flags 帶回它的編號（bid）。用完的緩衝區放回環、成批前進。
+// liburing 2.4 的 io_uring_setup_buf_ring() 做的就是下面這幾步；Debian 12 的 2.3 還沒有，所以自己做。
+class BufRing {
+public:
+    BufRing(io_uring* ring, unsigned count, unsigned size) : ring_(ring), count_(count), size_(size) {
+        ring_bytes_ = count * sizeof(io_uring_buf);
+        void* r = mmap(nullptr, ring_bytes_, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+        if (r == MAP_FAILED) throw Failure(1, "mmap（buffer ring）失敗：" + errstr(errno));
+        br_ = static_cast<io_uring_buf_ring*>(r);
+        // 緩衝區一開始就全部配好並碰過（MAP_POPULATE），之後常駐記憶體不再成長
+        data_bytes_ = size_t(count) * size;
+        void* d = mmap(nullptr, data_bytes_, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE | MAP_POPULATE, -1, 0);
+        if (d == MAP_FAILED) { munmap(br_, ring_bytes_); throw Failure(1, "mmap（緩衝區）失敗：" + errstr(errno)); }
+        data_ = static_cast<uint8_t*>(d);
+
+        io_uring_buf_ring_init(br_);
+        io_uring_buf_reg reg{};
+        reg.ring_addr = reinterpret_cast<uint64_t>(br_);
+        reg.ring_entries = count;
+        reg.bgid = kBufGroup;
+        if (int ret = io_uring_register_buf_ring(ring_, &reg, 0); ret < 0) {
+            munmap(data_, data_bytes_);
+            munmap(br_, ring_bytes_);
+            throw Failure(77, "io_uring_register_buf_ring 失敗：" + errstr(-ret) + "（provided buffer ring 需要核心 5.19 以上）");
+        }
+        for (unsigned bid = 0; bid < count; ++bid) put(bid);
+        publish();
+    }
+    ~BufRing() {
+        io_uring_unregister_buf_ring(ring_, kBufGroup);
+        munmap(data_, data_bytes_);
+        munmap(br_, ring_bytes_);
+    }
+    BufRing(const BufRing&) = delete;
+    BufRing& operator=(const BufRing&) = delete;
+
+    uint8_t* ptr(uint16_t bid) { return data_ + size_t(bid) * size_; }
+    // 放回一個緩衝區（還沒讓核心看到）
+    void put(uint16_t bid) {
+        io_uring_buf_ring_add(br_, ptr(bid), size_, bid, io_uring_buf_ring_mask(count_), pending_++);
+    }
+    // 一次讓核心看到所有放回的緩衝區；回傳這次放回幾個
+    unsigned publish() {
+        unsigned n = pending_;
+        if (n) io_uring_buf_ring_advance(br_, int(n));
+        pending_ = 0;
+        return n;
+    }
+    unsigned buf_size() const { return size_; }
+
+private:
+    io_uring* ring_;
+    io_uring_buf_ring* br_ = nullptr;
+    uint8_t* data_ = nullptr;
+    unsigned count_, size_;
+    size_t ring_bytes_ = 0, data_bytes_ = 0;
+    unsigned pending_ = 0;
+};
+// >8 buf-ring
+
+// 這個程序用掉的 CPU 秒數（使用者 + 核心）：負載客戶端用它證明自己不是瓶頸
+double cpu_seconds() {
+    rusage ru{};
+    getrusage(RUSAGE_SELF, &ru);
+    return double(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) + double(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+// 提高檔案描述符上限到硬上限（幾千條連線需要）
+void raise_fd_limit() {
+    rlimit rl{};
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
+// 8< listen
+// 監聽 [::]:PORT（同時接受 IPv4 與 IPv6）；核心關掉 IPv6 時退回 0.0.0.0。
+Fd make_listener(uint16_t port, bool reuseport) {
+    int fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    bool v6 = fd >= 0;
+    if (!v6) fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) throw Failure(1, "socket 失敗：" + errstr(errno));
+    Fd sock(fd);
+    int one = 1, zero = 0;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (reuseport) setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+    int ret;
+    if (v6) {
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
+        sockaddr_in6 a{};
+        a.sin6_family = AF_INET6;
+        a.sin6_addr = in6addr_any;
+        a.sin6_port = htons(port);
+        ret = bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    } else {
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_ANY);
+        a.sin_port = htons(port);
+        ret = bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    }
+    if (ret < 0) {
+        int e = errno;
+        if (e == EADDRINUSE) throw Failure(1, "埠 " + std::to_string(port) + " 已被使用（EADDRINUSE）。請換一個埠，或用 ss -ltnp 'sport = :" + std::to_string(port) + "' 找出佔用者");
+        if (e == EACCES) throw Failure(77, "沒有權限監聽埠 " + std::to_string(port) + "（1024 以下的埠需要 root 或 CAP_NET_BIND_SERVICE）");
+        throw Failure(1, "bind 埠 " + std::to_string(port) + " 失敗：" + errstr(e));
+    }
+    if (listen(fd, kListenBacklog) < 0) throw Failure(1, "listen 失敗：" + errstr(errno));
+    return sock;
+}
+// >8 listen
+
+// ============================================================================
+// 伺服器
+// ============================================================================
+
+// 每執行緒的計數器：只有自己的執行緒寫，主執行緒每秒讀一次
+struct alignas(64) ServerStats {
+    std::atomic<uint64_t> accepted{0}, closed{0}, recv_cqes{0}, bytes_in{0}, bytes_out{0};
+    std::atomic<uint64_t> enobufs{0}, paused{0}, emfile{0}, rejected{0}, resets{0};
+};
+inline void bump(std::atomic<uint64_t>& c, uint64_t n = 1) {
+    c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+}
+
+// 一條連線排隊等著回送的緩衝區（bid 與尚未送出的範圍）
+struct Chunk { uint16_t bid; uint32_t off, len; };
+
+// 固定容量會不夠時才成長的環形佇列（成長極少發生，不在一般的熱路徑上配置記憶體）
+class ChunkQueue {
+public:
+    ChunkQueue() : buf_(32) {}
+    size_t size() const { return count_; }
+    bool empty() const { return count_ == 0; }
+    Chunk& at(size_t i) { return buf_[(head_ + i) & (buf_.size() - 1)]; }
+    Chunk& front() { return at(0); }
+    void pop() { head_ = (head_ + 1) & (buf_.size() - 1); --count_; }
+    void push(Chunk c) {
+        if (count_ == buf_.size()) [[unlikely]] grow();
+        buf_[(head_ + count_) & (buf_.size() - 1)] = c;
+        ++count_;
+    }
+private:
+    void grow() {
+        std::vector<Chunk> n(buf_.size() * 2);
+        for (size_t i = 0; i < count_; ++i) n[i] = at(i);
+        buf_.swap(n);
+        head_ = 0;
+    }
+    std::vector<Chunk> buf_;
+    size_t head_ = 0, count_ = 0;
+};
+
+struct Conn {
+    int fd = -1;
+    uint32_t gen = 0;
+    unsigned inflight = 0;     // 還在核心裡的 recv/send 數；歸零才能關閉並重用槽位
+    bool recv_armed = false;   // multishot recv 掛著
+    bool recv_paused = false;  // 因背壓暫停（已送出 cancel 或等著恢復）
+    bool starved = false;      // 因 ENOBUFS 等緩衝區
+    bool send_inflight = false;
+    bool dirty = false;        // 這一批有新資料，批次結束時送出
+    bool eof = false;          // 對方已關閉寫入端
+    bool closing = false;
+    ChunkQueue queue;          // 等著回送的緩衝區，依序
+    iovec iov[kMaxIov];
+    msghdr msg{};
+};
+
+class Server {
+public:
+    Server(const ServerConfig& cfg, ServerStats& stats, bool reuseport)
+        : cfg_(cfg), stats_(stats), listener_(make_listener(cfg.port, reuseport)), ring_(cfg.sqpoll),
+          bufs_(ring_.get(), cfg.buf_count, cfg.buf_size) {}
+
+    const char* mode() const { return ring_.mode(); }
+    const std::string& fallback_note() const { return ring_.fallback_note(); }
+
+    void run();
+
+private:
+    // ---- 提交
+    void arm_accept() {
+        io_uring_sqe* s = ring_.sqe();
+        io_uring_prep_multishot_accept(s, listener_.get(), nullptr, nullptr, SOCK_CLOEXEC);
+        io_uring_sqe_set_data64(s, pack(Op::Accept, 0, 0));
+        accept_armed_ = true;
+        accept_paused_ = false;
+    }
+    // 8< arm-recv
+    void arm_recv(uint32_t slot, Conn& c) {
+        io_uring_sqe* s = ring_.sqe();
+        io_uring_prep_recv_multishot(s, c.fd, nullptr, 0, 0);
+        s->flags |= IOSQE_BUFFER_SELECT;  // 由核心從 buffer ring 挑緩衝區
+        s->buf_group = kBufGroup;
+        io_uring_sqe_set_data64(s, pack(Op::Recv, slot, c.gen));
+        c.recv_armed = true;
+        c.recv_paused = false;
+        c.starved = false;
+        ++c.inflight;
+    }
+    // >8 arm-recv
+    // 8< send
+    // 送出佇列前端的緩衝區；一個就用 send，多個就用 sendmsg 一次送出（最多 kMaxIov 個）。
+    // 同一連線同時只有一個 send 在途，位元組順序才不會亂。
+    void kick_send(uint32_t slot, Conn& c) {
+        if (c.send_inflight || c.queue.empty() || c.closing) return;
+        io_uring_sqe* s = ring_.sqe();
+        size_t n = std::min<size_t>(c.queue.size(), kMaxIov);
+        if (n == 1) {
+            Chunk& ch = c.queue.front();
+            io_uring_prep_send(s, c.fd, bufs_.ptr(ch.bid) + ch.off, ch.len, MSG_NOSIGNAL);
+        } else {
+            for (size_t i = 0; i < n; ++i) {
+                Chunk& ch = c.queue.at(i);
+                c.iov[i] = {bufs_.ptr(ch.bid) + ch.off, ch.len};
+            }
+            c.msg.msg_iov = c.iov;
+            c.msg.msg_iovlen = n;
+            io_uring_prep_sendmsg(s, c.fd, &c.msg, MSG_NOSIGNAL);
+        }
+        io_uring_sqe_set_data64(s, pack(Op::Send, slot, c.gen));
+        c.send_inflight = true;
+        ++c.inflight;
+    }
+    // >8 send
+    // 8< backpressure
+    // 一條連線可佔的緩衝區數：kHeldPerConn，但連線多時按緩衝池公平分配（至少 kHeldMin），
+    // 這樣緩衝池很少被用光，少數只送不讀的客戶端也佔不走全部緩衝區。
+    unsigned held_limit() const {
+        return std::clamp(cfg_.buf_count / std::max(live_, 1u), kHeldMin, kHeldPerConn);
+    }
+    // 背壓解除：暫停中的 recv 在佇列送到剩四分之一以下時重新掛上
+    void maybe_resume(uint32_t slot, Conn& c) {
+        if (c.recv_paused && !c.recv_armed && !c.eof && !c.closing && c.queue.size() <= held_limit() / 4) arm_recv(slot, c);
+    }
+    // >8 backpressure
+    // 把送完的緩衝區放回 buffer ring（批次結束時才一起公開給核心）
+    void release(uint16_t bid) {
+        bufs_.put(bid);
+        --held_;
+    }
+    void cancel(uint64_t target) {
+        io_uring_sqe* s = ring_.sqe();
+        io_uring_prep_cancel64(s, target, 0);
+        io_uring_sqe_set_data64(s, pack(Op::Cancel, 0, 0));
+    }
+
+    // ---- 完成事件處理
+    void on_accept(const io_uring_cqe* cqe);
+    void on_recv(uint32_t slot, Conn& c, const io_uring_cqe* cqe);
+    void on_send(uint32_t slot, Conn& c, int res);
+
+    // ---- 連線生命週期
+    uint32_t alloc_slot(int fd);
+    void start_close(Conn& c);
+    void maybe_finish(uint32_t slot, Conn& c);
+    void begin_shutdown();
+    void rearm_starved(unsigned returned);
+
+    const ServerConfig& cfg_;
+    ServerStats& stats_;
+    Fd listener_;
+    Ring ring_;
+    BufRing bufs_;
+    std::vector<std::unique_ptr<Conn>> conns_;
+    std::vector<uint32_t> free_slots_;
+    std::vector<uint32_t> dirty_;    // 這一批收到資料、待送出的連線
+    std::vector<uint32_t> starved_;  // 等緩衝區的連線（ENOBUFS），先來先掛
+    size_t starved_head_ = 0;
+    unsigned live_ = 0;
+    unsigned held_ = 0;              // 所有連線佔住的緩衝區總數
+    bool accept_armed_ = false, accept_paused_ = false, stopping_ = false, emfile_said_ = false;
+    Clock::time_point accept_paused_at_{};
+};
+
+uint32_t Server::alloc_slot(int fd) {
+    uint32_t slot;
+    if (!free_slots_.empty()) {
+        slot = free_slots_.back();
+        free_slots_.pop_back();
+    } else {
+        slot = uint32_t(conns_.size());
+        conns_.push_back(std::make_unique<Conn>());
+    }
+    Conn& c = *conns_[slot];
+    c.fd = fd;
+    c.inflight = 0;
+    c.recv_armed = c.recv_paused = c.starved = c.send_inflight = c.dirty = c.eof = c.closing = false;
+    ++live_;
+    return slot;
+}
+
+// 8< accept
+void Server::on_accept(const io_uring_cqe* cqe) {
+    if (!(cqe->flags & IORING_CQE_F_MORE)) accept_armed_ = false;  // multishot 結束了，下面決定何時重掛
+    int res = cqe->res;
+    if (res >= 0) {
+        if (stopping_ || live_ >= cfg_.max_conns) {
+            ::close(res);
+            bump(stats_.rejected);
+        } else {
+            int one = 1;
+            setsockopt(res, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+            uint32_t slot = alloc_slot(res);
+            arm_recv(slot, *conns_[slot]);
+            bump(stats_.accepted);
+        }
+    } else if (res == -EMFILE || res == -ENFILE) {
+        // 檔案描述符用完：說一次，繼續服務既有連線；有連線關閉或 100 ms 後再 accept。
+        // 新連線留在核心的 listen backlog 裡等著，不會被拒絕。
+        bump(stats_.emfile);
+        if (!emfile_said_) {
+            printf("[警告] 檔案描述符用盡（%s），暫停接受新連線；既有連線照常服務，有連線關閉後自動恢復\n",
+                   res == -EMFILE ? "EMFILE：已達 ulimit -n" : "ENFILE：已達系統上限");
+            emfile_said_ = true;
+        }
+        accept_paused_ = true;
+        accept_paused_at_ = Clock::now();
+        return;
+    } else if (res != -ECANCELED && res != -EINTR && res != -EAGAIN) {
+        printf("[警告] accept 失敗：%s\n", strerror(-res));
+    }
+    if (!accept_armed_ && !stopping_ && !accept_paused_) arm_accept();
+}
+// >8 accept
+
+// 8< recv
+void Server::on_recv(uint32_t slot, Conn& c, const io_uring_cqe* cqe) {
+    const bool more = cqe->flags & IORING_CQE_F_MORE;
+    if (!more) { c.recv_armed = false; --c.inflight; }
+    const int res = cqe->res;
+    if (res > 0) [[likely]] {
+        const uint16_t bid = uint16_t(cqe->flags >> IORING_CQE_BUFFER_SHIFT);
+        c.queue.push({bid, 0, uint32_t(res)});
+        ++held_;
+        bump(stats_.recv_cqes);
+        bump(stats_.bytes_in, uint64_t(res));
+        if (c.closing) return;  // 收尾中：緩衝區等 maybe_finish 統一放回
+        if (!c.dirty) { c.dirty = true; dirty_.push_back(slot); }
+        // 背壓：佔住的緩衝區到上限就暫停 recv，等送出去再恢復
+        if (c.queue.size() >= held_limit() && !c.recv_paused) {
+            c.recv_paused = true;
+            bump(stats_.paused);
+            if (more) cancel(pack(Op::Recv, slot, c.gen));
+        }
+        if (!more && !c.recv_paused) arm_recv(slot, c);  // multishot 自己結束了（例如 CQ 滿）：重掛
+        return;
+    }
+    if (res == 0) {                       // 對方關閉寫入端：送完手上的資料再關
+        c.eof = true;
+        maybe_finish(slot, c);
+    } else if (res == -ENOBUFS) {         // 緩衝池空了：等有緩衝區放回時再掛
+        bump(stats_.enobufs);
+        if (!c.closing && !c.starved) { c.starved = true; starved_.push_back(slot); }
+    } else if (res == -ECANCELED) {       // 我們為了背壓（或收尾）取消的
+        maybe_resume(slot, c);            // 取消生效前佇列可能已經送完
+        maybe_finish(slot, c);
+    } else {                              // ECONNRESET 等：對方不見了
+        bump(stats_.resets);
+        start_close(c);
+        maybe_finish(slot, c);
+    }
+}
+// >8 recv
+
+// 8< send-complete
+void Server::on_send(uint32_t slot, Conn& c, int res) {
+    c.send_inflight = false;
+    --c.inflight;
+    if (res < 0) [[unlikely]] {            // EPIPE、ECONNRESET：對方不見了
+        if (res != -ECANCELED) bump(stats_.resets);
+        start_close(c);
+        maybe_finish(slot, c);
+        return;
+    }
+    bump(stats_.bytes_out, uint64_t(res));
+    // 依序扣掉送出的位元組；整個送完的緩衝區放回 buffer ring，送一半的（short send）記下位移
+    uint32_t left = uint32_t(res);
+    while (left > 0 && !c.queue.empty()) {
+        Chunk& ch = c.queue.front();
+        if (left >= ch.len) {
+            left -= ch.len;
+            release(ch.bid);
+            c.queue.pop();
+        } else {
+            ch.off += left;
+            ch.len -= left;
+            left = 0;
+        }
+    }
+    if (!c.queue.empty()) kick_send(slot, c);
+    maybe_resume(slot, c);
+    maybe_finish(slot, c);
+}
+// >8 send-complete
+
+// 開始關閉：shutdown 讓在途的 recv/send 立刻完成，之後在 maybe_finish 裡真正 close
+void Server::start_close(Conn& c) {
+    if (c.closing) return;
+    c.closing = true;
+    shutdown(c.fd, SHUT_RDWR);
+}
+
+// 沒有任何在途操作時才關閉 fd、放回緩衝區並重用槽位
+void Server::maybe_finish(uint32_t slot, Conn& c) {
+    if (!c.closing) {
+        if (!c.eof || !c.queue.empty() || c.send_inflight) return;
+        start_close(c);  // EOF 而且都送完了
+    }
+    if (c.inflight != 0) return;
+    while (!c.queue.empty()) { release(c.queue.front().bid); c.queue.pop(); }
+    ::close(c.fd);
+    c.fd = -1;
+    c.gen = (c.gen + 1) & 0xFFFFFF;
+    free_slots_.push_back(slot);
+    --live_;
+    bump(stats_.closed);
+    if (accept_paused_ && !stopping_) arm_accept();  // 釋出了一個 fd：恢復 accept
+}
+
+void Server::begin_shutdown() {
+    stopping_ = true;
+    if (accept_armed_) cancel(pack(Op::Accept, 0, 0));
+    for (uint32_t slot = 0; slot < conns_.size(); ++slot) {
+        Conn& c = *conns_[slot];
+        if (c.fd >= 0) { start_close(c); maybe_finish(slot, c); }
+    }
+}
+
+// 8< enobufs
+// 緩衝池空了（ENOBUFS）的連線排隊等緩衝區。放回多少緩衝區，就依序重新掛上足以用掉它們的連線；
+// 沒有任何連線佔著緩衝區時（池子是滿的）全部重掛，所以不會有連線被遺忘。
+void Server::rearm_starved(unsigned returned) {
+    long budget = (held_ == 0) ? long(cfg_.buf_count) : long(returned);
+    const long cost = held_limit();
+    while (budget > 0 && starved_head_ < starved_.size()) {
+        uint32_t slot = starved_[starved_head_++];
+        Conn& c = *conns_[slot];
+        if (!c.starved || c.closing || c.recv_armed) continue;
+        c.starved = false;
+        if (c.queue.size() >= held_limit()) { c.recv_paused = true; continue; }  // 送完時由 maybe_resume 接手
+        arm_recv(slot, c);
+        budget -= cost;
+    }
+    if (starved_head_ == starved_.size()) { starved_.clear(); starved_head_ = 0; }
+}
+// >8 enobufs
+
+// 8< event-loop
+void Server::run() {
+    io_uring* ring = ring_.get();
+    arm_accept();
+    Clock::time_point deadline{};
+    while (true) {
+        if (g_stop.load(std::memory_order_relaxed) && !stopping_) {
+            begin_shutdown();
+            deadline = Clock::now() + kShutdownGrace;
+        }
+        if (stopping_ && ((live_ == 0 && !accept_armed_) || Clock::now() > deadline)) break;
+
+        // 一次系統呼叫：提交這一輪所有 SQE，並等至少一個 CQE（最多 100 ms）
+        __kernel_timespec ts{0, kWaitTimeoutNs};
+        io_uring_cqe* cqe = nullptr;
+        int ret = io_uring_submit_and_wait_timeout(ring, &cqe, 1, &ts, nullptr);
+        if (ret < 0 && ret != -ETIME && ret != -EINTR && ret != -EBUSY) [[unlikely]] {
+            printf("[錯誤] io_uring_submit_and_wait 失敗：%s\n", strerror(-ret));
+            break;
+        }
+
+        // 成批收割：逐一處理，最後 CQ 只前進一次
+        unsigned head, seen = 0;
+        io_uring_for_each_cqe(ring, head, cqe) {
+            ++seen;
+            const uint64_t ud = io_uring_cqe_get_data64(cqe);
+            switch (op_of(ud)) {
+            case Op::Accept: on_accept(cqe); break;
+            case Op::Recv:
+            case Op::Send: {
+                Conn& c = *conns_[slot_of(ud)];
+                if (gen_of(ud) != c.gen) [[unlikely]] break;  // 不該發生：在途操作歸零前槽位不會重用
+                if (op_of(ud) == Op::Recv) on_recv(slot_of(ud), c, cqe);
+                else on_send(slot_of(ud), c, cqe->res);
+                break;
+            }
+            default: break;  // Cancel 的結果不需要處理
+            }
+        }
+        io_uring_cq_advance(ring, seen);
+
+        // 這一批收到資料的連線：每條只送一次（多段資料合併成一次 sendmsg）
+        for (uint32_t slot : dirty_) {
+            Conn& c = *conns_[slot];
+            c.dirty = false;
+            kick_send(slot, c);
+        }
+        dirty_.clear();
+
+        rearm_starved(bufs_.publish());
+        if (accept_paused_ && !stopping_ && Clock::now() - accept_paused_at_ > kAcceptRetry) arm_accept();
+    }
+    // 寬限時間到還沒關完的連線，直接關閉（ring 解構時核心會取消在途操作）
+    for (auto& c : conns_) if (c->fd >= 0) { ::close(c->fd); c->fd = -1; }
+}
+// >8 event-loop
+
+// ============================================================================
+// 負載客戶端
+// ============================================================================
+
+// 驗證用的資料：一張偽亂數表，連線 c 的第 o 個位元組是 table[(start_c + o) % kPatternPeriod]。
+// 表後面延伸 kMaxSendChunk 個位元組，所以任何一段都能用一次 memcmp / send 處理。
+class Pattern {
+public:
+    Pattern() : t_(kPatternPeriod + kMaxSendChunk) {
+        uint32_t x = 2463534242u;
+        for (size_t i = 0; i < t_.size(); ++i) {
+            if (i >= kPatternPeriod) { t_[i] = t_[i - kPatternPeriod]; continue; }  // 延伸區重複開頭
+            x ^= x << 13; x ^= x >> 17; x ^= x << 5;  // xorshift32
+            t_[i] = uint8_t(x);
+        }
+    }
+    const uint8_t* at(uint32_t start, uint64_t off) const { return t_.data() + (start + off) % kPatternPeriod; }
+private:
+    std::vector<uint8_t> t_;
+};
+
+// 延遲直方圖（對數線性）：1024 µs 以下每 1 µs 一格；以上每個 2 的冪次區間分 64 格（誤差 < 1.6%）
+class Histogram {
+public:
+    Histogram() : h_(kHistLinear + 64 * kHistSub) {}
+    void add(uint64_t ns) {
+        uint64_t us = ns / 1000;
+        max_us_ = std::max(max_us_, us);
+        ++h_[index(us)];
+        ++n_;
+    }
+    double pct(double p) const {
+        if (n_ == 0) return 0;
+        uint64_t want = uint64_t(p * double(n_) + 0.999999), acc = 0;
+        for (size_t i = 0; i < h_.size(); ++i) {
+            acc += h_[i];
+            if (acc >= want) return double(std::min(lower(i), max_us_));
+        }
+        return double(max_us_);
+    }
+    uint64_t max_us() const { return max_us_; }
+private:
+    static constexpr uint64_t kHistLinear = 1024, kHistSub = 64;
+    static size_t index(uint64_t us) {
+        if (us < kHistLinear) return size_t(us);
+        int k = 63 - __builtin_clzll(us);  // us 落在 [2^k, 2^(k+1))，k ≥ 10
+        return size_t(kHistLinear + uint64_t(k - 10) * kHistSub + ((us >> (k - 6)) & (kHistSub - 1)));
+    }
+    static uint64_t lower(size_t i) {
+        if (i < kHistLinear) return i;
+        uint64_t k = (i - kHistLinear) / kHistSub + 10, sub = (i - kHistLinear) % kHistSub;
+        return (uint64_t(1) << k) + (sub << (k - 6));
+    }
+    std::vector<uint64_t> h_;
+    uint64_t n_ = 0, max_us_ = 0;
+};
+
+struct ClientConn {
+    int fd = -1;
+    uint32_t start = 0;          // 這條連線在樣式表裡的起點
+    bool connected = false, failed = false, done = false, send_inflight = false, recv_armed = false;
+    bool stuck = false;          // 量測結束後在途訊息沒有在時限內回來
+    uint64_t queued = 0;         // 已排入要送的位元組（= 訊息數 × size）
+    uint64_t sent = 0;           // 已送出
+    uint64_t received = 0;       // 已收到並驗證
+    uint64_t completed = 0;      // 完整收回的訊息數
+    uint64_t completed_in_window = 0;
+    uint64_t received_at_start = 0, received_at_end = 0;  // 量測窗口開始與結束時已收到的位元組
+    std::vector<Clock::time_point> ts;  // 每則在途訊息排入的時間，環狀，長度 = depth
+};
+
+class BenchClient {
+public:
+    explicit BenchClient(const BenchConfig& cfg)
+        : cfg_(cfg), ring_(false), bufs_(ring_.get(), kClientBufCount, kClientBufSize), conns_(cfg.conns) {}
+    int run();
+
+private:
+    void fail_conn(uint32_t i, const std::string& why) {
+        ClientConn& c = conns_[i];
+        if (c.failed) return;
+        c.failed = true;
+        ++errors_;
+        if (errors_ <= 5) printf("[錯誤] 連線 %u：%s\n", i, why.c_str());
+        if (c.fd >= 0) shutdown(c.fd, SHUT_RDWR);
+    }
+    void start_connect(uint32_t i);
+    void queue_messages(ClientConn& c, unsigned n, Clock::time_point now) {
+        for (unsigned k = 0; k < n; ++k) {
+            uint64_t msg = c.queued / cfg_.size;
+            c.ts[msg % cfg_.depth] = now;
+            c.queued += cfg_.size;
+        }
+    }
+    void kick_send(uint32_t i) {
+        ClientConn& c = conns_[i];
+        if (c.send_inflight || c.failed || c.sent == c.queued) return;
+        uint32_t len = uint32_t(std::min<uint64_t>(c.queued - c.sent, kMaxSendChunk));
+        io_uring_sqe* s = ring_.sqe();
+        io_uring_prep_send(s, c.fd, pattern_.at(c.start, c.sent), len, MSG_NOSIGNAL);
+        io_uring_sqe_set_data64(s, pack(Op::Send, i, 0));
+        c.send_inflight = true;
+        ++inflight_;
+    }
+    void arm_recv(uint32_t i) {
+        io_uring_sqe* s = ring_.sqe();
+        io_uring_prep_recv_multishot(s, conns_[i].fd, nullptr, 0, 0);
+        s->flags |= IOSQE_BUFFER_SELECT;
+        s->buf_group = kBufGroup;
+        io_uring_sqe_set_data64(s, pack(Op::Recv, i, 0));
+        conns_[i].recv_armed = true;
+        ++inflight_;
+    }
+    void on_recv(uint32_t i, const io_uring_cqe* cqe, Clock::time_point now);
+    void print_second(double t);
+
+    const BenchConfig& cfg_;
+    Ring ring_;
+    BufRing bufs_;
+    Pattern pattern_;
+    Histogram hist_;
+    std::vector<ClientConn> conns_;
+    std::vector<uint32_t> starved_;
+    sockaddr_storage addr_{};
+    socklen_t addrlen_ = 0;
+    uint64_t errors_ = 0, inflight_ = 0;
+    bool measuring_ = false, draining_ = false;
+    uint64_t window_msgs_ = 0, second_msgs_ = 0;
+};
+
+void BenchClient::start_connect(uint32_t i) {
+    int fd = socket(addr_.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) throw Failure(1, "socket 失敗：" + errstr(errno) + "（連線數超過 ulimit -n？）");
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    conns_[i].fd = fd;
+    conns_[i].start = uint32_t((uint64_t(i) * 40503u) % kPatternPeriod);
+    conns_[i].ts.resize(cfg_.depth);
+    io_uring_sqe* s = ring_.sqe();
+    io_uring_prep_connect(s, fd, reinterpret_cast<sockaddr*>(&addr_), addrlen_);
+    io_uring_sqe_set_data64(s, pack(Op::Connect, i, 0));
+    ++inflight_;
+}
+
+// 8< bench-verify
+void BenchClient::on_recv(uint32_t i, const io_uring_cqe* cqe, Clock::time_point now) {
+    ClientConn& c = conns_[i];
+    if (!(cqe->flags & IORING_CQE_F_MORE)) { c.recv_armed = false; --inflight_; }
+    int res = cqe->res;
+    if (res > 0) {
+        uint16_t bid = uint16_t(cqe->flags >> IORING_CQE_BUFFER_SHIFT);
+        const uint8_t* data = bufs_.ptr(bid);
+        // 每個回送的位元組都要和送出的一樣：比對樣式表中同一位置
+        if (c.received + uint64_t(res) > c.queued) {
+            fail_conn(i, "收到的位元組比送出的多（" + std::to_string(c.received + res) + " > " + std::to_string(c.queued) + "）");
+        } else if (memcmp(data, pattern_.at(c.start, c.received), size_t(res)) != 0) {
+            size_t k = 0;
+            while (data[k] == pattern_.at(c.start, c.received)[k]) ++k;
+            fail_conn(i, "第 " + std::to_string(c.received + k) + " 個位元組內容不符");
+        } else {
+            c.received += uint64_t(res);
+            // 收齊一則訊息就記延遲，並補上一則（維持 depth 則在途）
+            while (c.received >= (c.completed + 1) * cfg_.size) {
+                if (measuring_) {
+                    hist_.add(uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(now - c.ts[c.completed % cfg_.depth]).count()));
+                    ++c.completed_in_window;
+                    ++window_msgs_;
+                }
+                ++second_msgs_;
+                ++c.completed;
+                if (!draining_) queue_messages(c, 1, now);
+            }
+            kick_send(i);
+            if (draining_ && c.received == c.queued && !c.done) { c.done = true; shutdown(c.fd, SHUT_WR); }
+        }
+        bufs_.put(bid);
+        if (!c.recv_armed && !c.failed && !c.done) arm_recv(i);
+    } else if (res == -ENOBUFS) {
+        starved_.push_back(i);
+    } else if (res == 0) {
+        if (!c.done && !c.failed) fail_conn(i, "伺服器提早關閉連線（還有 " + std::to_string(c.queued - c.received) + " 個位元組沒回來）");
+    } else if (!c.failed) {
+        fail_conn(i, std::string("recv 失敗：") + strerror(-res));
+    }
+}
+// >8 bench-verify
+
+int BenchClient::run() {
+    // 解析位址
+    addrinfo hints{}, *res = nullptr;
+    hints.ai_socktype = SOCK_STREAM;
+    std::string port = std::to_string(cfg_.port);
+    if (int e = getaddrinfo(cfg_.host.c_str(), port.c_str(), &hints, &res); e != 0)
+        throw Failure(2, "無法解析主機「" + cfg_.host + "」：" + gai_strerror(e));
+    memcpy(&addr_, res->ai_addr, res->ai_addrlen);
+    addrlen_ = res->ai_addrlen;
+    freeaddrinfo(res);
+
+    io_uring* ring = ring_.get();
+    // 1. 建立連線（最多 kMaxConnecting 個同時進行）
+    uint32_t next = 0, connected = 0;
+    auto t_conn = Clock::now();
+    while (connected < cfg_.conns) {
+        while (next < cfg_.conns && next - connected < kMaxConnecting) start_connect(next++);
+        __kernel_timespec ts{0, kWaitTimeoutNs};
+        io_uring_cqe* cqe = nullptr;
+        io_uring_submit_and_wait_timeout(ring, &cqe, 1, &ts, nullptr);
+        unsigned head, seen = 0;
+        io_uring_for_each_cqe(ring, head, cqe) {
+            ++seen;
+            --inflight_;
+            uint32_t i = slot_of(io_uring_cqe_get_data64(cqe));
+            if (cqe->res < 0) {
+                io_uring_cq_advance(ring, seen);
+                std::string why = std::string(strerror(-cqe->res));
+                if (cqe->res == -ECONNREFUSED) why += "：" + cfg_.host + ":" + port + " 沒有伺服器在監聽";
+                throw Failure(1, "連線 " + std::to_string(i) + " 失敗：" + why);
+            }
+            conns_[i].connected = true;
+            ++connected;
+        }
+        io_uring_cq_advance(ring, seen);
+        if (g_stop.load()) throw Failure(1, "建立連線時被中斷");
+        if (Clock::now() - t_conn > kConnectTimeout)
+            throw Failure(1, "建立連線逾時：" + std::to_string(kConnectTimeout.count()) + " 秒內只連上 " +
+                                 std::to_string(connected) + "/" + std::to_string(cfg_.conns) + " 條");
+    }
+    printf("[就緒] 已建立 %u 條連線，開始量測 %.1f 秒（size=%u depth=%u，ring=%s）\n", cfg_.conns,
+           cfg_.duration, cfg_.size, cfg_.depth, ring_.mode());
+
+    // 2. 每條連線先排入 depth 則訊息，然後跑量測迴圈
+    auto t0 = Clock::now();
+    const double cpu0 = cpu_seconds();
+    double cpu_window = 0;
+    for (uint32_t i = 0; i < cfg_.conns; ++i) {
+        queue_messages(conns_[i], cfg_.depth, t0);
+        arm_recv(i);
+        kick_send(i);
+    }
+    measuring_ = true;
+    const auto t_end = t0 + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(cfg_.duration));
+    auto next_tick = t0 + std::chrono::seconds(1);
+    Clock::time_point drain_deadline{};
+    double elapsed = cfg_.duration;
+    while (true) {
+        auto now = Clock::now();
+        if (!draining_ && (now >= t_end || g_stop.load(std::memory_order_relaxed))) {
+            // 量測結束：不再排新訊息，等在途的都回來
+            measuring_ = false;
+            draining_ = true;
+            elapsed = std::chrono::duration<double>(now - t0).count();
+            cpu_window = cpu_seconds() - cpu0;
+            drain_deadline = now + kDrainTimeout;
+            for (uint32_t i = 0; i < cfg_.conns; ++i) {
+                ClientConn& c = conns_[i];
+                c.received_at_end = c.received;
+                if (!c.failed && c.received == c.queued) { c.done = true; shutdown(c.fd, SHUT_WR); }
+            }
+        }
+        if (draining_) {
+            bool all = true;
+            for (auto& c : conns_) all = all && (c.done || c.failed);
+            if (all && inflight_ == 0) break;
+            if (now > drain_deadline) {
+                for (uint32_t i = 0; i < cfg_.conns; ++i)
+                    if (!conns_[i].done && (conns_[i].stuck = true)) fail_conn(i, "量測結束後 " + std::to_string(kDrainTimeout.count()) + " 秒仍有訊息沒回來（連線卡住）");
+                break;
+            }
+        }
+        if (!cfg_.quiet && measuring_ && now >= next_tick) {
+            print_second(std::chrono::duration<double>(now - t0).count());
+            next_tick += std::chrono::seconds(1);
+        }
+
+        __kernel_timespec ts{0, kWaitTimeoutNs};
+        io_uring_cqe* cqe = nullptr;
+        io_uring_submit_and_wait_timeout(ring, &cqe, 1, &ts, nullptr);
+        now = Clock::now();
+        unsigned head, seen = 0;
+        io_uring_for_each_cqe(ring, head, cqe) {
+            ++seen;
+            uint64_t ud = io_uring_cqe_get_data64(cqe);
+            uint32_t i = slot_of(ud);
+            if (op_of(ud) == Op::Recv) {
+                on_recv(i, cqe, now);
+            } else if (op_of(ud) == Op::Send) {
+                ClientConn& c = conns_[i];
+                c.send_inflight = false;
+                --inflight_;
+                if (cqe->res < 0) {
+                    if (!c.done) fail_conn(i, std::string("send 失敗：") + strerror(-cqe->res));
+                } else {
+                    c.sent += uint64_t(cqe->res);  // short send：下一次從這裡接著送
+                    kick_send(i);
+                }
+            }
+        }
+        io_uring_cq_advance(ring, seen);
+        if (bufs_.publish() > 0) {
+            for (uint32_t i : starved_) if (!conns_[i].recv_armed && !conns_[i].failed) arm_recv(i);
+            starved_.clear();
+        }
+    }
+
+    // 3. 摘要。卡住的連線 = 量測期間一個位元組都沒收回來，或結束後在途訊息沒有全部回來
+    uint64_t active = 0, stalled = 0, min_msgs = UINT64_MAX;
+    for (auto& c : conns_) {
+        if (!c.failed) ++active;
+        if (c.stuck || c.received_at_end == c.received_at_start) ++stalled;
+        min_msgs = std::min(min_msgs, c.completed_in_window);
+        if (c.fd >= 0) ::close(c.fd);
+    }
+    double rps = double(window_msgs_) / elapsed;
+    printf("[摘要] req_per_s=%.0f mb_per_s=%.2f p50_us=%.0f p99_us=%.0f p999_us=%.0f max_us=%lu errors=%lu "
+           "conns=%u conns_active=%lu conns_stalled=%lu min_conn_msgs=%lu messages=%lu size=%u depth=%u seconds=%.2f "
+           "cpu_pct=%.0f\n",
+           rps, rps * cfg_.size / 1e6, hist_.pct(0.50), hist_.pct(0.99), hist_.pct(0.999),
+           static_cast<unsigned long>(hist_.max_us()), static_cast<unsigned long>(errors_), cfg_.conns,
+           static_cast<unsigned long>(active), static_cast<unsigned long>(stalled), static_cast<unsigned long>(min_msgs),
+           static_cast<unsigned long>(window_msgs_), cfg_.size, cfg_.depth, elapsed, cpu_window / elapsed * 100);
+    return errors_ == 0 ? 0 : 1;
+}
+
+void BenchClient::print_second(double t) {
+    unsigned active = 0;
+    for (auto& c : conns_) active += !c.failed;
+    printf("[統計] %4.0f 秒  %9lu 請求/秒  %8.2f MB/s  連線 %u/%u  錯誤 %lu\n", t,
+           static_cast<unsigned long>(second_msgs_), double(second_msgs_) * cfg_.size / 1e6, active, cfg_.conns,
+           static_cast<unsigned long>(errors_));
+    second_msgs_ = 0;
+}
+
+// ============================================================================
+// main：解析、設定、執行、摘要
+// ============================================================================
+void install_signals() {
+    struct sigaction sa{};
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, nullptr);   // 不設 SA_RESTART：讓等待中的 io_uring_enter 以 EINTR 返回
+    sigaction(SIGTERM, &sa, nullptr);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+// 8< server-main
+int run_server(const ServerConfig& cfg) {
+    std::vector<ServerStats> stats(cfg.threads);
+    // 工作執行緒擋住 SIGINT/SIGTERM，只由主執行緒接收；它們每 100 ms 檢查一次停止旗標
+    sigset_t block, old;
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &block, &old);
+    std::vector<std::thread> workers;
+    std::vector<std::optional<Failure>> errors(cfg.threads);
+    std::atomic<unsigned> ready{0};
+    std::vector<std::string> modes(cfg.threads);
+    for (unsigned t = 0; t < cfg.threads; ++t) {
+        // SINGLE_ISSUER：ring 必須在使用它的執行緒裡建立
+        workers.emplace_back([&, t] {
+            try {
+                Server srv(cfg, stats[t], cfg.threads > 1);
+                modes[t] = srv.mode();
+                if (!srv.fallback_note().empty() && t == 0) printf("[說明] %s\n", srv.fallback_note().c_str());
+                ready.fetch_add(1);
+                srv.run();
+            } catch (const Failure& f) {
+                errors[t] = f;
+                ready.fetch_add(1);
+                g_stop.store(true);
+            }
+        });
+    }
+    pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    while (ready.load() < cfg.threads) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    if (!g_stop.load())
+        printf("[就緒] io_uring echo 伺服器監聽 TCP 埠 %u（執行緒 %u，ring 模式 %s，緩衝池 %u × %u bytes/執行緒）\n",
+               cfg.port, cfg.threads, modes[0].c_str(), cfg.buf_count, cfg.buf_size);
+
+    // 主執行緒：每秒一行統計，直到收到停止信號
+    auto sum = [&](auto member) {
+        uint64_t s = 0;
+        for (auto& st : stats) s += (st.*member).load(std::memory_order_relaxed);
+        return s;
+    };
+    const auto t0 = Clock::now();
+    auto next = t0 + std::chrono::seconds(1);
+    uint64_t last_in = 0, last_cqes = 0, last_acc = 0;
+    while (!g_stop.load()) {
+        std::this_thread::sleep_until(std::min(next, Clock::now() + std::chrono::milliseconds(50)));
+        if (Clock::now() < next) continue;
+        next += std::chrono::seconds(1);
+        uint64_t in = sum(&ServerStats::bytes_in), cq = sum(&ServerStats::recv_cqes), acc = sum(&ServerStats::accepted);
+        uint64_t active = acc - sum(&ServerStats::closed);
+        printf("[統計] 連線 %lu（新 %lu/s）  接收 %lu 次/s  %.2f MB/s  ENOBUFS %lu  背壓暫停 %lu\n",
+               static_cast<unsigned long>(active), static_cast<unsigned long>(acc - last_acc),
+               static_cast<unsigned long>(cq - last_cqes), double(in - last_in) / 1e6,
+               static_cast<unsigned long>(sum(&ServerStats::enobufs)), static_cast<unsigned long>(sum(&ServerStats::paused)));
+        last_in = in; last_cqes = cq; last_acc = acc;
+    }
+    for (auto& w : workers) w.join();
+    double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+
+    for (const auto& e : errors) {
+        if (!e) continue;
+        fprintf(stderr, "錯誤：%s\n", e->what());
+        return e->exit_code;
+    }
+    printf("[摘要] conns=%lu messages=%lu bytes=%lu bytes_out=%lu seconds=%.2f threads=%u mode=%s enobufs=%lu "
+           "paused=%lu emfile=%lu rejected=%lu resets=%lu\n",
+           static_cast<unsigned long>(sum(&ServerStats::accepted)), static_cast<unsigned long>(sum(&ServerStats::recv_cqes)),
+           static_cast<unsigned long>(sum(&ServerStats::bytes_in)), static_cast<unsigned long>(sum(&ServerStats::bytes_out)),
+           secs, cfg.threads, modes[0].c_str(), static_cast<unsigned long>(sum(&ServerStats::enobufs)),
+           static_cast<unsigned long>(sum(&ServerStats::paused)), static_cast<unsigned long>(sum(&ServerStats::emfile)),
+           static_cast<unsigned long>(sum(&ServerStats::rejected)), static_cast<unsigned long>(sum(&ServerStats::resets)));
+    return 0;
+}
+// >8 server-main
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    setvbuf(stdout, nullptr, _IOLBF, 0);
+    std::span<char*> args(argv + 1, size_t(argc - 1));
+    for (char* a : args) {
+        if (std::string_view(a) == "-h" || std::string_view(a) == "--help") { fputs(kUsage, stdout); return 0; }
+    }
+    try {
+        install_signals();
+        raise_fd_limit();
+        if (!args.empty() && std::string_view(args[0]) == "bench") {
+            BenchConfig cfg = parse_bench(args.subspan(1));
+            BenchClient client(cfg);
+            return client.run();
+        }
+        return run_server(parse_server(args));
+    } catch (const Failure& f) {
+        fprintf(stderr, "錯誤：%s\n", f.what());
+        if (f.exit_code == 2) fprintf(stderr, "\n%s", kUsage);
+        return f.exit_code;
+    } catch (const std::exception& e) {
+        fprintf(stderr, "錯誤：%s\n", e.what());
+        return 1;
+    }
+}

@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# run_tests.sh — Kernel Bypass 技術實作套件的測試與效能比較
+#
+#   ./run_tests.sh              編譯，然後執行不需要 root 的測試
+#   sudo ./run_tests.sh -f      全部測試（network namespace、veth、hugepage、XDP、RDMA VM）
+#   sudo ./run_tests.sh -p      只跑效能比較（每個程式對上它取代的傳統做法）
+#   ./run_tests.sh -f io_uring  只跑指定的測試群組
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ALL_GROUPS=(build io_uring af_xdp dpdk rdma results lint)
+
+usage() {
+    cat <<EOF
+用法：./run_tests.sh [選項] [群組...]
+
+選項：
+  （無）   編譯所有程式，執行不需要 root 的冒煙測試
+  -f       完整測試：冒煙測試加上需要 root 的測試（建立 network namespace、veth、
+           掛載 hugetlbfs 與 bpffs、載入 XDP 程式、啟動 RDMA 測試 VM）
+  -p       只執行效能比較（需要 root），結果寫到 results/bench.csv 與 results/bench.png
+  -h       顯示這段說明
+
+群組（預設全部）：${ALL_GROUPS[*]}
+
+每個測試輸出一行：PASS|FAIL|SKIP <名稱> — <檢查了什麼或略過的原因>
+最後一行：N passed, N failed, N skipped；有任何失敗時結束碼非零。
+失敗測試的日誌保留在 test-logs/。
+EOF
+}
+
+MODE=smoke
+while getopts ":fph" opt; do
+    case $opt in
+    f) MODE=full ;;
+    p) MODE=perf ;;
+    h) usage; exit 0 ;;
+    *) echo "未知的選項：-$OPTARG" >&2; usage >&2; exit 2 ;;
+    esac
+done
+shift $((OPTIND - 1))
+GROUPS_SELECTED=("$@")
+[ ${#GROUPS_SELECTED[@]} -gt 0 ] || GROUPS_SELECTED=("${ALL_GROUPS[@]}")
+for g in "${GROUPS_SELECTED[@]}"; do
+    if [[ ! " ${ALL_GROUPS[*]} " == *" $g "* ]]; then
+        echo "未知的測試群組：$g（可用：${ALL_GROUPS[*]}）" >&2
+        exit 2
+    fi
+done
+
+IS_ROOT=0
+[ "$(id -u)" == 0 ] && IS_ROOT=1
+if [ "$MODE" != smoke ] && [ "$IS_ROOT" == 0 ]; then
+    echo "注意：-f 與 -p 需要 root；不是 root 時，需要 root 的測試會標為 SKIP。" >&2
+fi
+
+WORK=$(mktemp -d /tmp/kb-tests.XXXXXX)
+RESULTS_FILE=$WORK/results
+RESULTS_DIR=$ROOT/results
+LOG_KEEP=$ROOT/test-logs
+: >"$RESULTS_FILE"
+export ROOT WORK RESULTS_FILE RESULTS_DIR LOG_KEEP IS_ROOT MODE
+
+# shellcheck source=tests/lib.sh
+source "$ROOT/tests/lib.sh"
+
+# 整次執行的收尾（掛載、hugepage 數量），依相反順序
+_GLOBAL_CLEANUP=()
+global_defer() { _GLOBAL_CLEANUP+=("$*"); }
+_global_cleanup() {
+    local i
+    for ((i = ${#_GLOBAL_CLEANUP[@]} - 1; i >= 0; i--)); do
+        eval "${_GLOBAL_CLEANUP[$i]}" >/dev/null 2>&1 || true
+    done
+    _GLOBAL_CLEANUP=()
+    rm -rf "$WORK"
+}
+trap _global_cleanup EXIT
+trap 'echo; echo "已中斷，正在收尾……" >&2; exit 130' INT TERM
+
+# ---------------------------------------------------------------- 編譯
+build_all() {
+    local targets=(all)
+    [ "$MODE" == perf ] || targets+=(sanitize)
+    echo "== 編譯（make ${targets[*]}）"
+    if ! make -C "$ROOT" -j2 "${targets[@]}" >"$WORK/build.log" 2>&1; then
+        echo "編譯失敗，make 的輸出：" >&2
+        tail -n 40 "$WORK/build.log" >&2
+    fi
+    grep -E '^略過 ' "$WORK/build.log" || true
+}
+
+# ---------------------------------------------------------------- 執行群組
+run_group() {
+    local g=$1 fn
+    echo "== $g"
+    (
+        # shellcheck source=/dev/null
+        source "$ROOT/tests/$g.sh"
+        case $MODE in
+        smoke) fns=("${g}_smoke") ;;
+        full) fns=("${g}_smoke" "${g}_full") ;;
+        perf) fns=("${g}_perf") ;;
+        esac
+        for fn in "${fns[@]}"; do
+            if declare -F "$fn" >/dev/null; then "$fn"; fi
+        done
+    ) || {
+        local rc=$?
+        [ "$rc" != 130 ] || exit 130
+        _report FAIL "$g" "測試群組意外結束（結束碼 $rc）"
+    }
+}
+
+START=$SECONDS
+build_all
+if [ "$MODE" != smoke ] && [ "$IS_ROOT" == 1 ]; then
+    ensure_bpffs || true
+    ensure_hugepages 256 || true
+fi
+if [ "$MODE" == perf ]; then
+    mkdir -p "$RESULTS_DIR"
+    rm -f "$RESULTS_DIR/bench.csv"
+fi
+for g in "${GROUPS_SELECTED[@]}"; do
+    [ -f "$ROOT/tests/$g.sh" ] || continue
+    run_group "$g"
+done
+
+passed=$(grep -c '^PASS ' "$RESULTS_FILE" || true)
+failed=$(grep -c '^FAIL ' "$RESULTS_FILE" || true)
+skipped=$(grep -c '^SKIP ' "$RESULTS_FILE" || true)
+echo
+echo "== 總結（$((SECONDS - START)) 秒）"
+if [ "$failed" != 0 ]; then
+    echo "失敗的測試："
+    grep '^FAIL ' "$RESULTS_FILE" | sed 's/^FAIL /  /'
+fi
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" == 0 ]

@@ -1,0 +1,418 @@
+# shellcheck shell=bash
+# tests/io_uring.sh — io_uring_async：echo 正確、壞客戶端、背壓、EMFILE、信號、sanitizer、效能比較。
+
+IOU=io_uring_async
+IOU_PEERS=$ROOT/tests/io_uring_peers.py
+
+# 找一個沒人監聽的 TCP 埠
+iou_free_port() {
+    local p
+    for _ in $(seq 1 200); do
+        p=$((20000 + RANDOM % 12000))  # 避開臨時埠範圍（32768 起）
+        if ! ss -Htln "sport = :$p" | grep -q .; then echo "$p"; return 0; fi
+    done
+    return 1
+}
+
+# iou_start LOG PORT [選項...]：在背景啟動伺服器並等 [就緒]；PID 放在 SRV_PID
+iou_start() {
+    local log=$1 port=$2; shift 2
+    bg_start "$log" "$(bin "$IOU")" "$port" "$@"
+    SRV_PID=$BG_PID
+    if ! wait_marker "$log" '\[就緒\]' 10 "$SRV_PID"; then
+        echo "伺服器沒有就緒"; show_log "$log"; return 1
+    fi
+}
+
+# iou_bench LOG HOST PORT [選項...]：跑負載客戶端（最多 60 秒），回傳它的結束碼
+iou_bench() {
+    local log=$1; shift
+    run_timeout 60 "$(bin "$IOU")" bench "$@" --quiet >"$log" 2>&1
+}
+
+# 檢查一次 bench 的 [摘要]：沒有錯誤、每條連線都活著、沒有卡住的連線
+iou_check_bench() { # NAME 說明 LOG RC CONNS
+    local name=$1 what=$2 log=$3 rc=$4 conns=$5 errors active stalled
+    errors=$(summary_get "$log" errors)
+    active=$(summary_get "$log" conns_active)
+    stalled=$(summary_get "$log" conns_stalled)
+    if [ "$rc" == 0 ] && [ "$errors" == 0 ] && [ "$active" == "$conns" ] && [ "$stalled" == 0 ]; then
+        pass "$name" "$what：errors=0，$active/$conns 條連線都活著，沒有卡住（$(summary_get "$log" req_per_s) req/s）"
+    else
+        fail "$name" "$what" "rc=0 errors=0 conns_active=$conns conns_stalled=0" "rc=$rc errors=$errors conns_active=$active conns_stalled=$stalled"
+        show_log "$log"
+    fi
+}
+
+# ---------------------------------------------------------------- 參數與說明
+iou_help() {
+    local out rc=0
+    out=$("$(bin "$IOU")" --help 2>&1) || rc=$?
+    local opt missing=""
+    for opt in --threads --sqpoll --buf-size --buf-count --max-conns --conns --size --depth --duration 12345; do
+        grep -q -- "$opt" <<<"$out" || missing+=" $opt"
+    done
+    if [ "$rc" == 0 ] && grep -q '用法' <<<"$out" && grep -q '預設' <<<"$out" && [ -z "$missing" ]; then
+        pass io_uring.help "--help 以中文列出每個選項與預設值，結束碼 0"
+    else
+        fail io_uring.help "--help 內容" "中文說明、每個選項、rc=0" "rc=$rc 缺少：${missing:-無}"
+    fi
+}
+
+iou_bad_args() {
+    local arg rc out bad=""
+    for arg in 0 99999 abc "--threads 0" "--buf-count 1000" "--bogus" "bench 127.0.0.1" "bench 127.0.0.1 1 --depth 0"; do
+        rc=0
+        # shellcheck disable=SC2086 # 故意拆開參數
+        out=$(run_timeout 5 "$(bin "$IOU")" $arg 2>&1) || rc=$?
+        if [ "$rc" != 2 ] || ! grep -q '錯誤' <<<"$out" || ! grep -q '用法' <<<"$out"; then bad+=" [$arg → rc=$rc]"; fi
+    done
+    if [ -z "$bad" ]; then
+        pass io_uring.bad_args "埠 0、99999、abc 與錯誤的選項值都以中文說明用法並結束碼 2"
+    else
+        fail io_uring.bad_args "錯誤參數的結束碼" "每個都是 2 並附中文用法" "$bad"
+    fi
+}
+
+iou_port_in_use() {
+    local port log=$WORK/piu.log out rc=0
+    port=$(iou_free_port)
+    iou_start "$log" "$port"
+    out=$(run_timeout 5 "$(bin "$IOU")" "$port" 2>&1) || rc=$?
+    if [ "$rc" == 1 ] && grep -q "埠 $port 已被使用" <<<"$out"; then
+        pass io_uring.port_in_use "第二個伺服器搶同一個埠：結束碼 1，訊息指出埠 $port 已被使用"
+    else
+        fail io_uring.port_in_use "埠被佔用" "rc=1 且訊息含「埠 $port 已被使用」" "rc=$rc：$out"
+    fi
+}
+
+iou_bench_no_server() {
+    local port out rc=0
+    port=$(iou_free_port)
+    out=$(run_timeout 15 "$(bin "$IOU")" bench 127.0.0.1 "$port" --conns 2 --duration 1 2>&1) || rc=$?
+    if [ "$rc" == 1 ] && grep -q '沒有伺服器在監聽' <<<"$out"; then
+        pass io_uring.bench_no_server "沒有伺服器時負載客戶端立刻以結束碼 1 說明連不上"
+    else
+        fail io_uring.bench_no_server "連不上伺服器" "rc=1 與中文說明" "rc=$rc：$out"
+    fi
+}
+
+# ---------------------------------------------------------------- echo 正確性
+iou_nc_echo() {
+    need_cmd nc io_uring.nc_echo netcat-openbsd || return 0
+    local port log=$WORK/nc.log msg got host
+    port=$(iou_free_port)
+    iou_start "$log" "$port"
+    msg=$'測試訊息：io_uring 回聲 ✓ 第一行\n第二行 — 繁體中文與 emoji 🚀'
+    for host in 127.0.0.1 ::1 localhost; do
+        got=$(printf '%s' "$msg" | run_timeout 5 nc -N "$host" "$port")
+        if [ "$got" != "$msg" ]; then
+            fail io_uring.nc_echo "nc 經由 $host 的回聲" "$msg" "$got"
+            return 0
+        fi
+    done
+    pass io_uring.nc_echo "nc 經 127.0.0.1、::1、localhost 送出的 UTF-8 文字逐位元組原樣回來"
+}
+
+iou_binary_echo() {
+    local port log=$WORK/bin.log out rc=0
+    port=$(iou_free_port)
+    iou_start "$log" "$port" "$@"
+    out=$(run_timeout 30 python3 "$IOU_PEERS" 127.0.0.1 "$port" binary $((4 << 20))) || rc=$?
+    if [ "$rc" == 0 ] && grep -q 'result=ok' <<<"$out"; then
+        pass "io_uring.binary_echo${SUFFIX:-}" "4 MiB 含所有位元組值的二進位資料，回來的 SHA-256 相同"
+    else
+        fail "io_uring.binary_echo${SUFFIX:-}" "二進位資料回聲" "result=ok" "rc=$rc $out"
+        show_log "$log"
+    fi
+}
+
+# 連線數 × depth × 訊息大小的組合：每個位元組都驗證，沒有錯誤、沒有卡住
+iou_bench_matrix() {
+    local port log=$WORK/matrix-srv.log conns depth size blog rc
+    port=$(iou_free_port)
+    iou_start "$log" "$port"
+    for conns in 1 200 2000; do
+        for depth in 1 16; do
+            for size in 64 65536; do
+                blog=$WORK/matrix-$conns-$depth-$size.log
+                rc=0
+                # 2000 × 16 × 64 KiB 有 2 GiB 在途，一輪要一兩秒：大訊息量測 3 秒
+                iou_bench "$blog" 127.0.0.1 "$port" --conns "$conns" --depth "$depth" --size "$size" \
+                    --duration "$([ "$size" -gt 4096 ] && echo 3 || echo 1)" || rc=$?
+                iou_check_bench "io_uring.bench_${conns}c_d${depth}_${size}B" \
+                    "$conns 條連線 × depth $depth × $size B，每個位元組都比對" "$blog" "$rc" "$conns"
+            done
+        done
+    done
+    kill -0 "$SRV_PID" || fail io_uring.bench_matrix "伺服器在負載後仍在執行" "執行中" "已結束"
+}
+
+# 不讀資料的客戶端：背壓傳回送方，伺服器記憶體不成長，其他客戶端照常服務
+iou_slow_reader() {
+    local port log=$WORK/slow-srv.log plog=$WORK/slow-peer.log rss0 rss1 grow sent got
+    port=$(iou_free_port)
+    iou_start "$log" "$port"
+    rss0=$(awk '/VmRSS/{print $2}' "/proc/$SRV_PID/status")
+    bg_start "$plog" python3 "$IOU_PEERS" 127.0.0.1 "$port" slow-reader 8
+    wait_marker "$plog" '^sent=' 15 "$BG_PID" || { fail io_uring.slow_reader "慢讀客戶端沒有回報"; show_log "$plog"; return 0; }
+    rss1=$(awk '/VmRSS/{print $2}' "/proc/$SRV_PID/status")
+    grow=$(((rss1 - rss0) / 1024))
+    sent=$(sed -n 's/^sent=\([0-9]*\).*/\1/p' "$plog")
+    got=$(printf 'still-serving' | run_timeout 5 nc -N 127.0.0.1 "$port" || true)
+    if grep -q 'blocked=yes' "$plog" && [ "$grow" -lt 8 ] && [ "$got" == still-serving ]; then
+        pass io_uring.slow_reader "只送不讀的客戶端在送出 $((sent / 1024)) KiB 後被背壓擋住，伺服器 RSS 增加 ${grow} MiB（< 8），其他客戶端照常回聲"
+    else
+        fail io_uring.slow_reader "背壓與記憶體上限" "blocked=yes、RSS 增加 < 8 MiB、其他客戶端回聲" \
+            "$(cat "$plog")、RSS +${grow} MiB、回聲「$got」"
+    fi
+}
+
+# 壞客戶端（中途 RST、連上不送、二進位資料）不影響其他連線
+iou_bad_peers() {
+    local port log=$WORK/bad-srv.log blog=$WORK/bad-bench.log hlog=$WORK/bad-hold.log rlog=$WORK/bad-resets.log rc=0
+    port=$(iou_free_port)
+    iou_start "$log" "$port"
+    bg_start "$hlog" python3 "$IOU_PEERS" 127.0.0.1 "$port" hold 1000 6
+    wait_marker "$hlog" '^connected=' 15 "$BG_PID" || true
+    "$(bin "$IOU")" bench 127.0.0.1 "$port" --conns 50 --depth 4 --size 4096 --duration 3 --quiet >"$blog" 2>&1 &
+    local bench_pid=$!
+    defer "stop_pid $bench_pid"
+    run_timeout 30 python3 "$IOU_PEERS" 127.0.0.1 "$port" resets 200 >"$rlog" 2>&1 || true
+    wait_exit "$bench_pid" 30 || rc=$?
+    local resets
+    resets=$(sed -n 's/^resets=//p' "$rlog")
+    if grep -q '^connected=1000 failed=0' "$hlog" && [ "$resets" == 200 ]; then
+        iou_check_bench io_uring.bad_peers "1000 條閒置連線 + 200 條送半則訊息就 RST 的連線同時，50 條正常連線" "$blog" "$rc" 50
+    else
+        fail io_uring.bad_peers "壞客戶端準備" "connected=1000 failed=0、resets=200" "$(cat "$hlog") resets=$resets"
+    fi
+}
+
+# EMFILE：說一次、繼續服務、fd 釋出後恢復 accept
+iou_emfile() {
+    need_cmd prlimit io_uring.emfile util-linux || return 0
+    local port log=$WORK/emfile-srv.log hlog=$WORK/emfile-hold.log got warnings
+    port=$(iou_free_port)
+    bg_start "$log" prlimit --nofile=64:64 "$(bin "$IOU")" "$port" --buf-count 256
+    SRV_PID=$BG_PID
+    wait_marker "$log" '\[就緒\]' 10 "$SRV_PID" || { fail io_uring.emfile "伺服器沒有就緒"; show_log "$log"; return 0; }
+    # 一條先連上的連線，之後用來確認既有連線照常服務
+    bg_start "$hlog" python3 "$IOU_PEERS" 127.0.0.1 "$port" hold 100 3
+    wait_marker "$hlog" '^connected=' 20 "$BG_PID" || true
+    wait_marker "$log" 'EMFILE' 5 || true
+    wait_exit "$BG_PID" 20 || true
+    got=$(printf 'after-emfile' | run_timeout 5 nc -N 127.0.0.1 "$port" || true)
+    warnings=$(grep -c '檔案描述符用盡' "$log" || true)
+    if [ "$warnings" == 1 ] && [ "$got" == after-emfile ] && kill -0 "$SRV_PID"; then
+        pass io_uring.emfile "ulimit -n 64 下開 100 條連線：EMFILE 只說一次，連線關閉後恢復 accept 並正確回聲"
+    else
+        fail io_uring.emfile "EMFILE 處理" "警告 1 次、之後回聲 after-emfile" "警告 $warnings 次、回聲「$got」"
+        show_log "$log"
+    fi
+}
+
+# SIGINT / SIGTERM：結束碼 0，[摘要] 是最後一行，數字與實際流量相符
+iou_signal_summary() {
+    local sig port log=$WORK/sig.log rc last
+    for sig in INT TERM; do
+        port=$(iou_free_port)
+        iou_start "$log" "$port" "$@"
+        printf 'abcdefghij' | run_timeout 5 nc -N 127.0.0.1 "$port" >/dev/null
+        rc=0
+        kill -s "$sig" "$SRV_PID"
+        wait_exit "$SRV_PID" 10 || rc=$?
+        last=$(last_line "$log")
+        if [ "$rc" != 0 ] || [[ "$last" != "[摘要]"* ]] || [ "$(summary_get "$log" conns)" != 1 ] || [ "$(summary_get "$log" bytes)" != 10 ]; then
+            fail "io_uring.sig${sig,,}_summary${SUFFIX:-}" "SIG$sig 後的結束" "rc=0，最後一行 [摘要] conns=1 bytes=10" "rc=$rc，最後一行：$last"
+            return 0
+        fi
+    done
+    pass "io_uring.signal_summary${SUFFIX:-}" "SIGINT 與 SIGTERM 都以結束碼 0 結束，最後一行是 [摘要]（conns=1 bytes=10 與實際相符）"
+}
+
+iou_threads() {
+    local port log=$WORK/thr-srv.log blog=$WORK/thr-bench.log rc=0
+    port=$(iou_free_port)
+    iou_start "$log" "$port" --threads 2
+    iou_bench "$blog" 127.0.0.1 "$port" --conns 200 --depth 4 --size 1024 --duration 1 || rc=$?
+    iou_check_bench io_uring.threads "--threads 2（SO_REUSEPORT 兩個 ring）下 200 條連線" "$blog" "$rc" 200
+}
+
+iou_sqpoll() {
+    local port log=$WORK/sqp-srv.log blog=$WORK/sqp-bench.log rc=0
+    port=$(iou_free_port)
+    iou_start "$log" "$port" --sqpoll
+    iou_bench "$blog" 127.0.0.1 "$port" --conns 20 --depth 2 --size 512 --duration 1 || rc=$?
+    iou_check_bench io_uring.sqpoll "--sqpoll（核心執行緒提交）下 20 條連線" "$blog" "$rc" 20
+}
+
+# ---------------------------------------------------------------- sanitizer（ASan + UBSan）
+iou_sanitize() {
+    if [ ! -x "$ROOT/build/sanitize/$IOU" ]; then
+        fail io_uring.sanitize "make sanitize 沒有產生 build/sanitize/$IOU" "存在" "不存在"
+        return 0
+    fi
+    local port log=$WORK/san-srv.log blog=$WORK/san-bench.log rc=0 got
+    export SANITIZE=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1
+    port=$(iou_free_port)
+    iou_start "$log" "$port"
+    got=$(printf 'sanitized 測試' | run_timeout 10 nc -N 127.0.0.1 "$port" || true)
+    iou_bench "$blog" 127.0.0.1 "$port" --conns 200 --depth 16 --size 4096 --duration 1 || rc=$?
+    python3 "$IOU_PEERS" 127.0.0.1 "$port" resets 20 >/dev/null 2>&1 || true
+    kill -INT "$SRV_PID"
+    wait_exit "$SRV_PID" 20 || rc=$?
+    if [ "$rc" == 0 ] && [ "$got" == 'sanitized 測試' ] && ! grep -qE 'AddressSanitizer|LeakSanitizer|runtime error' "$log" "$blog" &&
+        [ "$(summary_get "$blog" errors)" == 0 ]; then
+        pass io_uring.sanitize "ASan + UBSan 版本：nc 回聲、200 條連線負載、RST 客戶端、SIGINT，都沒有任何 sanitizer 報告"
+    else
+        fail io_uring.sanitize "sanitizer 版本" "rc=0、回聲正確、沒有報告" "rc=$rc、回聲「$got」"
+        show_log "$log" 30
+        show_log "$blog" 30
+    fi
+}
+
+# ---------------------------------------------------------------- root：io_uring 被停用、netns 測試主機
+iou_disabled() {
+    need_root io_uring.disabled || return 0
+    [ -f /proc/sys/kernel/io_uring_disabled ] || { skip io_uring.disabled "核心沒有 kernel.io_uring_disabled"; return 0; }
+    local old out rc=0 port
+    old=$(cat /proc/sys/kernel/io_uring_disabled)
+    defer "echo $old > /proc/sys/kernel/io_uring_disabled"
+    echo 2 >/proc/sys/kernel/io_uring_disabled
+    port=$(iou_free_port)
+    out=$(run_timeout 5 "$(bin "$IOU")" "$port" 2>&1) || rc=$?
+    echo "$old" >/proc/sys/kernel/io_uring_disabled
+    if [ "$rc" == 77 ] && grep -q 'io_uring_disabled=2' <<<"$out"; then
+        pass io_uring.disabled "kernel.io_uring_disabled=2 時以結束碼 77 說明原因與開啟方法"
+    else
+        fail io_uring.disabled "io_uring 被停用" "rc=77 並指出 io_uring_disabled=2" "rc=$rc：$out"
+    fi
+}
+
+# 伺服器在 network namespace 裡的測試主機（198.18.1.1），客戶端在根 namespace（198.18.1.2）
+iou_netns() {
+    need_root io_uring.netns || return 0
+    local ns=kbiou-srv port=12345 log=$WORK/ns-srv.log blog=$WORK/ns-bench.log rc=0 got
+    netns_add "$ns"
+    veth_add kbiou0 "" kbiou1 "$ns"
+    ip addr add 198.18.1.2/24 dev kbiou0
+    ip -n "$ns" addr add 198.18.1.1/24 dev kbiou1
+    bg_start "$log" ip netns exec "$ns" "$(bin "$IOU")" "$port"
+    SRV_PID=$BG_PID
+    wait_marker "$log" '\[就緒\]' 10 "$SRV_PID" || { fail io_uring.netns "netns 中的伺服器沒有就緒"; show_log "$log"; return 0; }
+    got=$(printf '測試主機 198.18.1.1' | run_timeout 5 nc -N 198.18.1.1 "$port" || true)
+    iou_bench "$blog" 198.18.1.1 "$port" --conns 100 --depth 4 --size 1400 --duration 1 || rc=$?
+    if [ "$got" == '測試主機 198.18.1.1' ]; then
+        iou_check_bench io_uring.netns "預設埠 12345 在 netns 測試主機 198.18.1.1 上：nc 回聲正確，經 veth 的 100 條連線" "$blog" "$rc" 100
+    else
+        fail io_uring.netns "經 veth 的 nc 回聲" "測試主機 198.18.1.1" "$got"
+    fi
+}
+
+io_uring_smoke() {
+    need_bin "$IOU" io_uring || return 0
+    run_test iou_help
+    run_test iou_bad_args
+    run_test iou_port_in_use
+    run_test iou_bench_no_server
+    run_test iou_nc_echo
+    run_test iou_binary_echo
+    SUFFIX=_threads2 run_test iou_binary_echo --threads 2
+    run_test iou_bench_matrix
+    run_test iou_slow_reader
+    run_test iou_bad_peers
+    run_test iou_emfile
+    run_test iou_signal_summary
+    run_test iou_threads
+    run_test iou_sqpoll
+    run_test iou_sanitize
+}
+
+io_uring_full() {
+    need_bin "$IOU" io_uring || return 0
+    run_test iou_disabled
+    run_test iou_netns
+}
+
+# ---------------------------------------------------------------- 效能比較（./run_tests.sh -p）
+# 伺服器固定在 CPU 0、負載客戶端在 CPU 1；io_uring 與 epoll 輪流跑，每種負載 IOU_ROUNDS 回合取中位數。
+IOU_ROUNDS=${IOU_ROUNDS:-3}
+IOU_SECONDS=${IOU_SECONDS:-4}
+
+# cpu_ticks PID：utime + stime（時脈滴答）
+iou_cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+
+# iou_perf_round IMPL CONNS SIZE DEPTH：印出「req_per_s p99_us errors stalled 伺服器CPU% 客戶端CPU%」
+# 伺服器 CPU 從 /proc/PID/stat 算（含整段執行），客戶端 CPU 由它自己在 [摘要] 的 cpu_pct 回報（只算量測窗口）
+iou_perf_round() {
+    local impl=$1 conns=$2 size=$3 depth=$4 port log blog srv t0 t1 hz
+    hz=$(getconf CLK_TCK)
+    port=$(iou_free_port)
+    log=$WORK/perf-$impl-srv.log
+    blog=$WORK/perf-$impl-$conns-$size-$depth.log
+    if [ "$impl" == io_uring ]; then srv=$(bin "$IOU"); else srv=$(tool epoll_echo); fi
+    taskset -c 0 "$srv" "$port" >"$log" 2>&1 &
+    local pid=$!
+    wait_marker "$log" '\[就緒\]' 10 "$pid" || { echo "0 0 1 0 0 0"; stop_pid "$pid"; return 0; }
+    t0=$(iou_cpu_ticks "$pid")
+    taskset -c 1 "$(bin "$IOU")" bench 127.0.0.1 "$port" --conns "$conns" --size "$size" --depth "$depth" \
+        --duration "$IOU_SECONDS" --quiet >"$blog" 2>&1 &
+    local cpid=$! c0 c1
+    c0=$(date +%s%N)
+    wait_exit "$cpid" $((IOU_SECONDS + 40)) || true
+    c1=$(date +%s%N)
+    t1=$(iou_cpu_ticks "$pid")
+    stop_pid "$pid" INT
+    local wall_s
+    wall_s=$(awk -v a="$c0" -v b="$c1" 'BEGIN{print (b-a)/1e9}')
+    echo "$(summary_get "$blog" req_per_s) $(summary_get "$blog" p99_us) $(summary_get "$blog" errors)" \
+        "$(summary_get "$blog" conns_stalled) $(awk -v t="$((t1 - t0))" -v hz="$hz" -v w="$wall_s" 'BEGIN{printf "%.0f", t/hz/w*100}')" \
+        "$(summary_get "$blog" cpu_pct)"
+}
+
+io_uring_perf() {
+    need_bin "$IOU" io_uring.perf || return 0
+    run_test iou_perf
+}
+iou_perf() {
+    [ -x "$(tool epoll_echo)" ] || { fail io_uring.perf "對照組 build/tools/epoll_echo 不存在"; return 0; }
+    local -a workloads=("50 64 1" "500 4096 16")
+    local w impl r line a b c d e f
+    declare -A rps p99 errs stalls cpu ccpu
+    echo "  io_uring_async 對 epoll echo（伺服器 CPU 0、客戶端 CPU 1，每回合 ${IOU_SECONDS} 秒，${IOU_ROUNDS} 回合交錯）"
+    for ((r = 1; r <= IOU_ROUNDS; r++)); do
+        for w in "${workloads[@]}"; do
+            for impl in io_uring epoll; do
+                # shellcheck disable=SC2086 # 故意拆開成 CONNS SIZE DEPTH
+                line=$(iou_perf_round "$impl" $w)
+                read -r a b c d e f <<<"$line"
+                rps[$impl,$w]+="$a "
+                p99[$impl,$w]+="$b "
+                errs[$impl,$w]=$(( ${errs[$impl,$w]:-0} + ${c:-1} ))
+                stalls[$impl,$w]=$(( ${stalls[$impl,$w]:-0} + ${d:-1} ))
+                cpu[$impl,$w]+="$e "
+                ccpu[$impl,$w]+="$f "
+                printf '    回合 %d  %-8s %-14s req/s %-9s p99 %-6s µs  errors %s  stalled %s  CPU 伺服器 %s%% 客戶端 %s%%\n' \
+                    "$r" "$impl" "$(iou_wname "$w")" "$a" "$b" "$c" "$d" "$e" "$f"
+            done
+        done
+    done
+    for w in "${workloads[@]}"; do
+        local name ours peer
+        name=$(iou_wname "$w")
+        ours=$(median "${rps[io_uring,$w]}"); peer=$(median "${rps[epoll,$w]}")
+        bench_row io_uring "$name" req_per_s req/s higher "$ours" "$peer" epoll_echo "$IOU_ROUNDS" "$(spread "${rps[io_uring,$w]}")/$(spread "${rps[epoll,$w]}")"
+        bench_row io_uring "$name" p99_latency us lower "$(median "${p99[io_uring,$w]}")" "$(median "${p99[epoll,$w]}")" epoll_echo "$IOU_ROUNDS" "$(spread "${p99[io_uring,$w]}")/$(spread "${p99[epoll,$w]}")"
+        bench_row io_uring "$name" server_cpu % lower "$(median "${cpu[io_uring,$w]}")" "$(median "${cpu[epoll,$w]}")" epoll_echo "$IOU_ROUNDS" "-"
+        bench_row io_uring "$name" client_cpu % lower "$(median "${ccpu[io_uring,$w]}")" "$(median "${ccpu[epoll,$w]}")" epoll_echo "$IOU_ROUNDS" "-"
+    done
+    a=$(median "${rps[io_uring,50 64 1]}"); b=$(median "${rps[epoll,50 64 1]}")
+    goal io_uring.perf_50c_64B "50 連線 × 64 B × depth 1 的 req/s（io_uring / epoll ≥ 1.05）" "$(awk -v a="$a" -v b="$b" 'BEGIN{printf "%.3f", a/b}')" '>=' 1.05
+    a=$(median "${rps[io_uring,500 4096 16]}"); b=$(median "${rps[epoll,500 4096 16]}")
+    goal io_uring.perf_500c_4K "500 連線 × 4 KiB × depth 16 的 req/s（io_uring / epoll ≥ 1.0）" "$(awk -v a="$a" -v b="$b" 'BEGIN{printf "%.3f", a/b}')" '>=' 1.0
+    check_eq io_uring.perf_500c_4K_clean "500 連線 × 4 KiB × depth 16：io_uring 所有回合的 errors + stalled" 0 "$(( ${errs[io_uring,500 4096 16]} + ${stalls[io_uring,500 4096 16]} ))"
+    a=$(median "${p99[io_uring,50 64 1]}"); b=$(median "${p99[epoll,50 64 1]}")
+    goal io_uring.perf_50c_p99 "50 連線的 p99 延遲（io_uring / epoll ≤ 1.0）" "$(awk -v a="$a" -v b="$b" 'BEGIN{printf "%.3f", a/b}')" '<=' 1.0
+}
+iou_wname() { local c s d; read -r c s d <<<"$1"; echo "${c}c×${s}B×d${d}"; }

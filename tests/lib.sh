@@ -1,0 +1,233 @@
+# shellcheck shell=bash
+# tests/lib.sh — run_tests.sh 與 tests/<group>.sh 共用的函式。
+#
+# 每個測試是一個 shell 函式，由 run_test 在子 shell 中執行：
+#   - 結果用 pass / fail / skip / check_eq 回報（每個測試至少回報一次）；
+#   - 需要收尾的東西（背景程序、namespace、veth、檔案）用 defer 登記，
+#     測試結束（正常、失敗、Ctrl-C）時依登記的相反順序執行；
+#   - 子 shell 開著 set -euo pipefail：意外失敗的指令會讓測試記為 FAIL，不會拖垮其他測試。
+#
+# 由 run_tests.sh 提供的變數：ROOT（專案根目錄）、WORK（本次執行的暫存目錄）、
+# RESULTS_FILE（結果計數檔）、RESULTS_DIR（results/）、LOG_KEEP（失敗時保留的日誌目錄）、
+# IS_ROOT（1 或 0）、MODE（smoke|full|perf）。
+
+# ---------------------------------------------------------------- 回報
+_report() { # STATUS NAME MSG
+    local status=$1 name=$2 msg=$3
+    printf '%s %s — %s\n' "$status" "$name" "$msg"
+    printf '%s %s\n' "$status" "$name" >>"$RESULTS_FILE"
+    _REPORTED=1
+}
+pass() { _report PASS "$1" "$2"; }
+skip() { _report SKIP "$1" "$2"; }
+fail() { # NAME MSG [EXPECTED GOT]
+    local msg=$2
+    if [ $# -ge 4 ]; then msg+="（預期：$3；實得：$4）"; fi
+    _report FAIL "$1" "$msg"
+    _FAILED=1
+}
+# check_eq NAME 說明 預期 實得
+check_eq() {
+    if [ "$3" == "$4" ]; then pass "$1" "$2（= $3）"; else fail "$1" "$2" "$3" "$4"; fi
+}
+# check_cmd NAME 說明 指令...：指令成功即 PASS
+check_cmd() {
+    local name=$1 msg=$2; shift 2
+    if "$@"; then pass "$name" "$msg"; else fail "$name" "$msg" "指令成功" "失敗（$*）"; fi
+}
+# 失敗時附上日誌的最後幾行，並把日誌留在 $LOG_KEEP
+show_log() { # FILE [LINES]
+    local f=$1 n=${2:-15}
+    [ -f "$f" ] || return 0
+    mkdir -p "$LOG_KEEP"
+    cp "$f" "$LOG_KEEP/${_TEST_NAME:-test}.$(basename "$f")" 2>/dev/null || true
+    echo "    ── $(basename "$f") 最後 $n 行（完整日誌：$LOG_KEEP/${_TEST_NAME:-test}.$(basename "$f")）"
+    tail -n "$n" "$f" | sed 's/^/    │ /'
+}
+
+# ---------------------------------------------------------------- 收尾
+_CLEANUP=()
+defer() { _CLEANUP+=("$*"); }
+_run_cleanup() {
+    local i
+    for ((i = ${#_CLEANUP[@]} - 1; i >= 0; i--)); do
+        eval "${_CLEANUP[$i]}" >/dev/null 2>&1 || true
+    done
+    _CLEANUP=()
+}
+
+# run_test FUNC [ARGS...]：在子 shell 裡執行一個測試，保證收尾。
+# 測試被 set -e 中途打斷、又沒有自己回報 FAIL 時，補上一筆 FAIL。
+run_test() {
+    local fn=$1 rc=0 before
+    before=$(grep -c '^FAIL ' "$RESULTS_FILE" || true)
+    (
+        set -euo pipefail
+        _REPORTED=0 _FAILED=0 _TEST_NAME=$fn
+        trap '_run_cleanup' EXIT
+        trap 'exit 130' INT TERM
+        "$@"
+        [ "$_FAILED" == 0 ] || exit 1
+        [ "$_REPORTED" == 1 ] || { fail "$fn" "測試沒有回報任何結果"; exit 1; }
+    ) || rc=$?
+    [ "$rc" != 130 ] || return 130
+    if [ "$rc" != 0 ] && [ "$(grep -c '^FAIL ' "$RESULTS_FILE" || true)" == "$before" ]; then
+        _report FAIL "$fn" "測試在中途意外結束（結束碼 $rc）"
+    fi
+    return 0
+}
+
+# ---------------------------------------------------------------- 前置條件
+# need_root NAME：不是 root 就 SKIP 並回傳 1
+need_root() {
+    [ "$IS_ROOT" == 1 ] && return 0
+    skip "$1" "需要 root（請用 sudo ./run_tests.sh -f）"
+    return 1
+}
+# need_bin PROG NAME：程式沒編譯出來就 SKIP（說明原因）並回傳 1
+need_bin() {
+    [ -x "$ROOT/$1" ] && return 0
+    skip "$2" "$1 沒有編譯出來（make 會說明缺少哪個函式庫）"
+    return 1
+}
+# need_cmd CMD NAME PKG
+need_cmd() {
+    command -v "$1" >/dev/null 2>&1 && return 0
+    skip "$2" "找不到 $1（Debian 套件 $3，make install-deps 會安裝）"
+    return 1
+}
+# bin PROG：程式路徑；SANITIZE=1 時用 build/sanitize/ 的版本
+bin() {
+    if [ "${SANITIZE:-0}" == 1 ]; then echo "$ROOT/build/sanitize/$1"; else echo "$ROOT/$1"; fi
+}
+tool() { echo "$ROOT/build/tools/$1"; }
+
+# ---------------------------------------------------------------- 背景程序
+# bg_start LOG CMD...：在背景執行，輸出寫到 LOG，PID 放在 BG_PID，並登記收尾（TERM，3 秒後 KILL）
+bg_start() {
+    local log=$1; shift
+    "$@" >"$log" 2>&1 &
+    BG_PID=$!
+    defer "stop_pid $BG_PID"
+}
+# stop_pid PID [SIGNAL]：送信號並等它結束，逾時 3 秒後 KILL
+stop_pid() {
+    local pid=$1 sig=${2:-TERM} i
+    kill -0 "$pid" 2>/dev/null || return 0
+    kill -s "$sig" "$pid" 2>/dev/null || true
+    for ((i = 0; i < 30; i++)); do
+        kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
+        sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+}
+# wait_marker LOG PATTERN TIMEOUT_S [PID]：等 LOG 出現 PATTERN（grep -E）；逾時或 PID 先結束則回傳 1
+wait_marker() {
+    local log=$1 pat=$2 timeout=$3 pid=${4:-} deadline
+    deadline=$((SECONDS + timeout))
+    while ((SECONDS < deadline)); do
+        grep -qE -- "$pat" "$log" 2>/dev/null && return 0
+        if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then
+            grep -qE -- "$pat" "$log" 2>/dev/null && return 0
+            return 1
+        fi
+        sleep 0.05
+    done
+    return 1
+}
+# wait_exit PID TIMEOUT_S：等背景程序結束，回傳它的結束碼；逾時則 KILL 並回傳 124
+wait_exit() {
+    local pid=$1 timeout=$2 deadline rc=0
+    deadline=$((SECONDS + timeout))
+    while kill -0 "$pid" 2>/dev/null; do
+        if ((SECONDS >= deadline)); then
+            kill -KILL "$pid" 2>/dev/null || true
+            wait "$pid" 2>/dev/null || true
+            return 124
+        fi
+        sleep 0.05
+    done
+    wait "$pid" 2>/dev/null || rc=$?
+    return "$rc"
+}
+# run_timeout SECONDS CMD...：前景執行並限制時間，回傳結束碼（124 = 逾時）
+run_timeout() { local t=$1; shift; timeout -k 3 "$t" "$@"; }
+
+# ---------------------------------------------------------------- [摘要] 解析
+# summary_get LOG KEY：LOG 裡最後一行 [摘要] 的 KEY 值（沒有則輸出空字串）
+summary_get() {
+    local line
+    line=$(grep '\[摘要\]' "$1" 2>/dev/null | tail -n 1) || true
+    tr ' ' '\n' <<<"$line" | sed -n "s/^$2=//p" | tail -n 1
+}
+# last_line LOG：最後一個非空行
+last_line() { grep -v '^[[:space:]]*$' "$1" | tail -n 1; }
+
+# ---------------------------------------------------------------- 網路：namespace 與 veth
+# 位址一律取自 198.18.0.0/15：io_uring 198.18.1.x、af_xdp 198.18.2.x、dpdk 198.18.3.x、rdma 198.18.5.x
+netns_add() { # NAME
+    ip netns del "$1" 2>/dev/null || true
+    ip netns add "$1"
+    defer "ip netns del $1"
+    ip -n "$1" link set lo up
+}
+# veth_add IF1 NS1 IF2 NS2：NS 為空字串表示根 namespace；兩端都 up
+veth_add() {
+    local a=$1 na=$2 b=$3 nb=$4
+    ip link del "$a" 2>/dev/null || true
+    ip link add "$a" type veth peer name "$b"
+    defer "ip link del $a; ${na:+ip -n $na link del $a}"
+    [ -z "$na" ] || ip link set "$a" netns "$na"
+    [ -z "$nb" ] || ip link set "$b" netns "$nb"
+    ip ${na:+-n "$na"} link set "$a" up
+    ip ${nb:+-n "$nb"} link set "$b" up
+}
+nsx() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
+
+# ---------------------------------------------------------------- 效能比較：中位數、離散度、CSV
+# median / spread 接受多個參數，或一個以空白分隔的字串（"1 2 3"）
+# shellcheck disable=SC2048,SC2086 # 故意依空白拆開
+median() { printf '%s\n' $* | sort -g | awk '{a[NR]=$1} END{ if(NR==0){print "nan"} else if(NR%2){print a[(NR+1)/2]} else {print (a[NR/2]+a[NR/2+1])/2} }'; }
+# spread V...：(最大 - 最小) / 中位數，百分比
+# shellcheck disable=SC2048,SC2086 # 故意依空白拆開
+spread() { printf '%s\n' $* | sort -g | awk '{a[NR]=$1} END{ m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; if(m==0){print "0"} else {printf "%.1f%%\n", (a[NR]-a[1])/m*100} }'; }
+# bench_row 技術 工作負載 指標 單位 較佳方向(higher|lower) 我們 對照 對照名稱 回合數 離散度
+# 寫一行到 results/bench.csv；ratio = 我們 / 對照
+BENCH_HEADER="technology,workload,metric,unit,better,ours,peer,peer_name,ratio,rounds,spread"
+bench_row() {
+    local csv=$RESULTS_DIR/bench.csv ratio
+    mkdir -p "$RESULTS_DIR"
+    [ -s "$csv" ] || echo "$BENCH_HEADER" >"$csv"
+    ratio=$(awk -v a="$6" -v b="$7" 'BEGIN{ if (b+0 == 0) print "nan"; else printf "%.3f", a/b }')
+    echo "$1,$2,$3,$4,$5,$6,$7,$8,$ratio,$9,${10}" >>"$csv"
+    printf '  %-10s %-34s %-10s 我們 %-12s %-14s %-12s 比值 %s（%s 回合，離散 %s）\n' \
+        "$1" "$2" "$3" "$6" "$8" "$7" "$ratio" "$9" "${10}"
+}
+# goal NAME 說明 比值 運算子 目標：效能目標是否達成（只在 -p 模式使用，記為 PASS/FAIL）
+goal() {
+    if awk -v r="$3" -v g="$5" -v op="$4" 'BEGIN{ exit !((op==">=" && r>=g) || (op=="<=" && r<=g)) }'; then
+        pass "$1" "$2：比值 $3 $4 $5"
+    else
+        fail "$1" "$2" "比值 $4 $5" "$3"
+    fi
+}
+
+# ---------------------------------------------------------------- 系統設定（整次執行只做一次，結束時還原）
+# ensure_bpffs / ensure_hugepages 由 run_tests.sh 在 -f / -p 開始時呼叫
+ensure_bpffs() {
+    mountpoint -q /sys/fs/bpf && return 0
+    mount -t bpf bpf /sys/fs/bpf && global_defer "umount /sys/fs/bpf"
+}
+ensure_hugepages() { # [N]
+    local want=${1:-256} cur
+    if ! mountpoint -q /dev/hugepages; then
+        mkdir -p /dev/hugepages
+        mount -t hugetlbfs nodev /dev/hugepages && global_defer "umount /dev/hugepages"
+    fi
+    cur=$(cat /proc/sys/vm/nr_hugepages)
+    if [ "$cur" -lt "$want" ]; then
+        echo "$want" >/proc/sys/vm/nr_hugepages
+        global_defer "echo $cur > /proc/sys/vm/nr_hugepages"
+    fi
+}

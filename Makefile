@@ -131,7 +131,7 @@ DEB_PACKAGES := build-essential g++ make pkg-config \
   rdma-core ibverbs-providers libibverbs-dev librdmacm-dev ibverbs-utils rdmacm-utils perftest \
   qemu-system-x86 busybox-static cpio kmod \
   iproute2 procps psmisc ethtool netcat-openbsd tcpdump linux-perf \
-  gnuplot-nox python3 python3-scapy shellcheck
+  gnuplot-nox fonts-wqy-microhei python3 python3-scapy shellcheck
 
 install-deps:
 	@missing=$$(for p in $(DEB_PACKAGES); do \

@@ -64,17 +64,6 @@ export ROOT WORK RESULTS_FILE RESULTS_DIR LOG_KEEP IS_ROOT MODE
 # shellcheck source=tests/lib.sh
 source "$ROOT/tests/lib.sh"
 
-# 整次執行的收尾（掛載、hugepage 數量），依相反順序
-_GLOBAL_CLEANUP=()
-global_defer() { _GLOBAL_CLEANUP+=("$*"); }
-_global_cleanup() {
-    local i
-    for ((i = ${#_GLOBAL_CLEANUP[@]} - 1; i >= 0; i--)); do
-        eval "${_GLOBAL_CLEANUP[$i]}" >/dev/null 2>&1 || true
-    done
-    _GLOBAL_CLEANUP=()
-    rm -rf "$WORK"
-}
 trap _global_cleanup EXIT
 trap 'echo; echo "已中斷，正在收尾……" >&2; exit 130' INT TERM
 
@@ -122,6 +111,8 @@ if [ "$MODE" == perf ]; then
     mkdir -p "$RESULTS_DIR"
     rm -f "$RESULTS_DIR/bench.csv"
 fi
+# -p 最後一定產生報表（即使只選了某個群組）
+if [ "$MODE" == perf ] && [[ ! " ${GROUPS_SELECTED[*]} " == *" results "* ]]; then GROUPS_SELECTED+=(results); fi
 for g in "${GROUPS_SELECTED[@]}"; do
     [ -f "$ROOT/tests/$g.sh" ] || continue
     run_group "$g"

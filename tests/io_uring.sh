@@ -416,3 +416,17 @@ iou_perf() {
     goal io_uring.perf_50c_p99 "50 連線的 p99 延遲（io_uring / epoll ≤ 1.0）" "$(awk -v a="$a" -v b="$b" 'BEGIN{printf "%.3f", a/b}')" '<=' 1.0
 }
 iou_wname() { local c s d; read -r c s d <<<"$1"; echo "${c}c×${s}B×d${d}"; }
+
+# ---------------------------------------------------------------- make demo
+io_uring_demo() {
+    need_bin "$IOU" io_uring.demo || { echo "DEMO|io_uring|略過：io_uring_async 沒有編譯出來|-|make io_uring_async"; return 0; }
+    local port log=$WORK/demo-iou.log blog=$WORK/demo-iou-bench.log got
+    port=$(iou_free_port)
+    echo "  啟動 io_uring echo 伺服器（埠 $port）"
+    iou_start "$log" "$port" || { echo "DEMO|io_uring|伺服器啟動失敗|-|$log"; return 0; }
+    got=$(printf '測試訊息' | run_timeout 5 nc -N 127.0.0.1 "$port" || true)
+    echo "  nc 回聲：$got"
+    echo "  負載客戶端：50 條連線 × 64 B × depth 1，3 秒"
+    iou_bench "$blog" 127.0.0.1 "$port" --conns 50 --size 64 --depth 1 --duration 3 || true
+    echo "DEMO|io_uring|TCP echo 伺服器 + 負載客戶端（loopback，50 連線）|$(summary_get "$blog" req_per_s) req/s，p99 $(summary_get "$blog" p99_us) µs，errors=$(summary_get "$blog" errors)|README〈io_uring_async〉"
+}

@@ -214,6 +214,18 @@ goal() {
 }
 
 # ---------------------------------------------------------------- 系統設定（整次執行只做一次，結束時還原）
+# 整次執行的收尾（掛載、hugepage 數量），依相反順序；最後刪掉 $WORK
+_GLOBAL_CLEANUP=()
+global_defer() { _GLOBAL_CLEANUP+=("$*"); }
+_global_cleanup() {
+    local i
+    for ((i = ${#_GLOBAL_CLEANUP[@]} - 1; i >= 0; i--)); do
+        eval "${_GLOBAL_CLEANUP[$i]}" >/dev/null 2>&1 || true
+    done
+    _GLOBAL_CLEANUP=()
+    [ -z "${WORK:-}" ] || rm -rf "$WORK"
+}
+
 # ensure_bpffs / ensure_hugepages 由 run_tests.sh 在 -f / -p 開始時呼叫
 ensure_bpffs() {
     mountpoint -q /sys/fs/bpf && return 0

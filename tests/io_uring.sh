@@ -260,11 +260,14 @@ iou_sanitize() {
     got=$(printf 'sanitized 測試' | run_timeout 10 nc -N 127.0.0.1 "$port" || true)
     iou_bench "$blog" 127.0.0.1 "$port" --conns 200 --depth 16 --size 4096 --duration 1 || rc=$?
     python3 "$IOU_PEERS" 127.0.0.1 "$port" resets 20 >/dev/null 2>&1 || true
+    local bin_out
+    bin_out=$(run_timeout 60 python3 "$IOU_PEERS" 127.0.0.1 "$port" binary $((1 << 20)) 2>&1 || true)
+    grep -q 'result=ok' <<<"$bin_out" || got="二進位回聲失敗：$bin_out"
     kill -INT "$SRV_PID"
     wait_exit "$SRV_PID" 20 || rc=$?
     if [ "$rc" == 0 ] && [ "$got" == 'sanitized 測試' ] && ! grep -qE 'AddressSanitizer|LeakSanitizer|runtime error' "$log" "$blog" &&
         [ "$(summary_get "$blog" errors)" == 0 ]; then
-        pass io_uring.sanitize "ASan + UBSan 版本：nc 回聲、200 條連線負載、RST 客戶端、SIGINT，都沒有任何 sanitizer 報告"
+        pass io_uring.sanitize "ASan + UBSan 版本：nc 回聲、1 MiB 二進位回聲、200 條連線負載、RST 客戶端、SIGINT，都沒有任何 sanitizer 報告"
     else
         fail io_uring.sanitize "sanitizer 版本" "rc=0、回聲正確、沒有報告" "rc=$rc、回聲「$got」"
         show_log "$log" 30

@@ -57,30 +57,27 @@ namespace {
 constexpr uint16_t kDefaultPort = 12345;
 constexpr unsigned kSqEntries = 1024;          // SQ 大小；CQ 取 4 倍，multishot 一個 SQE 會產生很多 CQE
 constexpr unsigned kCqEntries = kSqEntries * 4;
-constexpr unsigned kDefaultBufSize = 4096;     // 每個 provided buffer 的大小（bytes）
-constexpr unsigned kDefaultBufCount = 8192;    // 緩衝池的緩衝區數（每執行緒）：8192 × 4 KiB = 32 MiB
-constexpr unsigned kMaxBufCount = 32768;       // 核心對 buffer ring 的上限
-constexpr unsigned kHeldPerConn = 16;          // 一條連線最多佔住幾個緩衝區，超過就暫停它的 recv（背壓）
-constexpr unsigned kHeldMin = 2;               // 連線很多時，公平分配後每條至少還能佔這麼多
+constexpr unsigned kMaxBufCount = 32768;       // 核心對 buffer ring 的上限（緩衝池大小見 BufRing 前的 kServer*）
+constexpr unsigned kHeldPerConn = 16;          // 一條連線最多佔住幾段資料，超過就暫停它的 recv（背壓）
+constexpr unsigned kHeldMin = 2;               // 連線很多時，公平分配後每條至少還能佔這麼多段
+constexpr size_t kHeldBytesPerConn = 256 << 10;  // 一條連線最多佔住的位元組數（同樣會按緩衝池公平分配）
+constexpr size_t kHeldBytesMin = 16 << 10;
 constexpr unsigned kMaxIov = 16;               // 一次 sendmsg 最多合併幾個緩衝區
 constexpr int kListenBacklog = 4096;
 constexpr uint16_t kBufGroup = 0;              // buffer ring 的群組編號（每個 ring 各自一組）
 constexpr auto kAcceptRetry = std::chrono::milliseconds(100);  // EMFILE 後多久再試 accept
+constexpr auto kStarvedRetry = std::chrono::milliseconds(50);  // 等緩衝區的連線最久多久重試一次
 constexpr long kWaitTimeoutNs = 100'000'000;   // 迴圈最長等待 100 ms，好檢查停止旗標
 constexpr auto kShutdownGrace = std::chrono::seconds(2);
 
-static_assert((kDefaultBufCount & (kDefaultBufCount - 1)) == 0, "buffer ring 大小必須是 2 的冪次");
 static_assert(kMaxIov <= kHeldPerConn, "合併的 iovec 數不能超過一條連線可佔的緩衝區數");
 
 // 負載客戶端
-constexpr unsigned kClientBufSize = 16384;
-constexpr unsigned kClientBufCount = 4096;
 constexpr uint32_t kPatternPeriod = 65521;     // 驗證用資料的週期（質數，錯位或串線都對不上）
 constexpr uint32_t kMaxSendChunk = 65536;      // 客戶端一次送出的最大位元組數
 constexpr unsigned kMaxConnecting = 256;       // 同時進行中的 connect 數
 constexpr auto kConnectTimeout = std::chrono::seconds(10);
 constexpr auto kDrainTimeout = std::chrono::seconds(10);
-static_assert(kClientBufSize <= kMaxSendChunk, "驗證時一次比對的長度不能超過樣式表的延伸區");
 
 using Clock = std::chrono::steady_clock;
 
@@ -103,10 +100,11 @@ std::string errstr(int err) { return std::string(strerror(err)) + " (errno " + s
 struct ServerConfig {
     uint16_t port = kDefaultPort;
     unsigned threads = 1;
-    unsigned buf_size = kDefaultBufSize;
-    unsigned buf_count = kDefaultBufCount;
+    unsigned buf_size = 0;     // 0 = 依緩衝區模式取預設值
+    unsigned buf_count = 0;
     unsigned max_conns = 16384;
     bool sqpoll = false;
+    bool inc = true;           // 先試 provided buffer 的遞增消耗
 };
 struct BenchConfig {
     std::string host;
@@ -126,8 +124,9 @@ constexpr const char* kUsage = R"(用法：
   PORT                 監聽的 TCP 埠（1–65535，預設 12345）
   --threads N          執行緒數，每個執行緒一個 ring，以 SO_REUSEPORT 分攤連線（預設 1）
   --sqpoll             使用 SQPOLL 核心執行緒提交 SQE（預設關閉）
-  --buf-size BYTES     每個 provided buffer 的大小（512–65536，預設 4096）
-  --buf-count N        每個執行緒的緩衝區數，2 的冪次（64–32768，預設 8192）
+  --buf-size BYTES     每個 provided buffer 的大小（512–65536；預設遞增模式 32768、傳統模式 4096）
+  --buf-count N        每個執行緒的緩衝區數，2 的冪次（64–32768；預設遞增模式 1024、傳統模式 8192）
+  --no-inc             不用 provided buffer 的遞增消耗（IOU_PBUF_RING_INC），改用傳統模式（比較用）
   --max-conns N        每個執行緒的最大連線數，超過的新連線直接關閉（預設 16384）
 
 負載客戶端選項：
@@ -182,13 +181,14 @@ ServerConfig parse_server(std::span<char*> args) {
         std::string_view a = args[i];
         if (a == "--threads") c.threads = take_num<unsigned>(args, i, 1, 64);
         else if (a == "--sqpoll") c.sqpoll = true;
+        else if (a == "--no-inc") c.inc = false;
         else if (a == "--buf-size") c.buf_size = take_num<unsigned>(args, i, 512, 65536);
         else if (a == "--buf-count") c.buf_count = take_num<unsigned>(args, i, 64, kMaxBufCount);
         else if (a == "--max-conns") c.max_conns = take_num<unsigned>(args, i, 1, 1'000'000);
         else if (!a.starts_with("-") && !have_port) { c.port = parse_port(a); have_port = true; }
         else throw Failure(2, "無法辨識的參數：" + std::string(a));
     }
-    if (c.buf_count & (c.buf_count - 1)) throw Failure(2, "--buf-count 必須是 2 的冪次（例如 4096、8192）");
+    if (c.buf_count & (c.buf_count - 1)) throw Failure(2, "--buf-count 必須是 2 的冪次（例如 1024、8192）");
     return c;
 }
 
@@ -316,44 +316,74 @@ private:
 // Provided buffer ring：一塊共享給核心的環，存放可用緩衝區的位址。multishot recv 每收到一段
 // 資料就從這裡取一個緩衝區，CQE 的 flags 帶回它的編號（bid）。用完的緩衝區放回環、成批前進。
 // liburing 2.4 的 io_uring_setup_buf_ring() 做的就是下面這幾步；Debian 12 的 2.3 還沒有，所以自己做。
+//
+// 遞增消耗（IOU_PBUF_RING_INC，核心 6.12+）：核心不再一次用掉整個緩衝區，而是從上次用到的地方
+// 接著放資料，CQE 帶 IORING_CQE_F_BUF_MORE 表示這個緩衝區核心還沒用完。於是可以用大緩衝區
+// （一次 recv 就拿到一大段，內部的 recv 次數少很多），小訊息也不浪費空間。一個緩衝區可能同時裝著
+// 好幾條連線的資料，所以每個緩衝區有參考計數：核心用完、而且裡面的資料都送出去了，才放回環。
+// 核心不支援時（EINVAL）退回傳統模式：每段資料獨佔一個小緩衝區。
+constexpr uint16_t kIouPbufRingInc = 2;            // IOU_PBUF_RING_INC（liburing 2.3 的標頭還沒有）
+constexpr uint32_t kCqeFBufMore = 1U << 4;         // IORING_CQE_F_BUF_MORE
+
+struct BufSizing { unsigned size, count; };
+constexpr BufSizing kServerInc{32768, 1024};       // 遞增模式：32 KiB × 1024 = 32 MiB
+constexpr BufSizing kServerClassic{4096, 8192};    // 傳統模式：4 KiB × 8192 = 32 MiB
+
 class BufRing {
 public:
-    BufRing(io_uring* ring, unsigned count, unsigned size) : ring_(ring), count_(count), size_(size) {
-        ring_bytes_ = count * sizeof(io_uring_buf);
-        void* r = mmap(nullptr, ring_bytes_, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
-        if (r == MAP_FAILED) throw Failure(1, "mmap（buffer ring）失敗：" + errstr(errno));
-        br_ = static_cast<io_uring_buf_ring*>(r);
-        // 緩衝區一開始就全部配好並碰過（MAP_POPULATE），之後常駐記憶體不再成長
-        data_bytes_ = size_t(count) * size;
-        void* d = mmap(nullptr, data_bytes_, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE | MAP_POPULATE, -1, 0);
-        if (d == MAP_FAILED) { munmap(br_, ring_bytes_); throw Failure(1, "mmap（緩衝區）失敗：" + errstr(errno)); }
-        data_ = static_cast<uint8_t*>(d);
+    // 收到的一段資料：在哪個緩衝區、從哪裡開始、多長
+    struct Slice { uint16_t bid; uint32_t off, len; };
 
-        io_uring_buf_ring_init(br_);
-        io_uring_buf_reg reg{};
-        reg.ring_addr = reinterpret_cast<uint64_t>(br_);
-        reg.ring_entries = count;
-        reg.bgid = kBufGroup;
-        if (int ret = io_uring_register_buf_ring(ring_, &reg, 0); ret < 0) {
-            munmap(data_, data_bytes_);
-            munmap(br_, ring_bytes_);
-            throw Failure(77, "io_uring_register_buf_ring 失敗：" + errstr(-ret) + "（provided buffer ring 需要核心 5.19 以上）");
+    // want_inc：先試遞增模式；user 的大小／數量為 0 表示依模式取預設值
+    BufRing(io_uring* ring, BufSizing inc, BufSizing classic, bool want_inc) : ring_(ring) {
+        int ret = -EINVAL;
+        for (int attempt = want_inc ? 0 : 1; attempt < 2; ++attempt) {
+            inc_ = attempt == 0;
+            const BufSizing sz = inc_ ? inc : classic;
+            count_ = sz.count;
+            size_ = sz.size;
+            allocate();
+            io_uring_buf_reg reg{};
+            reg.ring_addr = reinterpret_cast<uint64_t>(br_);
+            reg.ring_entries = count_;
+            reg.bgid = kBufGroup;
+            reg.pad = inc_ ? kIouPbufRingInc : 0;  // 新核心把這個欄位叫做 flags
+            ret = io_uring_register_buf_ring(ring_, &reg, 0);
+            if (ret == 0) break;
+            release_memory();
+            if (!(inc_ && ret == -EINVAL)) break;
+            note_ = "核心不支援 provided buffer 的遞增消耗（IOU_PBUF_RING_INC，6.12+），改用每段資料一個緩衝區的傳統模式";
         }
-        for (unsigned bid = 0; bid < count; ++bid) put(bid);
+        if (ret < 0)
+            throw Failure(77, "io_uring_register_buf_ring 失敗：" + errstr(-ret) + "（provided buffer ring 需要核心 5.19 以上）");
+        refs_.assign(count_, 0);
+        used_.assign(count_, 0);
+        kernel_.assign(count_, 0);
+        for (unsigned bid = 0; bid < count_; ++bid) put(uint16_t(bid));
         publish();
     }
     ~BufRing() {
         io_uring_unregister_buf_ring(ring_, kBufGroup);
-        munmap(data_, data_bytes_);
-        munmap(br_, ring_bytes_);
+        release_memory();
     }
     BufRing(const BufRing&) = delete;
     BufRing& operator=(const BufRing&) = delete;
 
     uint8_t* ptr(uint16_t bid) { return data_ + size_t(bid) * size_; }
-    // 放回一個緩衝區（還沒讓核心看到）
-    void put(uint16_t bid) {
-        io_uring_buf_ring_add(br_, ptr(bid), size_, bid, io_uring_buf_ring_mask(count_), pending_++);
+
+    // 從一個 res > 0 的 CQE 取出資料的位置，並替它加一個參考
+    Slice take(const io_uring_cqe* cqe) {
+        const uint16_t bid = uint16_t(cqe->flags >> IORING_CQE_BUFFER_SHIFT);
+        const uint32_t len = uint32_t(cqe->res);
+        Slice sl{bid, inc_ ? used_[bid] : 0, len};
+        if (inc_) used_[bid] += len;
+        if (!inc_ || !(cqe->flags & kCqeFBufMore)) kernel_[bid] = 0;  // 核心用完這個緩衝區了
+        ++refs_[bid];
+        return sl;
+    }
+    // 一段資料處理完（送出或丟棄）：最後一個參考放掉、核心也用完了，緩衝區才回到環上
+    void unref(uint16_t bid) {
+        if (--refs_[bid] == 0 && !kernel_[bid]) put(bid);
     }
     // 一次讓核心看到所有放回的緩衝區；回傳這次放回幾個
     unsigned publish() {
@@ -362,15 +392,51 @@ public:
         pending_ = 0;
         return n;
     }
-    unsigned buf_size() const { return size_; }
+    unsigned size() const { return size_; }
+    unsigned count() const { return count_; }
+    bool incremental() const { return inc_; }
+    const char* mode() const { return inc_ ? "inc" : "classic"; }
+    const std::string& note() const { return note_; }
 
 private:
+    void put(uint16_t bid) {
+        used_[bid] = 0;
+        kernel_[bid] = 1;
+        io_uring_buf_ring_add(br_, ptr(bid), size_, bid, io_uring_buf_ring_mask(count_), int(pending_++));
+    }
+    void allocate() {
+        ring_bytes_ = count_ * sizeof(io_uring_buf);
+        void* r = mmap(nullptr, ring_bytes_, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+        if (r == MAP_FAILED) throw Failure(1, "mmap（buffer ring）失敗：" + errstr(errno));
+        br_ = static_cast<io_uring_buf_ring*>(r);
+        io_uring_buf_ring_init(br_);
+        // 緩衝區一開始就全部配好並碰過（MAP_POPULATE），之後常駐記憶體不再成長
+        data_bytes_ = size_t(count_) * size_;
+        void* d = mmap(nullptr, data_bytes_, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE | MAP_POPULATE, -1, 0);
+        if (d == MAP_FAILED) {
+            munmap(br_, ring_bytes_);
+            br_ = nullptr;
+            throw Failure(1, "mmap（緩衝區）失敗：" + errstr(errno));
+        }
+        data_ = static_cast<uint8_t*>(d);
+    }
+    void release_memory() {
+        if (data_) munmap(data_, data_bytes_);
+        if (br_) munmap(br_, ring_bytes_);
+        data_ = nullptr;
+        br_ = nullptr;
+    }
     io_uring* ring_;
     io_uring_buf_ring* br_ = nullptr;
     uint8_t* data_ = nullptr;
-    unsigned count_, size_;
+    unsigned count_ = 0, size_ = 0;
     size_t ring_bytes_ = 0, data_bytes_ = 0;
     unsigned pending_ = 0;
+    bool inc_ = false;
+    std::string note_;
+    std::vector<uint16_t> refs_;   // 每個緩衝區被幾段排隊中的資料引用
+    std::vector<uint32_t> used_;   // 遞增模式：核心已經用到哪裡
+    std::vector<uint8_t> kernel_;  // 核心是否還握著它（在環上、或遞增模式下還沒用完）
 };
 // >8 buf-ring
 
@@ -479,7 +545,8 @@ struct Conn {
     bool dirty = false;        // 這一批有新資料，批次結束時送出
     bool eof = false;          // 對方已關閉寫入端
     bool closing = false;
-    ChunkQueue queue;          // 等著回送的緩衝區，依序
+    ChunkQueue queue;          // 等著回送的資料段，依序
+    size_t held_bytes = 0;     // 佇列裡還沒送出的位元組數
     iovec iov[kMaxIov];
     msghdr msg{};
 };
@@ -488,9 +555,11 @@ class Server {
 public:
     Server(const ServerConfig& cfg, ServerStats& stats, bool reuseport)
         : cfg_(cfg), stats_(stats), listener_(make_listener(cfg.port, reuseport)), ring_(cfg.sqpoll),
-          bufs_(ring_.get(), cfg.buf_count, cfg.buf_size) {}
+          bufs_(ring_.get(), sizing(kServerInc, cfg), sizing(kServerClassic, cfg), cfg.inc),
+          pool_bytes_(size_t(bufs_.count()) * bufs_.size()) {}
 
     const char* mode() const { return ring_.mode(); }
+    const BufRing& bufs() const { return bufs_; }
     const std::string& fallback_note() const { return ring_.fallback_note(); }
 
     void run();
@@ -542,20 +611,33 @@ private:
     }
     // >8 send
     // 8< backpressure
-    // 一條連線可佔的緩衝區數：kHeldPerConn，但連線多時按緩衝池公平分配（至少 kHeldMin），
-    // 這樣緩衝池很少被用光，少數只送不讀的客戶端也佔不走全部緩衝區。
+    // 一條連線可佔的資料段數與位元組數有上限（kHeldPerConn、kHeldBytesPerConn），連線多時再按緩衝池
+    // 公平分配（至少 kHeldMin 段、kHeldBytesMin），所以緩衝池很少被用光，只送不讀的客戶端也佔不走它。
+    // 傳統模式一段資料獨佔一個緩衝區，所以段數也要按緩衝區數分；遞增模式多段共用緩衝區，只看位元組。
     unsigned held_limit() const {
-        return std::clamp(cfg_.buf_count / std::max(live_, 1u), kHeldMin, kHeldPerConn);
+        if (bufs_.incremental()) return kHeldPerConn;
+        return std::clamp(bufs_.count() / std::max(live_, 1u), kHeldMin, kHeldPerConn);
+    }
+    size_t held_bytes_limit() const {
+        return std::clamp(pool_bytes_ / std::max(live_, 1u), kHeldBytesMin, kHeldBytesPerConn);
+    }
+    bool over_limit(const Conn& c) const {
+        return c.queue.size() >= held_limit() || c.held_bytes >= held_bytes_limit();
     }
     // 背壓解除：暫停中的 recv 在佇列送到剩四分之一以下時重新掛上
     void maybe_resume(uint32_t slot, Conn& c) {
-        if (c.recv_paused && !c.recv_armed && !c.eof && !c.closing && c.queue.size() <= held_limit() / 4) arm_recv(slot, c);
+        if (c.recv_paused && !c.recv_armed && !c.eof && !c.closing && c.queue.size() <= held_limit() / 4 &&
+            c.held_bytes <= held_bytes_limit() / 4)
+            arm_recv(slot, c);
     }
     // >8 backpressure
-    // 把送完的緩衝區放回 buffer ring（批次結束時才一起公開給核心）
+    // 一段資料處理完：放掉它對緩衝區的參考（批次結束時才一起公開給核心）
     void release(uint16_t bid) {
-        bufs_.put(bid);
+        bufs_.unref(bid);
         --held_;
+    }
+    static BufSizing sizing(BufSizing dflt, const ServerConfig& cfg) {
+        return {cfg.buf_size ? cfg.buf_size : dflt.size, cfg.buf_count ? cfg.buf_count : dflt.count};
     }
     void cancel(uint64_t target) {
         io_uring_sqe* s = ring_.sqe();
@@ -580,6 +662,7 @@ private:
     Fd listener_;
     Ring ring_;
     BufRing bufs_;
+    size_t pool_bytes_;
     std::vector<std::unique_ptr<Conn>> conns_;
     std::vector<uint32_t> free_slots_;
     std::vector<uint32_t> dirty_;    // 這一批收到資料、待送出的連線
@@ -589,6 +672,7 @@ private:
     unsigned held_ = 0;              // 所有連線佔住的緩衝區總數
     bool accept_armed_ = false, accept_paused_ = false, stopping_ = false, emfile_said_ = false;
     Clock::time_point accept_paused_at_{};
+    Clock::time_point last_starved_retry_{};
 };
 
 uint32_t Server::alloc_slot(int fd) {
@@ -604,6 +688,7 @@ uint32_t Server::alloc_slot(int fd) {
     c.fd = fd;
     c.inflight = 0;
     c.recv_armed = c.recv_paused = c.starved = c.send_inflight = c.dirty = c.eof = c.closing = false;
+    c.held_bytes = 0;
     ++live_;
     return slot;
 }
@@ -648,15 +733,16 @@ void Server::on_recv(uint32_t slot, Conn& c, const io_uring_cqe* cqe) {
     if (!more) { c.recv_armed = false; --c.inflight; }
     const int res = cqe->res;
     if (res > 0) [[likely]] {
-        const uint16_t bid = uint16_t(cqe->flags >> IORING_CQE_BUFFER_SHIFT);
-        c.queue.push({bid, 0, uint32_t(res)});
+        const BufRing::Slice sl = bufs_.take(cqe);
+        c.queue.push({sl.bid, sl.off, sl.len});
+        c.held_bytes += sl.len;
         ++held_;
         bump(stats_.recv_cqes);
         bump(stats_.bytes_in, uint64_t(res));
         if (c.closing) return;  // 收尾中：緩衝區等 maybe_finish 統一放回
         if (!c.dirty) { c.dirty = true; dirty_.push_back(slot); }
         // 背壓：佔住的緩衝區到上限就暫停 recv，等送出去再恢復
-        if (c.queue.size() >= held_limit() && !c.recv_paused) {
+        if (over_limit(c) && !c.recv_paused) {
             c.recv_paused = true;
             bump(stats_.paused);
             if (more) cancel(pack(Op::Recv, slot, c.gen));
@@ -692,6 +778,7 @@ void Server::on_send(uint32_t slot, Conn& c, int res) {
         return;
     }
     bump(stats_.bytes_out, uint64_t(res));
+    c.held_bytes -= size_t(res);
     // 依序扣掉送出的位元組；整個送完的緩衝區放回 buffer ring，送一半的（short send）記下位移
     uint32_t left = uint32_t(res);
     while (left > 0 && !c.queue.empty()) {
@@ -727,6 +814,7 @@ void Server::maybe_finish(uint32_t slot, Conn& c) {
     }
     if (c.inflight != 0) return;
     while (!c.queue.empty()) { release(c.queue.front().bid); c.queue.pop(); }
+    c.held_bytes = 0;
     ::close(c.fd);
     c.fd = -1;
     c.gen = (c.gen + 1) & 0xFFFFFF;
@@ -749,14 +837,15 @@ void Server::begin_shutdown() {
 // 緩衝池空了（ENOBUFS）的連線排隊等緩衝區。放回多少緩衝區，就依序重新掛上足以用掉它們的連線；
 // 沒有任何連線佔著緩衝區時（池子是滿的）全部重掛，所以不會有連線被遺忘。
 void Server::rearm_starved(unsigned returned) {
-    long budget = (held_ == 0) ? long(cfg_.buf_count) : long(returned);
+    long budget = (held_ == 0) ? long(bufs_.count()) : long(returned);
+    if (budget > 0 && starved_head_ < starved_.size()) last_starved_retry_ = Clock::now();
     const long cost = held_limit();
     while (budget > 0 && starved_head_ < starved_.size()) {
         uint32_t slot = starved_[starved_head_++];
         Conn& c = *conns_[slot];
         if (!c.starved || c.closing || c.recv_armed) continue;
         c.starved = false;
-        if (c.queue.size() >= held_limit()) { c.recv_paused = true; continue; }  // 送完時由 maybe_resume 接手
+        if (over_limit(c)) { c.recv_paused = true; continue; }  // 送完時由 maybe_resume 接手
         arm_recv(slot, c);
         budget -= cost;
     }
@@ -813,7 +902,13 @@ void Server::run() {
         }
         dirty_.clear();
 
-        rearm_starved(bufs_.publish());
+        // 保險：若有連線等緩衝區太久（例如佔著緩衝區的都是送不出去的連線），定時全部重試一次
+        unsigned returned = bufs_.publish();
+        if (!starved_.empty() && Clock::now() - last_starved_retry_ > kStarvedRetry) {
+            returned = bufs_.count();
+            last_starved_retry_ = Clock::now();
+        }
+        rearm_starved(returned);
         if (accept_paused_ && !stopping_ && Clock::now() - accept_paused_at_ > kAcceptRetry) arm_accept();
     }
     // 寬限時間到還沒關完的連線，直接關閉（ring 解構時核心會取消在途操作）
@@ -824,6 +919,11 @@ void Server::run() {
 // ============================================================================
 // 負載客戶端
 // ============================================================================
+// 客戶端收到資料就驗證並立刻放回緩衝區，緩衝池只要撐過一批 CQE
+constexpr BufSizing kClientInc{65536, 512};
+constexpr BufSizing kClientClassic{16384, 2048};
+static_assert(kClientInc.size <= kMaxSendChunk && kClientClassic.size <= kMaxSendChunk,
+              "驗證時一次比對的長度不能超過樣式表的延伸區");
 
 // 驗證用的資料：一張偽亂數表，連線 c 的第 o 個位元組是 table[(start_c + o) % kPatternPeriod]。
 // 表後面延伸 kMaxSendChunk 個位元組，所以任何一段都能用一次 memcmp / send 處理。
@@ -895,7 +995,7 @@ struct ClientConn {
 class BenchClient {
 public:
     explicit BenchClient(const BenchConfig& cfg)
-        : cfg_(cfg), ring_(false), bufs_(ring_.get(), kClientBufCount, kClientBufSize), conns_(cfg.conns) {}
+        : cfg_(cfg), ring_(false), bufs_(ring_.get(), kClientInc, kClientClassic, true), conns_(cfg.conns) {}
     int run();
 
 private:
@@ -971,8 +1071,8 @@ void BenchClient::on_recv(uint32_t i, const io_uring_cqe* cqe, Clock::time_point
     if (!(cqe->flags & IORING_CQE_F_MORE)) { c.recv_armed = false; --inflight_; }
     int res = cqe->res;
     if (res > 0) {
-        uint16_t bid = uint16_t(cqe->flags >> IORING_CQE_BUFFER_SHIFT);
-        const uint8_t* data = bufs_.ptr(bid);
+        const BufRing::Slice sl = bufs_.take(cqe);
+        const uint8_t* data = bufs_.ptr(sl.bid) + sl.off;
         // 每個回送的位元組都要和送出的一樣：比對樣式表中同一位置
         if (c.received + uint64_t(res) > c.queued) {
             fail_conn(i, "收到的位元組比送出的多（" + std::to_string(c.received + res) + " > " + std::to_string(c.queued) + "）");
@@ -996,7 +1096,7 @@ void BenchClient::on_recv(uint32_t i, const io_uring_cqe* cqe, Clock::time_point
             kick_send(i);
             if (draining_ && c.received == c.queued && !c.done) { c.done = true; shutdown(c.fd, SHUT_WR); }
         }
-        bufs_.put(bid);
+        bufs_.unref(sl.bid);
         if (!c.recv_armed && !c.failed && !c.done) arm_recv(i);
     } else if (res == -ENOBUFS) {
         starved_.push_back(i);
@@ -1119,10 +1219,10 @@ int BenchClient::run() {
             }
         }
         io_uring_cq_advance(ring, seen);
-        if (bufs_.publish() > 0) {
-            for (uint32_t i : starved_) if (!conns_[i].recv_armed && !conns_[i].failed) arm_recv(i);
-            starved_.clear();
-        }
+        // 客戶端收到資料就放回緩衝區，所以每一批結束時緩衝池都有空：等緩衝區的連線一律重掛
+        bufs_.publish();
+        for (uint32_t i : starved_) if (!conns_[i].recv_armed && !conns_[i].failed) arm_recv(i);
+        starved_.clear();
     }
 
     // 3. 摘要。卡住的連線 = 量測期間一個位元組都沒收回來，或結束後在途訊息沒有全部回來
@@ -1178,13 +1278,21 @@ int run_server(const ServerConfig& cfg) {
     std::vector<std::optional<Failure>> errors(cfg.threads);
     std::atomic<unsigned> ready{0};
     std::vector<std::string> modes(cfg.threads);
+    std::string pool;        // 緩衝池的描述，第一個執行緒填
+    std::string bufmode = "-";
     for (unsigned t = 0; t < cfg.threads; ++t) {
         // SINGLE_ISSUER：ring 必須在使用它的執行緒裡建立
         workers.emplace_back([&, t] {
             try {
                 Server srv(cfg, stats[t], cfg.threads > 1);
                 modes[t] = srv.mode();
-                if (!srv.fallback_note().empty() && t == 0) printf("[說明] %s\n", srv.fallback_note().c_str());
+                if (t == 0) {
+                    if (!srv.fallback_note().empty()) printf("[說明] %s\n", srv.fallback_note().c_str());
+                    if (!srv.bufs().note().empty()) printf("[說明] %s\n", srv.bufs().note().c_str());
+                    pool = std::string(srv.bufs().incremental() ? "遞增消耗" : "傳統") + " " +
+                           std::to_string(srv.bufs().count()) + " × " + std::to_string(srv.bufs().size()) + " bytes";
+                    bufmode = srv.bufs().mode();
+                }
                 ready.fetch_add(1);
                 srv.run();
             } catch (const Failure& f) {
@@ -1197,8 +1305,8 @@ int run_server(const ServerConfig& cfg) {
     pthread_sigmask(SIG_SETMASK, &old, nullptr);
     while (ready.load() < cfg.threads) std::this_thread::sleep_for(std::chrono::milliseconds(1));
     if (!g_stop.load())
-        printf("[就緒] io_uring echo 伺服器監聽 TCP 埠 %u（執行緒 %u，ring 模式 %s，緩衝池 %u × %u bytes/執行緒）\n",
-               cfg.port, cfg.threads, modes[0].c_str(), cfg.buf_count, cfg.buf_size);
+        printf("[就緒] io_uring echo 伺服器監聽 TCP 埠 %u（執行緒 %u，ring 模式 %s，緩衝池 %s/執行緒）\n",
+               cfg.port, cfg.threads, modes[0].c_str(), pool.c_str());
 
     // 主執行緒：每秒一行統計，直到收到停止信號
     auto sum = [&](auto member) {
@@ -1229,11 +1337,11 @@ int run_server(const ServerConfig& cfg) {
         fprintf(stderr, "錯誤：%s\n", e->what());
         return e->exit_code;
     }
-    printf("[摘要] conns=%lu messages=%lu bytes=%lu bytes_out=%lu seconds=%.2f threads=%u mode=%s enobufs=%lu "
+    printf("[摘要] conns=%lu messages=%lu bytes=%lu bytes_out=%lu seconds=%.2f threads=%u mode=%s bufs=%s enobufs=%lu "
            "paused=%lu emfile=%lu rejected=%lu resets=%lu\n",
            static_cast<unsigned long>(sum(&ServerStats::accepted)), static_cast<unsigned long>(sum(&ServerStats::recv_cqes)),
            static_cast<unsigned long>(sum(&ServerStats::bytes_in)), static_cast<unsigned long>(sum(&ServerStats::bytes_out)),
-           secs, cfg.threads, modes[0].c_str(), static_cast<unsigned long>(sum(&ServerStats::enobufs)),
+           secs, cfg.threads, modes[0].c_str(), bufmode.c_str(), static_cast<unsigned long>(sum(&ServerStats::enobufs)),
            static_cast<unsigned long>(sum(&ServerStats::paused)), static_cast<unsigned long>(sum(&ServerStats::emfile)),
            static_cast<unsigned long>(sum(&ServerStats::rejected)), static_cast<unsigned long>(sum(&ServerStats::resets)));
     return 0;

@@ -106,7 +106,8 @@ tool() { echo "$ROOT/build/tools/$1"; }
 # bg_start LOG CMD...：在背景執行，輸出寫到 LOG，PID 放在 BG_PID，並登記收尾（TERM，3 秒後 KILL）
 bg_start() {
     local log=$1; shift
-    "$@" >"$log" 2>&1 &
+    : >"$log"  # 先清空：背景程序的重新導向晚一點才發生，不能讓 wait_marker 讀到上一次的內容
+    "$@" >>"$log" 2>&1 &
     BG_PID=$!
     defer "stop_pid $BG_PID"
 }

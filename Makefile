@@ -38,7 +38,7 @@ HAVE_RDMA     := $(call have,$(RDMA_PC),rdma_communication.cpp)
 skip = echo "略過 $(1)：找不到 $(2)（請安裝 Debian 套件 $(3)，或執行 make install-deps）"
 
 .PHONY: all io_uring af_xdp dpdk rdma tools sanitize clean help check-deps install-deps \
-        setup-hugepages demo test test-full bench
+        setup-hugepages demo docs test test-full bench
 
 all: io_uring_async af_xdp dpdk rdma tools
 
@@ -169,6 +169,10 @@ setup-hugepages:
 demo:
 	@bash tests/demo.sh
 
+# 指南引用的程式碼從原始碼的錨點（// 8< 名稱 … // >8 名稱）重新填入
+docs:
+	@python3 tests/doc_quotes.py update docs/kernel-bypass-guide.md .
+
 test:
 	@./run_tests.sh
 test-full:
@@ -193,5 +197,6 @@ help:
 	@echo "  make install-deps     安裝所有需要的 Debian 套件（root）"
 	@echo "  make setup-hugepages  掛載 hugetlbfs 與 bpffs，保留 HUGEPAGES=$(HUGEPAGES) 個 2 MiB 頁（root）"
 	@echo "  make demo             從零開始：安裝、編譯、實際執行每個程式並列出摘要（root）"
+	@echo "  make docs             從原始碼的錨點更新 docs/kernel-bypass-guide.md 裡的程式碼引用"
 	@echo "  make test / test-full / bench   等同 ./run_tests.sh、./run_tests.sh -f、./run_tests.sh -p"
 	@echo "  make clean            刪除編譯產物"

@@ -8,7 +8,7 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ALL_GROUPS=(build io_uring af_xdp dpdk rdma results lint)
+ALL_GROUPS=(build io_uring af_xdp dpdk rdma results docs lint)
 
 usage() {
     cat <<EOF
@@ -80,10 +80,13 @@ build_all() {
 }
 
 # ---------------------------------------------------------------- 執行群組
+# 群組在子 shell 裡執行（set -e 有效）：run_test 在 Ctrl-C 時回傳 130，群組就此停下，整個執行也停下
 run_group() {
-    local g=$1 fn
+    local g=$1 fn rc=0
     echo "== $g"
+    set +e
     (
+        set -e
         # shellcheck source=/dev/null
         source "$ROOT/tests/$g.sh"
         case $MODE in
@@ -94,11 +97,11 @@ run_group() {
         for fn in "${fns[@]}"; do
             if declare -F "$fn" >/dev/null; then "$fn"; fi
         done
-    ) || {
-        local rc=$?
-        [ "$rc" != 130 ] || exit 130
-        _report FAIL "$g" "測試群組意外結束（結束碼 $rc）"
-    }
+    )
+    rc=$?
+    set -e
+    [ "$rc" != 130 ] || exit 130
+    [ "$rc" == 0 ] || _report FAIL "$g" "測試群組意外結束（結束碼 $rc）"
 }
 
 START=$SECONDS

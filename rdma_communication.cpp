@@ -1,0 +1,1494 @@
+// rdma_communication.cpp — RDMA 通訊範例：librdmacm 建立連線，libibverbs 搬資料
+//
+// 這個程式示範什麼
+//   * librdmacm：位址與路由解析（rdma_resolve_addr / rdma_resolve_route）、connect / accept，
+//     以連線的 private data 交換「對方可以存取的緩衝區位址與 rkey」。
+//   * libibverbs：protection domain、只開每個測試需要的存取旗標的 memory region、RC queue pair、
+//     completion queue；SEND/RECV（接收事先貼好）、RDMA WRITE（與 WRITE_WITH_IMM 通知對方資料已到）、
+//     RDMA READ；頻寬路徑上的 selective signalling；--event 用 completion channel 取代忙碌輪詢。
+//   * 每個測試量延遲（ping-pong：p50 / p99 / 最大值，µs）與頻寬（MB/s、Gbit/s，--depth 個請求同時在途），
+//     接收的一方檢查與迭代次數相關的戳記，漏掉或亂序的資料都會被抓到。
+//
+// 協定（每個測試一條 RC 連線；--test all 依序建立三條）
+//   1. client 連線時的 private data = Hello{測試、大小、次數、深度、模式、client 緩衝區位址與 rkey}。
+//   2. server 依 Hello 建立資源後 accept，private data = Reply{server 緩衝區位址與 rkey}。
+//   3. 延遲階段：send / write 為 ping-pong（回報往返時間的一半，與 perftest 相同）；read 為單次 READ 的完成時間。
+//   4. 頻寬階段：client 連續貼出 --iters 個請求，最多 --depth 個在途，每 depth/4 個才要求一個完成事件；
+//      send / write 的 server 驗證後以 SEND_WITH_IMM 控制訊息回報結果；read 由 client 自己驗證。
+//   5. client 以控制訊息 BYE 告知自己的驗證結果，然後 rdma_disconnect。
+//   server 一次服務一個 client，依連線順序逐一服務，直到 SIGINT / SIGTERM。
+//
+// 需求：RDMA 裝置（實體 RNIC，或 Soft-RoCE：核心的 rdma_rxe 模組加上
+//       `rdma link add rxe0 type rxe netdev IFACE`）；Debian 套件 libibverbs-dev、librdmacm-dev、
+//       ibverbs-providers（rxe 的 user-space provider）。
+// 編譯：make rdma
+// 執行：./rdma_communication server
+//       ./rdma_communication client 198.18.5.1 --test write --size 4K --iters 1000
+// 試試：沒有 RDMA 網卡時，tests/rdma_vm.sh 會開一台 qemu VM 載入 rdma_rxe 來跑（./run_tests.sh -f rdma）。
+// 對應指南章節：第 4 章「RDMA 通訊」。
+
+#include <infiniband/verbs.h>
+#include <rdma/rdma_cma.h>
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cerrno>
+#include <charconv>
+#include <chrono>
+#include <cinttypes>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <utility>
+#include <vector>
+
+namespace {
+
+// ---------------------------------------------------------------- 可調參數
+constexpr uint16_t kDefaultPort = 7471;            // 與 rping 的預設埠相同
+constexpr uint32_t kDefaultSize = 4096;            // bytes：一個 page
+constexpr uint32_t kDefaultIters = 1000;           // 每個階段的次數
+constexpr uint32_t kDefaultDepth = 16;             // 頻寬階段同時在途的 work request 數
+constexpr int kDefaultTimeoutS = 10;               // 秒：連線建立與「沒有任何進展」的上限
+constexpr uint32_t kMinSize = 16;                  // bytes：頭尾各 8 bytes 的迭代戳記
+constexpr uint32_t kMaxSize = 64u << 20;           // bytes
+constexpr uint32_t kMaxIters = 100'000'000;
+constexpr uint32_t kMaxDepth = 1024;
+constexpr uint64_t kMaxRegion = 1ull << 30;        // bytes：一條連線最多註冊 1 GiB
+constexpr uint32_t kCtrlSlack = 4;                 // 額外的 send/recv 位置，給控制訊息
+constexpr uint32_t kSendRecvSlots = 256;           // SEND 測試最多預貼的接收數
+constexpr uint64_t kRecvBudget = 16u << 20;        // bytes：SEND 測試的接收區最多 16 MiB（大訊息就少貼幾個）
+constexpr uint32_t kMaxSamples = 1u << 20;         // 延遲樣本最多存 1M 個（8 MiB）；更多次時覆寫最舊的
+constexpr int kPollBatch = 16;                     // 一次 ibv_poll_cq 取回的完成數
+constexpr uint32_t kSpinCheckMask = 0x3FFF;        // 忙碌輪詢每 16384 次空轉才看一次時鐘、停止旗標與 rdma_cm
+                                                   // （那是系統呼叫；在模擬的 CPU 上一次要好幾 µs）
+constexpr int kEventWaitMs = 100;                  // --event：每次 poll() 最多等 100 ms 再檢查停止旗標
+constexpr int kListenBacklog = 8;
+constexpr uint8_t kRetryCount = 7;                 // RC 傳輸重試次數（IB 規格上限）
+constexpr uint8_t kRnrRetry = 7;                   // 7 = 對方沒有貼接收時無限重試（流量控制）
+constexpr uint32_t kMagic = 0x4B42524D;            // "KBRM"
+constexpr uint8_t kProtoVersion = 1;
+constexpr uint32_t kCtrlTag = 0xC7A1;              // 控制訊息 imm 的高 16 位元
+static_assert(kMinSize >= 16, "頭尾戳記各需要 8 bytes");
+static_assert(kMaxDepth + kCtrlSlack <= 0xFFFF, "slot 編號要放得進 wr_id 的低位元");
+static_assert(kSendRecvSlots <= kMaxDepth + kCtrlSlack, "接收完成的佇列要放得下所有預貼的接收");
+
+// 唯一的全域變數：停止旗標（信號處理函式只設定它）
+std::atomic<bool> g_stop{false};
+extern "C" void on_signal(int) { g_stop.store(true, std::memory_order_relaxed); }
+
+// ---------------------------------------------------------------- 設定
+enum class Role { Server, Client };
+enum class Test : uint8_t { Send = 0, Write = 1, Read = 2, All = 3 };
+enum class Mode : uint8_t { Lat = 1, Bw = 2, Both = 3 };
+
+constexpr const char* test_name(Test t) {
+    switch (t) {
+    case Test::Send: return "send";
+    case Test::Write: return "write";
+    case Test::Read: return "read";
+    case Test::All: return "all";
+    }
+    return "?";
+}
+constexpr const char* mode_name(Mode m) {
+    return m == Mode::Lat ? "lat" : m == Mode::Bw ? "bw" : "both";
+}
+constexpr bool has_lat(Mode m) { return (static_cast<uint8_t>(m) & 1) != 0; }
+constexpr bool has_bw(Mode m) { return (static_cast<uint8_t>(m) & 2) != 0; }
+
+struct Config {
+    Role role = Role::Server;
+    std::string address;            // client：server 位址；server：綁定位址（空字串 = 全部）
+    uint16_t port = kDefaultPort;
+    std::string dev;                // 空字串 = 由路由決定
+    Test test = Test::All;
+    uint32_t size = kDefaultSize;
+    uint32_t iters = kDefaultIters;
+    uint32_t depth = kDefaultDepth;
+    Mode mode = Mode::Both;
+    bool event = false;
+    bool use_inline = false;
+    int timeout_s = kDefaultTimeoutS;
+};
+
+// 錯誤：名稱 + 解碼 + 中文提示；exit_code 1（執行錯誤）、2（參數）、77（沒有裝置）
+struct Failure : std::runtime_error {
+    int exit_code;
+    Failure(const std::string& msg, int code) : std::runtime_error(msg), exit_code(code) {}
+};
+[[noreturn]] void fail_call(const char* call, int err, std::string_view hint, int code = 1) {
+    std::string msg = std::string(call) + " 失敗：" + std::strerror(err) + "（errno " + std::to_string(err) + "）";
+    if (!hint.empty()) msg += "\n  提示：" + std::string(hint);
+    throw Failure(msg, code);
+}
+
+constexpr const char* kNoDeviceHint =
+    "這台機器沒有 RDMA 裝置。沒有 RDMA 網卡時可用 Soft-RoCE：核心需要 rdma_rxe 模組"
+    "（CONFIG_RDMA_RXE，modprobe rdma_rxe），再執行 `rdma link add rxe0 type rxe netdev IFACE`"
+    "（IFACE 換成有 IPv4 位址的網路介面）。沒有 rdma_rxe 的核心可用 ./run_tests.sh -f rdma 的測試 VM。";
+
+void print_usage(FILE* out) {
+    std::fprintf(out,
+        "用法：rdma_communication server [綁定位址] [選項]\n"
+        "      rdma_communication client SERVER_IP [選項]\n"
+        "\n"
+        "以 librdmacm 建立 RC 連線，以 libibverbs 測試 SEND/RECV、RDMA WRITE、RDMA READ 的延遲與頻寬，\n"
+        "並在接收端驗證資料。server 依序服務每個 client，直到 Ctrl-C（SIGINT）或 SIGTERM；\n"
+        "測試參數（--test、--size、--iters、--depth、--mode、--event、--inline）由 client 決定，連線時告訴 server。\n"
+        "\n"
+        "選項：\n"
+        "  --port N        rdma_cm 埠（預設 %u）\n"
+        "  --dev NAME      RDMA 裝置，例如 rxe0（預設：路由到該位址的那個裝置）\n"
+        "  --test T        send | write | read | all（預設 all；server 忽略，由 client 決定）\n"
+        "  --size BYTES    訊息大小，可加 K / M 後綴（預設 %u；範圍 %u..%u）\n"
+        "  --iters N       每個階段的次數（預設 %u）\n"
+        "  --depth N       頻寬階段同時在途的 work request 數（預設 %u；範圍 1..%u）\n"
+        "  --mode M        lat | bw | both（預設 both）\n"
+        "  --event         用 completion channel 等待完成事件，而不是忙碌輪詢（預設：輪詢）\n"
+        "  --inline        SEND / WRITE 使用 inline 資料（裝置允許的大小內；預設關閉）\n"
+        "  --timeout SEC   連線建立與「毫無進展」的逾時秒數（預設 %d）\n"
+        "  -h, --help      顯示這段說明\n"
+        "\n"
+        "輸出：[就緒]（server 可以接受連線）、每秒一行 [統計]、每個測試一行 [結果]、最後一行 [摘要]。\n"
+        "結束碼：0 成功、1 執行錯誤或資料驗證失敗、2 參數錯誤、77 沒有 RDMA 裝置。\n"
+        "沒有 RDMA 網卡？Soft-RoCE：modprobe rdma_rxe && rdma link add rxe0 type rxe netdev IFACE\n",
+        kDefaultPort, kDefaultSize, kMinSize, kMaxSize, kDefaultIters, kDefaultDepth, kMaxDepth, kDefaultTimeoutS);
+}
+
+// 8< parse
+template <class T>
+std::optional<T> parse_number(std::string_view s, T lo, T hi) {
+    T v{};
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc{} || p != s.data() + s.size() || v < lo || v > hi) return std::nullopt;
+    return v;
+}
+std::optional<uint32_t> parse_size(std::string_view s) {
+    uint64_t mult = 1;
+    if (!s.empty() && (s.back() == 'K' || s.back() == 'k')) { mult = 1024; s.remove_suffix(1); }
+    else if (!s.empty() && (s.back() == 'M' || s.back() == 'm')) { mult = 1024 * 1024; s.remove_suffix(1); }
+    auto v = parse_number<uint64_t>(s, 1, kMaxSize);
+    if (!v || *v * mult < kMinSize || *v * mult > kMaxSize) return std::nullopt;
+    return static_cast<uint32_t>(*v * mult);
+}
+
+// 回傳 Config，或丟出 Failure(exit 2)；--help 以 exit 0 的 Failure 表示
+Config parse_args(int argc, char** argv) {
+    auto bad = [](const std::string& msg) -> Failure { return Failure(msg + "（用 --help 看所有選項）", 2); };
+    Config cfg;
+    std::vector<std::string_view> args(argv + 1, argv + argc);
+    for (auto a : args)
+        if (a == "-h" || a == "--help") throw Failure("", 0);
+    if (args.empty()) throw bad("缺少角色：請指定 server 或 client");
+    if (args[0] == "server") cfg.role = Role::Server;
+    else if (args[0] == "client") cfg.role = Role::Client;
+    else throw bad("未知的角色「" + std::string(args[0]) + "」：請指定 server 或 client");
+
+    for (size_t i = 1; i < args.size(); ++i) {
+        std::string_view a = args[i], val;
+        bool has_inline_val = false;
+        if (a.starts_with("--")) {
+            if (auto eq = a.find('='); eq != std::string_view::npos) {
+                val = a.substr(eq + 1);
+                a = a.substr(0, eq);
+                has_inline_val = true;
+            }
+        } else {
+            if (!cfg.address.empty()) throw bad("多餘的參數「" + std::string(a) + "」");
+            cfg.address = std::string(a);
+            continue;
+        }
+        auto flag = [&](bool& b) {
+            if (has_inline_val) throw bad("選項 " + std::string(a) + " 不接受值");
+            b = true;
+        };
+        auto value = [&]() -> std::string_view {
+            if (has_inline_val) return val;
+            if (i + 1 >= args.size()) throw bad("選項 " + std::string(a) + " 缺少值");
+            return args[++i];
+        };
+        auto invalid = [&](std::string_view v, const char* expect) {
+            return bad("選項 " + std::string(a) + " 的值「" + std::string(v) + "」不正確：應為" + expect);
+        };
+        if (a == "--port") {
+            auto v = value();
+            auto n = parse_number<uint16_t>(v, 1, 65535);
+            if (!n) throw invalid(v, " 1..65535 的整數");
+            cfg.port = *n;
+        } else if (a == "--dev") {
+            auto v = value();
+            if (v.empty() || v.size() > 63) throw invalid(v, "裝置名稱，例如 rxe0");
+            cfg.dev = std::string(v);
+        } else if (a == "--test") {
+            auto v = value();
+            if (v == "send") cfg.test = Test::Send;
+            else if (v == "write") cfg.test = Test::Write;
+            else if (v == "read") cfg.test = Test::Read;
+            else if (v == "all") cfg.test = Test::All;
+            else throw invalid(v, " send、write、read 或 all");
+        } else if (a == "--size") {
+            auto v = value();
+            auto n = parse_size(v);
+            if (!n) throw invalid(v, " 16 到 64M 之間的 bytes 數（可加 K / M 後綴）");
+            cfg.size = *n;
+        } else if (a == "--iters") {
+            auto v = value();
+            auto n = parse_number<uint32_t>(v, 1, kMaxIters);
+            if (!n) throw invalid(v, " 1..100000000 的整數");
+            cfg.iters = *n;
+        } else if (a == "--depth") {
+            auto v = value();
+            auto n = parse_number<uint32_t>(v, 1, kMaxDepth);
+            if (!n) throw invalid(v, " 1..1024 的整數");
+            cfg.depth = *n;
+        } else if (a == "--mode") {
+            auto v = value();
+            if (v == "lat") cfg.mode = Mode::Lat;
+            else if (v == "bw") cfg.mode = Mode::Bw;
+            else if (v == "both") cfg.mode = Mode::Both;
+            else throw invalid(v, " lat、bw 或 both");
+        } else if (a == "--timeout") {
+            auto v = value();
+            auto n = parse_number<int>(v, 1, 3600);
+            if (!n) throw invalid(v, " 1..3600 的秒數");
+            cfg.timeout_s = *n;
+        } else if (a == "--event") {
+            flag(cfg.event);
+        } else if (a == "--inline") {
+            flag(cfg.use_inline);
+        } else {
+            throw bad("未知的選項「" + std::string(a) + "」");
+        }
+    }
+    if (cfg.role == Role::Client && cfg.address.empty()) throw bad("client 需要 server 的 IPv4 位址，例如 client 198.18.5.1");
+    if (!cfg.address.empty()) {
+        in_addr tmp{};
+        if (inet_pton(AF_INET, cfg.address.c_str(), &tmp) != 1)
+            throw bad("位址「" + cfg.address + "」不是 IPv4 位址");
+    }
+    uint64_t region = 2ull * (cfg.depth + kCtrlSlack) * cfg.size;
+    if (region > kMaxRegion)
+        throw bad("--size × --depth 太大：每條連線要註冊 " + std::to_string(region >> 20) + " MiB（上限 1024 MiB），請降低 --depth");
+    return cfg;
+}
+// >8 parse
+
+// ---------------------------------------------------------------- RAII：每個 C handle 一個擁有者
+template <auto Fn>
+struct Deleter {
+    template <class T>
+    void operator()(T* p) const noexcept { if (p) (void)Fn(p); }
+};
+using EventChannel = std::unique_ptr<rdma_event_channel, Deleter<rdma_destroy_event_channel>>;
+using CmId = std::unique_ptr<rdma_cm_id, Deleter<rdma_destroy_id>>;
+using Pd = std::unique_ptr<ibv_pd, Deleter<ibv_dealloc_pd>>;
+using CompChannel = std::unique_ptr<ibv_comp_channel, Deleter<ibv_destroy_comp_channel>>;
+using Mr = std::unique_ptr<ibv_mr, Deleter<ibv_dereg_mr>>;
+using DeviceList = std::unique_ptr<ibv_device*, Deleter<ibv_free_device_list>>;
+
+// CQ：銷毀前先 ack 所有收到的 completion event（否則 ibv_destroy_cq 會卡住）
+struct Cq {
+    ibv_cq* cq = nullptr;
+    unsigned unacked_events = 0;
+    Cq() = default;
+    Cq(const Cq&) = delete;
+    Cq& operator=(const Cq&) = delete;
+    ~Cq() {
+        if (!cq) return;
+        if (unacked_events) ibv_ack_cq_events(cq, unacked_events);
+        ibv_destroy_cq(cq);
+    }
+};
+// QP 屬於 cm_id（rdma_create_qp），用 rdma_destroy_qp 釋放
+struct Qp {
+    rdma_cm_id* id = nullptr;
+    Qp() = default;
+    Qp(const Qp&) = delete;
+    Qp& operator=(const Qp&) = delete;
+    ~Qp() { if (id && id->qp) rdma_destroy_qp(id); }
+};
+// 以 mmap 取得的緩衝區：page 對齊、內容為零
+struct Buffer {
+    std::byte* p = nullptr;
+    size_t len = 0;
+    Buffer() = default;
+    Buffer(const Buffer&) = delete;
+    Buffer& operator=(const Buffer&) = delete;
+    ~Buffer() { if (p) munmap(p, len); }
+};
+
+void set_nonblock(int fd, const char* what) {
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) fail_call(what, errno, "");
+}
+
+using Clock = std::chrono::steady_clock;
+inline uint64_t now_ns() {
+    return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count());
+}
+
+// ---------------------------------------------------------------- 統計（每秒一行，由另一個執行緒印）
+struct alignas(64) Stats {
+    std::atomic<uint64_t> ops{0};        // 目前階段完成的操作數
+    std::atomic<uint64_t> bytes{0};      // 全部連線累計搬動的 bytes
+    std::atomic<uint32_t> active{0};     // 0 = 閒置；否則 1 + Test
+    std::atomic<uint32_t> phase{0};      // 0 = 延遲、1 = 頻寬
+    std::atomic<uint64_t> clients{0};    // server：服務過的 client 數
+};
+
+void stats_loop(std::stop_token st, const Stats& s, Role role) {
+    uint64_t last_ops = 0, last_bytes = s.bytes.load();
+    while (!st.stop_requested()) {
+        for (int i = 0; i < 10 && !st.stop_requested(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        if (st.stop_requested()) break;
+        uint64_t ops = s.ops.load(std::memory_order_relaxed), bytes = s.bytes.load(std::memory_order_relaxed);
+        uint32_t active = s.active.load(std::memory_order_relaxed);
+        if (active != 0) {
+            uint64_t dops = ops >= last_ops ? ops - last_ops : ops;
+            char served[48] = "";
+            if (role == Role::Server) std::snprintf(served, sizeof served, " clients=%" PRIu64, s.clients.load());
+            std::printf("[統計] test=%s phase=%s ops=%" PRIu64 " ops_per_s=%" PRIu64 " mbps=%.2f%s\n",
+                        test_name(static_cast<Test>(active - 1)), s.phase.load() ? "bw" : "lat", ops, dops,
+                        static_cast<double>(bytes - last_bytes) / 1e6, served);
+        }
+        last_ops = ops;
+        last_bytes = bytes;
+    }
+}
+
+// ---------------------------------------------------------------- 線上格式（private data 與控制訊息）
+// 8< protocol
+// RC 連線的 REQ private data 最多 56 bytes，REP 最多 196 bytes；兩個結構都遠小於此。
+struct Hello {            // client → server（rdma_connect 的 private data）
+    uint32_t magic;
+    uint8_t version, test, mode, flags;   // flags bit0 = --event、bit1 = --inline（僅供 server 記錄）
+    uint32_t size, iters, depth;
+    uint64_t addr;                        // client 的接收區（server 在 write 延遲測試會寫回這裡）
+    uint32_t rkey;
+    uint32_t reserved;
+};
+struct Reply {            // server → client（rdma_accept 的 private data）
+    uint32_t magic;
+    uint32_t status;                      // 0 = 接受
+    uint64_t addr;                        // write：server 的接收區；read：server 的來源區
+    uint32_t rkey;
+    uint32_t len;
+};
+static_assert(sizeof(Hello) <= 56 && sizeof(Reply) <= 196);
+
+// 控制訊息：長度 0 的 SEND_WITH_IMM，imm = kCtrlTag<<16 | type<<8 | value
+enum class Ctrl : uint8_t { BwDone = 1, Bye = 2 };
+constexpr uint32_t ctrl_imm(Ctrl c, uint8_t v) { return (kCtrlTag << 16) | (static_cast<uint32_t>(c) << 8) | v; }
+// >8 protocol
+
+// work request id：高 8 位元是種類，低 32 位元是 slot（接收）或這個完成事件涵蓋的 WR 數（傳送）
+enum class Wr : uint8_t { Recv = 1, Send, Write, WriteImm, Read, Ctrl };
+constexpr uint64_t wr_id(Wr k, uint32_t v) { return (static_cast<uint64_t>(k) << 56) | v; }
+constexpr Wr wr_kind(uint64_t id) { return static_cast<Wr>(id >> 56); }
+constexpr uint32_t wr_value(uint64_t id) { return static_cast<uint32_t>(id); }
+constexpr const char* wr_name(Wr k) {
+    switch (k) {
+    case Wr::Recv: return "RECV";
+    case Wr::Send: return "SEND";
+    case Wr::Write: return "RDMA WRITE";
+    case Wr::WriteImm: return "RDMA WRITE_WITH_IMM";
+    case Wr::Read: return "RDMA READ";
+    case Wr::Ctrl: return "SEND_WITH_IMM（控制訊息）";
+    }
+    return "未知操作";
+}
+
+// ---------------------------------------------------------------- 資料樣式與驗證
+// 8< pattern
+// 每則訊息頭 8 bytes = mix(n)、尾 8 bytes = n（n = 迭代次數 + 1），中間是與大小相關的固定樣式。
+// 接收端每次都檢查頭尾戳記（漏掉、重複或亂序的訊息都對不上），第一次與最後一次再檢查整段內容。
+constexpr uint64_t stamp_mix(uint64_t n) { return (n * 0x9E3779B97F4A7C15ull) ^ 0x5A5AA5A5C3C33C3Cull; }
+inline uint8_t body_byte(size_t k, uint32_t size) { return static_cast<uint8_t>(k * 7 + size); }
+
+void fill_body(std::byte* msg, uint32_t size) {
+    for (size_t k = 8; k + 8 < size + 0ull; ++k) msg[k] = std::byte{body_byte(k, size)};
+}
+inline void put_stamp(std::byte* msg, uint32_t size, uint64_t n) {
+    uint64_t head = stamp_mix(n);
+    std::memcpy(msg, &head, 8);
+    std::memcpy(msg + size - 8, &n, 8);
+}
+inline void clear_stamp(std::byte* msg, uint32_t size) {
+    std::memset(msg, 0, 8);
+    std::memset(msg + size - 8, 0, 8);
+}
+inline bool stamp_ok(const std::byte* msg, uint32_t size, uint64_t n) {
+    uint64_t head, tail;
+    std::memcpy(&head, msg, 8);
+    std::memcpy(&tail, msg + size - 8, 8);
+    return head == stamp_mix(n) && tail == n;
+}
+bool body_ok(const std::byte* msg, uint32_t size) {
+    for (size_t k = 8; k + 8 < size + 0ull; ++k)
+        if (msg[k] != std::byte{body_byte(k, size)}) return false;
+    return true;
+}
+// 忙碌輪詢等待尾端戳記：RDMA WRITE 依位址遞增放置資料，尾端到了整則訊息就到了（perftest 也這樣做）
+inline uint64_t load_tail(const std::byte* msg, uint32_t size) {
+    return reinterpret_cast<const std::atomic<uint64_t>*>(msg + size - 8)->load(std::memory_order_acquire);
+}
+// >8 pattern
+
+// ---------------------------------------------------------------- 結果
+enum class Status { Ok, Stopped, PeerGone, Timeout, WcError, PostError, BadData };
+
+struct TestResult {
+    Test test = Test::Send;
+    bool ok = false;               // 測試跑完（沒有錯誤）
+    bool verified = false;         // 兩端的資料驗證都通過
+    double lat_p50 = -1, lat_p99 = -1, lat_max = -1;   // µs；-1 = 沒有量
+    double bw_mbps = -1, bw_gbps = -1;
+    double seconds = 0;
+    uint64_t bytes = 0;
+    std::string error;
+};
+
+std::string fmt_num(double v, int prec = 2) {
+    if (v < 0) return "na";
+    char b[64];
+    std::snprintf(b, sizeof b, "%.*f", prec, v);
+    return b;
+}
+
+struct Percentiles { double p50, p99, max; };
+Percentiles percentiles(std::vector<uint64_t>& ns, double scale) {
+    std::sort(ns.begin(), ns.end());
+    auto at = [&](double q) {
+        size_t idx = static_cast<size_t>(q * static_cast<double>(ns.size()));
+        if (idx > 0 && static_cast<double>(idx) == q * static_cast<double>(ns.size())) --idx;
+        return static_cast<double>(ns[std::min(idx, ns.size() - 1)]) * scale / 1000.0;
+    };
+    return {at(0.50), at(0.99), static_cast<double>(ns.back()) * scale / 1000.0};
+}
+
+// ---------------------------------------------------------------- 一條連線的資源與資料路徑
+class Conn {
+public:
+    // 8< resources
+    Conn(const Config& cfg, rdma_cm_id* id, rdma_event_channel* cm_ch, Role role, Test test, Mode mode,
+         uint32_t size, uint32_t iters, uint32_t depth, bool event, bool want_inline, Stats& stats)
+        : cfg_(cfg), id_(id), cm_ch_(cm_ch), role_(role), test_(test), mode_(mode), size_(size), iters_(iters),
+          depth_(depth), event_(event), stats_(stats) {
+        // 傳送區：depth 個資料 slot + 控制訊息；接收區：SEND 測試多貼一些接收（perftest 也預貼數百個），
+        // 讓 server 偶爾落後時傳送端不必吃 RNR NAK 的等待
+        sslots_ = depth_ + kCtrlSlack;
+        rslots_ = sslots_;
+        if (test_ == Test::Send)
+            rslots_ = std::max(rslots_, std::min<uint32_t>(kSendRecvSlots, static_cast<uint32_t>(kRecvBudget / size_)));
+        signal_every_ = std::max(1u, depth_ / 4);
+        ibv_context* ctx = id_->verbs;
+
+        // 1. protection domain：MR 與 QP 必須屬於同一個 PD
+        pd_.reset(ibv_alloc_pd(ctx));
+        if (!pd_) fail_call("ibv_alloc_pd", errno, "裝置資源不足？檢查 ulimit -l（locked memory）");
+
+        // 2. completion channel（只在 --event）與 completion queue：傳送與接收共用一個 CQ
+        if (event_) {
+            comp_ch_.reset(ibv_create_comp_channel(ctx));
+            if (!comp_ch_) fail_call("ibv_create_comp_channel", errno, "");
+            set_nonblock(comp_ch_->fd, "fcntl(completion channel)");
+        }
+        int cqe = static_cast<int>(rslots_ + sslots_);
+        cq_.cq = ibv_create_cq(ctx, cqe, nullptr, comp_ch_.get(), 0);
+        if (!cq_.cq) fail_call("ibv_create_cq", errno, "CQ 太大？請降低 --depth");
+        if (event_ && ibv_req_notify_cq(cq_.cq, 0) != 0) fail_call("ibv_req_notify_cq", errno, "");
+
+        // 3. 緩衝區：前段是接收區（rslots 個訊息），後段是傳送區（sslots 個）
+        buf_.len = (static_cast<size_t>(rslots_) + sslots_) * size_;
+        void* p = mmap(nullptr, buf_.len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED) fail_call("mmap", errno, "記憶體不足？請降低 --size 或 --depth");
+        buf_.p = static_cast<std::byte*>(p);
+        for (uint32_t s = 0; s < sslots_; ++s) fill_body(tx(s), size_);
+        if (test_ == Test::Read && role_ == Role::Server)      // READ 的來源：每個 slot 有自己的戳記
+            for (uint32_t s = 0; s < sslots_; ++s) put_stamp(tx(s), size_, s + 1);
+
+        // 4. memory region：只開這個測試、這一端需要的存取權限
+        access_ = mr_access();
+        mr_.reset(ibv_reg_mr(pd_.get(), buf_.p, buf_.len, access_));
+        if (!mr_) fail_call("ibv_reg_mr", errno, "無法鎖定記憶體：檢查 ulimit -l（RLIMIT_MEMLOCK），或降低 --size / --depth");
+
+        // 5. RC queue pair（rdma_create_qp 會把它綁在 cm_id 上，之後由 rdma_cm 轉換狀態）
+        create_qp(want_inline);
+
+        // 6. 接收事先貼好：SEND 測試的資料訊息、WRITE_WITH_IMM 通知與控制訊息都要消耗一個接收
+        for (uint32_t s = 0; s < rslots_; ++s)
+            if (post_recv(s) != Status::Ok) fail_call("ibv_post_recv", post_errno_, "");
+    }
+    // >8 resources
+
+    uint64_t local_addr() const { return reinterpret_cast<uint64_t>(test_ == Test::Read ? tx(0) : rx(0)); }
+    uint32_t rkey() const { return mr_->rkey; }
+    int access() const { return access_; }
+    uint32_t inline_cap() const { return inline_cap_; }
+    void set_remote(uint64_t addr, uint32_t rkey) { raddr_ = addr; rkey_ = rkey; }
+    const std::string& error() const { return err_; }
+
+    // ---- client 端的各階段
+    Status client_lat(std::vector<uint64_t>& samples);
+    Status client_bw(double& seconds);
+    Status wait_ctrl(Ctrl want, uint8_t& value);
+    Status send_ctrl(Ctrl c, uint8_t value);
+    bool data_ok() const { return data_ok_; }
+
+    // ---- server 端的各階段
+    Status server_lat();
+    Status server_bw();
+
+private:
+    std::byte* rx(uint32_t s) const { return buf_.p + static_cast<size_t>(s) * size_; }
+    std::byte* tx(uint32_t s) const { return buf_.p + (static_cast<size_t>(rslots_) + s) * size_; }
+    uint64_t remote(uint32_t s) const { return raddr_ + static_cast<uint64_t>(s) * size_; }
+
+    int mr_access() const {
+        // 8< access
+        bool lat = has_lat(mode_);
+        switch (test_) {
+        case Test::Send:   // 接收緩衝區要讓 HCA 寫入
+            return IBV_ACCESS_LOCAL_WRITE;
+        case Test::Write:  // server 被寫；client 只在延遲 ping-pong 時被寫回（REMOTE_WRITE 需要 LOCAL_WRITE）
+            if (role_ == Role::Server || lat) return IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE;
+            return 0;      // 只當 RDMA WRITE 的來源：lkey 就夠了
+        case Test::Read:   // server 被讀；client 是 READ 的目的地
+            return role_ == Role::Server ? IBV_ACCESS_REMOTE_READ : IBV_ACCESS_LOCAL_WRITE;
+        case Test::All: break;
+        }
+        return IBV_ACCESS_LOCAL_WRITE;
+        // >8 access
+    }
+
+    void create_qp(bool want_inline) {
+        ibv_qp_init_attr attr{};
+        attr.send_cq = cq_.cq;
+        attr.recv_cq = cq_.cq;
+        attr.qp_type = IBV_QPT_RC;
+        attr.sq_sig_all = 0;                       // selective signalling：由每個 WR 自己決定
+        attr.cap.max_send_wr = sslots_;
+        attr.cap.max_recv_wr = rslots_;
+        attr.cap.max_send_sge = 1;
+        attr.cap.max_recv_sge = 1;
+        attr.cap.max_inline_data = want_inline ? size_ : 0;
+        qp_.id = id_;
+        if (rdma_create_qp(id_, pd_.get(), &attr) != 0) {
+            if (!want_inline) fail_call("rdma_create_qp", errno, "QP 太大？請降低 --depth");
+            // 裝置不允許這麼大的 inline：退回一般傳送（一個小而說明清楚的分支）
+            std::printf("[注意] 裝置不支援 %u bytes 的 inline 資料（rdma_create_qp：%s），改用一般傳送\n",
+                        size_, std::strerror(errno));
+            attr.cap.max_inline_data = 0;
+            if (rdma_create_qp(id_, pd_.get(), &attr) != 0) fail_call("rdma_create_qp", errno, "");
+        }
+        inline_cap_ = attr.cap.max_inline_data;
+        use_inline_ = want_inline && inline_cap_ >= size_;
+    }
+
+    // 8< post
+    Status post_recv(uint32_t slot) {
+        ibv_sge sge{reinterpret_cast<uint64_t>(rx(slot)), size_, mr_->lkey};
+        ibv_recv_wr wr{};
+        wr.wr_id = wr_id(Wr::Recv, slot);
+        // 只有 SEND 測試的資料需要緩衝區；WRITE_WITH_IMM 與控制訊息長度為 0
+        if (test_ == Test::Send) { wr.sg_list = &sge; wr.num_sge = 1; }
+        ibv_recv_wr* bad = nullptr;
+        int rc = ibv_post_recv(id_->qp, &wr, &bad);
+        if (rc != 0) [[unlikely]] return post_failed("ibv_post_recv", rc);
+        return Status::Ok;
+    }
+
+    // 貼一個傳送端 WR。window = 最多幾個尚未確認完成；每 signal_every 個（或 force）才要求完成事件，
+    // 完成事件的 wr_id 記著它涵蓋幾個 WR（RC 依序完成，一個完成代表它之前的都完成了）。
+    Status post_send(Wr kind, ibv_wr_opcode op, const std::byte* src, uint32_t len, uint64_t raddr,
+                     uint32_t imm, bool force_signal, uint32_t window) {
+        while (unacked_ >= window) {
+            Status st = progress();
+            if (st != Status::Ok) [[unlikely]] return st;
+        }
+        ++batch_;
+        bool sig = force_signal || batch_ >= signal_every_;
+        ibv_sge sge{reinterpret_cast<uint64_t>(src), len, mr_->lkey};
+        ibv_send_wr wr{};
+        wr.wr_id = wr_id(kind, batch_);
+        wr.opcode = op;
+        wr.sg_list = len ? &sge : nullptr;
+        wr.num_sge = len ? 1 : 0;
+        wr.send_flags = sig ? IBV_SEND_SIGNALED : 0;
+        if (use_inline_ && len && op != IBV_WR_RDMA_READ) wr.send_flags |= IBV_SEND_INLINE;
+        if (op == IBV_WR_SEND_WITH_IMM || op == IBV_WR_RDMA_WRITE_WITH_IMM) wr.imm_data = htonl(imm);
+        if (op != IBV_WR_SEND && op != IBV_WR_SEND_WITH_IMM) {
+            wr.wr.rdma.remote_addr = raddr;
+            wr.wr.rdma.rkey = rkey_;
+        }
+        ibv_send_wr* bad = nullptr;
+        int rc = ibv_post_send(id_->qp, &wr, &bad);
+        if (rc != 0) [[unlikely]] return post_failed("ibv_post_send", rc);
+        ++unacked_;
+        if (sig) batch_ = 0;
+        return Status::Ok;
+    }
+    // >8 post
+
+    Status post_failed(const char* call, int rc) {
+        post_errno_ = rc;
+        err_ = std::string(call) + " 失敗：" + std::strerror(rc) + "（QP 已進入錯誤狀態？對端可能已離線）";
+        return Status::PostError;
+    }
+
+    // 8< progress
+    // 取回一批完成事件。傳送端的完成只更新計數；接收端的完成放進 recvq_ 讓呼叫者依序處理。
+    // 忙碌輪詢時每 1024 次空轉檢查一次停止旗標、rdma_cm 事件（對端斷線）與逾時；--event 時睡在 poll()。
+    Status progress() {
+        std::array<ibv_wc, kPollBatch> wc;
+        uint32_t spins = 0;
+        uint64_t start = 0;               // 第一次檢查時才讀時鐘：快的路徑上不讀
+        for (;;) {
+            int n = ibv_poll_cq(cq_.cq, kPollBatch, wc.data());
+            if (n < 0) [[unlikely]] { err_ = "ibv_poll_cq 失敗"; return Status::WcError; }
+            if (n > 0) return handle(std::span(wc.data(), static_cast<size_t>(n)));
+            Status st = Status::Ok;
+            if (event_) {
+                st = wait_event(start);
+            } else if (relaxed_) {
+                // 被動等待（不在量測路徑上，例如 READ 測試時的 server）：睡 1 ms 把 CPU 讓給 rxe 的核心工作
+                pollfd pfd{cm_ch_->fd, POLLIN, 0};
+                (void)poll(&pfd, 1, 1);
+                st = check_alive(start);
+            } else if ((++spins & kSpinCheckMask) == 0) [[unlikely]] {
+                st = check_alive(start);
+            }
+            if (st == Status::PeerGone) {
+                // 對端離開前送出的最後幾個完成（例如 BYE）可能已在 CQ 裡：先收完再宣告離線
+                n = ibv_poll_cq(cq_.cq, kPollBatch, wc.data());
+                if (n > 0) return handle(std::span(wc.data(), static_cast<size_t>(n)));
+            }
+            if (st != Status::Ok) return st;
+        }
+    }
+
+    Status handle(std::span<const ibv_wc> wcs) {
+        for (const ibv_wc& w : wcs) {
+            Wr kind = wr_kind(w.wr_id);
+            if (w.status != IBV_WC_SUCCESS) [[unlikely]] {
+                if (err_.empty())
+                    err_ = std::string(wr_name(kind)) + " 完成失敗：" + ibv_wc_status_str(w.status) + "（status " +
+                           std::to_string(w.status) + "，vendor_err 0x" + hex(w.vendor_err) + "）" +
+                           (w.status == IBV_WC_RETRY_EXC_ERR || w.status == IBV_WC_WR_FLUSH_ERR
+                                ? "——對端可能已經離線"
+                                : w.status == IBV_WC_REM_ACCESS_ERR ? "——rkey 或 MR 的存取旗標不符" : "");
+                return Status::WcError;
+            }
+            if (kind == Wr::Recv) {
+                recvq_[recv_tail_++ % recvq_.size()] = {wr_value(w.wr_id), w.opcode, (w.wc_flags & IBV_WC_WITH_IMM) != 0,
+                                                         ntohl(w.imm_data), w.byte_len};
+            } else {
+                uint32_t covered = wr_value(w.wr_id);
+                unacked_ -= covered;
+                if (kind == Wr::Read) reads_done_ += covered;
+            }
+        }
+        return Status::Ok;
+    }
+    // >8 progress
+
+    static std::string hex(uint32_t v) {
+        char b[16];
+        std::snprintf(b, sizeof b, "%x", v);
+        return b;
+    }
+
+    Status check_alive(uint64_t& start) {
+        if (g_stop.load(std::memory_order_relaxed)) { err_ = "收到停止信號"; return Status::Stopped; }
+        if (peer_gone()) return Status::PeerGone;
+        if (start == 0) start = now_ns();
+        if (now_ns() - start > static_cast<uint64_t>(cfg_.timeout_s) * 1'000'000'000ull) {
+            err_ = "對端 " + std::to_string(cfg_.timeout_s) + " 秒沒有任何回應（--timeout）";
+            return Status::Timeout;
+        }
+        return Status::Ok;
+    }
+
+    // rdma_cm 事件（非阻塞）：DISCONNECTED 等表示對端已離開
+    bool peer_gone() {
+        if (disconnected_) return true;
+        rdma_cm_event* ev = nullptr;
+        if (rdma_get_cm_event(cm_ch_, &ev) != 0) return false;   // EAGAIN：沒有事件
+        rdma_cm_event_type t = ev->event;
+        rdma_ack_cm_event(ev);
+        if (t == RDMA_CM_EVENT_DISCONNECTED || t == RDMA_CM_EVENT_DEVICE_REMOVAL || t == RDMA_CM_EVENT_TIMEWAIT_EXIT) {
+            disconnected_ = true;
+            err_ = std::string("對端在測試中途離線（") + rdma_event_str(t) + "）";
+            return true;
+        }
+        return false;
+    }
+
+    // 8< event
+    // --event：completion channel 的 fd 與 rdma_cm 的 fd 一起 poll()；
+    // 收到事件後先重新 ibv_req_notify_cq，再回到 ibv_poll_cq（避免漏掉重新武裝前到達的完成）
+    Status wait_event(uint64_t& start) {
+        std::array<pollfd, 2> fds{{{comp_ch_->fd, POLLIN, 0}, {cm_ch_->fd, POLLIN, 0}}};
+        int rc = poll(fds.data(), fds.size(), kEventWaitMs);
+        if (rc < 0 && errno != EINTR) { err_ = std::string("poll 失敗：") + std::strerror(errno); return Status::WcError; }
+        if (fds[1].revents & POLLIN)
+            if (peer_gone()) return Status::PeerGone;
+        if (fds[0].revents & POLLIN) {
+            ibv_cq* ev_cq = nullptr;
+            void* ev_ctx = nullptr;
+            if (ibv_get_cq_event(comp_ch_.get(), &ev_cq, &ev_ctx) == 0) {
+                if (++cq_.unacked_events >= 64) { ibv_ack_cq_events(cq_.cq, cq_.unacked_events); cq_.unacked_events = 0; }
+                if (ibv_req_notify_cq(cq_.cq, 0) != 0) { err_ = "ibv_req_notify_cq 失敗"; return Status::WcError; }
+            }
+            return Status::Ok;
+        }
+        return check_alive(start);
+    }
+    // >8 event
+
+    struct RecvDone { uint32_t slot; ibv_wc_opcode opcode; bool with_imm; uint32_t imm; uint32_t len; };
+
+    // 等下一個接收完成（依序）。上一次交出去的 slot 這時才補貼回去：呼叫者已經驗證完它的內容，
+    // 若在驗證前就補貼，下一則訊息可能蓋掉還沒檢查的資料。
+    Status next_recv(RecvDone& out) {
+        if (repost_pending_) {
+            repost_pending_ = false;
+            Status st = post_recv(repost_slot_);
+            if (st != Status::Ok) [[unlikely]] return st;
+        }
+        while (recv_head_ == recv_tail_) {
+            Status st = progress();
+            if (st != Status::Ok) [[unlikely]] return st;
+        }
+        out = recvq_[recv_head_++ % recvq_.size()];
+        repost_pending_ = true;
+        repost_slot_ = out.slot;
+        return Status::Ok;
+    }
+    // 等所有傳送端 WR 都確認完成
+    Status drain() {
+        while (unacked_ > 0) {
+            Status st = progress();
+            if (st != Status::Ok) [[unlikely]] return st;
+        }
+        return Status::Ok;
+    }
+    // 忙碌輪詢記憶體，直到 slot 0 的尾端戳記等於 n（write 延遲測試，不用 --event 時）
+    Status spin_tail(uint64_t n) {
+        uint32_t spins = 0;
+        uint64_t start = 0;
+        while (load_tail(rx(0), size_) != n) {
+            if ((++spins & kSpinCheckMask) == 0) [[unlikely]] {
+                // 順便收傳送端的完成（post_send 在 send queue 快滿時也會收）
+                std::array<ibv_wc, kPollBatch> wc;
+                int k = ibv_poll_cq(cq_.cq, kPollBatch, wc.data());
+                if (k > 0) {
+                    Status st = handle(std::span(wc.data(), static_cast<size_t>(k)));
+                    if (st != Status::Ok) return st;
+                }
+                Status st = check_alive(start);
+                if (st != Status::Ok) return st;
+            }
+        }
+        return Status::Ok;
+    }
+    Status bad_data(const std::string& what) {
+        data_ok_ = false;
+        if (err_.empty()) err_ = what;
+        return Status::BadData;
+    }
+    // ping-pong 的一步：送出第 n 則訊息（send 或 write）
+    Status pp_send(uint64_t n) {
+        put_stamp(tx(0), size_, n);
+        uint32_t window = sslots_ - 1;
+        if (test_ == Test::Send)
+            return post_send(Wr::Send, IBV_WR_SEND, tx(0), size_, 0, 0, false, window);
+        if (event_)   // 對端睡在 completion channel 上：用 WRITE_WITH_IMM 讓它收到一個接收完成
+            return post_send(Wr::WriteImm, IBV_WR_RDMA_WRITE_WITH_IMM, tx(0), size_, remote(0), static_cast<uint32_t>(n),
+                             false, window);
+        return post_send(Wr::Write, IBV_WR_RDMA_WRITE, tx(0), size_, remote(0), 0, false, window);
+    }
+    // ping-pong 的一步：等第 n 則訊息到達並驗證
+    Status pp_recv(uint64_t n, bool full_check) {
+        const std::byte* msg = rx(0);
+        if (test_ == Test::Send || event_) {
+            RecvDone r{};
+            Status st = next_recv(r);
+            if (st != Status::Ok) return st;
+            if (r.with_imm && test_ == Test::Send) return bad_data("延遲測試中收到非預期的控制訊息");
+            if (test_ == Test::Send) msg = rx(r.slot);
+            else if (r.imm != static_cast<uint32_t>(n)) return bad_data("WRITE_WITH_IMM 的 imm 與迭代次數不符");
+        } else {
+            Status st = spin_tail(n);
+            if (st != Status::Ok) return st;
+        }
+        if (!stamp_ok(msg, size_, n)) [[unlikely]] return bad_data("第 " + std::to_string(n) + " 則訊息的戳記不符（遺失或亂序）");
+        if (full_check && !body_ok(msg, size_)) [[unlikely]] return bad_data("第 " + std::to_string(n) + " 則訊息的內容不符");
+        return Status::Ok;
+    }
+
+    const Config& cfg_;
+    rdma_cm_id* id_;
+    rdma_event_channel* cm_ch_;
+    Role role_;
+    Test test_;
+    Mode mode_;
+    uint32_t size_, iters_, depth_, rslots_ = 0, sslots_ = 0, signal_every_ = 1;
+    bool event_;
+    Stats& stats_;
+    // 宣告順序 = 取得順序；解構時反過來：QP → MR → 緩衝區 → CQ → completion channel → PD
+    Pd pd_;
+    CompChannel comp_ch_;
+    Cq cq_;
+    Buffer buf_;
+    Mr mr_;
+    Qp qp_;
+
+    int access_ = 0;
+    uint32_t inline_cap_ = 0;
+    bool use_inline_ = false;
+    uint64_t raddr_ = 0;
+    uint32_t rkey_ = 0;
+    uint32_t unacked_ = 0, batch_ = 0;
+    uint64_t reads_done_ = 0;
+    std::array<RecvDone, kMaxDepth + kCtrlSlack> recvq_{};
+    uint64_t recv_head_ = 0, recv_tail_ = 0;
+    bool repost_pending_ = false;
+    uint32_t repost_slot_ = 0;
+    bool data_ok_ = true;
+    bool relaxed_ = false;          // true：等待不在量測路徑上，不必忙碌輪詢
+    bool disconnected_ = false;
+    int post_errno_ = 0;
+    std::string err_;
+
+public:
+    bool disconnected() const { return disconnected_; }
+};
+
+// ---------------------------------------------------------------- client 的各階段
+// 8< client_lat
+Status Conn::client_lat(std::vector<uint64_t>& samples) {
+    stats_.phase = 0;
+    for (uint32_t i = 0; i < iters_; ++i) {
+        uint64_t n = i + 1;
+        bool full = (i == 0 || i + 1 == iters_);
+        uint64_t t0 = now_ns();
+        Status st;
+        if (test_ == Test::Read) {
+            // READ：清掉目的地的戳記，讀 server 的 slot（i % depth），完成後檢查戳記
+            uint32_t s = i % depth_;
+            clear_stamp(rx(s), size_);
+            st = post_send(Wr::Read, IBV_WR_RDMA_READ, rx(s), size_, remote(s), 0, true, 1);
+            if (st == Status::Ok) st = drain();
+            if (st == Status::Ok && !stamp_ok(rx(s), size_, s + 1)) st = bad_data("RDMA READ 讀回的戳記不符");
+            if (st == Status::Ok && full && !body_ok(rx(s), size_)) st = bad_data("RDMA READ 讀回的內容不符");
+        } else {
+            st = pp_send(n);
+            if (st == Status::Ok) st = pp_recv(n, full);
+        }
+        if (st != Status::Ok) [[unlikely]] return st;
+        samples[i % samples.size()] = now_ns() - t0;
+        stats_.ops.store(i + 1, std::memory_order_relaxed);
+        stats_.bytes.fetch_add(size_, std::memory_order_relaxed);
+    }
+    return drain();
+}
+// >8 client_lat
+
+// 8< client_bw
+Status Conn::client_bw(double& seconds) {
+    stats_.phase = 1;
+    stats_.ops.store(0, std::memory_order_relaxed);
+    uint64_t verified_upto = 0;           // READ：已驗證到第幾個
+    uint64_t t0 = now_ns();
+    for (uint32_t i = 0; i < iters_; ++i) {
+        uint32_t s = i % depth_;
+        bool last = (i + 1 == iters_);
+        Status st;
+        switch (test_) {
+        case Test::Send:
+            // window = depth：第 i 個 WR 貼出前，第 i-depth 個（同一個 slot）一定已經完成
+            put_stamp(tx(s), size_, i + 1);
+            st = post_send(Wr::Send, IBV_WR_SEND, tx(s), size_, 0, 0, last, depth_);
+            break;
+        case Test::Write:
+            // 最後一個用 WRITE_WITH_IMM：imm = 總次數，server 收到即知道全部資料已經放好
+            put_stamp(tx(s), size_, i + 1);
+            st = last ? post_send(Wr::WriteImm, IBV_WR_RDMA_WRITE_WITH_IMM, tx(s), size_, remote(s), iters_, true, depth_)
+                      : post_send(Wr::Write, IBV_WR_RDMA_WRITE, tx(s), size_, remote(s), 0, false, depth_);
+            break;
+        default:
+            clear_stamp(rx(s), size_);
+            st = post_send(Wr::Read, IBV_WR_RDMA_READ, rx(s), size_, remote(s), 0, last, depth_);
+            // 已確認完成的 READ 依序驗證（它們的 slot 在下一輪 depth 之前不會被重用）
+            for (; st == Status::Ok && verified_upto < reads_done_; ++verified_upto) {
+                uint32_t vs = static_cast<uint32_t>(verified_upto % depth_);
+                if (!stamp_ok(rx(vs), size_, vs + 1)) st = bad_data("RDMA READ 讀回的戳記不符");
+            }
+            break;
+        }
+        if (st != Status::Ok) [[unlikely]] return st;
+        stats_.ops.store(i + 1, std::memory_order_relaxed);
+        stats_.bytes.fetch_add(size_, std::memory_order_relaxed);
+    }
+    Status st = drain();
+    seconds = static_cast<double>(now_ns() - t0) / 1e9;
+    if (st != Status::Ok) return st;
+    for (; test_ == Test::Read && verified_upto < reads_done_; ++verified_upto) {
+        uint32_t vs = static_cast<uint32_t>(verified_upto % depth_);
+        if (!stamp_ok(rx(vs), size_, vs + 1)) return bad_data("RDMA READ 讀回的戳記不符");
+        if (verified_upto + 1 == reads_done_ && !body_ok(rx(vs), size_)) return bad_data("RDMA READ 讀回的內容不符");
+    }
+    return Status::Ok;
+}
+// >8 client_bw
+
+Status Conn::send_ctrl(Ctrl c, uint8_t value) {
+    Status st = post_send(Wr::Ctrl, IBV_WR_SEND_WITH_IMM, nullptr, 0, 0, ctrl_imm(c, value), true, sslots_);
+    return st == Status::Ok ? drain() : st;
+}
+Status Conn::wait_ctrl(Ctrl want, uint8_t& value) {
+    RecvDone r{};
+    relaxed_ = true;
+    Status st = next_recv(r);
+    relaxed_ = false;
+    if (st != Status::Ok) return st;
+    if (!r.with_imm || (r.imm >> 16) != kCtrlTag || ((r.imm >> 8) & 0xFF) != static_cast<uint32_t>(want))
+        return bad_data("預期控制訊息，卻收到其他訊息（協定不同步）");
+    value = static_cast<uint8_t>(r.imm & 0xFF);
+    return Status::Ok;
+}
+
+// ---------------------------------------------------------------- server 的各階段（client 的鏡像）
+Status Conn::server_lat() {
+    stats_.phase = 0;
+    if (test_ == Test::Read) return Status::Ok;      // READ 不需要 server 的 CPU
+    for (uint32_t i = 0; i < iters_; ++i) {
+        uint64_t n = i + 1;
+        Status st = pp_recv(n, i == 0 || i + 1 == iters_);
+        if (st == Status::Ok) st = pp_send(n);
+        if (st != Status::Ok) [[unlikely]] return st;
+        stats_.ops.store(n, std::memory_order_relaxed);
+        stats_.bytes.fetch_add(size_, std::memory_order_relaxed);
+    }
+    return drain();
+}
+
+// 8< server_bw
+Status Conn::server_bw() {
+    stats_.phase = 1;
+    stats_.ops.store(0, std::memory_order_relaxed);
+    if (test_ == Test::Read) return Status::Ok;
+    bool ok = true;
+    if (test_ == Test::Send) {
+        // 每則訊息依序到達：第 i 則的戳記必須是 i+1
+        for (uint32_t i = 0; i < iters_; ++i) {
+            RecvDone r{};
+            Status st = next_recv(r);
+            if (st != Status::Ok) return st;
+            if (r.with_imm || r.len != size_ || !stamp_ok(rx(r.slot), size_, i + 1) ||
+                ((i == 0 || i + 1 == iters_) && !body_ok(rx(r.slot), size_))) [[unlikely]] {
+                ok = false;
+                bad_data("SEND 第 " + std::to_string(i + 1) + " 則訊息驗證失敗（遺失、亂序或內容錯誤）");
+            }
+            stats_.ops.store(i + 1, std::memory_order_relaxed);
+            stats_.bytes.fetch_add(size_, std::memory_order_relaxed);
+        }
+    } else {
+        // WRITE：等最後一個 WRITE_WITH_IMM（imm = 總次數），再檢查每個 slot 留下的是最後寫入它的那一次。
+        // 這段等待不忙碌輪詢：server 的 CPU 不參與 RDMA WRITE，讓出來給 rxe（perftest 的 server 也是閒著）
+        RecvDone r{};
+        relaxed_ = true;
+        Status st = next_recv(r);
+        relaxed_ = false;
+        if (st != Status::Ok) return st;
+        if (r.opcode != IBV_WC_RECV_RDMA_WITH_IMM || r.imm != iters_) {
+            ok = false;
+            bad_data("WRITE_WITH_IMM 的 imm 與總次數不符");
+        }
+        for (uint32_t s = 0; ok && s < std::min(depth_, iters_); ++s) {
+            uint32_t last_i = s + depth_ * ((iters_ - 1 - s) / depth_);
+            if (!stamp_ok(rx(s), size_, last_i + 1) || !body_ok(rx(s), size_)) {
+                ok = false;
+                bad_data("RDMA WRITE slot " + std::to_string(s) + " 的內容不是第 " + std::to_string(last_i + 1) + " 次寫入的資料");
+            }
+        }
+        stats_.ops.store(iters_, std::memory_order_relaxed);
+        stats_.bytes.fetch_add(static_cast<uint64_t>(size_) * iters_, std::memory_order_relaxed);
+    }
+    return send_ctrl(Ctrl::BwDone, ok ? 1 : 0);
+}
+// >8 server_bw
+
+// ---------------------------------------------------------------- rdma_cm 事件
+struct CmEvent {
+    rdma_cm_event_type type{};
+    int status = 0;
+    rdma_cm_id* id = nullptr;
+    std::array<uint8_t, 64> pdata{};
+    uint8_t pdata_len = 0;
+    uint8_t initiator_depth = 0, responder_resources = 0;
+};
+
+// 等 channel 上的下一個事件（最多 timeout_ms）；逾時或收到停止信號時回傳 false
+bool next_cm_event(rdma_event_channel* ch, int timeout_ms, CmEvent& out) {
+    uint64_t deadline = now_ns() + static_cast<uint64_t>(timeout_ms) * 1'000'000ull;
+    for (;;) {
+        rdma_cm_event* ev = nullptr;
+        if (rdma_get_cm_event(ch, &ev) == 0) {
+            out.type = ev->event;
+            out.status = ev->status;
+            out.id = ev->id;
+            out.pdata_len = static_cast<uint8_t>(std::min<size_t>(ev->param.conn.private_data_len, out.pdata.size()));
+            if (ev->param.conn.private_data && out.pdata_len)
+                std::memcpy(out.pdata.data(), ev->param.conn.private_data, out.pdata_len);
+            out.initiator_depth = ev->param.conn.initiator_depth;
+            out.responder_resources = ev->param.conn.responder_resources;
+            rdma_ack_cm_event(ev);
+            return true;
+        }
+        if (errno != EAGAIN && errno != EWOULDBLOCK) fail_call("rdma_get_cm_event", errno, "");
+        if (g_stop.load()) return false;
+        uint64_t now = now_ns();
+        if (now >= deadline) return false;
+        pollfd pfd{ch->fd, POLLIN, 0};
+        int wait = static_cast<int>(std::min<uint64_t>((deadline - now) / 1'000'000 + 1, 200));
+        (void)poll(&pfd, 1, wait);
+    }
+}
+
+std::string cm_status_text(const CmEvent& ev) {
+    std::string s = rdma_event_str(ev.type);
+    if (ev.status < 0) s += "，" + std::string(std::strerror(-ev.status));
+    else if (ev.status > 0) s += "，status " + std::to_string(ev.status);
+    return s;
+}
+
+// 沒有任何 RDMA 裝置 → 77；指定的 --dev 不存在 → 77
+void check_devices(const Config& cfg) {
+    int n = 0;
+    DeviceList list(ibv_get_device_list(&n));
+    if (!list || n == 0) throw Failure(std::string("找不到任何 RDMA 裝置（ibv_get_device_list 回傳 0 個）。\n  提示：") + kNoDeviceHint, 77);
+    if (cfg.dev.empty()) return;
+    std::string names;
+    for (int i = 0; i < n; ++i) {
+        const char* name = ibv_get_device_name(list.get()[i]);
+        if (cfg.dev == name) return;
+        names += std::string(names.empty() ? "" : "、") + name;
+    }
+    throw Failure("找不到 RDMA 裝置「" + cfg.dev + "」；這台機器有：" + names + "（ibv_devices 可列出）", 77);
+}
+
+EventChannel make_channel() {
+    EventChannel ch(rdma_create_event_channel());
+    if (!ch) {
+        int e = errno;
+        if (e == ENODEV || e == ENOENT) fail_call("rdma_create_event_channel", e, kNoDeviceHint, 77);
+        fail_call("rdma_create_event_channel", e, "需要 /dev/infiniband/rdma_cm（核心模組 rdma_ucm）");
+    }
+    set_nonblock(ch->fd, "fcntl(rdma_cm channel)");
+    return ch;
+}
+
+sockaddr_in make_addr(const std::string& ip, uint16_t port) {
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    if (!ip.empty()) inet_pton(AF_INET, ip.c_str(), &a.sin_addr);
+    return a;
+}
+
+uint8_t rd_atomic(ibv_context* ctx, uint32_t depth, bool initiator) {
+    ibv_device_attr attr{};
+    if (ibv_query_device(ctx, &attr) != 0) return 1;
+    int lim = initiator ? attr.max_qp_init_rd_atom : attr.max_qp_rd_atom;
+    return static_cast<uint8_t>(std::clamp<int>(std::min<int>(lim, static_cast<int>(depth)), 1, 255));
+}
+
+std::string access_text(int a) {
+    if (a == 0) return "0（只當本地來源，用 lkey）";
+    std::string s;
+    auto add = [&](int bit, const char* name) { if (a & bit) s += std::string(s.empty() ? "" : "|") + name; };
+    add(IBV_ACCESS_LOCAL_WRITE, "LOCAL_WRITE");
+    add(IBV_ACCESS_REMOTE_WRITE, "REMOTE_WRITE");
+    add(IBV_ACCESS_REMOTE_READ, "REMOTE_READ");
+    return s;
+}
+
+// ---------------------------------------------------------------- client：一個測試 = 一條連線
+// 8< client_connect
+TestResult run_client_test(const Config& cfg, Test test, Stats& stats) {
+    TestResult res;
+    res.test = test;
+    uint64_t t_start = now_ns();
+    const int timeout_ms = cfg.timeout_s * 1000;
+
+    // 1. event channel 與 cm_id（RDMA_PS_TCP = 可靠連線）
+    EventChannel ch = make_channel();
+    rdma_cm_id* raw = nullptr;
+    if (rdma_create_id(ch.get(), &raw, nullptr, RDMA_PS_TCP) != 0) fail_call("rdma_create_id", errno, "");
+    CmId id(raw);
+
+    // 2. 位址解析：決定用哪個 RDMA 裝置（路由到該位址的那個 netdev 上的 RDMA 裝置）
+    sockaddr_in dst = make_addr(cfg.address, cfg.port);
+    if (rdma_resolve_addr(id.get(), nullptr, reinterpret_cast<sockaddr*>(&dst), timeout_ms) != 0)
+        fail_call("rdma_resolve_addr", errno,
+                  "沒有任何 RDMA 裝置的網路介面能路由到 " + cfg.address + "：用 `ip route get " + cfg.address +
+                      "` 看走哪個介面，`rdma link` 看哪些介面有 RDMA 裝置");
+    CmEvent ev;
+    if (!next_cm_event(ch.get(), timeout_ms, ev)) {
+        if (g_stop) throw Failure("收到停止信號，放棄連線", 1);
+        throw Failure("位址解析逾時（" + std::to_string(cfg.timeout_s) + " 秒）：" + cfg.address + " 沒有回應 ARP", 1);
+    }
+    if (ev.type != RDMA_CM_EVENT_ADDR_RESOLVED)
+        throw Failure("無法解析位址 " + cfg.address + "（" + cm_status_text(ev) + "）\n  提示：沒有 RDMA 裝置能路由到這個位址，或對方不存在；用 `ip route get " +
+                          cfg.address + "` 與 `rdma link` 檢查", 1);
+    const char* devname = ibv_get_device_name(id->verbs->device);
+    if (!cfg.dev.empty() && cfg.dev != devname)
+        throw Failure("位址 " + cfg.address + " 經由 RDMA 裝置 " + devname + "，不是 --dev 指定的 " + cfg.dev, 1);
+
+    // 3. 路由解析（RoCE：決定 GID 與來源位址）
+    if (rdma_resolve_route(id.get(), timeout_ms) != 0) fail_call("rdma_resolve_route", errno, "");
+    if (!next_cm_event(ch.get(), timeout_ms, ev) || ev.type != RDMA_CM_EVENT_ROUTE_RESOLVED)
+        throw Failure("路由解析失敗（" + (ev.type == RDMA_CM_EVENT_ROUTE_ERROR ? cm_status_text(ev) : std::string("逾時")) + "）", 1);
+
+    // 4. PD / CQ / MR / QP，並貼好接收
+    Conn conn(cfg, id.get(), ch.get(), Role::Client, test, cfg.mode, cfg.size, cfg.iters, cfg.depth, cfg.event,
+              cfg.use_inline, stats);
+    std::printf("[資訊] test=%s 裝置 %s，MR 存取旗標 %s%s\n", test_name(test), devname, access_text(conn.access()).c_str(),
+                cfg.use_inline ? (" ，inline 上限 " + std::to_string(conn.inline_cap()) + " bytes").c_str() : "");
+
+    // 5. 連線：private data 帶測試參數與自己的緩衝區位址、rkey
+    Hello hello{kMagic, kProtoVersion, static_cast<uint8_t>(test), static_cast<uint8_t>(cfg.mode),
+                static_cast<uint8_t>((cfg.event ? 1 : 0) | (cfg.use_inline ? 2 : 0)), cfg.size, cfg.iters, cfg.depth,
+                conn.local_addr(), conn.rkey(), 0};
+    rdma_conn_param param{};
+    param.private_data = &hello;
+    param.private_data_len = sizeof hello;
+    param.initiator_depth = rd_atomic(id->verbs, cfg.depth, true);
+    param.responder_resources = rd_atomic(id->verbs, cfg.depth, false);
+    param.retry_count = kRetryCount;
+    param.rnr_retry_count = kRnrRetry;
+    if (rdma_connect(id.get(), &param) != 0) fail_call("rdma_connect", errno, "");
+    if (!next_cm_event(ch.get(), timeout_ms, ev)) {
+        if (g_stop) throw Failure("收到停止信號，放棄連線", 1);
+        throw Failure("連線逾時（" + std::to_string(cfg.timeout_s) + " 秒）：" + cfg.address + ":" + std::to_string(cfg.port) +
+                          " 沒有回應\n  提示：server 有在執行嗎？（./rdma_communication server --port " + std::to_string(cfg.port) + "）", 1);
+    }
+    if (ev.type == RDMA_CM_EVENT_REJECTED)
+        throw Failure("連線被拒絕（" + cm_status_text(ev) + "）：" + cfg.address + ":" + std::to_string(cfg.port) +
+                          " 沒有 server 在聽，或 server 不接受這些參數\n  提示：先啟動 ./rdma_communication server --port " +
+                          std::to_string(cfg.port), 1);
+    if (ev.type != RDMA_CM_EVENT_ESTABLISHED)
+        throw Failure("連線失敗（" + cm_status_text(ev) + "）：server 不存在或無法到達 " + cfg.address, 1);
+    Reply reply{};
+    std::memcpy(&reply, ev.pdata.data(), std::min<size_t>(sizeof reply, ev.pdata_len));
+    if (ev.pdata_len < sizeof reply || reply.magic != kMagic || reply.status != 0)
+        throw Failure("server 的回覆不正確（private data 長度 " + std::to_string(ev.pdata_len) + "）", 1);
+    conn.set_remote(reply.addr, reply.rkey);
+    // >8 client_connect
+
+    // 6. 量測：延遲 → 頻寬 → 收 server 的驗證結果 → BYE
+    stats.active = 1 + static_cast<uint32_t>(test);
+    Status st = Status::Ok;
+    bool server_ok = true;
+    if (has_lat(cfg.mode)) {
+        std::vector<uint64_t> samples(std::min(cfg.iters, kMaxSamples));
+        st = conn.client_lat(samples);
+        if (st == Status::Ok) {
+            // send / write 是 ping-pong：回報往返的一半；read 是一次 READ 的完整時間（與 perftest 相同）
+            Percentiles p = percentiles(samples, test == Test::Read ? 1.0 : 0.5);
+            res.lat_p50 = p.p50;
+            res.lat_p99 = p.p99;
+            res.lat_max = p.max;
+            res.bytes += static_cast<uint64_t>(cfg.size) * cfg.iters * (test == Test::Read ? 1 : 2);
+        }
+    }
+    if (st == Status::Ok && has_bw(cfg.mode)) {
+        double secs = 0;
+        st = conn.client_bw(secs);
+        uint8_t v = 1;
+        if (st == Status::Ok && test != Test::Read) {
+            st = conn.wait_ctrl(Ctrl::BwDone, v);
+            server_ok = (v == 1);
+        }
+        if (st == Status::Ok) {
+            double bytes = static_cast<double>(cfg.size) * cfg.iters;
+            res.bw_mbps = bytes / secs / 1e6;
+            res.bw_gbps = bytes * 8 / secs / 1e9;
+            res.bytes += static_cast<uint64_t>(bytes);
+        }
+    }
+    bool mine = conn.data_ok();
+    if (st == Status::Ok) st = conn.send_ctrl(Ctrl::Bye, mine && server_ok ? 1 : 0);
+    stats.active = 0;
+    res.ok = (st == Status::Ok);
+    res.verified = res.ok && mine && server_ok;
+    if (!res.ok) res.error = conn.error();
+    else if (!server_ok) res.error = "server 端的資料驗證失敗";
+
+    // 7. 斷線（對端已離開時不用等）
+    if (!conn.disconnected()) {
+        rdma_disconnect(id.get());
+        CmEvent dev;
+        (void)next_cm_event(ch.get(), 2000, dev);
+    }
+    res.seconds = static_cast<double>(now_ns() - t_start) / 1e9;
+    return res;
+    // 離開時依反向順序釋放：conn（QP → MR → 緩衝區 → CQ → channel → PD）→ cm_id → event channel
+}
+
+void print_result(const char* prefix, const Config& cfg, const TestResult& r) {
+    std::printf("%s test=%s size=%u iters=%u depth=%u mode=%s event=%s inline=%s lat_p50_us=%s lat_p99_us=%s lat_max_us=%s "
+                "bw_mbps=%s bw_gbps=%s verified=%s seconds=%.3f\n",
+                prefix, test_name(r.test), cfg.size, cfg.iters, cfg.depth, mode_name(cfg.mode), cfg.event ? "yes" : "no",
+                cfg.use_inline ? "yes" : "no", fmt_num(r.lat_p50).c_str(), fmt_num(r.lat_p99).c_str(),
+                fmt_num(r.lat_max).c_str(), fmt_num(r.bw_mbps).c_str(), fmt_num(r.bw_gbps, 3).c_str(),
+                r.verified ? "yes" : "no", r.seconds);
+}
+
+int run_client(const Config& cfg) {
+    check_devices(cfg);
+    Stats stats;
+    std::jthread stats_thread(stats_loop, std::cref(stats), cfg.role);
+    std::vector<Test> tests;
+    if (cfg.test == Test::All) tests = {Test::Send, Test::Write, Test::Read};
+    else tests = {cfg.test};
+
+    std::vector<TestResult> results;
+    uint64_t t0 = now_ns();
+    int code = 0;
+    for (Test t : tests) {
+        if (g_stop) break;
+        TestResult r;
+        bool setup_failed = false;
+        try {
+            r = run_client_test(cfg, t, stats);
+        } catch (const Failure& f) {
+            stats.active = 0;
+            if (f.exit_code == 77) throw;
+            r.test = t;
+            r.error = f.what();
+            setup_failed = true;
+            code = 1;
+        }
+        if (!r.error.empty()) std::fprintf(stderr, "[錯誤] %s：%s\n", test_name(t), r.error.c_str());
+        std::printf("%s：延遲 p50 %s µs、p99 %s µs、最大 %s µs；頻寬 %s MB/s（%s Gbit/s）；資料驗證%s\n", test_name(t),
+                    fmt_num(r.lat_p50).c_str(), fmt_num(r.lat_p99).c_str(), fmt_num(r.lat_max).c_str(),
+                    fmt_num(r.bw_mbps).c_str(), fmt_num(r.bw_gbps, 3).c_str(), r.verified ? "通過" : "失敗");
+        if (tests.size() > 1) print_result("[結果]", cfg, r);
+        results.push_back(r);
+        if (setup_failed) break;   // 連不上 server 或建不起資源：後面的測試也一樣，不必再試
+    }
+    stats_thread.request_stop();
+    stats_thread.join();
+
+    bool all_ok = !results.empty() && results.size() == tests.size() &&
+                  std::all_of(results.begin(), results.end(), [](const TestResult& r) { return r.verified; });
+    if (!all_ok) code = 1;
+    double secs = static_cast<double>(now_ns() - t0) / 1e9;
+    if (tests.size() == 1) {
+        TestResult r = results.empty() ? TestResult{} : results[0];
+        r.test = tests[0];
+        r.seconds = secs;
+        print_result("[摘要]", cfg, r);
+        return code;
+    }
+    // --test all：最後一行 [摘要] 彙總三個測試——延遲取最差（最大），頻寬取最低，三個都驗證通過才是 yes；
+    // 另外附上每個測試自己的數字（send_lat_p50_us ...）
+    double p50 = -1, p99 = -1, bw = -1;
+    std::string per;
+    for (const TestResult& r : results) {
+        p50 = std::max(p50, r.lat_p50);
+        p99 = std::max(p99, r.lat_p99);
+        if (r.bw_mbps >= 0) bw = bw < 0 ? r.bw_mbps : std::min(bw, r.bw_mbps);
+        std::string n = test_name(r.test);
+        per += " " + n + "_lat_p50_us=" + fmt_num(r.lat_p50) + " " + n + "_bw_mbps=" + fmt_num(r.bw_mbps) + " " + n +
+               "_verified=" + (r.verified ? "yes" : "no");
+    }
+    size_t passed = static_cast<size_t>(std::count_if(results.begin(), results.end(), [](const TestResult& r) { return r.verified; }));
+    std::printf("[摘要] test=all size=%u iters=%u depth=%u mode=%s event=%s lat_p50_us=%s lat_p99_us=%s bw_mbps=%s tests=%zu "
+                "passed=%zu%s verified=%s seconds=%.3f\n",
+                cfg.size, cfg.iters, cfg.depth, mode_name(cfg.mode), cfg.event ? "yes" : "no", fmt_num(p50).c_str(),
+                fmt_num(p99).c_str(), fmt_num(bw).c_str(), tests.size(), passed, per.c_str(), all_ok ? "yes" : "no", secs);
+    return code;
+}
+
+// ---------------------------------------------------------------- server
+// 8< serve_one
+// 服務一個 client：驗證 Hello、建立資源、accept、跑鏡像的各階段、等斷線。回傳 true = 資料驗證通過。
+bool serve_one(const Config& cfg, rdma_cm_id* raw_id, const CmEvent& req, Stats& stats) {
+    // 宣告順序：event channel 在 cm_id 之前，所以 cm_id 先被銷毀（rdma_destroy_id 需要它的 channel）
+    EventChannel ch;
+    CmId id(raw_id);   // 擁有這個連線的 cm_id
+    Hello h{};
+    std::memcpy(&h, req.pdata.data(), std::min<size_t>(sizeof h, req.pdata_len));
+    char peer[INET_ADDRSTRLEN] = "?";
+    auto* sa = reinterpret_cast<sockaddr_in*>(rdma_get_peer_addr(id.get()));
+    if (sa && sa->sin_family == AF_INET) inet_ntop(AF_INET, &sa->sin_addr, peer, sizeof peer);
+
+    bool valid = req.pdata_len >= sizeof h && h.magic == kMagic && h.version == kProtoVersion && h.test <= 2 &&
+                 h.mode >= 1 && h.mode <= 3 && h.size >= kMinSize && h.size <= kMaxSize && h.iters >= 1 &&
+                 h.iters <= kMaxIters && h.depth >= 1 && h.depth <= kMaxDepth &&
+                 2ull * (h.depth + kCtrlSlack) * h.size <= kMaxRegion;
+    const char* devname = ibv_get_device_name(id->verbs->device);
+    if (valid && !cfg.dev.empty() && cfg.dev != devname) valid = false;
+    if (!valid) {
+        std::printf("[警告] 拒絕來自 %s 的連線：參數不正確或裝置 %s 不是 --dev %s\n", peer, devname, cfg.dev.c_str());
+        rdma_reject(id.get(), nullptr, 0);
+        return false;
+    }
+    Test test = static_cast<Test>(h.test);
+    Mode mode = static_cast<Mode>(h.mode);
+    bool event = (h.flags & 1) != 0;
+    std::printf("[連線] client %s：test=%s size=%u iters=%u depth=%u mode=%s%s%s（裝置 %s）\n", peer, test_name(test), h.size,
+                h.iters, h.depth, mode_name(mode), event ? " --event" : "", (h.flags & 2) ? " --inline" : "", devname);
+
+    // 每條連線一個自己的 event channel：監聽 channel 只收新的連線請求
+    ch = make_channel();
+    if (rdma_migrate_id(id.get(), ch.get()) != 0) fail_call("rdma_migrate_id", errno, "");
+
+    uint64_t t0 = now_ns();
+    Conn conn(cfg, id.get(), ch.get(), Role::Server, test, mode, h.size, h.iters, h.depth, event, (h.flags & 2) != 0, stats);
+    conn.set_remote(h.addr, h.rkey);
+    Reply reply{kMagic, 0, conn.local_addr(), conn.rkey(), h.size * h.depth};
+    rdma_conn_param param{};
+    param.private_data = &reply;
+    param.private_data_len = sizeof reply;
+    param.responder_resources = std::min(req.initiator_depth, rd_atomic(id->verbs, h.depth, false));
+    param.initiator_depth = std::min(req.responder_resources, rd_atomic(id->verbs, h.depth, true));
+    param.retry_count = kRetryCount;
+    param.rnr_retry_count = kRnrRetry;
+    if (rdma_accept(id.get(), &param) != 0) fail_call("rdma_accept", errno, "");
+    CmEvent ev;
+    if (!next_cm_event(ch.get(), cfg.timeout_s * 1000, ev) || ev.type != RDMA_CM_EVENT_ESTABLISHED) {
+        std::printf("[結果] role=server peer=%s test=%s status=connect_failed verified=no（%s）\n", peer, test_name(test),
+                    g_stop ? "停止" : cm_status_text(ev).c_str());
+        return false;
+    }
+    stats.clients.fetch_add(1);
+    stats.active = 1 + static_cast<uint32_t>(test);
+
+    Status st = Status::Ok;
+    if (has_lat(mode)) st = conn.server_lat();
+    if (st == Status::Ok && has_bw(mode)) st = conn.server_bw();
+    uint8_t client_ok = 0;
+    if (st == Status::Ok) st = conn.wait_ctrl(Ctrl::Bye, client_ok);
+    stats.active = 0;
+    bool verified = st == Status::Ok && client_ok == 1 && conn.data_ok();
+    const char* status = st == Status::Ok ? "ok" : st == Status::PeerGone || st == Status::WcError ? "peer_lost"
+                       : st == Status::Stopped ? "stopped" : st == Status::Timeout ? "timeout" : "error";
+    if (st != Status::Ok)
+        std::fprintf(stderr, "[錯誤] client %s 的 %s 測試中斷：%s；繼續等待下一個 client\n", peer, test_name(test), conn.error().c_str());
+    std::printf("[結果] role=server peer=%s test=%s size=%u iters=%u status=%s verified=%s seconds=%.3f\n", peer,
+                test_name(test), h.size, h.iters, status, verified ? "yes" : "no", static_cast<double>(now_ns() - t0) / 1e9);
+    if (!conn.disconnected()) {
+        if (st != Status::Ok) rdma_disconnect(id.get());
+        CmEvent dev;   // 等 client 的 DREQ（最多 2 秒）
+        (void)next_cm_event(ch.get(), 2000, dev);
+    }
+    return verified;
+    // 反向釋放：conn（QP → MR → 緩衝區 → CQ → completion channel → PD）→ cm_id → event channel
+}
+// >8 serve_one
+
+int run_server(const Config& cfg) {
+    check_devices(cfg);
+    // 8< listen
+    EventChannel ch = make_channel();
+    rdma_cm_id* raw = nullptr;
+    if (rdma_create_id(ch.get(), &raw, nullptr, RDMA_PS_TCP) != 0) fail_call("rdma_create_id", errno, "");
+    CmId listen_id(raw);
+    sockaddr_in addr = make_addr(cfg.address, cfg.port);
+    if (rdma_bind_addr(listen_id.get(), reinterpret_cast<sockaddr*>(&addr)) != 0) {
+        int e = errno;
+        // rdma_cm 的埠與 TCP 的埠是分開的兩個空間；埠衝突時核心回 EADDRNOTAVAIL（有時是 EADDRINUSE）
+        if (e == EADDRINUSE || (e == EADDRNOTAVAIL && cfg.address.empty()))
+            throw Failure("rdma_bind_addr 失敗：rdma_cm 埠 " + std::to_string(cfg.port) + " 已被佔用（" + std::strerror(e) +
+                              "）\n  提示：已經有另一個 server 在這個埠上？換一個 --port，或先結束它", 1);
+        if (e == EADDRNOTAVAIL)
+            fail_call("rdma_bind_addr", e, "位址 " + cfg.address + " 不在任何有 RDMA 裝置的介面上，或埠 " +
+                                               std::to_string(cfg.port) + " 已被佔用（rdma link、ip addr 檢查）");
+        fail_call("rdma_bind_addr", e, cfg.address.empty() ? "" : "位址 " + cfg.address + " 不在任何有 RDMA 裝置的介面上（rdma link 檢查）");
+    }
+    if (rdma_listen(listen_id.get(), kListenBacklog) != 0) {
+        int e = errno;   // 綁定萬用位址時，埠衝突到 rdma_listen 才會發現
+        if (e == EADDRINUSE)
+            throw Failure("rdma_listen 失敗：埠 " + std::to_string(cfg.port) + " 已被佔用（" + std::strerror(e) +
+                              "）\n  提示：已經有另一個 server 在這個埠上？換一個 --port，或先結束它", 1);
+        fail_call("rdma_listen", e, "");
+    }
+    // >8 listen
+    std::printf("[就緒] server 在 %s:%u 等待 RDMA 連線（Ctrl-C 結束）\n", cfg.address.empty() ? "0.0.0.0" : cfg.address.c_str(), cfg.port);
+
+    Stats stats;
+    std::jthread stats_thread(stats_loop, std::cref(stats), cfg.role);
+    uint64_t t0 = now_ns();
+    uint64_t served = 0, good = 0, bad = 0;
+    while (!g_stop) {
+        CmEvent ev;
+        if (!next_cm_event(ch.get(), 500, ev)) continue;
+        if (ev.type != RDMA_CM_EVENT_CONNECT_REQUEST) continue;
+        ++served;
+        bool ok = false;
+        try {
+            ok = serve_one(cfg, ev.id, ev, stats);
+        } catch (const Failure& f) {
+            std::fprintf(stderr, "[錯誤] 服務 client 時失敗：%s；繼續等待下一個 client\n", f.what());
+        }
+        ok ? ++good : ++bad;
+    }
+    stats_thread.request_stop();
+    stats_thread.join();
+    std::printf("[摘要] role=server port=%u clients=%" PRIu64 " verified_ok=%" PRIu64 " failed=%" PRIu64 " bytes=%" PRIu64
+                " verified=%s seconds=%.3f\n",
+                cfg.port, served, good, bad, stats.bytes.load(), bad == 0 ? "yes" : "no", static_cast<double>(now_ns() - t0) / 1e9);
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    setvbuf(stdout, nullptr, _IOLBF, 0);
+    Config cfg;
+    try {
+        cfg = parse_args(argc, argv);
+    } catch (const Failure& f) {
+        if (f.exit_code == 0) { print_usage(stdout); return 0; }
+        std::fprintf(stderr, "錯誤：%s\n", f.what());
+        return f.exit_code;
+    }
+    struct sigaction sa{};
+    sa.sa_handler = on_signal;             // 不設 SA_RESTART：poll() 會被打斷，迴圈馬上看到停止旗標
+    sigaction(SIGINT, &sa, nullptr);
+    sigaction(SIGTERM, &sa, nullptr);
+
+    try {
+        return cfg.role == Role::Server ? run_server(cfg) : run_client(cfg);
+    } catch (const Failure& f) {
+        std::fprintf(stderr, "錯誤：%s\n", f.what());
+        if (cfg.role == Role::Client)
+            std::printf("[摘要] test=%s size=%u iters=%u lat_p50_us=na lat_p99_us=na bw_mbps=na verified=no seconds=0 exit=%d\n",
+                        test_name(cfg.test), cfg.size, cfg.iters, f.exit_code);
+        else
+            std::printf("[摘要] role=server port=%u clients=0 verified=no exit=%d\n", cfg.port, f.exit_code);
+        return f.exit_code;
+    }
+}

@@ -1,0 +1,359 @@
+# shellcheck shell=bash
+# tests/rdma.sh — rdma_communication 的測試（群組 rdma）。
+#
+#   rdma_smoke：這台主機上（通常沒有 RDMA 裝置）：中文 --help、沒有裝置時 exit 77 與提示、錯誤參數 exit 2。
+#   rdma_full ：在有 RDMA 的環境裡跑 tests/rdma_cases.sh full——主機核心有 rdma_rxe 時直接在主機上
+#               （dummy 介面 + rxe），否則開一次測試 VM（tests/rdma_vm.sh）。VM 的 console 解析成一個個 PASS/FAIL。
+#   rdma_perf ：同一次 VM 開機裡，本程式與 perftest（ib_send_lat、ib_write_lat、ib_read_lat、ib_write_bw、
+#               ib_send_bw）交替跑三回合，取中位數比較。
+#   rdma_demo ：make demo 用：VM 裡跑一次 4 KiB 的 send / write / read。
+
+# shellcheck source=tests/rdma_vm.sh
+source "${ROOT:?}/tests/rdma_vm.sh"
+
+RDMA_PROG=rdma_communication
+RDMA_HINT='rdma link add rxe0 type rxe netdev'
+RDMA_FULL_TIMEOUT=300     # 秒：功能測試整次 VM 執行的上限（正常約 35–75 秒）
+RDMA_PERF_TIMEOUT=420     # 秒：效能比較整次 VM 執行的上限
+RDMA_DEMO_TIMEOUT=120
+
+# 主機自己有沒有 RDMA 裝置（實體 RNIC 或 rxe）
+rdma_host_has_device() {
+    [ -d /sys/class/infiniband ] && [ -n "$(ls -A /sys/class/infiniband 2>/dev/null)" ]
+}
+
+# ---------------------------------------------------------------- 冒煙測試（不需要 root、不需要裝置）
+rdma_help() {
+    need_bin "$RDMA_PROG" rdma.help || return 0
+    local out rc=0
+    out=$("$(bin "$RDMA_PROG")" --help 2>&1) || rc=$?
+    check_eq rdma.help_exit "--help 的結束碼" 0 "$rc"
+    local opt missing=""
+    for opt in --port --dev --test --size --iters --depth --mode --event --inline --timeout; do
+        grep -q -- "$opt" <<<"$out" || missing+=" $opt"
+    done
+    if [ -z "$missing" ] && grep -q '用法' <<<"$out" && grep -q '預設 7471' <<<"$out"; then
+        pass rdma.help "--help 是中文並列出每個選項與預設值（--port 預設 7471）"
+    else
+        fail rdma.help "--help 的內容" "中文說明與所有選項" "缺少：${missing:-中文或預設值}"
+    fi
+}
+
+rdma_no_device() {
+    need_bin "$RDMA_PROG" rdma.no_device || return 0
+    local log=$WORK/rdma_nodev.log rc=0
+    if rdma_host_has_device; then
+        # 主機有 RDMA 裝置：改測指定一個不存在的裝置
+        run_timeout 20 "$(bin "$RDMA_PROG")" client 198.18.5.1 --dev kbnosuch0 >"$log" 2>&1 || rc=$?
+        check_eq rdma.no_device "主機有 RDMA 裝置；--dev 指定不存在的裝置時結束碼" 77 "$rc"
+        return 0
+    fi
+    run_timeout 20 "$(bin "$RDMA_PROG")" client 198.18.5.1 >"$log" 2>&1 || rc=$?
+    if [ "$rc" == 77 ] && grep -qF "$RDMA_HINT" "$log" && grep -q 'rdma_rxe' "$log" &&
+        [[ "$(last_line "$log")" == "[摘要]"* ]]; then
+        pass rdma.no_device "沒有 RDMA 裝置：client 198.18.5.1 以 77 結束，提示 \`$RDMA_HINT IFACE\` 與 rdma_rxe，最後一行是 [摘要]"
+    else
+        fail rdma.no_device "沒有 RDMA 裝置時的結束碼與提示" "77 + 中文提示" "結束碼 $rc"
+        show_log "$log"
+    fi
+}
+
+rdma_bad_options() {
+    need_bin "$RDMA_PROG" rdma.bad_options || return 0
+    local -a cases=(
+        ""                                  # 沒有角色
+        "bogus"                             # 未知的角色
+        "client"                            # 沒有位址
+        "client not-an-ip"
+        "client 198.18.5.1 --size 8"        # 小於 16 bytes
+        "client 198.18.5.1 --size 1G"
+        "client 198.18.5.1 --depth 0"
+        "client 198.18.5.1 --iters abc"
+        "client 198.18.5.1 --test atomic"
+        "client 198.18.5.1 --mode fast"
+        "server --port 0"
+        "server --port 70000"
+        "server --frobnicate"
+        "client 198.18.5.1 --size 64M --depth 1024"
+    )
+    local c rc bad="" log=$WORK/rdma_badopt.log
+    for c in "${cases[@]}"; do
+        rc=0
+        # shellcheck disable=SC2086
+        run_timeout 10 "$(bin "$RDMA_PROG")" $c >"$log" 2>&1 || rc=$?
+        if [ "$rc" != 2 ] || ! grep -q '錯誤' "$log"; then bad+=" [$c → $rc]"; fi
+    done
+    if [ -z "$bad" ]; then
+        pass rdma.bad_options "${#cases[@]} 種錯誤參數都以 2 結束並印出中文錯誤"
+    else
+        fail rdma.bad_options "錯誤參數的結束碼" "全部 2" "$bad"
+    fi
+}
+
+# run_test 回傳 130（Ctrl-C）時立刻往上傳，讓 run_tests.sh 停下來
+rdma_smoke() {
+    run_test rdma_help || return
+    run_test rdma_no_device || return
+    run_test rdma_bad_options || return
+}
+
+# ---------------------------------------------------------------- 在 RDMA 環境裡執行 rdma_cases.sh
+# rdma_run_cases MODE LOG TIMEOUT：結果（@@KB ... 行）寫到 LOG；回傳 0 = 跑完
+# 主機核心有 rdma_rxe（或已有 RDMA 裝置）時在主機上跑，否則開 VM。RDMA_WHERE 記下在哪裡跑的。
+rdma_run_cases() {
+    local mode=$1 log=$2 timeout=$3
+    RDMA_BIN=$(bin "$RDMA_PROG")
+    if rdma_native_setup; then
+        RDMA_WHERE="主機（$RDMA_NATIVE_DEV）"
+        KB_BIN=$RDMA_BIN KB_ADDR=$RDMA_VM_ADDR KB_DEV=$RDMA_NATIVE_DEV KB_TMP=$WORK \
+            run_timeout "$timeout" sh "$ROOT/tests/rdma_cases.sh" "$mode" >"$log" 2>&1 || true
+        grep -q '^@@KB end' "$log"
+        return
+    fi
+    RDMA_WHERE="qemu TCG VM"
+    local dep
+    for dep in qemu-system-x86_64:qemu-system-x86 busybox:busybox-static cpio:cpio ibv_devices:ibverbs-utils \
+        ibv_devinfo:ibverbs-utils ib_write_lat:perftest ib_send_bw:perftest rdma:iproute2 ip:iproute2 dpkg:dpkg; do
+        need_cmd "${dep%%:*}" rdma.vm "${dep#*:}" || return 1
+    done
+    if [ ! -f "$RDMA_VM_PROVIDER" ] || [ ! -f /etc/libibverbs.d/rxe.driver ]; then
+        skip rdma.vm "找不到 Soft-RoCE 的 user-space provider $RDMA_VM_PROVIDER（Debian 套件 ibverbs-providers，make install-deps 會安裝）"
+        return 1
+    fi
+    if ! rdma_vm_kernel; then
+        fail "rdma.vm_kernel" "取得測試 VM 的核心" "linux-image 套件" "$RDMA_VM_ERR"
+        return 1
+    fi
+    mkdir -p "$WORK/rdma-vm"
+    rdma_vm_initramfs "$mode" "$WORK/rdma-vm/initrd-$mode.cpio"
+    local rc=0
+    rdma_vm_boot "$WORK/rdma-vm/initrd-$mode.cpio" "$log.raw" "$timeout" || rc=$?
+    # 序列埠的換行是 \r\n
+    tr -d '\r' <"$log.raw" >"$log"
+    # qemu 收到 Ctrl-C 先結束了：這不是測試失敗，照中斷處理（收尾由 run_test 的 trap 做）
+    if grep -q 'terminating on signal' "$log"; then exit 130; fi
+    case $rc in
+    0) return 0 ;;
+    1) fail rdma.vm_boot "測試 VM 在 90 秒內開到 userspace" "@@KB booted" "沒有開機（核心或 initramfs 有問題）"
+       show_log "$log" 25 ;;
+    *) fail rdma.vm_run "測試 VM 在 $timeout 秒內跑完所有案例" "@@KB end" "卡住或中途結束"
+       show_log "$log" 25 ;;
+    esac
+    return 1
+}
+
+# 主機原生路徑：核心有 rdma_rxe 時，在 dummy 介面 kbrdma0（198.18.5.1/25）上建 kbrxe0
+rdma_native_setup() {
+    [ "$IS_ROOT" == 1 ] || return 1
+    if ! rdma_host_has_device && ! modprobe rdma_rxe 2>/dev/null; then return 1; fi
+    modprobe rdma_rxe 2>/dev/null || [ -d /sys/module/rdma_rxe ] || return 1
+    modprobe dummy 2>/dev/null || true
+    ip link del kbrdma0 2>/dev/null || true
+    ip link add kbrdma0 type dummy 2>/dev/null || return 1
+    defer "ip link del kbrdma0"
+    ip addr add "$RDMA_VM_ADDR/$RDMA_VM_PREFIX" dev kbrdma0
+    ip link set kbrdma0 up
+    # 「沒有路由」的案例用 198.18.5.200：主機可能有預設路由，所以明確設成 unreachable，封包不會離開主機
+    ip route add unreachable 198.18.5.128/25 2>/dev/null && defer "ip route del unreachable 198.18.5.128/25"
+    rdma link add kbrxe0 type rxe netdev kbrdma0 2>/dev/null || return 1
+    defer "rdma link delete kbrxe0"
+    RDMA_NATIVE_DEV=kbrxe0
+}
+
+# ---------------------------------------------------------------- console 解析
+# rdma_line LOG CASE：該案例的 @@KB 行（去掉前綴）
+rdma_line() { grep "^@@KB $2 " "$1" | tail -n 1 | sed "s/^@@KB $2 //"; }
+# rdma_kv LINE KEY
+rdma_kv() { tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p" | tail -n 1; }
+rdma_msg() { grep "^@@MSG $2 " "$1" | tail -n 1 | awk '{print $3}'; }
+# 案例失敗時印出它在 VM 裡留下的日誌
+rdma_case_log() { grep "^@@LOG $2 " "$1" | sed "s/^@@LOG $2 /    │ /" | tail -n 12; }
+
+rdma_check_client() { # LOG CASE NAME 說明
+    local log=$1 c=$2 name=$3 msg=$4 line rc v last
+    line=$(rdma_line "$log" "$c")
+    rc=$(rdma_kv "$line" rc)
+    v=$(rdma_kv "$line" verified)
+    last=$(rdma_kv "$line" last_is_summary)
+    if [ "$rc" == 0 ] && [ "$v" == yes ] && [ "$last" == yes ]; then
+        pass "$name" "$msg（verified=yes，[摘要] 在最後一行）"
+        return 0
+    fi
+    fail "$name" "$msg" "rc=0 verified=yes" "rc=${rc:-無} verified=${v:-無} last_is_summary=${last:-無}"
+    rdma_case_log "$log" "$c"
+    return 1
+}
+
+rdma_functional() {
+    local log=$WORK/rdma_console.log bad=0
+    rdma_run_cases full "$log" "$RDMA_FULL_TIMEOUT" || return 0
+    pass rdma.env "在 $RDMA_WHERE 裡建立 rxe0 並跑完所有案例（$(grep -c '^@@KB ' "$log") 行結果）"
+
+    # send / write / read × 三種大小 × 輪詢與 --event
+    local sz mode line lat t
+    for sz in 64 4096 1048576; do
+        for mode in poll event; do
+            line=$(rdma_line "$log" "all_${sz}_${mode}")
+            lat=""
+            for t in send write read; do lat+=" $t $(rdma_kv "$line" "${t}_lat_p50_us")µs"; done
+            rdma_check_client "$log" "all_${sz}_${mode}" "rdma.${sz}B_${mode}" \
+                "send、write、read 在 $sz bytes、$([ "$mode" == poll ] && echo 忙碌輪詢 || echo '--event ')下資料驗證通過（p50：$lat）" || bad=1
+            for t in send write read; do
+                [ "$(rdma_kv "$line" "${t}_verified")" == yes ] || { fail "rdma.${sz}B_${mode}_$t" "$t 的資料驗證" yes "$(rdma_kv "$line" "${t}_verified")"; bad=1; }
+            done
+        done
+    done
+    rdma_check_client "$log" inline_64 rdma.inline "--inline 的 64 bytes SEND" || bad=1
+    rdma_check_client "$log" dev_write rdma.dev "--dev rxe0 指定裝置的 RDMA WRITE" || bad=1
+
+    # client 中途被 kill -9：server 回報 peer_lost，並服務下一個 client
+    local victim srvline
+    victim=$(rdma_kv "$(rdma_line "$log" victim_killed)" rc)
+    srvline=$(grep '^@@SRV server .*iters=100000000' "$log" | head -n 1)
+    if [ "$victim" == 0 ] && [[ "$srvline" == *status=peer_lost* ]]; then
+        pass rdma.client_killed "client 在測試中途被 kill -9，server 回報 status=peer_lost"
+    else
+        fail rdma.client_killed "server 對中途消失的 client 的回報" "status=peer_lost" "victim=${victim:-無} ${srvline:-沒有 [結果] 行}"
+        rdma_case_log "$log" victim_killed
+        bad=1
+    fi
+    rdma_check_client "$log" after_kill rdma.serves_next "被中斷之後，server 繼續服務下一個 client" || bad=1
+
+    # 錯誤輸入
+    line=$(rdma_line "$log" port_in_use)
+    if [ "$(rdma_kv "$line" rc)" == 1 ] && [ "$(rdma_kv "$line" msg)" != 0 ]; then
+        pass rdma.port_in_use "埠已被另一個 server 佔用：以 1 結束並說明「已被佔用」"
+    else
+        fail rdma.port_in_use "埠已被佔用" "rc=1 與中文說明" "$line"; rdma_case_log "$log" port_in_use; bad=1
+    fi
+    local c want name msg secs
+    for c in no_server no_host no_route bad_dev server_killed; do
+        line=$(rdma_line "$log" "$c")
+        want=1
+        case $c in
+        no_server) name=rdma.no_server msg="連到沒有 server 的埠：連線被拒絕，以 1 結束" ;;
+        no_host) name=rdma.server_absent msg="server 的位址不存在：--timeout 3 內以 1 結束，不會卡住" ;;
+        no_route) name=rdma.unroutable msg="沒有 RDMA 裝置能路由到的位址：以 1 結束並說明" ;;
+        bad_dev) name=rdma.bad_dev want=77 msg="--dev 指定不存在的裝置：以 77 結束並列出現有裝置" ;;
+        server_killed) name=rdma.server_killed msg="server 在測試中途被 kill -9：client 回報對端離線並以 1 結束" ;;
+        esac
+        secs=$(rdma_kv "$line" seconds)
+        if [ "$(rdma_kv "$line" rc)" == "$want" ] && { [ "$c" == no_host ] || [ "$c" == bad_dev ] || [ "$(rdma_msg "$log" "$c")" != 0 ]; } &&
+            awk -v s="${secs:-999}" 'BEGIN{exit !(s < 15)}'; then
+            pass "$name" "$msg（${secs} 秒）"
+        else
+            fail "$name" "$msg" "rc=$want、15 秒內、中文說明" "${line:-沒有結果}"
+            rdma_case_log "$log" "$c"
+            bad=1
+        fi
+    done
+
+    # server 收到 SIGTERM：以 0 結束，最後一行是 [摘要]，clients 等於 [結果] 行數
+    line=$(rdma_line "$log" server)
+    local n_results
+    n_results=$(grep -c '^@@SRV server ' "$log" || true)
+    if [ "$(rdma_kv "$line" rc)" == 0 ] && [ "$(rdma_kv "$line" last_is_summary)" == yes ] &&
+        [ "$(rdma_kv "$line" clients)" == "$n_results" ]; then
+        pass rdma.server_summary "server 收到 SIGTERM 後以 0 結束，最後一行 [摘要] clients=$n_results 與每個 client 的 [結果] 行數相符"
+    else
+        fail rdma.server_summary "server 的結束與 [摘要]" "rc=0、[摘要] 最後、clients=$n_results" "$line"
+        rdma_case_log "$log" server
+        bad=1
+    fi
+    if [ "$bad" != 0 ]; then show_log "$log" 5; fi
+}
+
+rdma_full() {
+    need_root rdma.full || return 0
+    run_test rdma_functional || return
+}
+
+# ---------------------------------------------------------------- 效能比較
+# @@OURS <test> rc=0 <[摘要] key=value>；@@PT <test> rc=0 <perftest 的結果列>
+rdma_benchmark() {
+    local log=$WORK/rdma_perf_console.log
+    echo "  注意：這裡的 RDMA 是 Soft-RoCE（rdma_rxe，用 CPU 模擬 RNIC），又跑在 qemu TCG 模擬的 CPU 上：絕對數字很慢、"
+    echo "        而且忽快忽慢（主機忙時差到毫秒級）。只看同一次 VM 開機裡本程式與 perftest 交替跑出的比值。"
+    rdma_run_cases perf "$log" "$RDMA_PERF_TIMEOUT" || return 0
+    grep '^@@KB perf_params' "$log" | sed 's/^@@KB perf_params/  參數：/'
+    local t ours peer rounds sp ratio unit better metric workload ptool
+    local params
+    params=$(grep '^@@KB perf_params' "$log" | tail -n 1)
+    local ls bs bd
+    ls=$(rdma_kv "$params" lat_size)
+    bs=$(rdma_kv "$params" bw_size)
+    bd=$(rdma_kv "$params" bw_depth)
+    for t in send_lat write_lat read_lat write_bw send_bw; do
+        local -a o=() p=()
+        local line v
+        while read -r line; do
+            [ "$(rdma_kv "$line" rc)" == 0 ] || continue
+            if [[ $t == *_lat ]]; then v=$(rdma_kv "$line" lat_p50_us); else v=$(rdma_kv "$line" bw_mbps); fi
+            [[ "$v" =~ ^[0-9.]+$ ]] && o+=("$v")
+        done < <(grep "^@@OURS $t " "$log")
+        while read -r line; do
+            [ "$(rdma_kv "$line" rc)" == 0 ] || continue
+            # perftest 結果列：延遲 #bytes #iter t_min t_max t_typical ...；頻寬 #bytes #iter BW_peak BW_avg MsgRate，
+            # 頻寬的 MB/sec 是 2^20 bytes：換成 10^6 bytes 的 MB/s 才能和本程式的 bw_mbps 比
+            line=$(sed -E 's/ (tries|secs)=[0-9]+//g' <<<"$line")
+            if [[ $t == *_lat ]]; then v=$(awk '{print $8}' <<<"$line"); else v=$(awk '{printf "%.2f", $7 * 1.048576}' <<<"$line"); fi
+            [[ "$v" =~ ^[0-9.]+$ ]] && awk -v x="$v" 'BEGIN{exit !(x > 0)}' && p+=("$v")
+        done < <(grep "^@@PT $t " "$log")
+        ptool="perftest ib_$t"
+        if [ ${#o[@]} == 0 ] || [ ${#p[@]} == 0 ]; then
+            fail "rdma.perf_$t" "$t 的量測" "本程式與 $ptool 各至少一個有效回合" "本程式 ${#o[@]} 個、perftest ${#p[@]} 個"
+            grep -E "^@@LOG (ours|pt)_$t " "$log" | tail -n 8 | sed 's/^/    │ /'
+            continue
+        fi
+        rounds=$(( ${#o[@]} < ${#p[@]} ? ${#o[@]} : ${#p[@]} ))
+        ours=$(median "${o[@]}")
+        peer=$(median "${p[@]}")
+        sp="$(spread "${o[@]}")/$(spread "${p[@]}")"
+        if [[ $t == *_lat ]]; then
+            metric=p50_latency unit=us better=lower workload="${t%_lat} ${ls}B ping-pong"
+            bench_row RDMA "$workload" "$metric" "$unit" "$better" "$ours" "$peer" "$ptool" "$rounds" "$sp"
+            ratio=$(awk -v a="$ours" -v b="$peer" 'BEGIN{printf "%.3f", a/b}')
+            goal "rdma.perf_$t" "${t%_lat} 延遲 p50（本程式 $ours µs，perftest t_typical $peer µs）≤ 1.1 × perftest" "$ratio" '<=' 1.1
+        else
+            metric=bandwidth unit=MB/s better=higher workload="${t%_bw} ${bs}B depth ${bd}"
+            bench_row RDMA "$workload" "$metric" "$unit" "$better" "$ours" "$peer" "$ptool" "$rounds" "$sp"
+            ratio=$(awk -v a="$ours" -v b="$peer" 'BEGIN{printf "%.3f", a/b}')
+            goal "rdma.perf_$t" "${t%_bw} 頻寬（本程式 $ours MB/s，perftest $peer MB/s）≥ 0.9 × perftest" "$ratio" '>=' 0.9
+        fi
+    done
+    if grep -q '^FAIL rdma.perf' "$RESULTS_FILE"; then show_log "$log" 10; fi
+}
+
+rdma_perf() {
+    need_root rdma.perf || return 0
+    run_test rdma_benchmark || return
+}
+
+# ---------------------------------------------------------------- make demo
+# rdma_follow FILE：VM 執行時，把 console 裡的進度行即時印出來（每 0.5 秒看一次新增的行）
+rdma_follow() {
+    local n=0 total
+    while :; do
+        total=0
+        [ -f "$1" ] && total=$(wc -l <"$1")
+        if [ "$total" -gt "$n" ]; then
+            sed -n "$((n + 1)),${total}p" "$1" | tr -d '\r' |
+                sed -n -e 's/^@@DEMO /    /p' -e 's/^@@KB booted \([^ ]*\).*/    VM 已開機（Debian 核心 \1，qemu TCG）/p' \
+                    -e 's/^@@KB ready.*/    rxe0 已建立在 dummy0（198.18.5.1）上/p'
+            n=$total
+        fi
+        sleep 0.5
+    done
+}
+
+rdma_demo() {
+    local log=$WORK/rdma_demo_console.log line
+    [ "$IS_ROOT" == 1 ] || { echo "DEMO|RDMA|需要 root（開測試 VM）|—|docs/readme-rdma.md"; return 0; }
+    echo "  RDMA：開一台 qemu VM（Soft-RoCE rxe0），server 與 client 在 VM 裡跑 send / write / read（4 KiB × 3000）……"
+    rdma_follow "$log.raw" &
+    defer "kill $!"
+    rdma_run_cases demo "$log" "$RDMA_DEMO_TIMEOUT" || true
+    sleep 0.6   # 讓 rdma_follow 印完最後幾行
+    line=$(rdma_line "$log" demo)
+    echo "DEMO|RDMA (Soft-RoCE)|$RDMA_WHERE 裡 rxe0 上的 send / write / read，4 KiB × 3000，資料驗證 $(rdma_kv "$line" verified)|write 延遲 p50 $(rdma_kv "$line" write_lat_p50_us) µs、頻寬 $(rdma_kv "$line" write_bw_mbps) MB/s（TCG 模擬，慢）|docs/readme-rdma.md"
+}

@@ -1,0 +1,234 @@
+#!/bin/sh
+# shellcheck shell=sh
+# tests/rdma_cases.sh — 在有 RDMA 裝置的環境裡執行的測試案例（測試 VM 內的 busybox sh，或有 rdma_rxe 的主機）。
+#
+# 用法：sh rdma_cases.sh full|perf|demo
+# 環境變數：KB_BIN（rdma_communication 的路徑）、KB_ADDR（RDMA 介面上的位址）、KB_DEV（RDMA 裝置名稱）、
+#           KB_TMP（暫存目錄）、KB_NOHOST（同一個 /25 裡不存在的位址）、KB_NOROUTE（沒有路由的位址）。
+# 這個腳本只收集事實，不下判斷：每個案例印一行
+#   @@KB <案例> rc=<結束碼> <程式最後一行 [摘要] 的 key=value>
+# 結束碼不是 0 時再附上日誌最後幾行（@@LOG <案例> ...）。判斷 PASS/FAIL 由主機端的 tests/rdma.sh 做。
+# 全部做完印 @@KB end。
+
+BIN=${KB_BIN:-/kb/rdma_communication}
+ADDR=${KB_ADDR:-198.18.5.1}
+DEV=${KB_DEV:-rxe0}
+T=${KB_TMP:-/tmp}
+NOHOST=${KB_NOHOST:-198.18.5.2}
+NOROUTE=${KB_NOROUTE:-198.18.5.200}
+PORT=7471
+
+# wait_for FILE PATTERN SECONDS [PID]
+wait_for() {
+    _n=$(($3 * 10))
+    while [ "$_n" -gt 0 ]; do
+        grep -q -- "$2" "$1" 2>/dev/null && return 0
+        if [ -n "${4:-}" ] && ! kill -0 "$4" 2>/dev/null; then
+            grep -q -- "$2" "$1" 2>/dev/null && return 0
+            return 1
+        fi
+        sleep 0.1
+        _n=$((_n - 1))
+    done
+    return 1
+}
+
+# report NAME RC LOG：印結果行；失敗時附上日誌
+report() {
+    _s=$(grep '\[摘要\]' "$3" 2>/dev/null | tail -n 1 | sed 's/^.*\[摘要\] *//')
+    _last=$(grep -v '^[[:space:]]*$' "$3" 2>/dev/null | tail -n 1)
+    case $_last in "[摘要]"*) _lastok=yes ;; *) _lastok=no ;; esac
+    echo "@@KB $1 rc=$2 last_is_summary=$_lastok $_s"
+    if [ "$2" != 0 ]; then
+        tail -n 12 "$3" 2>/dev/null | sed "s/^/@@LOG $1 /"
+    fi
+}
+
+# client NAME SECONDS ARGS...：前景跑一個 client（有時間上限）並回報
+client() {
+    _name=$1 _secs=$2
+    shift 2
+    timeout "$_secs" "$BIN" client "$@" >"$T/$_name.log" 2>&1
+    _rc=$?
+    report "$_name" "$_rc" "$T/$_name.log"
+}
+
+start_server() { # LOG PORT
+    "$BIN" server --port "$2" >"$1" 2>&1 &
+    SRV_PID=$!
+    if ! wait_for "$1" '\[就緒\]' 30 "$SRV_PID"; then
+        echo "@@KB server_start_$2 rc=1"
+        sed "s/^/@@LOG server_start_$2 /" "$1"
+        return 1
+    fi
+    return 0
+}
+
+stop_server() { # PID LOG NAME
+    kill -TERM "$1" 2>/dev/null
+    _i=100
+    while kill -0 "$1" 2>/dev/null && [ "$_i" -gt 0 ]; do sleep 0.1; _i=$((_i - 1)); done
+    if kill -0 "$1" 2>/dev/null; then
+        kill -KILL "$1" 2>/dev/null
+        wait "$1" 2>/dev/null
+        _rc=124
+    else
+        wait "$1" 2>/dev/null
+        _rc=$?
+    fi
+    _last=$(grep -v '^[[:space:]]*$' "$2" | tail -n 1)
+    case $_last in "[摘要]"*) _lastok=yes ;; *) _lastok=no ;; esac
+    echo "@@KB $3 rc=$_rc last_is_summary=$_lastok $(grep '\[摘要\]' "$2" | tail -n 1 | sed 's/^.*\[摘要\] *//')"
+    # server 每個 client 一行 [結果]
+    grep '\[結果\]' "$2" | sed "s/^.*\[結果\] */@@SRV $3 /"
+    [ "$_rc" = 0 ] || tail -n 20 "$2" | sed "s/^/@@LOG $3 /"
+}
+
+run_full() {
+    echo "@@KB devices $(cd /sys/class/infiniband 2>/dev/null && echo *)"
+    start_server "$T/server.log" "$PORT" || { echo "@@KB end"; return; }
+    SERVER=$SRV_PID
+
+    # 每個大小：三個測試（send / write / read），輪詢與 --event 各一次
+    for sz in 64 4096 1048576; do
+        if [ "$sz" = 1048576 ]; then it=8 dp=4; else it=200 dp=16; fi
+        client "all_${sz}_poll" 120 "$ADDR" --size "$sz" --iters "$it" --depth "$dp"
+        client "all_${sz}_event" 120 "$ADDR" --size "$sz" --iters "$it" --depth "$dp" --event
+    done
+    client inline_64 60 "$ADDR" --test send --size 64 --iters 200 --inline
+    client dev_write "60" "$ADDR" --test write --size 4096 --iters 100 --dev "$DEV"
+
+    # client 在測試中途被 kill -9：server 要回報，並繼續服務下一個 client
+    "$BIN" client "$ADDR" --test write --mode lat --size 64 --iters 100000000 >"$T/victim.log" 2>&1 &
+    VPID=$!
+    if wait_for "$T/victim.log" '\[統計\].* ops=[1-9]' 60 "$VPID"; then
+        kill -KILL "$VPID" 2>/dev/null
+        wait "$VPID" 2>/dev/null
+        echo "@@KB victim_killed rc=0"
+    else
+        kill -KILL "$VPID" 2>/dev/null
+        wait "$VPID" 2>/dev/null
+        echo "@@KB victim_killed rc=1"
+        tail -n 12 "$T/victim.log" | sed 's/^/@@LOG victim_killed /'
+    fi
+    client after_kill 60 "$ADDR" --test send --size 4096 --iters 100
+
+    # 錯誤輸入
+    "$BIN" server --port "$PORT" >"$T/port_in_use.log" 2>&1
+    _rc=$?
+    echo "@@KB port_in_use rc=$_rc msg=$(grep -c '已被佔用' "$T/port_in_use.log")"
+    sed 's/^/@@LOG port_in_use /' "$T/port_in_use.log"
+    client no_server 30 "$ADDR" --port 7999 --timeout 5 --test send --iters 10
+    echo "@@MSG no_server $(grep -c '拒絕\|逾時' "$T/no_server.log")"
+    client no_host 30 "$NOHOST" --timeout 3 --test send --iters 10
+    client no_route 30 "$NOROUTE" --timeout 3 --test send --iters 10
+    echo "@@MSG no_route $(grep -c '路由\|解析' "$T/no_route.log")"
+    client bad_dev 30 "$ADDR" --dev nosuch0 --test send --iters 10
+    echo "@@MSG bad_dev $(grep -c 'nosuch0' "$T/bad_dev.log")"
+
+    # server 在測試中途被 kill -9：client 要在 --timeout 內回報並以 1 結束
+    start_server "$T/server2.log" 7472 && {
+        "$BIN" client "$ADDR" --port 7472 --test send --mode lat --size 64 --iters 100000000 --timeout 5 >"$T/orphan.log" 2>&1 &
+        OPID=$!
+        if wait_for "$T/orphan.log" '\[統計\].* ops=[1-9]' 60 "$OPID"; then
+            kill -KILL "$SRV_PID" 2>/dev/null
+            wait "$SRV_PID" 2>/dev/null
+            _i=300
+            while kill -0 "$OPID" 2>/dev/null && [ "$_i" -gt 0 ]; do sleep 0.1; _i=$((_i - 1)); done
+            if kill -0 "$OPID" 2>/dev/null; then kill -KILL "$OPID"; wait "$OPID" 2>/dev/null; _rc=124; else wait "$OPID"; _rc=$?; fi
+        else
+            _rc=125
+            kill -KILL "$OPID" "$SRV_PID" 2>/dev/null
+        fi
+        report server_killed "$_rc" "$T/orphan.log"
+        echo "@@MSG server_killed $(grep -c '離線\|失敗\|沒有任何回應' "$T/orphan.log")"
+    }
+
+    stop_server "$SERVER" "$T/server.log" server
+    echo "@@KB end"
+}
+
+# ---------------------------------------------------------------- 效能：本程式與 perftest 交替，各三回合
+# perftest 的 -R 走 rdma_cm（不開 TCP 埠）；server 端沒有就緒訊息，所以 client 失敗時重試幾次
+perftest_pair() { # NAME TOOL ARGS...
+    _name=$1 _tool=$2
+    shift 2
+    _try=0 _t0=$(date +%s)
+    while [ "$_try" -lt 5 ]; do
+        timeout 120 "$_tool" -R -d "$DEV" "$@" >"$T/pt_srv.log" 2>&1 &
+        _sp=$!
+        sleep 0.5
+        timeout 120 "$_tool" -R -d "$DEV" "$@" "$ADDR" >"$T/pt_cli.log" 2>&1
+        _rc=$?
+        wait "$_sp" 2>/dev/null
+        # r^2 太低時 perftest 的數字全是 0.00：重跑
+        if [ "$_rc" = 0 ] && ! grep -q 'Correlation\|0\.00 *0\.00 *0\.00' "$T/pt_cli.log"; then break; fi
+        _try=$((_try + 1))
+    done
+    _line=$(grep -E '^ *[0-9]+ +[0-9]+ +[0-9.]+' "$T/pt_cli.log" | tail -n 1)
+    echo "@@PT $_name rc=$_rc tries=$((_try + 1)) secs=$(($(date +%s) - _t0)) $_line"
+    [ "$_rc" = 0 ] || tail -n 8 "$T/pt_cli.log" | sed "s/^/@@LOG pt_$_name /"
+}
+
+ours() { # NAME ARGS...
+    _name=$1
+    shift
+    _t0=$(date +%s)
+    timeout 120 "$BIN" client "$ADDR" --port "$PORT" "$@" >"$T/ours.log" 2>&1
+    _rc=$?
+    echo "@@OURS $_name rc=$_rc wall=$(($(date +%s) - _t0)) $(grep '\[摘要\]' "$T/ours.log" | tail -n 1 | sed 's/^.*\[摘要\] *//')"
+    [ "$_rc" = 0 ] || tail -n 8 "$T/ours.log" | sed "s/^/@@LOG ours_$_name /"
+}
+
+run_perf() {
+    LI=${KB_LAT_ITERS:-2000} LS=${KB_LAT_SIZE:-64}
+    BI=${KB_BW_ITERS:-1000} BS=${KB_BW_SIZE:-65536} BD=${KB_BW_DEPTH:-16}
+    ROUNDS=${KB_ROUNDS:-3}
+    echo "@@KB perf_params lat_size=$LS lat_iters=$LI bw_size=$BS bw_iters=$BI bw_depth=$BD rounds=$ROUNDS"
+    start_server "$T/server.log" "$PORT" || { echo "@@KB end"; return; }
+    SERVER=$SRV_PID
+    r=1
+    while [ "$r" -le "$ROUNDS" ]; do
+        for t in send_lat write_lat read_lat write_bw send_bw; do
+            case $t in
+            # perftest 的延遲測試預設對小訊息用 inline（-I 預設 220 bytes 上下）：本程式也開 --inline（READ 不適用）
+            *_lat) targs="--test ${t%_lat} --mode lat --size $LS --iters $LI"
+                   [ "$t" = read_lat ] || targs="$targs --inline"
+                   pargs="-s $LS -n $LI" ;;
+            *_bw) targs="--test ${t%_bw} --mode bw --size $BS --iters $BI --depth $BD"
+                  pargs="-s $BS -n $BI -t $BD" ;;
+            esac
+            # 交替先後順序，避免總是同一個程式先跑
+            # shellcheck disable=SC2086
+            if [ $((r % 2)) = 1 ]; then
+                ours "$t" $targs
+                perftest_pair "$t" "ib_$t" $pargs
+            else
+                perftest_pair "$t" "ib_$t" $pargs
+                ours "$t" $targs
+            fi
+        done
+        r=$((r + 1))
+    done
+    stop_server "$SERVER" "$T/server.log" server
+    echo "@@KB end"
+}
+
+# make demo：一個 server、一個 client，三個測試各跑一次 4 KiB，過程直接印出來
+run_demo() {
+    start_server "$T/server.log" "$PORT" || { echo "@@KB end"; return; }
+    SERVER=$SRV_PID
+    "$BIN" client "$ADDR" --size 4096 --iters 3000 2>&1 | tee "$T/demo.log" | sed 's/^/@@DEMO /'
+    report demo 0 "$T/demo.log"
+    stop_server "$SERVER" "$T/server.log" server
+    echo "@@DEMO ---- server 的輸出 ----"
+    grep -v '^\[統計\]' "$T/server.log" | sed 's/^/@@DEMO /'
+    echo "@@KB end"
+}
+
+case ${1:-full} in
+full) run_full ;;
+demo) run_demo ;;
+perf) run_perf ;;
+*) echo "用法：$0 full|perf|demo" >&2; exit 2 ;;
+esac

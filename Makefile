@@ -130,7 +130,7 @@ DEB_PACKAGES := build-essential g++ make pkg-config \
   librte-net-af-packet23 librte-net-af-xdp23 librte-mempool-ring23 \
   rdma-core ibverbs-providers libibverbs-dev librdmacm-dev ibverbs-utils rdmacm-utils perftest \
   qemu-system-x86 busybox-static cpio kmod \
-  iproute2 procps psmisc ethtool netcat-openbsd tcpdump linux-perf \
+  iproute2 iputils-ping procps psmisc util-linux ethtool netcat-openbsd tcpdump strace linux-perf \
   gnuplot-nox fonts-wqy-microhei python3 python3-scapy shellcheck
 
 install-deps:

@@ -25,7 +25,7 @@
 // 執行：./rdma_communication server
 //       ./rdma_communication client 198.18.5.1 --test write --size 4K --iters 1000
 // 試試：沒有 RDMA 網卡時，tests/rdma_vm.sh 會開一台 qemu VM 載入 rdma_rxe 來跑（./run_tests.sh -f rdma）。
-// 對應指南章節：第 4 章「RDMA 通訊」。
+// 對應指南章節：第 5 章「RDMA」（docs/kernel-bypass-guide.md）。
 
 #include <infiniband/verbs.h>
 #include <rdma/rdma_cma.h>
@@ -655,7 +655,7 @@ private:
 
     // 8< progress
     // 取回一批完成事件。傳送端的完成只更新計數；接收端的完成放進 recvq_ 讓呼叫者依序處理。
-    // 忙碌輪詢時每 1024 次空轉檢查一次停止旗標、rdma_cm 事件（對端斷線）與逾時；--event 時睡在 poll()。
+    // 忙碌輪詢時每 16384 次空轉（kSpinCheckMask）檢查一次停止旗標、rdma_cm 事件（對端斷線）與逾時；--event 時睡在 poll()。
     Status progress() {
         std::array<ibv_wc, kPollBatch> wc;
         uint32_t spins = 0;

@@ -1,0 +1,640 @@
+# shellcheck shell=bash
+# tests/af_xdp.sh — af_xdp_socket 與 xdp_redirect.bpf.c 的測試、效能比較與示範
+#
+# 測試主機：network namespace「kbxdp-p」裡的 kbxdp-b（198.18.2.2）經 veth 接到根 namespace 的
+# kbxdp-a（198.18.2.1）。af_xdp_socket 跑在 kbxdp-a 的佇列 0；對端的收發由 tests/tools/ 的
+# af_packet_peer（AF_PACKET）或 xdp_livegen（LIVE_FRAMES 產生器）負責。
+# veth 不支援 zero-copy：程式會說明並改用 copy 模式；native XDP 可用。
+
+AF_XDP_NS=kbxdp-p
+AF_XDP_IF=kbxdp-a
+AF_XDP_PEER_IF=kbxdp-b
+AF_XDP_IP=198.18.2.1
+AF_XDP_PEER_IP=198.18.2.2
+AF_XDP_PORT=4242
+
+# ---------------------------------------------------------------- 共用
+af_xdp_prog() { bin af_xdp_socket; }
+# af_xdp_run ARGS...：以測試用的 BPF 物件路徑執行（sanitize 版本在 build/sanitize/，物件不在它旁邊）
+af_xdp_run() { "$(af_xdp_prog)" --bpf-obj "$ROOT/xdp_redirect.bpf.o" "$@"; }
+
+# af_xdp_net：建立 namespace 與 veth，設定位址；輸出變數 AF_XDP_MAC、AF_XDP_PEER_MAC
+af_xdp_net() {
+    netns_add "$AF_XDP_NS"
+    veth_add "$AF_XDP_IF" "" "$AF_XDP_PEER_IF" "$AF_XDP_NS"
+    ip addr add "$AF_XDP_IP/24" dev "$AF_XDP_IF"
+    ip -n "$AF_XDP_NS" addr add "$AF_XDP_PEER_IP/24" dev "$AF_XDP_PEER_IF"
+    AF_XDP_MAC=$(cat "/sys/class/net/$AF_XDP_IF/address")
+    AF_XDP_PEER_MAC=$(ip -n "$AF_XDP_NS" -o link show "$AF_XDP_PEER_IF" | grep -o 'link/ether [0-9a-f:]*' | cut -d' ' -f2)
+    # 任何結束路徑都不留 XDP 程式（即使測試本身失敗）
+    defer "ip link set dev $AF_XDP_IF xdp off"
+}
+
+# af_xdp_has_prog IFACE：介面上有 XDP 程式就回傳 0
+af_xdp_has_prog() { ip link show dev "$1" | grep -q 'prog/xdp'; }
+
+# af_xdp_check_clean NAME 說明：介面上沒有 XDP 程式則 PASS
+af_xdp_check_clean() {
+    if af_xdp_has_prog "$AF_XDP_IF"; then
+        fail "$1" "$2：介面上仍有 XDP 程式" "沒有 prog/xdp" "$(ip link show dev "$AF_XDP_IF" | grep -o 'prog/xdp.*')"
+    else
+        pass "$1" "$2：ip link show 沒有 XDP 程式"
+    fi
+}
+
+# af_xdp_check_umem NAME LOG：UMEM 帳目平衡（free + fill + tx = frames，空閒清單無重複）
+af_xdp_check_umem() {
+    local name=$1 log=$2 frames free fill tx bal
+    frames=$(summary_get "$log" umem_frames); free=$(summary_get "$log" umem_free)
+    fill=$(summary_get "$log" umem_in_fill); tx=$(summary_get "$log" umem_in_tx)
+    bal=$(summary_get "$log" umem_balance)
+    if [ -n "$frames" ] && [ "$bal" == ok ] && [ $((free + fill + tx)) == "$frames" ]; then
+        pass "$name" "UMEM 帳目平衡：空閒 $free + fill $fill + tx $tx = $frames 個 frame"
+    else
+        fail "$name" "UMEM 帳目" "balance=ok 且 free+fill+tx=frames" "balance=$bal frames=$frames free=$free fill=$fill tx=$tx"
+        show_log "$log"
+    fi
+}
+
+# af_xdp_start LOG ARGS...：背景執行並等 [就緒]
+af_xdp_start() {
+    local log=$1; shift
+    : >"$log"  # 先清空：wait_marker 才不會看到上一次執行的 [就緒]
+    # 直接執行程式本身（不經 shell 函式），BG_PID 才是程式的 PID（kill -9 與 PID 比對要用）
+    bg_start "$log" "$(af_xdp_prog)" --bpf-obj "$ROOT/xdp_redirect.bpf.o" "$AF_XDP_IF" 0 "$@"
+    AF_XDP_PID=$BG_PID
+    if ! wait_marker "$log" '\[就緒\]' 15 "$AF_XDP_PID"; then
+        fail "${_TEST_NAME}" "af_xdp_socket 沒有印出 [就緒]"
+        show_log "$log"
+        return 1
+    fi
+}
+
+# af_xdp_peer ARGS...：在對端 namespace 執行 af_packet_peer
+af_xdp_peer() { nsx "$AF_XDP_NS" "$(tool af_packet_peer)" "$@"; }
+
+af_xdp_need() { # NAME：root、程式與工具都在才回傳 0
+    need_root "$1" || return 1
+    need_bin af_xdp_socket "$1" || return 1
+    [ -f "$ROOT/xdp_redirect.bpf.o" ] || { skip "$1" "xdp_redirect.bpf.o 沒有編譯出來（make af_xdp）"; return 1; }
+    [ -x "$(tool af_packet_peer)" ] || { skip "$1" "build/tools/af_packet_peer 沒有編譯出來（make tools）"; return 1; }
+}
+
+# ---------------------------------------------------------------- 冒煙測試（不需要 root）
+af_xdp_t_help() {
+    need_bin af_xdp_socket af_xdp.help || return 0
+    local out rc=0
+    out=$("$(af_xdp_prog)" --help) || rc=$?
+    check_eq af_xdp.help "--help 的結束碼" 0 "$rc"
+    local opt missing=""
+    for opt in --mode --udp-port --all --size --dst-mac --dst-ip --src-ip --rate --zero-copy --copy --skb-mode \
+        --no-need-wakeup --busy-poll --batch --frame-size --frames --duration --count --pin-cpu --force --unload; do
+        grep -q -- "$opt" <<<"$out" || missing+=" $opt"
+    done
+    check_eq af_xdp.help_options "--help 列出每個選項（缺少的）" "" "${missing# }"
+    local ndef
+    ndef=$(grep -c '預設' <<<"$out" || true)
+    if [ "$ndef" -ge 15 ]; then pass af_xdp.help_defaults "--help 有 $ndef 行寫出預設值（≥ 15）"
+    else fail af_xdp.help_defaults "--help 的預設值說明行數" "≥ 15" "$ndef"; fi
+}
+
+af_xdp_t_bad_args() {
+    need_bin af_xdp_socket af_xdp.bad_args || return 0
+    local args rc out bad=""
+    local -a cases=("lo" "lo 0 --mode fly" "lo 0 --batch 0" "lo 0 --batch 5000" "lo 0 --frames 1000"
+        "lo 0 --frame-size 3000" "lo 0 --udp-port 70000" "lo 0 --dst-mac zz:00" "lo 0 --dst-ip 1.2.3"
+        "lo 0 --duration -1" "lo 0 --bogus" "lo x" "lo 0 --zero-copy --skb-mode" "lo 0 --size 4000 --frame-size 2048")
+    for args in "${cases[@]}"; do
+        rc=0
+        # shellcheck disable=SC2086 # 刻意分詞
+        out=$("$(af_xdp_prog)" $args 2>&1) || rc=$?
+        if [ "$rc" != 2 ] || ! grep -q '參數錯誤' <<<"$out"; then bad+=" [$args → $rc]"; fi
+    done
+    check_eq af_xdp.bad_args "${#cases[@]} 種錯誤參數都以結束碼 2 與中文說明結束（不符的）" "" "${bad# }"
+}
+
+af_xdp_t_noprivilege() {
+    need_bin af_xdp_socket af_xdp.no_privilege || return 0
+    local rc=0 out
+    if [ "$IS_ROOT" == 1 ]; then
+        # root 也能測：丟掉所有 capability（uid 仍是 0）
+        out=$(setpriv --bounding-set=-all --inh-caps=-all "$(af_xdp_prog)" lo 0 --duration 1 2>&1) || rc=$?
+    else
+        out=$("$(af_xdp_prog)" lo 0 --duration 1 2>&1) || rc=$?
+    fi
+    check_eq af_xdp.no_privilege "沒有 CAP_NET_ADMIN/CAP_BPF 時的結束碼（77 = 略過）" 77 "$rc"
+    if grep -q 'CAP_NET_ADMIN' <<<"$out" && grep -q '提示' <<<"$out"; then
+        pass af_xdp.no_privilege_hint "錯誤訊息指出缺少的 capability 並附提示"
+    else
+        fail af_xdp.no_privilege_hint "錯誤訊息" "含 CAP_NET_ADMIN 與提示" "$out"
+    fi
+}
+
+af_xdp_t_bpf_object() {
+    [ -f "$ROOT/xdp_redirect.bpf.o" ] || { skip af_xdp.bpf_object "xdp_redirect.bpf.o 沒有編譯出來"; return 0; }
+    need_cmd bpftool af_xdp.bpf_object bpftool || return 0
+    local btf
+    btf=$(bpftool btf dump file "$ROOT/xdp_redirect.bpf.o" 2>&1) || true
+    local want missing=""
+    for want in "FUNC 'kb_xsk_redirect'" "'xsks_map'" "'xsk_cfg'" "'xsk_stats'"; do
+        grep -qF "$want" <<<"$btf" || missing+=" $want"
+    done
+    check_eq af_xdp.bpf_object "xdp_redirect.bpf.o 帶 BTF，含程式與三個 map（缺少的）" "" "${missing# }"
+}
+
+af_xdp_smoke() {
+    run_test af_xdp_t_help
+    run_test af_xdp_t_bad_args
+    run_test af_xdp_t_noprivilege
+    run_test af_xdp_t_bpf_object
+}
+
+# ---------------------------------------------------------------- 完整測試（root）
+# rxdrop：對端以 AF_PACKET 送 N 個（限速 20 kpps），程式收到 N 個後自行結束。
+# 容許誤差：核心把每個導向的封包不是交給 socket 就是記在 rx_dropped，所以
+#   xdp_redirected = N 與 rx_packets + rx_dropped + rx_ring_full = N 必須「剛好」成立；
+#   rx_packets 至少 99.5% N——限速 20 kpps 下 8192 格的 fill 環（--frames 16384）可撐 400 ms 的排程延遲，
+#   只有在共用的 2 核機器上被搶走更久時才會掉，掉的也都記在這兩個計數器裡。
+af_xdp_t_rxdrop() {
+    local n=20000 log=$WORK/rxdrop.log slog=$WORK/rxdrop_send.log rc=0
+    af_xdp_need af_xdp.rxdrop || return 0
+    af_xdp_net
+    af_xdp_start "$log" --mode rxdrop --count "$n" --duration 20 --frames 16384 || return 0
+    af_xdp_peer send "$AF_XDP_PEER_IF" --count "$n" --rate 20000 --dst-mac "$AF_XDP_MAC" \
+        --src-ip "$AF_XDP_PEER_IP" --dst-ip "$AF_XDP_IP" >"$slog" 2>&1 || true
+    wait_exit "$AF_XDP_PID" 25 || rc=$?
+    check_eq af_xdp.rxdrop_exit "rxdrop 收滿 --count 後自行結束的結束碼" 0 "$rc"
+    local rx dropped redir
+    rx=$(summary_get "$log" rx_packets)
+    # 核心的兩種丟棄互不重疊：fill 環沒有空 frame（rx_dropped）、rx 環滿了（rx_ring_full）
+    dropped=$(($(summary_get "$log" rx_dropped) + $(summary_get "$log" rx_ring_full)))
+    redir=$(summary_get "$log" xdp_redirected)
+    check_eq af_xdp.rxdrop_sent "對端 AF_PACKET 送出的封包數" "$n" "$(summary_get "$slog" sent)"
+    check_eq af_xdp.rxdrop_redirected "XDP 程式導向 socket 的封包數（每 CPU 計數器加總）" "$n" "$redir"
+    check_eq af_xdp.rxdrop_accounted "rx_packets + 核心的 rx_dropped + rx_ring_full" "$n" "$((rx + dropped))"
+    if [ "$rx" -ge $((n * 995 / 1000)) ]; then
+        pass af_xdp.rxdrop_count "rxdrop 收到 $rx / $n 個（≥ 99.5%，掉的 $dropped 個都記在 XDP_STATISTICS）"
+    else
+        fail af_xdp.rxdrop_count "rxdrop 收到的封包數" "≥ $((n * 995 / 1000))" "$rx"; show_log "$log"
+    fi
+    if grep -q '\[統計\].*XDP_STATISTICS rx_dropped=.*redirected=' "$log"; then
+        pass af_xdp.rxdrop_stats "每秒 [統計] 行含 XDP_STATISTICS 與 XDP 程式計數器"
+    else fail af_xdp.rxdrop_stats "每秒 [統計] 行" "含 XDP_STATISTICS" "$(grep -c '\[統計\]' "$log") 行"; fi
+    if grep -q 'bind=copy' "$log" && grep -q '不支援 zero-copy' "$log"; then
+        pass af_xdp.copy_fallback "veth 拒絕 zero-copy：程式說明原因並改用 copy 模式"
+    else fail af_xdp.copy_fallback "zero-copy 後備" "說明 + bind=copy" "$(grep -m1 'bind=' "$log")"; fi
+    af_xdp_check_umem af_xdp.rxdrop_umem "$log"
+    af_xdp_check_clean af_xdp.rxdrop_teardown "--count 結束後"
+}
+
+# txonly：程式產生 N 個 UDP，對端 TPACKET_V3 收下並驗證 IPv4 與 UDP 檢查和
+af_xdp_t_txonly() {
+    local n=20000 log=$WORK/txonly.log rlog=$WORK/txonly_recv.log rc=0
+    af_xdp_need af_xdp.txonly || return 0
+    af_xdp_net
+    bg_start "$rlog" ip netns exec "$AF_XDP_NS" "$(tool af_packet_peer)" recv "$AF_XDP_PEER_IF" --count "$n" --duration 20 --idle 2 --verify
+    local rpid=$BG_PID
+    wait_marker "$rlog" '\[就緒\]' 10 "$rpid" || { fail af_xdp.txonly "對端接收器沒有就緒"; show_log "$rlog"; return 0; }
+    af_xdp_run "$AF_XDP_IF" 0 --mode txonly --count "$n" --rate 50000 --dst-mac "$AF_XDP_PEER_MAC" \
+        --src-ip "$AF_XDP_IP" --dst-ip "$AF_XDP_PEER_IP" --duration 20 >"$log" 2>&1 || rc=$?
+    check_eq af_xdp.txonly_exit "txonly 送完 --count 後的結束碼" 0 "$rc"
+    wait_exit "$rpid" 10 || true
+    check_eq af_xdp.txonly_sent "txonly 的 tx_packets" "$n" "$(summary_get "$log" tx_packets)"
+    check_eq af_xdp.txonly_received "對端收到且 IP/UDP 檢查和正確、payload 完整的封包" "$n" "$(summary_get "$rlog" rx_valid)"
+    af_xdp_check_umem af_xdp.txonly_umem "$log"
+    af_xdp_check_clean af_xdp.txonly_teardown "txonly 結束後"
+}
+
+# txonly 沒有把 socket 放進 XSKMAP：目標流量由 bpf_redirect_map 的後備動作 XDP_PASS 交給核心，記在 no_socket
+af_xdp_t_nosocket() {
+    local n=100 log=$WORK/nosock.log
+    af_xdp_need af_xdp.no_socket || return 0
+    af_xdp_net
+    af_xdp_start "$log" --mode txonly --rate 1 --duration 30 --dst-mac "$AF_XDP_PEER_MAC" || return 0
+    af_xdp_peer send "$AF_XDP_PEER_IF" --count "$n" --dst-mac "$AF_XDP_MAC" >/dev/null 2>&1 || true
+    wait_marker "$log" "no_socket=$n\$" 5 "$AF_XDP_PID" || true
+    stop_pid "$AF_XDP_PID" INT
+    check_eq af_xdp.no_socket "佇列沒有 socket 時，UDP $AF_XDP_PORT 的封包記在 no_socket 並交給核心" \
+        "redirected=0 no_socket=$n" "redirected=$(summary_get "$log" xdp_redirected) no_socket=$(summary_get "$log" xdp_no_socket)"
+}
+
+# l2fwd：對端送 N 個編號封包，收回並逐位元組與「交換 MAC 後的原封包」比較
+af_xdp_t_l2fwd() {
+    local n=5000 log=$WORK/l2fwd.log xlog=$WORK/l2fwd_xchg.log
+    af_xdp_need af_xdp.l2fwd || return 0
+    af_xdp_net
+    af_xdp_start "$log" --mode l2fwd --duration 30 || return 0
+    af_xdp_peer xchg "$AF_XDP_PEER_IF" --count "$n" --expect swapmac --dst-mac "$AF_XDP_MAC" --size 128 \
+        --src-ip "$AF_XDP_PEER_IP" --dst-ip "$AF_XDP_IP" --duration 20 >"$xlog" 2>&1 || true
+    stop_pid "$AF_XDP_PID" INT
+    check_eq af_xdp.l2fwd_bytes "l2fwd 送回、在對端擷取且與預期逐位元組相同的封包（MAC 交換、payload 不變）" \
+        "$n" "$(summary_get "$xlog" matched)"
+    check_eq af_xdp.l2fwd_mismatch "l2fwd 內容不符的封包" 0 "$(summary_get "$xlog" mismatched)"
+    [ "$(summary_get "$xlog" mismatched)" == 0 ] || show_log "$xlog"
+    check_eq af_xdp.l2fwd_sigint "SIGINT 後印出 [摘要] 且 tx_packets = rx_packets" \
+        "$(summary_get "$log" rx_packets)" "$(summary_get "$log" tx_packets)"
+    af_xdp_check_umem af_xdp.l2fwd_umem "$log"
+    af_xdp_check_clean af_xdp.l2fwd_teardown "SIGINT 結束後"
+}
+
+# echo：逐位元組比較（MAC、IP、埠交換），再用 nc -u 送一行字確認收到回音
+af_xdp_t_echo() {
+    local n=5000 log=$WORK/echo.log xlog=$WORK/echo_xchg.log line reply
+    af_xdp_need af_xdp.echo || return 0
+    need_cmd nc af_xdp.echo netcat-openbsd || return 0
+    af_xdp_net
+    af_xdp_start "$log" --mode echo --duration 30 || return 0
+    af_xdp_peer xchg "$AF_XDP_PEER_IF" --count "$n" --expect echo --dst-mac "$AF_XDP_MAC" --size 200 \
+        --src-ip "$AF_XDP_PEER_IP" --dst-ip "$AF_XDP_IP" --duration 20 >"$xlog" 2>&1 || true
+    check_eq af_xdp.echo_bytes "echo 送回、與預期逐位元組相同的封包（MAC/IP/埠交換、檢查和正確、payload 不變）" \
+        "$n" "$(summary_get "$xlog" matched)"
+    [ "$(summary_get "$xlog" matched)" == "$n" ] || show_log "$xlog"
+    line="kbxdp-echo-$RANDOM-測試"
+    reply=$(printf '%s\n' "$line" | run_timeout 5 ip netns exec "$AF_XDP_NS" nc -u -w 1 "$AF_XDP_IP" "$AF_XDP_PORT" 2>&1) || true
+    check_eq af_xdp.echo_nc "nc -u 從對端送出一行，收到相同的回音" "$line" "$reply"
+    stop_pid "$AF_XDP_PID" TERM
+    if grep -q '\[摘要\]' "$log"; then pass af_xdp.echo_sigterm "SIGTERM 後印出 [摘要]"
+    else fail af_xdp.echo_sigterm "SIGTERM 後的 [摘要]" "有" "沒有"; fi
+    af_xdp_check_umem af_xdp.echo_umem "$log"
+    af_xdp_check_clean af_xdp.echo_teardown "SIGTERM 結束後"
+}
+
+# 其他流量照常：程式執行時 ping 與 TCP 都通，XDP 程式的 passed 計數器增加
+af_xdp_t_passthrough() {
+    local log=$WORK/pass.log tcplog=$WORK/tcp.out data
+    af_xdp_need af_xdp.passthrough || return 0
+    need_cmd ping af_xdp.passthrough iputils-ping || return 0
+    need_cmd nc af_xdp.passthrough netcat-openbsd || return 0
+    need_cmd python3 af_xdp.passthrough python3 || return 0
+    af_xdp_net
+    af_xdp_start "$log" --mode rxdrop --duration 30 || return 0
+    if nsx "$AF_XDP_NS" ping -c 3 -i 0.2 -W 2 "$AF_XDP_IP" >"$WORK/ping.out" 2>&1; then
+        pass af_xdp.ping "XDP 程式執行中，對端 ping $AF_XDP_IP 成功（ICMP 被 XDP_PASS）"
+    else
+        fail af_xdp.ping "ping" "3 個回應" "$(tail -n 2 "$WORK/ping.out" | tr '\n' ' ')"
+    fi
+    # TCP：根 namespace 的小伺服器收完整個連線後印出內容（python3 的 socket，行為確定；nc -l 的 EOF 處理因版本而異）
+    data="tcp-through-xdp-$RANDOM"
+    bg_start "$tcplog" timeout 15 python3 -c '
+import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], 5001)); s.listen(1); print("LISTENING", flush=True)
+c, _ = s.accept(); c.settimeout(10); buf = b""
+while True:
+    d = c.recv(4096)
+    if not d: break
+    buf += d
+print("GOT " + buf.decode().strip(), flush=True)' "$AF_XDP_IP"
+    local lpid=$BG_PID
+    wait_marker "$tcplog" LISTENING 10 "$lpid" || { fail af_xdp.tcp "TCP 伺服器沒有就緒"; show_log "$tcplog"; }
+    printf '%s\n' "$data" | run_timeout 8 ip netns exec "$AF_XDP_NS" nc -N -w 5 "$AF_XDP_IP" 5001 || true
+    wait_exit "$lpid" 12 || true
+    check_eq af_xdp.tcp "XDP 程式執行中，對端的 TCP 連線把資料送到" "GOT $data" "$(grep '^GOT ' "$tcplog" || true)"
+    stop_pid "$AF_XDP_PID" INT
+    local passed
+    passed=$(summary_get "$log" xdp_passed)
+    if [ "${passed:-0}" -gt 0 ] && [ "$(summary_get "$log" xdp_redirected)" == 0 ]; then
+        pass af_xdp.passthrough_counters "XDP 程式把 $passed 個非目標封包交給核心，沒有誤導向任何一個"
+    else
+        fail af_xdp.passthrough_counters "XDP 計數器" "passed > 0 且 redirected = 0" "passed=$passed redirected=$(summary_get "$log" xdp_redirected)"
+    fi
+}
+
+# XDP 程式的解析：VLAN、IPv4、IPv6、分段、延伸標頭、截斷的封包各送 R 個（python3 標準函式庫的 AF_PACKET），
+# 只有「UDP 目的埠 4242」的三種（IPv4+VLAN、IPv6、IPv6+VLAN）與普通 IPv4 被導向，其餘都 XDP_PASS
+af_xdp_t_filter() {
+    local log=$WORK/filter.log py=$WORK/frames.py r=50
+    af_xdp_need af_xdp.filter_parse || return 0
+    need_cmd python3 af_xdp.filter_parse python3 || return 0
+    af_xdp_net
+    cat >"$py" <<'PYEOF'
+import socket, struct, sys
+ifname, dst, src, reps = sys.argv[1], bytes.fromhex(sys.argv[2].replace(":", "")), bytes.fromhex(sys.argv[3].replace(":", "")), int(sys.argv[4])
+def eth(t, vlan=False):
+    return dst + src + ((b"\x81\x00" + struct.pack("!H", 100)) if vlan else b"") + struct.pack("!H", t)
+def ip4(proto, payload, frag=0):
+    return struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(payload), 1, frag, 64, proto, 0,
+                       socket.inet_aton("198.18.2.2"), socket.inet_aton("198.18.2.1")) + payload
+def ip6(nh, payload):
+    return struct.pack("!IHBB16s16s", 6 << 28, len(payload), nh, 64,
+                       socket.inet_pton(socket.AF_INET6, "fd00::2"), socket.inet_pton(socket.AF_INET6, "fd00::1")) + payload
+def udp(dport): return struct.pack("!HHHH", 40000, dport, 8 + 18, 0) + b"kbxdp-filter-test!"
+def tcp(dport): return struct.pack("!HHIIBBHHH", 40000, dport, 0, 0, 0x50, 0x02, 1024, 0, 0)
+match = [eth(0x0800) + ip4(17, udp(4242)), eth(0x0800, True) + ip4(17, udp(4242)),
+         eth(0x86DD) + ip6(17, udp(4242)), eth(0x86DD, True) + ip6(17, udp(4242))]
+other = [eth(0x0800) + ip4(17, udp(4243)), eth(0x0800) + ip4(6, tcp(4242)),
+         eth(0x0800) + ip4(17, udp(4242), frag=0x0010),              # 非第一個分段：沒有 UDP 標頭
+         eth(0x86DD) + ip6(0, b"\x11\x00" + b"\x00" * 6 + udp(4242)),  # hop-by-hop 延伸標頭後才是 UDP
+         eth(0x0800) + ip4(17, udp(4242))[:24],                       # UDP 標頭只剩 4 bytes（38 bytes 的訊框，不補齊）
+         eth(0x0806) + b"\x00" * 28]                                  # ARP 形狀的其他協定
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW); s.bind((ifname, 0))
+for _ in range(reps):
+    for f in match + other: s.send(f if len(f) < 40 else f.ljust(60, b"\x00"))  # 截斷的那個不補齊
+print("sent match=%d other=%d" % (len(match) * reps, len(other) * reps))
+PYEOF
+    af_xdp_start "$log" --mode rxdrop --duration 30 || return 0
+    nsx "$AF_XDP_NS" python3 "$py" "$AF_XDP_PEER_IF" "$AF_XDP_MAC" "$AF_XDP_PEER_MAC" "$r" >"$WORK/frames.out" 2>&1 ||
+        { fail af_xdp.filter_parse "送出測試封包失敗"; show_log "$WORK/frames.out"; return 0; }
+    wait_marker "$log" "redirected=$((4 * r)) " 5 "$AF_XDP_PID" || true   # 等下一行 [統計] 反映全部封包
+    stop_pid "$AF_XDP_PID" INT
+    check_eq af_xdp.filter_parse "導向 socket 的封包：UDP 4242 的 IPv4、IPv4+VLAN、IPv6、IPv6+VLAN 各 $r 個" \
+        "$((4 * r))" "$(summary_get "$log" xdp_redirected)"
+    check_eq af_xdp.filter_rx "socket 收到的封包" "$((4 * r))" "$(summary_get "$log" rx_packets)"
+    local passed
+    passed=$(summary_get "$log" xdp_passed)
+    if [ "${passed:-0}" -ge $((6 * r)) ]; then
+        pass af_xdp.filter_pass "其他埠、TCP、後續分段、IPv6 延伸標頭、截斷、非 IP 的 $((6 * r)) 個全部 XDP_PASS（passed=$passed）"
+    else fail af_xdp.filter_pass "XDP_PASS 的封包" "≥ $((6 * r))" "$passed"; fi
+}
+
+# 選項組合：SKB 模式、不用 need_wakeup、busy-poll、--copy、--all（各收 N 個）
+af_xdp_t_variants() {
+    local n=3000 v log rc tag
+    af_xdp_need af_xdp.variants || return 0
+    af_xdp_net
+    for v in "--skb-mode" "--no-need-wakeup" "--busy-poll" "--copy --batch 16" "--all --frames 1024"; do
+        tag=${v//[ -]/_}
+        log=$WORK/variant$tag.log
+        # shellcheck disable=SC2086 # $v 是刻意分詞的選項組合
+        af_xdp_start "$log" --mode rxdrop --count "$n" --duration 20 $v || continue
+        af_xdp_peer send "$AF_XDP_PEER_IF" --count "$n" --rate 20000 --dst-mac "$AF_XDP_MAC" \
+            --src-ip "$AF_XDP_PEER_IP" --dst-ip "$AF_XDP_IP" >/dev/null 2>&1 || true
+        rc=0; wait_exit "$AF_XDP_PID" 25 || rc=$?  # 萬一有掉封包收不滿 --count，--duration 20 會結束它
+        local rx dropped
+        rx=$(summary_get "$log" rx_packets)
+        dropped=$(($(summary_get "$log" rx_dropped) + $(summary_get "$log" rx_ring_full)))
+        if [ "$rc" == 0 ] && [ "$((rx + dropped))" -ge "$n" ] && [ "$(summary_get "$log" umem_balance)" == ok ] &&
+            ! af_xdp_has_prog "$AF_XDP_IF"; then
+            pass "af_xdp.variant$tag" "rxdrop $v：收到 $rx 個（掉 ${dropped}），UMEM 平衡，結束後沒有 XDP 程式"
+        else
+            fail "af_xdp.variant$tag" "rxdrop $v" "結束碼 0、rx+dropped ≥ $n、balance=ok、無 XDP" \
+                "rc=$rc rx=$rx dropped=$dropped balance=$(summary_get "$log" umem_balance)"
+            show_log "$log"
+        fi
+    done
+    if grep -q 'xdp_mode=skb' "$WORK/variant__skb_mode.log"; then pass af_xdp.skb_mode "--skb-mode 以通用 XDP 掛載（xdp_mode=skb）"
+    else fail af_xdp.skb_mode "--skb-mode" "xdp_mode=skb" "$(summary_get "$WORK/variant__skb_mode.log" xdp_mode)"; fi
+}
+
+# 每一種結束方式之後都沒有 XDP 程式：--duration、錯誤（--zero-copy 在 veth 上失敗）、kill -9 後的殘留與 --unload
+af_xdp_t_teardown() {
+    local log=$WORK/td.log rc
+    af_xdp_need af_xdp.teardown || return 0
+    af_xdp_net
+    rc=0; af_xdp_run "$AF_XDP_IF" 0 --duration 1 >"$log" 2>&1 || rc=$?
+    check_eq af_xdp.duration_exit "--duration 1 正常結束" 0 "$rc"
+    af_xdp_check_clean af_xdp.duration_teardown "--duration 結束後"
+
+    rc=0; af_xdp_run "$AF_XDP_IF" 0 --zero-copy --duration 1 >"$log" 2>&1 || rc=$?
+    check_eq af_xdp.zerocopy_refused "--zero-copy 在 veth 上失敗（結束碼 1）" 1 "$rc"
+    grep -q 'zero-copy' "$log" || fail af_xdp.zerocopy_refused_msg "錯誤訊息" "說明 zero-copy" "$(cat "$log")"
+    af_xdp_check_clean af_xdp.error_teardown "XDP 已掛上後 bind 失敗的錯誤路徑"
+
+    # kill -9：程式來不及收尾，XDP 程式留在介面上
+    af_xdp_start "$log" --duration 30 || return 0
+    kill -KILL "$AF_XDP_PID"; wait "$AF_XDP_PID" 2>/dev/null || true
+    if af_xdp_has_prog "$AF_XDP_IF"; then pass af_xdp.kill9_stale "kill -9 後 XDP 程式確實殘留（之後的測試才有意義）"
+    else fail af_xdp.kill9_stale "kill -9 後" "殘留 XDP 程式" "沒有"; fi
+    rc=0; af_xdp_run "$AF_XDP_IF" 0 --duration 1 >"$log" 2>&1 || rc=$?
+    if [ "$rc" == 0 ] && grep -q '殘留' "$log"; then
+        pass af_xdp.kill9_replace "下一次啟動認出並換掉自己的殘留程式（擁有者 PID 已不存在）"
+    else
+        fail af_xdp.kill9_replace "kill -9 後重新啟動" "結束碼 0 並說明移除殘留" "rc=$rc"; show_log "$log"
+    fi
+    af_xdp_check_clean af_xdp.kill9_replace_teardown "換掉殘留並正常結束後"
+
+    af_xdp_start "$log" --duration 30 || return 0
+    kill -KILL "$AF_XDP_PID"; wait "$AF_XDP_PID" 2>/dev/null || true
+    rc=0; af_xdp_run "$AF_XDP_IF" --unload >"$log" 2>&1 || rc=$?
+    check_eq af_xdp.unload_exit "--unload 的結束碼" 0 "$rc"
+    check_eq af_xdp.unload_count "--unload 移除的程式數" 1 "$(summary_get "$log" unloaded)"
+    af_xdp_check_clean af_xdp.unload_teardown "kill -9 之後 --unload"
+
+    # 執行中介面被刪除：socket 不會報錯，程式每秒確認介面還在，不在就以結束碼 1 結束並印 [摘要]
+    af_xdp_start "$log" --duration 30 || return 0
+    ip link del "$AF_XDP_IF"
+    rc=0; wait_exit "$AF_XDP_PID" 10 || rc=$?
+    if [ "$rc" == 1 ] && grep -q '不見了' "$log" && grep -q 'umem_balance=ok' "$log"; then
+        pass af_xdp.device_gone "執行中介面被刪除：說明後以結束碼 1 結束，[摘要] 的 UMEM 帳目平衡"
+    else fail af_xdp.device_gone "介面被刪除" "結束碼 1、說明、balance=ok" "rc=$rc"; show_log "$log"; fi
+}
+
+# 錯誤輸入：未知介面、佇列超出、MTU 太大、bpffs 沒掛、別人的 XDP 程式（--force 才換掉）、同時兩個實例
+af_xdp_t_bad_input() {
+    local log=$WORK/bad.log rc
+    af_xdp_need af_xdp.bad_input || return 0
+    af_xdp_net
+    rc=0; af_xdp_run kbxdp-nosuch 0 >"$log" 2>&1 || rc=$?
+    if [ "$rc" == 1 ] && grep -q '找不到網路介面' "$log" && grep -q "$AF_XDP_IF" "$log"; then
+        pass af_xdp.bad_iface "未知介面：結束碼 1，列出現有介面"
+    else fail af_xdp.bad_iface "未知介面" "結束碼 1 並列出介面" "rc=$rc $(head -c 200 "$log")"; fi
+
+    rc=0; af_xdp_run "$AF_XDP_IF" 5 >"$log" 2>&1 || rc=$?
+    if [ "$rc" == 1 ] && grep -q '佇列 5 不存在' "$log"; then pass af_xdp.bad_queue "佇列超出介面的佇列數：結束碼 1 與中文說明"
+    else fail af_xdp.bad_queue "佇列 5" "結束碼 1「佇列 5 不存在」" "rc=$rc $(head -c 200 "$log")"; fi
+
+    ip link set dev "$AF_XDP_IF" mtu 3000
+    rc=0; af_xdp_run "$AF_XDP_IF" 0 --frame-size 2048 >"$log" 2>&1 || rc=$?
+    ip link set dev "$AF_XDP_IF" mtu 1500
+    if [ "$rc" == 1 ] && grep -q 'MTU 太大' "$log"; then pass af_xdp.bad_mtu "MTU 3000 放不進 2048 的 frame：結束碼 1 與提示"
+    else fail af_xdp.bad_mtu "MTU 太大" "結束碼 1「MTU 太大」" "rc=$rc $(head -c 200 "$log")"; fi
+
+    # bpffs 沒掛：在私有的 mount namespace 裡卸下它，程式應自行掛上並正常執行
+    rc=0
+    unshare -m --propagation private sh -c "umount /sys/fs/bpf 2>/dev/null; \"\$0\" --bpf-obj \"\$1\" $AF_XDP_IF 0 --duration 0.5" \
+        "$(af_xdp_prog)" "$ROOT/xdp_redirect.bpf.o" >"$log" 2>&1 || rc=$?
+    if [ "$rc" == 0 ] && grep -q 'bpffs 沒有掛載，已自動掛載' "$log"; then
+        pass af_xdp.no_bpffs "bpffs 沒掛載：程式自動掛上並說明，正常結束"
+    else fail af_xdp.no_bpffs "bpffs 沒掛載" "結束碼 0 並說明已自動掛載" "rc=$rc $(head -c 300 "$log")"; fi
+    af_xdp_check_clean af_xdp.no_bpffs_teardown "bpffs 情境結束後"
+
+    # 別人的 XDP 程式
+    local glog=$WORK/foreign.log
+    bg_start "$glog" "$(tool xdp_livegen)" pass "$AF_XDP_IF" --duration 30
+    local gpid=$BG_PID
+    wait_marker "$glog" '\[就緒\]' 10 "$gpid" || { fail af_xdp.foreign "無法掛上測試用的別人的程式"; show_log "$glog"; return 0; }
+    rc=0; af_xdp_run "$AF_XDP_IF" 0 --duration 0.5 >"$log" 2>&1 || rc=$?
+    if [ "$rc" == 1 ] && grep -q '別人的 XDP 程式' "$log" && grep -q 'xdp_pass' "$log"; then
+        pass af_xdp.foreign_refused "介面上已有別人的 XDP 程式（xdp_pass）：拒絕，結束碼 1，提示 --force"
+    else fail af_xdp.foreign_refused "別人的 XDP 程式" "結束碼 1 並說明" "rc=$rc $(head -c 300 "$log")"; fi
+    if ip link show dev "$AF_XDP_IF" | grep -q 'name xdp_pass'; then pass af_xdp.foreign_kept "拒絕時沒有動到別人的程式"
+    else fail af_xdp.foreign_kept "別人的程式" "仍在" "不見了"; fi
+    rc=0; af_xdp_run "$AF_XDP_IF" 0 --duration 0.5 --force >"$log" 2>&1 || rc=$?
+    if [ "$rc" == 0 ] && grep -q -- '--force' "$log"; then pass af_xdp.foreign_force "--force：換掉別人的程式，正常執行與結束"
+    else fail af_xdp.foreign_force "--force" "結束碼 0" "rc=$rc $(head -c 300 "$log")"; fi
+    stop_pid "$gpid" INT
+    af_xdp_check_clean af_xdp.foreign_teardown "--force 結束後"
+
+    # 同一介面已有另一個正在執行的 af_xdp_socket：不是殘留，不能搶
+    af_xdp_start "$WORK/first.log" --duration 30 || return 0
+    rc=0; af_xdp_run "$AF_XDP_IF" 0 --duration 0.5 >"$log" 2>&1 || rc=$?
+    if [ "$rc" == 1 ] && grep -q "PID $AF_XDP_PID" "$log"; then
+        pass af_xdp.second_instance "第二個實例認出第一個仍在執行（PID $AF_XDP_PID），拒絕而不是當成殘留移除"
+    else fail af_xdp.second_instance "第二個實例" "結束碼 1 並指出 PID" "rc=$rc $(head -c 300 "$log")"; fi
+    stop_pid "$AF_XDP_PID" INT
+    af_xdp_check_clean af_xdp.second_teardown "第一個實例結束後"
+}
+
+af_xdp_full() {
+    run_test af_xdp_t_rxdrop
+    run_test af_xdp_t_txonly
+    run_test af_xdp_t_nosocket
+    run_test af_xdp_t_l2fwd
+    run_test af_xdp_t_echo
+    run_test af_xdp_t_passthrough
+    run_test af_xdp_t_filter
+    run_test af_xdp_t_variants
+    run_test af_xdp_t_teardown
+    run_test af_xdp_t_bad_input
+}
+
+# ---------------------------------------------------------------- 效能比較（-p）
+# 同一對 veth、同一個產生器、同一次執行、回合交錯、每項取 3 回合中位數。
+# 產生器：對端 namespace 裡的 xdp_livegen（BPF_F_TEST_XDP_LIVE_FRAMES + XDP_TX），固定在 CPU 0；
+#   veth 的接收 softirq（XDP 程式、複製進 UMEM 或建 sk_buff）也在觸發它的 CPU 0 上跑。
+# 接收端的使用者程式固定在 CPU 1。所以「CPU 0 = 產生器 + 核心的接收路徑，CPU 1 = 應用程式」。
+# 沒有 XDP 程式的 veth 收不到 XDP_TX 送來的訊框（沒有 NAPI），AF_PACKET 對照組因此開 GRO（ethtool -K gro on）：
+#   那正是「沒有 XDP 的核心堆疊」路徑。
+AF_XDP_BENCH_SECS=${AF_XDP_BENCH_SECS:-2}
+# 產生器的來源 MAC 不是 kbxdp-b 的：l2fwd 交換 MAC 後送回的訊框在 kbxdp-b 是 PACKET_OTHERHOST，
+# 核心在 ip_rcv 一開頭就丟掉，對端幾乎不花 CPU；轉送量用 kbxdp-a 的 tx 計數器（veth_xmit 成功才加）量。
+AF_XDP_BENCH_SRC_MAC=02:6b:62:78:64:70
+AF_XDP_BENCH_ROUNDS=${AF_XDP_BENCH_ROUNDS:-3}
+
+# af_xdp_bench_gen LOG：產生器跑 AF_XDP_BENCH_SECS 秒
+af_xdp_bench_gen() {
+    nsx "$AF_XDP_NS" taskset -c 0 "$(tool xdp_livegen)" gen "$AF_XDP_PEER_IF" --duration "$AF_XDP_BENCH_SECS" \
+        --dst-mac "$AF_XDP_MAC" --src-mac "$AF_XDP_BENCH_SRC_MAC" --src-ip "$AF_XDP_PEER_IP" --dst-ip "$AF_XDP_IP" \
+        --port "$AF_XDP_PORT" >"$1" 2>&1
+}
+
+# af_xdp_bench_case KIND ROUND：量一次，結果放在 AF_XDP_RES_RX、AF_XDP_RES_GEN（pps）
+# （不用 $(...)：子 shell 裡登記的收尾會遺失）
+af_xdp_bench_case() {
+    local kind=$1 r=$2 d=$WORK/bench rlog glog pid rx gen secs
+    mkdir -p "$d"
+    rlog=$d/$kind.$r.rx.log glog=$d/$kind.$r.gen.log
+    : >"$rlog"
+    case $kind in
+    xdp_drop) bg_start "$rlog" taskset -c 1 "$(tool xdp_livegen)" drop "$AF_XDP_IF" ;;
+    afxdp_rx | afxdp_fwd)
+        local m=rxdrop; [ "$kind" == afxdp_fwd ] && m=l2fwd
+        bg_start "$rlog" taskset -c 1 "$(bin af_xdp_socket)" --bpf-obj "$ROOT/xdp_redirect.bpf.o" "$AF_XDP_IF" 0 \
+            --mode "$m" --frames 16384 --pin-cpu 1 ;;
+    afxdp_bp)
+        # busy-poll：NAPI 交給應用程式的系統呼叫來跑（在 CPU 1），核心建議同時設定這兩個 sysfs 值
+        echo 2 >"/sys/class/net/$AF_XDP_IF/napi_defer_hard_irqs"
+        echo 200000 >"/sys/class/net/$AF_XDP_IF/gro_flush_timeout"
+        bg_start "$rlog" taskset -c 1 "$(bin af_xdp_socket)" --bpf-obj "$ROOT/xdp_redirect.bpf.o" "$AF_XDP_IF" 0 \
+            --mode rxdrop --frames 16384 --pin-cpu 1 --busy-poll ;;
+    afpacket_rx | afpacket_fwd)
+        local m=recv; [ "$kind" == afpacket_fwd ] && m=fwd
+        ethtool -K "$AF_XDP_IF" gro on >/dev/null
+        bg_start "$rlog" taskset -c 1 "$(tool af_packet_peer)" "$m" "$AF_XDP_IF" --port "$AF_XDP_PORT" ;;
+    esac
+    pid=$BG_PID
+    AF_XDP_RES_RX=0 AF_XDP_RES_GEN=0 AF_XDP_RES_NOTE=""
+    wait_marker "$rlog" '\[就緒\]' 15 "$pid" || { echo "接收端沒有就緒（$kind）：$(tail -n 3 "$rlog")" >&2; stop_pid "$pid"; return 0; }
+    local tx0
+    tx0=$(cat "/sys/class/net/$AF_XDP_IF/statistics/tx_packets")
+    af_xdp_bench_gen "$glog" || true
+    stop_pid "$pid" INT
+    [[ $kind != afpacket_* ]] || ethtool -K "$AF_XDP_IF" gro off >/dev/null
+    if [ "$kind" == afxdp_bp ]; then
+        echo 0 >"/sys/class/net/$AF_XDP_IF/napi_defer_hard_irqs"
+        echo 0 >"/sys/class/net/$AF_XDP_IF/gro_flush_timeout"
+    fi
+    gen=$(summary_get "$glog" pps); secs=$(summary_get "$glog" seconds)
+    if [[ $kind == *_fwd ]]; then  # 轉送回去的封包數 = kbxdp-a 的 tx 計數器增加量（veth_xmit 成功才算）
+        rx=$(($(cat "/sys/class/net/$AF_XDP_IF/statistics/tx_packets") - tx0))
+    else
+        rx=$(summary_get "$rlog" rx_packets)
+    fi
+    AF_XDP_RES_RX=$(awk -v rx="${rx:-0}" -v s="${secs:-0}" 'BEGIN{ printf "%.0f", (s>0 ? rx/s : 0) }')
+    AF_XDP_RES_GEN=${gen:-0}
+    AF_XDP_RES_NOTE=""
+    if [[ $kind == afxdp_* ]]; then  # 應用程式執行緒實際拿到的 CPU（遠低於 100% = 被其他程序搶走或在睡）
+        AF_XDP_RES_NOTE="，AF_XDP 執行緒平均 CPU $(summary_get "$rlog" worker_cpu_pct)%、核心丟棄 $(($(summary_get "$rlog" rx_dropped) + $(summary_get "$rlog" rx_ring_full)))"
+    fi
+}
+
+af_xdp_t_perf() {
+    af_xdp_need af_xdp.perf || return 0
+    [ -x "$(tool xdp_livegen)" ] || { skip af_xdp.perf "build/tools/xdp_livegen 沒有編譯出來"; return 0; }
+    need_cmd ethtool af_xdp.perf ethtool || return 0
+    af_xdp_net
+    local kinds=(xdp_drop afxdp_rx afpacket_rx afxdp_bp afxdp_fwd afpacket_fwd) k r
+    declare -A rx gen
+    for k in "${kinds[@]}"; do rx[$k]=""; gen[$k]=""; done
+    echo "  產生器：xdp_livegen（LIVE_FRAMES，64 bytes UDP）在 $AF_XDP_NS 的 CPU 0；接收端在 CPU 1；每項 ${AF_XDP_BENCH_SECS} 秒 × ${AF_XDP_BENCH_ROUNDS} 回合"
+    for ((r = 1; r <= AF_XDP_BENCH_ROUNDS; r++)); do
+        for k in "${kinds[@]}"; do
+            af_xdp_bench_case "$k" "$r"
+            rx[$k]+="$AF_XDP_RES_RX "; gen[$k]+="$AF_XDP_RES_GEN "
+            printf '  回合 %d %-13s 接收端 %6.2f Mpps（產生器 %6.2f Mpps%s）\n' "$r" "$k" \
+                "$(awk -v v="$AF_XDP_RES_RX" 'BEGIN{print v/1e6}')" "$(awk -v v="$AF_XDP_RES_GEN" 'BEGIN{print v/1e6}')" \
+                "$AF_XDP_RES_NOTE"
+        done
+    done
+    # 中位數（Mpps）與離散度
+    declare -A med sp gmed
+    for k in "${kinds[@]}"; do
+        # shellcheck disable=SC2086 # 以空白分隔的數列
+        med[$k]=$(median ${rx[$k]} | awk '{printf "%.3f", $1/1e6}')
+        # shellcheck disable=SC2086
+        sp[$k]=$(spread ${rx[$k]})
+        # shellcheck disable=SC2086
+        gmed[$k]=$(median ${gen[$k]} | awk '{printf "%.3f", $1/1e6}')
+    done
+    local n=$AF_XDP_BENCH_ROUNDS
+    bench_row af_xdp "rxdrop 64B veth copy" rx_rate Mpps higher \
+        "${med[afxdp_rx]}" "${med[afpacket_rx]}" "AF_PACKET TPACKET_V3" "$n" "${sp[afxdp_rx]}/${sp[afpacket_rx]}"
+    bench_row af_xdp "rxdrop 64B 對 XDP_DROP 上限" rx_rate Mpps higher \
+        "${med[afxdp_rx]}" "${med[xdp_drop]}" "XDP_DROP 上限" "$n" "${sp[afxdp_rx]}/${sp[xdp_drop]}"
+    bench_row af_xdp "rxdrop 64B --busy-poll" rx_rate Mpps higher \
+        "${med[afxdp_bp]}" "${med[afpacket_rx]}" "AF_PACKET TPACKET_V3" "$n" "${sp[afxdp_bp]}/${sp[afpacket_rx]}"
+    bench_row af_xdp "l2fwd 64B veth copy" fwd_rate Mpps higher \
+        "${med[afxdp_fwd]}" "${med[afpacket_fwd]}" "AF_PACKET 環+sendmmsg" "$n" "${sp[afxdp_fwd]}/${sp[afpacket_fwd]}"
+    echo "  產生器自身速率（中位數，Mpps）：XDP_DROP 時 ${gmed[xdp_drop]}、AF_XDP rxdrop 時 ${gmed[afxdp_rx]}（busy-poll ${gmed[afxdp_bp]}）、AF_PACKET 時 ${gmed[afpacket_rx]}、l2fwd 時 ${gmed[afxdp_fwd]}/${gmed[afpacket_fwd]}"
+    if awk -v a="${med[afxdp_rx]}" -v g="${gmed[afxdp_rx]}" 'BEGIN{exit !(a >= 0.97*g)}'; then
+        echo "  注意：AF_XDP rxdrop 幾乎等於產生器速率——瓶頸可能在產生器，比值是下限"
+    fi
+    goal af_xdp.goal_rxdrop "AF_XDP rxdrop ≥ 4 × AF_PACKET 接收" \
+        "$(awk -v a="${med[afxdp_rx]}" -v b="${med[afpacket_rx]}" 'BEGIN{printf "%.2f", (b>0?a/b:0)}')" '>=' 4
+    goal af_xdp.goal_l2fwd "AF_XDP l2fwd ≥ 2 × AF_PACKET 轉送" \
+        "$(awk -v a="${med[afxdp_fwd]}" -v b="${med[afpacket_fwd]}" 'BEGIN{printf "%.2f", (b>0?a/b:0)}')" '>=' 2
+    echo "  AF_XDP rxdrop 達到 XDP_DROP 上限的 $(awk -v a="${med[afxdp_rx]}" -v b="${med[xdp_drop]}" 'BEGIN{printf "%.0f%%", (b>0?a/b*100:0)}')"
+}
+
+af_xdp_perf() {
+    run_test af_xdp_t_perf
+}
+
+# ---------------------------------------------------------------- make demo
+af_xdp_demo() {
+    local log=$WORK/demo-af_xdp.log glog=$WORK/demo-af_xdp-gen.log reply
+    af_xdp_net
+    echo "  建立 network namespace $AF_XDP_NS 與 veth：$AF_XDP_IF（$AF_XDP_IP）↔ $AF_XDP_PEER_IF（$AF_XDP_PEER_IP）"
+    echo "  (1) echo 模式：對端用 nc -u 送一行字到 UDP $AF_XDP_PORT"
+    bg_start "$log" "$(bin af_xdp_socket)" --bpf-obj "$ROOT/xdp_redirect.bpf.o" "$AF_XDP_IF" 0 --mode echo --duration 20
+    wait_marker "$log" '\[就緒\]' 10 "$BG_PID" || { cat "$log"; echo "DEMO|AF_XDP|啟動失敗|-|docs/readme-af_xdp.md"; return 0; }
+    grep -E '\[(說明|就緒)\]' "$log" | sed 's/^/    /'
+    reply=$(printf 'hello AF_XDP\n' | run_timeout 5 ip netns exec "$AF_XDP_NS" nc -u -w 1 "$AF_XDP_IP" "$AF_XDP_PORT" 2>&1) || true
+    echo "    nc 收到的回音：$reply"
+    stop_pid "$BG_PID" INT
+    echo "  (2) rxdrop 模式：LIVE_FRAMES 產生器從對端送 3 秒 64 bytes UDP，AF_XDP 收下就丟"
+    : >"$log"
+    "$(bin af_xdp_socket)" --bpf-obj "$ROOT/xdp_redirect.bpf.o" "$AF_XDP_IF" 0 --mode rxdrop --duration 5 --pin-cpu 1 \
+        --frames 16384 >"$log" 2>&1 &
+    local pid=$!
+    defer "stop_pid $pid"
+    wait_marker "$log" '\[就緒\]' 10 "$pid" || true
+    nsx "$AF_XDP_NS" taskset -c 0 "$(tool xdp_livegen)" gen "$AF_XDP_PEER_IF" --duration 3 --dst-mac "$AF_XDP_MAC" \
+        --src-ip "$AF_XDP_PEER_IP" --dst-ip "$AF_XDP_IP" >"$glog" 2>&1 || true
+    wait "$pid" || true
+    grep -E '\[(統計|摘要)\]' "$log" | cut -c1-160 | sed 's/^/    /'
+    local gen_pps rx secs
+    gen_pps=$(summary_get "$glog" pps); rx=$(summary_get "$log" rx_packets); secs=$(summary_get "$glog" seconds)
+    echo "    產生器：$(awk -v v="${gen_pps:-0}" 'BEGIN{printf "%.2f", v/1e6}') Mpps；結束後 ip link 上的 XDP 程式：$(ip link show dev "$AF_XDP_IF" | grep -c 'prog/xdp' || true) 個"
+    echo "DEMO|AF_XDP|veth 上 echo（nc -u 回音「${reply}」）與 rxdrop（LIVE_FRAMES 產生器 → AF_XDP copy 模式）|rxdrop $(awk -v r="${rx:-0}" -v s="${secs:-1}" 'BEGIN{printf "%.2f", r/s/1e6}') Mpps|docs/readme-af_xdp.md"
+}

@@ -1,0 +1,155 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * xdp_redirect.bpf.c — af_xdp_socket 的 XDP 程式（核心端的「分流器」）
+ *
+ * 每個封包進入網卡佇列時先執行這段程式，決定它的去向：
+ *   - 使用者要的流量（UDP 目的埠 == udp_port，或 --all 時全部）→ XDP_REDIRECT 到
+ *     XSKMAP 中「這個接收佇列」的 AF_XDP socket，由使用者空間直接從 UMEM 讀取；
+ *   - 其餘一切（ARP、ICMP、TCP、SSH……）→ XDP_PASS，照常交給核心網路堆疊，
+ *     所以在真實網卡上執行也不會把自己的 SSH 連線切斷。
+ *
+ * 使用者空間透過兩個 map 與它溝通：
+ *   xsk_cfg   （ARRAY，1 筆）  使用者寫入：要攔截的 UDP 埠、是否全部攔截、擁有者 PID
+ *   xsk_stats （PERCPU_ARRAY）  這裡累加：redirected / passed / no_socket，使用者加總後印出
+ * 擁有者 PID 讓下一次啟動能分辨「kill -9 留下的殘留程式」與「另一個正在執行的實例」。
+ *
+ * 編譯：clang -O2 -g -target bpf -c xdp_redirect.bpf.c -o xdp_redirect.bpf.o（-g 產生 BTF，
+ *       libxdp 的 dispatcher 需要它）。需要核心 5.3+（XSKMAP lookup）。
+ */
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/udp.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+#define MAX_QUEUES 64 /* XSKMAP 的項目數 = 最多支援的接收佇列 */
+
+/* 與 af_xdp_socket.cpp 的 XskCfg 相同的排列（兩邊各自定義，欄位順序不可改） */
+struct xsk_cfg {
+	__u32 owner_pid; /* 載入這個程式的 af_xdp_socket 的 PID */
+	__u16 udp_port;  /* 主機位元組序；0 = 什麼都不攔截 */
+	__u8 all;        /* 1 = 所有封包都導向 socket */
+	__u8 pad;
+};
+
+enum { STAT_REDIRECTED = 0, STAT_PASSED = 1, STAT_NO_SOCKET = 2, STAT_MAX };
+
+struct {
+	__uint(type, BPF_MAP_TYPE_XSKMAP);
+	__uint(max_entries, MAX_QUEUES);
+	__type(key, __u32);
+	__type(value, __u32);
+} xsks_map SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xsk_cfg);
+} xsk_cfg SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY); /* 每顆 CPU 一份：累加不需要原子操作 */
+	__uint(max_entries, STAT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} xsk_stats SEC(".maps");
+
+static __always_inline int count(__u32 key, int action)
+{
+	__u64 *v = bpf_map_lookup_elem(&xsk_stats, &key);
+
+	if (v)
+		*v += 1;
+	return action;
+}
+
+// 8< parse
+/* 回傳 UDP 目的埠（主機位元組序），不是 UDP 則回傳 0。
+ * 每次讀取前都先和 data_end 比較：驗證器（verifier）要看到這個邊界檢查才肯載入。 */
+static __always_inline __u16 udp_dest_port(void *data, void *data_end)
+{
+	struct ethhdr *eth = data;
+	__u16 proto;
+	void *l3;
+	__u8 l4proto;
+	struct udphdr *udp;
+
+	if ((void *)(eth + 1) > data_end)
+		return 0;
+	proto = eth->h_proto;
+	l3 = eth + 1;
+
+	/* 至多一層 VLAN 標籤（802.1Q 或 802.1ad） */
+	if (proto == bpf_htons(ETH_P_8021Q) || proto == bpf_htons(ETH_P_8021AD)) {
+		struct vlan_hdr {
+			__be16 tci;
+			__be16 proto;
+		} *vlan = l3;
+
+		if ((void *)(vlan + 1) > data_end)
+			return 0;
+		proto = vlan->proto;
+		l3 = vlan + 1;
+	}
+
+	if (proto == bpf_htons(ETH_P_IP)) {
+		struct iphdr *ip = l3;
+
+		if ((void *)(ip + 1) > data_end || ip->ihl < 5)
+			return 0;
+		/* 非第一個的 IP 分段沒有 UDP 標頭 */
+		if (ip->frag_off & bpf_htons(0x1fff))
+			return 0;
+		l4proto = ip->protocol;
+		udp = (void *)ip + ip->ihl * 4;
+	} else if (proto == bpf_htons(ETH_P_IPV6)) {
+		struct ipv6hdr *ip6 = l3;
+
+		if ((void *)(ip6 + 1) > data_end)
+			return 0;
+		/* 只看緊接著的標頭：帶延伸標頭的 IPv6 一律交給核心 */
+		l4proto = ip6->nexthdr;
+		udp = (void *)(ip6 + 1);
+	} else {
+		return 0;
+	}
+
+	if (l4proto != IPPROTO_UDP || (void *)(udp + 1) > data_end)
+		return 0;
+	return bpf_ntohs(udp->dest);
+}
+// >8 parse
+
+// 8< xdp_prog
+SEC("xdp")
+int kb_xsk_redirect(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	__u32 zero = 0, queue = ctx->rx_queue_index;
+	long act;
+	struct xsk_cfg *cfg = bpf_map_lookup_elem(&xsk_cfg, &zero);
+
+	if (!cfg)
+		return count(STAT_PASSED, XDP_PASS);
+
+	/* 不是要攔截的流量：交給核心堆疊（ARP、ping、TCP 照常運作） */
+	if (!cfg->all) {
+		__u16 port = udp_dest_port(data, data_end);
+
+		if (port == 0 || port != cfg->udp_port)
+			return count(STAT_PASSED, XDP_PASS);
+	}
+
+	/* 導向該佇列的 AF_XDP socket。第三個參數是查不到時的動作：這個佇列沒有綁定 socket
+	 * （txonly 模式、程式剛啟動或剛關閉）就回傳 XDP_PASS 交給核心，不必先另外查一次 map。 */
+	act = bpf_redirect_map(&xsks_map, queue, XDP_PASS);
+	return count(act == XDP_REDIRECT ? STAT_REDIRECTED : STAT_NO_SOCKET, act);
+}
+// >8 xdp_prog
+
+char _license[] SEC("license") = "GPL";

@@ -111,8 +111,19 @@ if [ "$MODE" != smoke ] && [ "$IS_ROOT" == 1 ]; then
     ensure_hugepages 256 || true
 fi
 if [ "$MODE" == perf ]; then
+    echo "== 效能比較：每個程式對上它的對照組，同一次執行、回合交錯、取中位數；全部群組約需 10 分鐘（上限 15 分鐘）"
+    echo "   絕對數字在這台共用的 2 核心機器上很吵，看的是同一次執行裡的比值。結果：results/bench.csv、bench.png、machine.txt"
     mkdir -p "$RESULTS_DIR"
-    rm -f "$RESULTS_DIR/bench.csv"
+    # 只重跑部分群組時，保留其他群組上一次的結果
+    if [ -f "$RESULTS_DIR/bench.csv" ] && [ $# -gt 0 ]; then
+        keep=$WORK/bench.keep
+        head -n 1 "$RESULTS_DIR/bench.csv" >"$keep"
+        # technology 欄與群組名稱相同（不分大小寫）：io_uring、AF_XDP、DPDK、RDMA
+        tail -n +2 "$RESULTS_DIR/bench.csv" | grep -v -i -E "^($(IFS='|'; echo "${GROUPS_SELECTED[*]}")),"  >>"$keep" || true
+        mv "$keep" "$RESULTS_DIR/bench.csv"
+    else
+        rm -f "$RESULTS_DIR/bench.csv"
+    fi
 fi
 # -p 最後一定產生報表（即使只選了某個群組）
 if [ "$MODE" == perf ] && [[ ! " ${GROUPS_SELECTED[*]} " == *" results "* ]]; then GROUPS_SELECTED+=(results); fi

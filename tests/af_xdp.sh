@@ -587,13 +587,13 @@ af_xdp_t_perf() {
         gmed[$k]=$(median ${gen[$k]} | awk '{printf "%.3f", $1/1e6}')
     done
     local n=$AF_XDP_BENCH_ROUNDS
-    bench_row af_xdp "rxdrop 64B veth copy" rx_rate Mpps higher \
+    bench_row AF_XDP "rxdrop 64B veth copy" rx_rate Mpps higher \
         "${med[afxdp_rx]}" "${med[afpacket_rx]}" "AF_PACKET TPACKET_V3" "$n" "${sp[afxdp_rx]}/${sp[afpacket_rx]}"
-    bench_row af_xdp "rxdrop 64B 對 XDP_DROP 上限" rx_rate Mpps higher \
+    bench_row AF_XDP "rxdrop 64B 對 XDP_DROP 上限" rx_rate Mpps higher \
         "${med[afxdp_rx]}" "${med[xdp_drop]}" "XDP_DROP 上限" "$n" "${sp[afxdp_rx]}/${sp[xdp_drop]}"
-    bench_row af_xdp "rxdrop 64B --busy-poll" rx_rate Mpps higher \
+    bench_row AF_XDP "rxdrop 64B --busy-poll" rx_rate Mpps higher \
         "${med[afxdp_bp]}" "${med[afpacket_rx]}" "AF_PACKET TPACKET_V3" "$n" "${sp[afxdp_bp]}/${sp[afpacket_rx]}"
-    bench_row af_xdp "l2fwd 64B veth copy" fwd_rate Mpps higher \
+    bench_row AF_XDP "l2fwd 64B veth copy" fwd_rate Mpps higher \
         "${med[afxdp_fwd]}" "${med[afpacket_fwd]}" "AF_PACKET 環+sendmmsg" "$n" "${sp[afxdp_fwd]}/${sp[afpacket_fwd]}"
     echo "  產生器自身速率（中位數，Mpps）：XDP_DROP 時 ${gmed[xdp_drop]}、AF_XDP rxdrop 時 ${gmed[afxdp_rx]}（busy-poll ${gmed[afxdp_bp]}）、AF_PACKET 時 ${gmed[afpacket_rx]}、l2fwd 時 ${gmed[afxdp_fwd]}/${gmed[afpacket_fwd]}"
     if awk -v a="${med[afxdp_rx]}" -v g="${gmed[afxdp_rx]}" 'BEGIN{exit !(a >= 0.97*g)}'; then

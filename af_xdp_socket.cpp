@@ -931,7 +931,8 @@ void Worker::kick_tx() {
     if (cfg_.need_wakeup && !xsk_ring_prod__needs_wakeup(&xsk_.tx) && !cfg_.busy_poll) return;
     bump(c_.syscalls, 1);
     if (::sendto(xsk_.fd(), nullptr, 0, MSG_DONTWAIT, nullptr, 0) < 0) [[unlikely]] {
-        // EAGAIN/EBUSY/ENOBUFS：核心忙，下一輪再試；ENETDOWN：介面關了，迴圈會因 stop 結束
+        // EAGAIN/EBUSY/ENOBUFS：核心忙，下一輪再試；ENETDOWN：介面關了，下一輪再試
+        // （介面被刪掉時，每秒一次的介面檢查會結束迴圈）
     }
 }
 // >8 kick
@@ -1089,9 +1090,13 @@ Bound create_socket(const Config& cfg, const Device& dev, UmemArea& area, std::o
         if (err == 0) return {true};
         if (cfg.bind == BindPref::zerocopy)
             fail_call("xsk_socket__create(XDP_ZEROCOPY)", -err,
-                      "驅動 " + dev.driver + " 不支援 AF_XDP zero-copy（veth 不支援）；拿掉 --zero-copy 改用 copy 模式");
-        std::printf("[說明] 驅動 %s 不支援 zero-copy（xsk_socket__create: %s），改用 copy 模式："
-                    "封包在核心裡複製一次進 UMEM\n", dev.driver.c_str(), std::strerror(-err));
+                      err == -EBUSY ? "這個佇列已經綁了另一個 AF_XDP socket"
+                                    : "驅動 " + dev.driver + " 不支援 AF_XDP zero-copy（例如 veth）；拿掉 --zero-copy 改用 copy 模式");
+        if (err == -EBUSY)
+            std::printf("[說明] zero-copy 綁定失敗（xsk_socket__create: %s），改試 copy 模式\n", std::strerror(-err));
+        else
+            std::printf("[說明] 驅動 %s 不支援 zero-copy（xsk_socket__create: %s），改用 copy 模式："
+                        "封包在核心裡複製一次進 UMEM\n", dev.driver.c_str(), std::strerror(-err));
         umem.reset();
     }
     umem.emplace(area, cfg);

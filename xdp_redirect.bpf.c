@@ -14,7 +14,7 @@
  * 擁有者 PID 讓下一次啟動能分辨「kill -9 留下的殘留程式」與「另一個正在執行的實例」。
  *
  * 編譯：clang -O2 -g -target bpf -c xdp_redirect.bpf.c -o xdp_redirect.bpf.o（-g 產生 BTF，
- *       libxdp 的 dispatcher 需要它）。需要核心 5.3+（XSKMAP lookup）。
+ *       libxdp 的 dispatcher 需要它）。需要核心 5.3+（bpf_redirect_map 的 flags 參數可指定找不到 socket 時的動作）。
  */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>

@@ -120,7 +120,7 @@ $(SAN_DIR) $(TOOLS_DIR):
 # ---------------------------------------------------------------- 共用目標
 sanitize: $(SAN_TARGETS)
 	@echo "已建置 ASan + UBSan 版本於 $(SAN_DIR)/：$(notdir $(SAN_TARGETS))"
-	@echo "（DPDK 版本不建 sanitizer：EAL 自行管理 hugepage 記憶體，與 ASan 的影子記憶體衝突）"
+	@echo "（DPDK 只建 UBSan 版：EAL 自己管理 hugepage 記憶體，和 ASan 的影子記憶體衝突）"
 
 # 套件清單：程式、測試與效能比較用到的一切
 DEB_PACKAGES := build-essential g++ make pkg-config \

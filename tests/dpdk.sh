@@ -1,0 +1,623 @@
+# shellcheck shell=bash
+# tests/dpdk.sh — dpdk_packet_processing 的測試、效能比較與 demo。
+#
+# 所有 frame 由 tests/dpdk_frames.py（scapy）產生，預期輸出在那裡依「建構方式」決定，與 C++ 的檢查邏輯無關。
+# 虛擬 port：net_pcap（讀寫 pcap 檔）、net_null（無限產生／丟棄）、net_af_packet / net_af_xdp（veth 到 netns 測試主機）。
+# 網路：只用 198.18.3.0/24，netns 與 veth 名稱以 kbdpdk 開頭。
+# 每次執行都用 --in-memory（程式預設）或自己的 --file-prefix，結束後檢查 /dev/hugepages 沒有留下檔案。
+
+DPDK_PROG=dpdk_packet_processing
+DPDK_PY=/usr/bin/python3 # Debian 的 python3（python3-scapy 裝在這裡；PATH 上可能是別的 python）
+DPDK_FRAMES=$ROOT/tests/dpdk_frames.py
+DPDK_EAL=(-l 0-1 --no-pci)
+
+# ---------------------------------------------------------------- 共用
+# dpdk_bin：受測程式路徑（SANITIZE=1 時是 build/sanitize/ 的 UBSan 版）
+dpdk_bin() { bin "$DPDK_PROG"; }
+
+# dpdk_gen DIR：產生 byte-exact 測試用的 pcap 與預期值（只產生一次）
+dpdk_gen() {
+    local dir=$1
+    [ -f "$dir/expected.txt" ] && return 0
+    mkdir -p "$dir"
+    "$DPDK_PY" "$DPDK_FRAMES" gen "$dir" >/dev/null
+}
+# dpdk_expect DIR KEY：expected.txt 裡的值
+dpdk_expect() { sed -n "s/^$2=//p" "$1/expected.txt"; }
+
+# dpdk_run LOG TIMEOUT ARGS...：前景執行受測程式，回傳結束碼（不觸發 set -e）
+dpdk_run() {
+    local log=$1 t=$2 rc=0
+    shift 2
+    run_timeout "$t" "$(dpdk_bin)" "$@" >"$log" 2>&1 || rc=$?
+    return "$rc"
+}
+
+# dpdk_clip N：每行只留前 N 個字元（以 UTF-8 字元計，不會切斷中文；cut -c 是以位元組計）
+dpdk_clip() { "$DPDK_PY" -c 'import sys; n = int(sys.argv[1]); [print(l.rstrip("\n")[:n]) for l in sys.stdin]' "$1"; }
+
+# dpdk_huge_files：/dev/hugepages 裡的檔案數
+dpdk_huge_files() { find /dev/hugepages -mindepth 1 -maxdepth 1 2>/dev/null | wc -l; }
+
+# dpdk_need_env NAME：需要 root、程式已編譯、Debian 的 python3 有 scapy
+dpdk_need_env() {
+    need_root "$1" || return 1
+    need_bin "$DPDK_PROG" "$1" || return 1
+    if [ "${SANITIZE:-0}" == 1 ] && [ ! -x "$(dpdk_bin)" ]; then
+        skip "$1" "$(dpdk_bin) 沒有編譯出來（make sanitize）"
+        return 1
+    fi
+    if ! "$DPDK_PY" -c 'import scapy' 2>/dev/null; then
+        skip "$1" "$DPDK_PY 找不到 scapy（Debian 套件 python3-scapy，make install-deps 會安裝）"
+        return 1
+    fi
+}
+
+# ---------------------------------------------------------------- 冒煙測試（不需要 root，不啟動 EAL）
+dpdk_t_help() {
+    need_bin "$DPDK_PROG" dpdk.help || return 0
+    local log=$WORK/dpdk-help.log rc=0
+    "$ROOT/$DPDK_PROG" -- --help >"$log" 2>&1 || rc=$?
+    check_eq dpdk.help "--help 結束碼" 0 "$rc"
+    local opt
+    for opt in --mode --portmask --duration macswap classify --vdev --no-huge; do
+        grep -q -- "$opt" "$log" || { fail dpdk.help "--help 沒有提到 $opt"; show_log "$log"; return 0; }
+    done
+    if grep -q '預設 macswap' "$log" && grep -q '預設 0' "$log"; then
+        pass dpdk.help_defaults "--help 列出每個選項與預設值（中文）"
+    else
+        fail dpdk.help_defaults "--help 沒有列出預設值"; show_log "$log"
+    fi
+}
+
+# dpdk_t_badarg NAME 說明 ARGS...：程式選項錯誤 → 結束碼 2 與中文訊息（在 EAL 之前就檢查）
+dpdk_t_badarg() {
+    local name=$1 msg=$2 log=$WORK/dpdk-$1.log rc=0
+    shift 2
+    need_bin "$DPDK_PROG" "dpdk.$name" || return 0
+    run_timeout 10 "$ROOT/$DPDK_PROG" "$@" >"$log" 2>&1 || rc=$?
+    if [ "$rc" == 2 ] && grep -q '錯誤：' "$log"; then
+        pass "dpdk.$name" "$msg：結束碼 2，訊息「$(grep -m1 '錯誤：' "$log" | dpdk_clip 60)」"
+    else
+        fail "dpdk.$name" "$msg" "結束碼 2 與「錯誤：」訊息" "結束碼 $rc"; show_log "$log"
+    fi
+}
+
+dpdk_smoke() {
+    run_test dpdk_t_help
+    run_test dpdk_t_badarg bad_mode "未知的模式" -- --mode bogus
+    run_test dpdk_t_badarg bad_duration "--duration 不是數字" -- --duration 5x
+    run_test dpdk_t_badarg bad_portmask "--portmask 不是十六進位" -- --portmask 0xzz
+    run_test dpdk_t_badarg bad_option "未知的程式選項" -- --bogus
+}
+
+# ---------------------------------------------------------------- byte-exact：net_pcap，每個模式
+# dpdk_t_pcap_mode MODE [EAL 額外選項...]：in.pcap 經過程式後的 out.pcap 必須與預期逐位元組相同
+dpdk_t_pcap_mode() {
+    local mode=$1 tag=${DPDK_TAG:-}
+    shift
+    local name="dpdk.pcap_${mode}${tag}"
+    dpdk_need_env "$name" || return 0
+    local dir=$WORK/dpdk-frames out=$WORK/dpdk-out-$mode$tag.pcap log=$WORK/dpdk-pcap-$mode$tag.log rc=0
+    dpdk_gen "$dir"
+    dpdk_run "$log" 30 "${DPDK_EAL[@]}" "$@" --vdev "net_pcap0,rx_pcap=$dir/in.pcap,tx_pcap=$out" \
+        -- --mode "$mode" --duration 1 || rc=$?
+    if [ "$rc" != 0 ]; then fail "$name" "結束碼" 0 "$rc"; show_log "$log"; return 0; fi
+    local cmp
+    if cmp=$("$DPDK_PY" "$DPDK_FRAMES" compare "$dir/expected_$mode.pcap" "$out" 2>&1); then
+        pass "$name" "$mode 模式：out.pcap 與預期逐位元組相同、順序相同（$cmp）"
+    else
+        fail "$name" "$mode 模式的輸出與預期不同" "expected_$mode.pcap" "$cmp"; show_log "$log"
+    fi
+    local frames valid malformed
+    frames=$(dpdk_expect "$dir" frames)
+    valid=$(dpdk_expect "$dir" valid)
+    malformed=$(dpdk_expect "$dir" malformed)
+    [ "$mode" != drop ] || { valid=0; malformed=0; } # drop（rxonly）不檢查內容
+    local got
+    got="$(summary_get "$log" rx_packets)/$(summary_get "$log" tx_packets)/$(summary_get "$log" malformed)"
+    check_eq "$name.counts" "$mode 模式 [摘要] rx_packets/tx_packets/malformed" "$frames/$valid/$malformed" "$got"
+    if last_line "$log" | grep -q '^\[摘要\]'; then
+        pass "$name.summary_last" "[摘要] 是最後一行（rte_eal_cleanup 之後才印）"
+    else
+        fail "$name.summary_last" "最後一行不是 [摘要]" "[摘要] ..." "$(last_line "$log" | dpdk_clip 80)"
+    fi
+    if [ "$mode" == classify ]; then
+        local k want gotv bad=""
+        for k in ipv4 ipv6 arp vlan tcp udp icmp other l4_other; do
+            want=$(dpdk_expect "$dir" "cls_$k")
+            gotv=$(summary_get "$log" "cls_$k")
+            [ "$want" == "$gotv" ] || bad+=" cls_$k 預期 $want 實得 $gotv;"
+        done
+        if [ -z "$bad" ]; then
+            pass "$name.classes" "classify 計數與產生器的標記一致（ipv4=$(dpdk_expect "$dir" cls_ipv4) ipv6=$(dpdk_expect "$dir" cls_ipv6) vlan=$(dpdk_expect "$dir" cls_vlan) tcp/udp/icmp/arp/other 皆符合）"
+        else
+            fail "$name.classes" "classify 計數不符：$bad"
+        fi
+    fi
+}
+
+# 兩個 port 配對：net_pcap0 收到的從 net_pcap1 送出，反之亦然
+dpdk_t_pair() {
+    dpdk_need_env dpdk.pair || return 0
+    local dir=$WORK/dpdk-pair log=$WORK/dpdk-pair.log rc=0
+    mkdir -p "$dir"
+    "$DPDK_PY" "$DPDK_FRAMES" gen-pair "$dir" >/dev/null
+    dpdk_run "$log" 30 "${DPDK_EAL[@]}" \
+        --vdev "net_pcap0,rx_pcap=$dir/in0.pcap,tx_pcap=$dir/out0.pcap" \
+        --vdev "net_pcap1,rx_pcap=$dir/in1.pcap,tx_pcap=$dir/out1.pcap" \
+        -- --mode macswap --duration 1 || rc=$?
+    if [ "$rc" != 0 ]; then fail dpdk.pair "結束碼" 0 "$rc"; show_log "$log"; return 0; fi
+    local c0 c1
+    if c1=$("$DPDK_PY" "$DPDK_FRAMES" compare "$dir/expected_out1.pcap" "$dir/out1.pcap") &&
+        c0=$("$DPDK_PY" "$DPDK_FRAMES" compare "$dir/expected_out0.pcap" "$dir/out0.pcap"); then
+        pass dpdk.pair "port 0 收到的 40 個 frame 從 port 1 送出、port 1 的從 port 0 送出，MAC 對調後逐位元組相同"
+    else
+        fail dpdk.pair "配對轉送的輸出不符" "out1 = in0 經 macswap、out0 = in1 經 macswap" "${c1:-}${c0:-}"; show_log "$log"
+    fi
+    check_eq dpdk.pair.counts "兩個 port 的 [摘要] ports/rx_packets/tx_packets/malformed" "2/82/80/2" \
+        "$(summary_get "$log" ports)/$(summary_get "$log" rx_packets)/$(summary_get "$log" tx_packets)/$(summary_get "$log" malformed)"
+}
+
+# --portmask：三個 port（兩個 net_null、一個 net_pcap），只選第三個 → 單一 port，frame 從同一個 port 送回
+dpdk_t_portmask() {
+    dpdk_need_env dpdk.portmask || return 0
+    local dir=$WORK/dpdk-frames log=$WORK/dpdk-portmask.log out=$WORK/dpdk-portmask.pcap rc=0
+    dpdk_gen "$dir"
+    dpdk_run "$log" 30 "${DPDK_EAL[@]}" --vdev net_null0 --vdev net_null1 \
+        --vdev "net_pcap0,rx_pcap=$dir/in.pcap,tx_pcap=$out" -- --mode io --portmask 0x4 --duration 1 || rc=$?
+    local cmp=""
+    if [ "$rc" == 0 ] && cmp=$("$DPDK_PY" "$DPDK_FRAMES" compare "$dir/expected_io.pcap" "$out") &&
+        [ "$(summary_get "$log" ports)" == 1 ]; then
+        pass dpdk.portmask "--portmask 0x4 只用 port 2（net_pcap）：ports=1，輸出與預期逐位元組相同"
+    else
+        fail dpdk.portmask "--portmask 0x4" "結束碼 0、ports=1、輸出相同" "結束碼 $rc、ports=$(summary_get "$log" ports)、$cmp"
+        show_log "$log"
+    fi
+}
+
+# TX 塞滿：net_pcap 無限重播（infinite_rx=1）→ net_af_packet 接在「沒有 up」的 veth 上，核心不取走 TX ring，
+# 512 個 frame 之後 rte_eth_tx_buffer 的 flush 送不出去 → 回呼釋放並記為 dropped。
+# 檢查 rx = tx + dropped + malformed（沒有 mbuf 被漏算或多算），而且 malformed 佔 rx 的比例正好是 pcap 裡的 14/36。
+dpdk_t_tx_full() {
+    dpdk_need_env dpdk.tx_full || return 0
+    local dir=$WORK/dpdk-frames log=$WORK/dpdk-txfull.log rc=0
+    dpdk_gen "$dir"
+    ip link add kbdpdk-x0 type veth peer name kbdpdk-x1
+    defer "ip link del kbdpdk-x0"
+    dpdk_run "$log" 30 "${DPDK_EAL[@]}" --vdev "net_pcap0,rx_pcap=$dir/in.pcap,infinite_rx=1" \
+        --vdev net_af_packet0,iface=kbdpdk-x0 -- --mode io --duration 1 || rc=$?
+    local rx tx dr mf frames bad expect_mf
+    rx=$(summary_get "$log" rx_packets) tx=$(summary_get "$log" tx_packets)
+    dr=$(summary_get "$log" dropped) mf=$(summary_get "$log" malformed)
+    frames=$(dpdk_expect "$dir" frames) bad=$(dpdk_expect "$dir" malformed)
+    expect_mf=$(( ${rx:-0} * bad / frames ))
+    if [ "$rc" == 0 ] && [ "${dr:-0}" -gt 0 ] && [ "$rx" == "$((tx + dr + mf))" ] &&
+        [ $((mf - expect_mf)) -le "$frames" ] && [ $((expect_mf - mf)) -le "$frames" ]; then
+        pass dpdk.tx_full "TX 塞滿：dropped=$dr，rx $rx = tx $tx + dropped $dr + malformed $mf，malformed ≈ rx × $bad/$frames"
+    else
+        fail dpdk.tx_full "TX 塞滿時的計數" "dropped>0、rx = tx + dropped + malformed、malformed ≈ $expect_mf" \
+            "結束碼 $rc、rx=$rx tx=$tx dropped=$dr malformed=$mf"
+        show_log "$log"
+    fi
+}
+
+# 同時跑兩個行程：程式預設的 --in-memory 不建共享設定檔，所以不必各給 --file-prefix
+dpdk_t_concurrent() {
+    dpdk_need_env dpdk.concurrent || return 0
+    local dir=$WORK/dpdk-frames
+    dpdk_gen "$dir"
+    local n pids=() ok=0 detail=""
+    for n in 1 2; do
+        bg_start "$WORK/dpdk-conc-$n.log" "$(dpdk_bin)" -l 0-1 --no-pci \
+            --vdev "net_pcap0,rx_pcap=$dir/in.pcap,tx_pcap=$WORK/dpdk-conc-$n.pcap" -- --mode macswap --duration 2
+        pids+=("$BG_PID")
+    done
+    for n in 1 2; do
+        local rc=0 cmp=""
+        wait_exit "${pids[$((n - 1))]}" 20 || rc=$?
+        if [ "$rc" == 0 ] && cmp=$("$DPDK_PY" "$DPDK_FRAMES" compare "$dir/expected_macswap.pcap" "$WORK/dpdk-conc-$n.pcap"); then
+            ok=$((ok + 1))
+        else
+            detail+=" 行程 $n：結束碼 $rc $cmp;"
+            show_log "$WORK/dpdk-conc-$n.log"
+        fi
+    done
+    check_eq dpdk.concurrent "兩個行程同時執行（都沒給 --file-prefix），各自輸出逐位元組正確的個數${detail}" 2 "$ok"
+}
+
+# 兩個 worker：lcore 0（main）與 1 在 CPU 0、lcore 2 在 CPU 1；net_null 每個 port 兩個 queue
+dpdk_t_two_workers() {
+    dpdk_need_env dpdk.two_workers || return 0
+    local log=$WORK/dpdk-2w.log rc=0
+    dpdk_run "$log" 30 --lcores '0@0,1@0,2@1' --no-pci --vdev net_null0 --vdev net_null1 \
+        -- --mode macswap --duration 1 || rc=$?
+    local rx tx dr mf w
+    rx=$(summary_get "$log" rx_packets) tx=$(summary_get "$log" tx_packets)
+    dr=$(summary_get "$log" dropped) mf=$(summary_get "$log" malformed) w=$(summary_get "$log" workers)
+    if [ "$rc" == 0 ] && [ "$w" == 2 ] && grep -q '2 queue' "$log" && [ "${tx:-0}" -gt 0 ] &&
+        [ "$rx" == "$((tx + dr + mf))" ]; then
+        pass dpdk.two_workers "2 個 worker、每個 port 2 個 queue：rx_packets=$rx = tx $tx + dropped $dr + malformed $mf"
+    else
+        fail dpdk.two_workers "兩個 worker" "結束碼 0、workers=2、每 port 2 queue、rx = tx + dropped + malformed" \
+            "結束碼 $rc、workers=$w、rx=$rx tx=$tx dropped=$dr malformed=$mf"
+        show_log "$log"
+    fi
+}
+
+# ---------------------------------------------------------------- 實際流量：veth 到 netns 測試主機
+# dpdk_t_veth DRIVER：netns kbdpdk-h（198.18.3.2）的 kbdpdk-h0 ↔ 根 namespace 的 kbdpdk-d0（DPDK 用 DRIVER 接上）。
+# 測試主機送出 UDP frame，並用 tcpdump 擷取回來的 frame：每一個都必須是送出的 frame 對調 MAC 後的位元組。
+dpdk_t_veth() {
+    local drv=$1 name="dpdk.veth_$1"
+    dpdk_need_env "$name" || return 0
+    need_cmd tcpdump "$name" tcpdump || return 0
+    local ns=kbdpdk-h dif=kbdpdk-d0 hif=kbdpdk-h0 log=$WORK/dpdk-veth-$drv.log
+    netns_add "$ns"
+    veth_add "$dif" "" "$hif" "$ns"
+    # 關掉兩端的 IPv6（否則核心會送 DAD/MLD 封包進來），測試主機設 198.18.3.2/24
+    sysctl -qw "net.ipv6.conf.$dif.disable_ipv6=1"
+    nsx "$ns" sysctl -qw "net.ipv6.conf.$hif.disable_ipv6=1"
+    nsx "$ns" ip addr add 198.18.3.2/24 dev "$hif"
+    local dmac hmac vdev
+    dmac=$(cat "/sys/class/net/$dif/address")
+    hmac=$(nsx "$ns" cat "/sys/class/net/$hif/address")
+    case $drv in
+    af_packet) vdev="net_af_packet0,iface=$dif" ;;
+    af_xdp) vdev="net_af_xdp0,iface=$dif" ;;
+    esac
+    bg_start "$log" "$(dpdk_bin)" "${DPDK_EAL[@]}" --vdev "$vdev" -- --mode macswap
+    local pid=$BG_PID
+    if ! wait_marker "$log" '\[就緒\]' 20 "$pid"; then
+        fail "$name" "程式沒有印出 [就緒]"; show_log "$log"; return 0
+    fi
+    # 測試主機上用 tcpdump 只擷取「進來」且來源是 DPDK 那一端 MAC 的 frame
+    local cap=$WORK/dpdk-veth-$drv-recv.pcap sent=$WORK/dpdk-veth-$drv-sent.pcap tlog=$WORK/dpdk-veth-$drv-tcpdump.log
+    bg_start "$tlog" ip netns exec "$ns" tcpdump -n -U -Q in -i "$hif" -w "$cap" ether src "$dmac"
+    local tpid=$BG_PID
+    if ! wait_marker "$tlog" 'listening on' 10 "$tpid"; then fail "$name" "tcpdump 沒有開始擷取"; show_log "$tlog"; return 0; fi
+    nsx "$ns" "$DPDK_PY" "$DPDK_FRAMES" send "$hif" "$hmac" "$dmac" 200 "$sent" >/dev/null
+    # 等 200 個 frame 回來（最多 10 秒）
+    local deadline=$((SECONDS + 10))
+    while ((SECONDS < deadline)); do
+        [ "$("$DPDK_PY" "$DPDK_FRAMES" count "$cap" 2>/dev/null || echo 0)" -ge 200 ] && break
+        sleep 0.1
+    done
+    stop_pid "$tpid" INT
+    kill -INT "$pid"
+    local erc=0 res rc=0
+    wait_exit "$pid" 10 || erc=$?
+    res=$("$DPDK_PY" "$DPDK_FRAMES" check-swapped "$sent" "$cap" 2>&1) || rc=$?
+    if [ "$rc" == 0 ] && [ "$erc" == 0 ]; then
+        pass "$name" "測試主機（netns $ns，198.18.3.2）經 $drv 送出 200 個 frame，tcpdump 在測試主機收回全部，MAC 對調後逐位元組相同（$res）"
+    else
+        fail "$name" "經 $drv 收回的 frame" "sent=200 matched=200 extra=0、程式結束碼 0" "$res、結束碼 $erc"
+        show_log "$log"; show_log "$tlog" 5
+    fi
+    local rxp
+    rxp=$(summary_get "$log" rx_packets)
+    if [ -n "$rxp" ] && [ "$rxp" -ge 200 ] && [ "$(summary_get "$log" malformed)" == 0 ]; then
+        pass "$name.summary" "[摘要] rx_packets=$rxp（≥ 200）、malformed=0"
+    else
+        fail "$name.summary" "[摘要] 計數" "rx_packets ≥ 200、malformed=0" "rx_packets=$rxp"; show_log "$log"
+    fi
+}
+
+# ---------------------------------------------------------------- 收尾與 hugepage
+# dpdk_t_signal SIG：SIGINT/SIGTERM → 結束碼 0、[摘要] 最後一行、/dev/hugepages 沒有新檔案
+dpdk_t_signal() {
+    local sig=$1 name="dpdk.signal_${1,,}"
+    dpdk_need_env "$name" || return 0
+    local log=$WORK/dpdk-sig-$sig.log before after
+    before=$(dpdk_huge_files)
+    bg_start "$log" "$(dpdk_bin)" "${DPDK_EAL[@]}" --vdev net_null0 --vdev net_null1 -- --mode io
+    local pid=$BG_PID
+    if ! wait_marker "$log" '\[統計\]' 20 "$pid"; then
+        fail "$name" "程式沒有開始印 [統計]"; show_log "$log"; return 0
+    fi
+    kill -s "$sig" "$pid"
+    local rc=0
+    wait_exit "$pid" 10 || rc=$?
+    after=$(dpdk_huge_files)
+    if [ "$rc" == 0 ] && last_line "$log" | grep -q '^\[摘要\]' && [ "$(summary_get "$log" tx_packets)" -gt 0 ]; then
+        pass "$name" "SIG$sig：結束碼 0，[摘要] 是最後一行（tx_packets=$(summary_get "$log" tx_packets)）"
+    else
+        fail "$name" "SIG$sig 後的收尾" "結束碼 0 且 [摘要] 最後一行" "結束碼 $rc，最後一行：$(last_line "$log" | dpdk_clip 60)"
+        show_log "$log"
+    fi
+    check_eq "$name.hugepages" "結束後 /dev/hugepages 的檔案數（--in-memory）" "$before" "$after"
+}
+
+# --file-prefix（多行程模式）：DPDK 會留下 <prefix>map_N，程式在 rte_eal_cleanup() 後刪掉
+dpdk_t_file_prefix() {
+    dpdk_need_env dpdk.file_prefix || return 0
+    local log=$WORK/dpdk-fp.log rc=0 prefix=kbdpdk-fp$$ left
+    defer "rm -f /dev/hugepages/${prefix}map_*; rm -rf /var/run/dpdk/$prefix"
+    bg_start "$log" "$(dpdk_bin)" "${DPDK_EAL[@]}" --file-prefix "$prefix" --vdev net_null0 -- --mode drop
+    local pid=$BG_PID
+    if ! wait_marker "$log" '\[就緒\]' 20 "$pid"; then fail dpdk.file_prefix "沒有 [就緒]"; show_log "$log"; return 0; fi
+    local during
+    during=$(find /dev/hugepages -maxdepth 1 -name "${prefix}map_*" | wc -l)
+    kill -TERM "$pid"
+    wait_exit "$pid" 10 || rc=$?
+    left=$(find /dev/hugepages -maxdepth 1 -name "${prefix}map_*" | wc -l)
+    if [ "$rc" == 0 ] && [ "$during" -gt 0 ] && [ "$left" == 0 ] && [ ! -e "/var/run/dpdk/$prefix" ]; then
+        pass dpdk.file_prefix "--file-prefix：執行中有 $during 個 hugepage 檔案，結束後 0 個，/var/run/dpdk/$prefix 已刪除"
+    else
+        fail dpdk.file_prefix "--file-prefix 的收尾" "執行中 >0 個、結束後 0 個、結束碼 0" "執行中 $during、結束後 $left、結束碼 $rc"
+        show_log "$log"
+    fi
+}
+
+# 沒有 hugepage：在私有的 mount namespace 裡把 /sys/kernel/mm/hugepages 蓋成空目錄（不影響其他行程）
+dpdk_t_no_hugepages() {
+    dpdk_need_env dpdk.no_hugepages || return 0
+    local log=$WORK/dpdk-nohuge.log rc=0
+    run_timeout 20 unshare -m sh -c 'mount -t tmpfs none /sys/kernel/mm/hugepages && exec "$@"' sh \
+        "$(dpdk_bin)" "${DPDK_EAL[@]}" --vdev net_null0 -- --duration 1 >"$log" 2>&1 || rc=$?
+    if [ "$rc" == 77 ] && grep -q 'make setup-hugepages' "$log" && grep -q -- '--no-huge' "$log"; then
+        pass dpdk.no_hugepages "沒有 hugepage：結束碼 77，訊息提到 make setup-hugepages 與 --no-huge"
+    else
+        fail dpdk.no_hugepages "沒有 hugepage" "結束碼 77 與提示" "結束碼 $rc"; show_log "$log"
+    fi
+}
+
+# dpdk_t_bad_eal NAME 說明 預期結束碼 訊息片段 ARGS...
+dpdk_t_bad_eal() {
+    local name="dpdk.$1" msg=$2 want=$3 text=$4
+    shift 4
+    dpdk_need_env "$name" || return 0
+    local log=$WORK/dpdk-$1.log rc=0
+    dpdk_run "$log" 20 "$@" || rc=$?
+    if [ "$rc" == "$want" ] && grep -q -- "$text" "$log"; then
+        pass "$name" "$msg：結束碼 $want，訊息「$(grep -m1 '錯誤：' "$log" | dpdk_clip 70)…」"
+    else
+        fail "$name" "$msg" "結束碼 $want 與含「$text」的訊息" "結束碼 $rc"; show_log "$log"
+    fi
+}
+
+dpdk_t_bad_port_start() {
+    dpdk_need_env dpdk.port_start_fail || return 0
+    local log=$WORK/dpdk-portfail.log rc=0
+    ip link add kbdpdk-f0 type veth peer name kbdpdk-f1
+    defer "ip link del kbdpdk-f0"
+    # net_af_xdp 的 start_queue=3 在只有 1 個 queue 的 veth 上：建立 XSK 失敗 → queue 設定失敗，port 起不來
+    dpdk_run "$log" 20 "${DPDK_EAL[@]}" --vdev net_af_xdp0,iface=kbdpdk-f0,start_queue=3 -- --duration 1 || rc=$?
+    if [ "$rc" == 1 ] && grep -q 'port 0（net_af_xdp0）的 rte_eth_' "$log" && grep -q 'Invalid argument' "$log"; then
+        pass dpdk.port_start_fail "port 起不來：結束碼 1，訊息指名 port 與 rte_strerror（$(grep -m1 '錯誤：' "$log" | dpdk_clip 80)…）"
+    else
+        fail dpdk.port_start_fail "port 起不來" "結束碼 1、指名 net_af_xdp0 與 rte_strerror" "結束碼 $rc"; show_log "$log"
+    fi
+}
+
+dpdk_full() {
+    local m
+    for m in io macswap drop classify; do run_test dpdk_t_pcap_mode "$m"; done
+    DPDK_TAG=_nohuge run_test dpdk_t_pcap_mode macswap --no-huge -m 128
+    if [ -x "$ROOT/build/sanitize/$DPDK_PROG" ]; then
+        SANITIZE=1 DPDK_TAG=_ubsan run_test dpdk_t_pcap_mode classify
+    else
+        run_test skip dpdk.pcap_classify_ubsan "build/sanitize/$DPDK_PROG（UBSan）沒有編譯出來（make sanitize）"
+    fi
+    run_test dpdk_t_pair
+    run_test dpdk_t_portmask
+    run_test dpdk_t_two_workers
+    run_test dpdk_t_concurrent
+    run_test dpdk_t_tx_full
+    run_test dpdk_t_veth af_packet
+    run_test dpdk_t_veth af_xdp
+    run_test dpdk_t_signal INT
+    run_test dpdk_t_signal TERM
+    run_test dpdk_t_file_prefix
+    run_test dpdk_t_no_hugepages
+    run_test dpdk_t_bad_eal no_ports "沒有任何 port" 77 '--vdev net_null0' "${DPDK_EAL[@]}" -- --duration 1
+    run_test dpdk_t_bad_eal bad_eal "錯誤的 EAL 選項" 2 'EAL 選項有誤' "${DPDK_EAL[@]}" --bogus-eal-option --vdev net_null0
+    run_test dpdk_t_bad_eal odd_ports "奇數個 port" 2 '奇數個' "${DPDK_EAL[@]}" \
+        --vdev net_null0 --vdev net_null1 --vdev net_null2 -- --duration 1
+    run_test dpdk_t_bad_eal one_lcore "只有一個 lcore" 2 '至少需要 2 個 lcore' -l 0 --no-pci --vdev net_null0 -- --duration 1
+    run_test dpdk_t_bad_port_start
+}
+
+# ---------------------------------------------------------------- 效能比較（-p）：對上 dpdk-testpmd
+# 速率一律是「每秒讀數」：我們讀 [統計] 行的 rx_pps / tx_pps（程式每秒把計數差除以經過時間），
+# testpmd 用 --stats-period 1 非互動執行，讀它每個週期印的 Rx-pps / Tx-pps——就是 `show port stats`
+# 的算法（這次與上次 ipackets/opackets 的差，除以兩次之間的時間），各 port 相加。
+# 丟掉前面的讀數（啟動、暖機），取最後 DPDK_PERF_KEEP 個讀數的中位數當這一回合的值。
+DPDK_PERF_SECS=${DPDK_PERF_SECS:-5}
+DPDK_PERF_KEEP=${DPDK_PERF_KEEP:-3}
+DPDK_TESTPMD_COMMON=(--in-memory --no-pci)
+
+# dpdk_ours_rate LOG METRIC：[統計] 行的 METRIC（rx_pps|tx_pps）最後 KEEP 個讀數的中位數
+dpdk_ours_rate() {
+    local vals
+    mapfile -t vals < <(grep '^\[統計\]' "$1" | sed -n "s/.* $2=\([0-9]*\).*/\1/p" | tail -n "$DPDK_PERF_KEEP")
+    [ ${#vals[@]} -gt 0 ] || { echo 0; return 0; }
+    median "${vals[@]}"
+}
+# dpdk_testpmd_rate LOG PORTS WHICH(Rx|Tx)：testpmd 每個週期各 port 的 WHICH-pps 相加，最後 KEEP 個週期的中位數
+dpdk_testpmd_rate() {
+    local vals
+    mapfile -t vals < <(awk -v p="$2" -v w="$3-pps:" '$1 == w { s += $2; n++; if (n % p == 0) { print s; s = 0 } }' "$1" |
+        tail -n "$DPDK_PERF_KEEP")
+    [ ${#vals[@]} -gt 0 ] || { echo 0; return 0; }
+    median "${vals[@]}"
+}
+
+# dpdk_perf_ours LOG METRIC [PRE...] -- EAL... -- APP...：執行我們的程式 DPDK_PERF_SECS(+2) 秒，輸出速率
+# PRE 是前置指令（例如 ip netns exec NS），INJECT 變數非空時在 [就緒] 後執行它（注入封包）
+dpdk_perf_run() { # LOG KIND(ours|testpmd) METRIC PORTS CMD...
+    local log=$1 kind=$2 metric=$3 ports=$4
+    shift 4
+    local secs=$((DPDK_PERF_SECS + DPDK_PERF_KEEP))
+    if [ -n "${DPDK_INJECT:-}" ]; then secs=$((secs + 2)); fi
+    "$@" >"$log" 2>&1 &
+    local pid=$! marker='\[就緒\]'
+    [ "$kind" == ours ] || marker='Rx-pps'
+    if [ -n "${DPDK_INJECT:-}" ] && wait_marker "$log" "$marker" 20 "$pid"; then
+        eval "$DPDK_INJECT" >/dev/null 2>&1 || true
+    fi
+    local t0=$SECONDS
+    while kill -0 "$pid" 2>/dev/null && ((SECONDS - t0 < secs)); do sleep 0.2; done
+    kill -INT "$pid" 2>/dev/null || true
+    wait_exit "$pid" 15 >/dev/null || true
+    if [ "$kind" == ours ]; then
+        dpdk_ours_rate "$log" "$metric"
+    else
+        local w=Tx
+        [ "$metric" == rx_pps ] && w=Rx
+        dpdk_testpmd_rate "$log" "$ports" "$w"
+    fi
+}
+
+# dpdk_bench NAME 說明 METRIC PORTS OURS_CMD_VAR TESTPMD_CMD_VAR：交錯 3 回合，各取中位數，寫 bench_row
+# OURS_CMD/TESTPMD_CMD 以陣列名稱傳入（nameref）
+dpdk_bench() {
+    local name=$1 workload=$2 metric=$3 ports=$4
+    local -n _ours=$5 _peer=$6
+    local r o p os=() ps=()
+    for r in 1 2 3; do
+        o=$(dpdk_perf_run "$WORK/dpdk-perf-$name-ours-$r.log" ours "$metric" "$ports" "${_ours[@]}")
+        p=$(dpdk_perf_run "$WORK/dpdk-perf-$name-testpmd-$r.log" testpmd "$metric" "$ports" "${_peer[@]}")
+        os+=("$o") ps+=("$p")
+    done
+    DPDK_BENCH_OURS=$(median "${os[@]}")
+    DPDK_BENCH_PEER=$(median "${ps[@]}")
+    local mo mp
+    mo=$(awk -v v="$DPDK_BENCH_OURS" 'BEGIN{printf "%.2f", v/1e6}')
+    mp=$(awk -v v="$DPDK_BENCH_PEER" 'BEGIN{printf "%.2f", v/1e6}')
+    bench_row DPDK "$workload" "${metric/_pps/}_rate" Mpps higher "$mo" "$mp" dpdk-testpmd 3 \
+        "我們$(spread "${os[@]}")/testpmd$(spread "${ps[@]}")"
+    DPDK_BENCH_RATIO=$(awk -v a="$DPDK_BENCH_OURS" -v b="$DPDK_BENCH_PEER" 'BEGIN{ if (b+0 == 0) print 0; else printf "%.3f", a/b }')
+}
+
+dpdk_perf_null() {
+    need_root dpdk.perf_null || return 0
+    need_bin "$DPDK_PROG" dpdk.perf_null || return 0
+    need_cmd dpdk-testpmd dpdk.perf_null dpdk-dev || return 0
+    local prog=$ROOT/$DPDK_PROG pair mode tmode metric
+    local null=(--vdev net_null0 --vdev net_null1)
+    for pair in macswap:macswap:tx_pps io:io:tx_pps drop:rxonly:rx_pps; do
+        IFS=: read -r mode tmode metric <<<"$pair"
+        # shellcheck disable=SC2034 # 以 nameref 傳給 dpdk_bench
+        local ours=("$prog" -l 0-1 --no-pci "${null[@]}" -- --mode "$mode")
+        # shellcheck disable=SC2034
+        local peer=(dpdk-testpmd -l 0-1 "${DPDK_TESTPMD_COMMON[@]}" "${null[@]}" --
+            "--forward-mode=$tmode" --stats-period 1 --total-num-mbufs=8191)
+        dpdk_bench "null_$mode" "net_null×2 $mode 1 worker" "$metric" 2 ours peer
+        # issue 的目標：每個模式 ≥ 1.0 × testpmd。testpmd 的 io 不看 frame 內容，我們每個 frame 都先做 malformed 檢查
+        # （讀一條 cache line），在每個 frame 只花約 9 ns 的 net_null 上這個差別看得出來；比值寫在 bench.csv。
+        goal "dpdk.perf_null_$mode" "$mode（testpmd $tmode）1 個 worker，兩個 net_null port：我們 / testpmd ≥ 1.0" \
+            "$DPDK_BENCH_RATIO" '>=' 1.0
+        if [ "$mode" == macswap ]; then DPDK_ONE_WORKER=$DPDK_BENCH_OURS DPDK_ONE_WORKER_PEER=$DPDK_BENCH_PEER; fi
+    done
+    # 兩個 worker：lcore 0（main，幾乎都在睡）與 worker 1 共用 CPU 0，worker 2 在 CPU 1；每個 port 2 個 queue
+    # shellcheck disable=SC2034
+    local ours2=("$prog" --lcores '0@0,1@0,2@1' --no-pci "${null[@]}" -- --mode macswap)
+    # shellcheck disable=SC2034
+    local peer2=(dpdk-testpmd --lcores '0@0,1@0,2@1' "${DPDK_TESTPMD_COMMON[@]}" "${null[@]}" --
+        --forward-mode=macswap --stats-period 1 --total-num-mbufs=16383 --nb-cores=2 --rxq=2 --txq=2)
+    dpdk_bench null_macswap_2w "net_null×2 macswap 2 workers" tx_pps 2 ours2 peer2
+    local s_ours s_peer
+    s_ours=$(awk -v a="$DPDK_BENCH_OURS" -v b="${DPDK_ONE_WORKER:-0}" 'BEGIN{ if (b+0==0) print "nan"; else printf "%.2f", a/b }')
+    s_peer=$(awk -v a="$DPDK_BENCH_PEER" -v b="${DPDK_ONE_WORKER_PEER:-0}" 'BEGIN{ if (b+0==0) print "nan"; else printf "%.2f", a/b }')
+    bench_row DPDK "macswap 2 workers / 1 worker" scaling x higher "$s_ours" "$s_peer" dpdk-testpmd 3 "-"
+    pass dpdk.perf_scaling "兩個 worker（2 顆 CPU，main lcore 與 worker 共用 CPU 0）：我們 ×$s_ours，testpmd ×$s_peer（相對一個 worker）"
+}
+
+# net_pcap：從記憶體裡的 pcap 無限重播（infinite_rx=1），送到 /dev/null；一個 port，frame 從同一個 port 送回
+dpdk_perf_pcap() {
+    need_root dpdk.perf_pcap || return 0
+    need_bin "$DPDK_PROG" dpdk.perf_pcap || return 0
+    need_cmd dpdk-testpmd dpdk.perf_pcap dpdk-dev || return 0
+    local dir=$WORK/dpdk-frames
+    dpdk_gen "$dir"
+    local vdev="net_pcap0,rx_pcap=$dir/expected_io.pcap,infinite_rx=1,tx_pcap=/dev/null"
+    # shellcheck disable=SC2034
+    local ours=("$ROOT/$DPDK_PROG" -l 0-1 --no-pci --vdev "$vdev" -- --mode io)
+    # shellcheck disable=SC2034
+    local peer=(dpdk-testpmd -l 0-1 "${DPDK_TESTPMD_COMMON[@]}" --vdev "$vdev" -- --forward-mode=io
+        --port-topology=loop --stats-period 1 --total-num-mbufs=8191)
+    dpdk_bench pcap_io "net_pcap 重播→/dev/null io" tx_pps 1 ours peer
+    pass dpdk.perf_pcap "net_pcap 路徑：我們 $(awk -v v="$DPDK_BENCH_OURS" 'BEGIN{printf "%.2f", v/1e6}') Mpps，testpmd $(awk -v v="$DPDK_BENCH_PEER" 'BEGIN{printf "%.2f", v/1e6}') Mpps（比值 $DPDK_BENCH_RATIO；對照 net_null 可看出虛擬裝置的成本）"
+}
+
+# net_af_packet：netns kbdpdk-p 裡的 veth 對 kbdpdk-pa ↔ kbdpdk-pb，兩端各是一個 DPDK port（0↔1 配對）。
+# [就緒] 後從 kbdpdk-pa 注入 256 個 frame，之後它們就在 port 與 veth 之間不停循環；速率 = 核心 veth + AF_PACKET 的成本
+dpdk_perf_af_packet() {
+    need_root dpdk.perf_af_packet || return 0
+    need_bin "$DPDK_PROG" dpdk.perf_af_packet || return 0
+    need_cmd dpdk-testpmd dpdk.perf_af_packet dpdk-dev || return 0
+    local ns=kbdpdk-p
+    netns_add "$ns"
+    ip -n "$ns" link add kbdpdk-pa type veth peer name kbdpdk-pb
+    local i
+    for i in kbdpdk-pa kbdpdk-pb; do
+        nsx "$ns" sysctl -qw "net.ipv6.conf.$i.disable_ipv6=1"
+        ip -n "$ns" link set "$i" up
+    done
+    local vdevs=(--vdev 'net_af_packet0,iface=kbdpdk-pa' --vdev 'net_af_packet1,iface=kbdpdk-pb')
+    # shellcheck disable=SC2034
+    local ours=(ip netns exec "$ns" "$ROOT/$DPDK_PROG" -l 0-1 --no-pci "${vdevs[@]}" -- --mode io)
+    # shellcheck disable=SC2034
+    local peer=(ip netns exec "$ns" dpdk-testpmd -l 0-1 "${DPDK_TESTPMD_COMMON[@]}" "${vdevs[@]}" --
+        --forward-mode=io --stats-period 1 --total-num-mbufs=8191)
+    local DPDK_INJECT="ip netns exec $ns $DPDK_PY $DPDK_FRAMES send kbdpdk-pa 02:00:00:00:03:01 02:00:00:00:03:02 256 $WORK/dpdk-inject.pcap"
+    dpdk_bench afp_io "net_af_packet×2（veth 迴圈）io" tx_pps 2 ours peer
+    pass dpdk.perf_af_packet "net_af_packet 路徑：我們 $(awk -v v="$DPDK_BENCH_OURS" 'BEGIN{printf "%.3f", v/1e6}') Mpps，testpmd $(awk -v v="$DPDK_BENCH_PEER" 'BEGIN{printf "%.3f", v/1e6}') Mpps（比值 $DPDK_BENCH_RATIO；每個 frame 都要經過核心的 veth 與 AF_PACKET）"
+}
+
+dpdk_perf() {
+    run_test dpdk_perf_null
+    run_test dpdk_perf_pcap
+    run_test dpdk_perf_af_packet
+}
+
+# ---------------------------------------------------------------- make demo
+# 1) 兩個 net_null port 上 macswap 3 秒（看每秒的 [統計]）；2) veth 到 netns 測試主機，經 net_af_packet 對調 MAC 送回
+dpdk_demo() {
+    need_bin "$DPDK_PROG" dpdk.demo || { echo "DEMO|DPDK|略過：dpdk_packet_processing 沒有編譯出來|-|make dpdk"; return 0; }
+    local prog=$ROOT/$DPDK_PROG mem=() log=$WORK/demo-dpdk-null.log
+    if [ "$(cat /sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages 2>/dev/null || echo 0)" == 0 ]; then
+        echo "  沒有空閒的 hugepage，改用 --no-huge -m 256"
+        mem=(--no-huge -m 256)
+    fi
+    echo "  1) $DPDK_PROG -l 0-1 --no-pci ${mem[*]} --vdev net_null0 --vdev net_null1 -- --mode macswap --duration 3"
+    run_timeout 30 "$prog" -l 0-1 --no-pci "${mem[@]}" --vdev net_null0 --vdev net_null1 -- --mode macswap --duration 3 \
+        >"$log" 2>&1 || true
+    grep -E '^\[(就緒|統計)\]' "$log" | dpdk_clip 150 | sed 's/^/     /'
+    local mpps
+    mpps=$(awk -v v="$(summary_get "$log" tx_pps)" 'BEGIN{printf "%.1f", v/1e6}')
+
+    echo "  2) veth：netns kbdpdk-h（198.18.3.2）⇄ kbdpdk-d0 上的 net_af_packet，macswap"
+    local ns=kbdpdk-h dif=kbdpdk-d0 hif=kbdpdk-h0 alog=$WORK/demo-dpdk-afp.log
+    netns_add "$ns"
+    veth_add "$dif" "" "$hif" "$ns"
+    sysctl -qw "net.ipv6.conf.$dif.disable_ipv6=1"
+    nsx "$ns" sysctl -qw "net.ipv6.conf.$hif.disable_ipv6=1"
+    nsx "$ns" ip addr add 198.18.3.2/24 dev "$hif"
+    local dmac hmac
+    dmac=$(cat "/sys/class/net/$dif/address")
+    hmac=$(nsx "$ns" cat "/sys/class/net/$hif/address")
+    bg_start "$alog" "$prog" -l 0-1 --no-pci "${mem[@]}" --vdev "net_af_packet0,iface=$dif" -- --mode macswap
+    local pid=$BG_PID res="" cap=$WORK/demo-dpdk-recv.pcap sent=$WORK/demo-dpdk-sent.pcap tlog=$WORK/demo-dpdk-tcpdump.log
+    if wait_marker "$alog" '\[就緒\]' 20 "$pid"; then
+        bg_start "$tlog" ip netns exec "$ns" tcpdump -n -U -Q in -i "$hif" -w "$cap" ether src "$dmac"
+        local tpid=$BG_PID
+        wait_marker "$tlog" 'listening on' 10 "$tpid" || true
+        nsx "$ns" "$DPDK_PY" "$DPDK_FRAMES" send "$hif" "$hmac" "$dmac" 500 "$sent" >/dev/null
+        local deadline=$((SECONDS + 10))
+        while ((SECONDS < deadline)); do
+            [ "$("$DPDK_PY" "$DPDK_FRAMES" count "$cap" 2>/dev/null || echo 0)" -ge 500 ] && break
+            sleep 0.2
+        done
+        stop_pid "$tpid" INT
+        res=$("$DPDK_PY" "$DPDK_FRAMES" check-swapped "$sent" "$cap" 2>&1 || true)
+        echo "     測試主機送出 500 個 frame，收回後比對：$res"
+    fi
+    kill -INT "$pid" 2>/dev/null || true
+    wait_exit "$pid" 10 || true
+    grep -E '^\[摘要\]' "$alog" | dpdk_clip 150 | sed 's/^/     /'
+    local matched
+    matched=$(tr ' ' '\n' <<<"$res" | sed -n 's/^matched=//p')
+    echo "DEMO|DPDK|net_null×2 macswap 3 秒；veth→netns 經 net_af_packet 對調 MAC 送回|net_null ${mpps} Mpps；veth ${matched:-0}/500 個 frame 逐位元組相符|docs/readme-dpdk.md"
+}

@@ -1,0 +1,243 @@
+#!/usr/bin/python3
+"""tests/dpdk_frames.py — dpdk 測試群組的封包工具（scapy，python3-scapy）。
+
+預期結果在這裡由「建構方式」決定，與 C++ 程式的檢查邏輯無關：每個 frame 建立時就標好
+它是合法還是 malformed、屬於哪些分類；預期輸出 = 合法的 frame，依模式（io/classify 原樣、
+macswap 對調 MAC、drop 沒有輸出）。
+
+子命令：
+  gen DIR [--seed N]            寫 DIR/in.pcap、DIR/expected_{io,macswap,drop,classify}.pcap、DIR/expected.txt
+                                （key=value：frames、valid、malformed、cls_*）
+  gen-pair DIR                  兩個 port 的輸入：DIR/in0.pcap、DIR/in1.pcap，以及 port 互換後的預期輸出
+                                DIR/expected_out1.pcap（= in0 經 macswap）、DIR/expected_out0.pcap（= in1 經 macswap）
+  compare EXPECTED GOT          逐個 frame 逐位元組比較兩個 pcap（順序也要相同）；不同時印出第一個差異，結束碼 1
+  count PCAP                    印出 frame 數
+  send IFACE SRC_MAC DST_MAC N OUT.pcap
+                                在 IFACE 上送出 N 個 UDP frame（198.18.3.2 → 198.18.3.1），並把送出的 frame 寫到 OUT.pcap
+  check-swapped SENT.pcap RECV.pcap
+                                RECV（測試主機上 tcpdump 擷取的）必須正好是 SENT 每個 frame 對調 MAC 後的位元組；
+                                印出 sent= matched= extra= recv= in_order=
+"""
+import struct
+import sys
+
+# ---------------------------------------------------------------- 純 Python 的 pcap 讀寫（比對不依賴 scapy）
+PCAP_MAGICS = {
+    0xA1B2C3D4: ("<", 1e-6), 0xD4C3B2A1: (">", 1e-6),  # 微秒
+    0xA1B23C4D: ("<", 1e-9), 0x4D3CB2A1: (">", 1e-9),  # 奈秒（DPDK net_pcap 寫的格式）
+}
+
+
+def read_pcap(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    if len(data) < 24:
+        raise SystemExit(f"{path}：不是 pcap（只有 {len(data)} 位元組）")
+    magic = struct.unpack("<I", data[:4])[0]
+    if magic not in PCAP_MAGICS:
+        raise SystemExit(f"{path}：不認得的 pcap magic {magic:#x}")
+    endian, _ = PCAP_MAGICS[magic]
+    off, frames = 24, []
+    while off + 16 <= len(data):
+        _, _, caplen, wirelen = struct.unpack(endian + "IIII", data[off:off + 16])
+        off += 16
+        frames.append(data[off:off + caplen])
+        if caplen != wirelen:
+            raise SystemExit(f"{path}：第 {len(frames)} 個 frame 被截斷（caplen {caplen} < len {wirelen}）")
+        off += caplen
+    return frames
+
+
+def write_pcap(path, frames):
+    with open(path, "wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
+        for i, fr in enumerate(frames):
+            f.write(struct.pack("<IIII", 1_700_000_000 + i, 0, len(fr), len(fr)))
+            f.write(fr)
+
+
+def macswap(fr):
+    return fr[6:12] + fr[0:6] + fr[12:]
+
+
+# ---------------------------------------------------------------- 測試 frame
+def build_frames():
+    """回傳 [(bytes, malformed: bool, classes: set)]，順序即 pcap 裡的順序。"""
+    from scapy.all import (ARP, ICMP, IP, TCP, UDP, Dot1AD, Dot1Q, Ether, ICMPv6EchoRequest, IPv6,
+                           IPOption_Router_Alert, Raw)
+
+    a, b = "02:00:00:00:03:01", "02:00:00:00:03:02"
+    e = Ether(src=a, dst=b)
+    v4 = dict(src="198.18.3.1", dst="198.18.3.2")
+    v6 = dict(src="2001:db8:3::1", dst="2001:db8:3::2")
+    out = []
+
+    def ok(pkt, classes):
+        out.append((bytes(pkt), False, set(classes)))
+
+    def bad(raw):
+        out.append((bytes(raw), True, set()))
+
+    # 合法：各種 L3/L4、VLAN、奇數長度、padding
+    ok(e / IP(**v4) / UDP(sport=1000, dport=2000) / Raw(b"udp-payload"), {"ipv4", "udp"})
+    ok(e / IP(**v4) / TCP(sport=1000, dport=80, flags="S"), {"ipv4", "tcp"})
+    ok(e / IP(**v4) / ICMP() / Raw(b"ping"), {"ipv4", "icmp"})
+    ok(e / IPv6(**v6) / UDP(sport=53, dport=5353) / Raw(b"x" * 7), {"ipv6", "udp"})
+    ok(e / IPv6(**v6) / TCP(sport=1, dport=443, flags="PA") / Raw(b"hello"), {"ipv6", "tcp"})
+    ok(e / IPv6(**v6) / ICMPv6EchoRequest(data=b"ping6"), {"ipv6", "icmp"})
+    ok(e / Dot1Q(vlan=3) / IP(**v4) / UDP() / Raw(b"vlan"), {"vlan", "ipv4", "udp"})
+    ok(e / Dot1AD(vlan=10) / Dot1Q(vlan=3) / IP(**v4) / TCP(), {"vlan", "ipv4", "tcp"})
+    ok(e / Dot1Q(vlan=4) / IPv6(**v6) / ICMPv6EchoRequest(), {"vlan", "ipv6", "icmp"})
+    ok(Ether(src=a, dst="ff:ff:ff:ff:ff:ff") / ARP(psrc="198.18.3.1", pdst="198.18.3.2"), {"arp"})
+    ok(Ether(src=a, dst="01:80:c2:00:00:0e", type=0x88CC) / Raw(b"\x02\x07lldp-ish"), {"other"})
+    ok(e / IP(**v4, options=[IPOption_Router_Alert()]) / UDP() / Raw(b"opts"), {"ipv4", "udp"})   # IHL 6
+    ok(e / IP(**v4, proto=47) / Raw(b"\x00\x00\x08\x00gre"), {"ipv4", "l4_other"})
+    ok(e / IP(**v4) / UDP() / Raw(b"z"), {"ipv4", "udp"})                                   # 43 B，沒補齊
+    ok(e / IP(**v4) / UDP() / Raw(bytes(range(256)) * 5 + bytes(1472 - 1280)), {"ipv4", "udp"})  # 1514 B
+    ok(e / IP(**v4) / TCP() / Raw(b"q" * 7), {"ipv4", "tcp"})                               # 61 B
+    ok(e / IP(**v4) / UDP() / Raw(b"r" * 55), {"ipv4", "udp"})                              # 97 B
+    ok(bytes(e / IP(**v4) / UDP() / Raw(b"pad")) + b"\x00" * 17, {"ipv4", "udp"})           # frame 比 IP 長（padding）
+    ok(Ether(src=a, dst=b, type=0x88B5), {"other"})                                         # 剛好 14 B
+    ok(bytes(e / Dot1Q(vlan=7, type=0x88B5)), {"vlan", "other"})                            # 剛好 18 B
+    ok(e / IPv6(**v6, nh=59, plen=0), {"ipv6", "l4_other"})                                 # 只有 40 B 表頭
+    ok(e / IP(**v4, ihl=5, len=20, proto=17), {"ipv4", "udp"})                              # total = IHL×4，沒有 L4
+
+    # malformed：每一種宣稱的表頭放不進 frame 的情況
+    full4 = bytes(e / IP(**v4) / UDP() / Raw(b"payload"))
+    full6 = bytes(e / IPv6(**v6) / UDP() / Raw(b"payload"))
+    bad(full4[:10])                                                   # 短於 Ethernet 表頭
+    bad(full4[:13])                                                   # 差 1 B
+    bad(bytes(e / Dot1Q(vlan=3))[:16])                                # VLAN 標籤不完整（< 18 B）
+    bad(bytes(e / Dot1AD(vlan=10) / Dot1Q(vlan=3))[:20])              # 第二層標籤不完整
+    bad(full4[:14])                                                   # 說是 IPv4，卻沒有 IP 表頭
+    bad(full4[:14 + 12])                                              # IPv4 表頭被截斷
+    bad(bytes(e / IP(**v4, ihl=4) / UDP()))                           # IHL < 5
+    bad(bytes(e / IP(**v4, ihl=15) / UDP()))                          # IHL×4 = 60 B 但 frame 放不下
+    bad(bytes(e / IP(**v4, len=1000) / UDP() / Raw(b"short")))        # total length 超出 frame
+    bad(bytes(e / IP(**v4, len=10) / UDP()))                          # total length < IHL×4
+    bad(bytes(e / Dot1Q(vlan=3) / IP(**v4, len=300) / UDP()))         # VLAN + total length 超出
+    bad(full6[:14 + 30])                                              # IPv6 表頭被截斷
+    bad(bytes(e / IPv6(**v6, plen=500) / UDP() / Raw(b"short")))      # IPv6 payload length 超出 frame
+    bad(full4[:16] + b"\xff\xff" + full4[18:])                          # total length 65535
+    return out
+
+
+def expected_counts(frames):
+    keys = ["ipv4", "ipv6", "arp", "vlan", "tcp", "udp", "icmp", "other", "l4_other"]
+    c = {k: 0 for k in keys}
+    for _, is_bad, classes in frames:
+        for k in classes:
+            c[k] += 1
+    valid = sum(1 for _, is_bad, _ in frames if not is_bad)
+    lines = [f"frames={len(frames)}", f"valid={valid}", f"malformed={len(frames) - valid}"]
+    lines += [f"cls_{k}={c[k]}" for k in keys]
+    return "\n".join(lines) + "\n"
+
+
+def cmd_gen(outdir):
+    frames = build_frames()
+    valid = [fr for fr, is_bad, _ in frames if not is_bad]
+    write_pcap(f"{outdir}/in.pcap", [fr for fr, _, _ in frames])
+    write_pcap(f"{outdir}/expected_io.pcap", valid)
+    write_pcap(f"{outdir}/expected_classify.pcap", valid)
+    write_pcap(f"{outdir}/expected_macswap.pcap", [macswap(fr) for fr in valid])
+    write_pcap(f"{outdir}/expected_drop.pcap", [])
+    with open(f"{outdir}/expected.txt", "w") as f:
+        f.write(expected_counts(frames))
+    print(expected_counts(frames), end="")
+
+
+def cmd_gen_pair(outdir):
+    from scapy.all import IP, UDP, Ether, Raw
+    ins = []
+    for port in (0, 1):
+        frames = []
+        for i in range(40):
+            pkt = (Ether(src=f"02:00:00:00:3{port}:01", dst=f"02:00:00:00:3{1 - port}:02")
+                   / IP(src=f"198.18.3.{10 + port}", dst=f"198.18.3.{11 - port}")
+                   / UDP(sport=4000 + port, dport=5000 + i) / Raw(f"port{port}-seq{i:03d}".encode() + b"." * (i % 9)))
+            frames.append(bytes(pkt))
+        frames.insert(7, frames[0][:12])   # 一個 malformed：不會被轉送
+        ins.append(frames)
+        write_pcap(f"{outdir}/in{port}.pcap", frames)
+    # port 0 收到的從 port 1 送出，反之亦然（macswap）
+    write_pcap(f"{outdir}/expected_out1.pcap", [macswap(fr) for fr in ins[0] if len(fr) >= 14])
+    write_pcap(f"{outdir}/expected_out0.pcap", [macswap(fr) for fr in ins[1] if len(fr) >= 14])
+    print("malformed=2")
+
+
+def cmd_compare(expected_path, got_path):
+    exp, got = read_pcap(expected_path), read_pcap(got_path)
+    for i, (x, y) in enumerate(zip(exp, got)):
+        if x != y:
+            diff = next((j for j in range(min(len(x), len(y))) if x[j] != y[j]), min(len(x), len(y)))
+            print(f"第 {i + 1} 個 frame 不同：預期 {len(x)} B、實得 {len(y)} B，第一個不同的位元組在 offset {diff}")
+            print(f"  預期 {x[max(0, diff - 8):diff + 16].hex(' ')}")
+            print(f"  實得 {y[max(0, diff - 8):diff + 16].hex(' ')}")
+            return 1
+    if len(exp) != len(got):
+        print(f"frame 數不同：預期 {len(exp)}，實得 {len(got)}（前 {min(len(exp), len(got))} 個相同）")
+        return 1
+    print(f"相同：{len(exp)} 個 frame 逐位元組一致")
+    return 0
+
+
+def peer_frames(src_mac, dst_mac, count):
+    from scapy.all import IP, UDP, Ether, Raw
+    return [bytes(Ether(src=src_mac, dst=dst_mac) / IP(src="198.18.3.2", dst="198.18.3.1", ttl=64)
+                  / UDP(sport=40000, dport=9000 + (i % 16)) / Raw(f"kbdpdk-{i:05d}-".encode() + b"#" * (i % 23)))
+            for i in range(count)]
+
+
+def cmd_send(iface, src_mac, dst_mac, count, out):
+    """在測試主機（netns）的 IFACE 上送出 COUNT 個 UDP frame（198.18.3.2 → 198.18.3.1），並寫到 OUT（pcap）。"""
+    from scapy.all import conf
+    conf.verb = 0
+    sent = peer_frames(src_mac, dst_mac, count)
+    sock = conf.L2socket(iface=iface)
+    for fr in sent:
+        sock.send(fr)
+    sock.close()
+    write_pcap(out, sent)
+    print(f"sent={len(sent)}")
+    return 0
+
+
+def cmd_check_swapped(sent_path, recv_path):
+    """收到的 frame（tcpdump 擷取）必須正好是送出的 frame 各自對調 MAC 後的位元組，一個不少、沒有多的。"""
+    sent, recv = read_pcap(sent_path), read_pcap(recv_path)
+    want = [macswap(fr) for fr in sent]
+    wset = set(want)
+    matched = len(wset & set(recv))
+    extra = len([r for r in recv if r not in wset])
+    in_order = recv == want
+    print(f"sent={len(sent)} matched={matched} extra={extra} recv={len(recv)} in_order={int(in_order)}")
+    return 0 if matched == len(sent) and extra == 0 and len(recv) == len(sent) else 1
+
+
+def main(argv):
+    if len(argv) < 2:
+        print(__doc__)
+        return 2
+    cmd, args = argv[1], argv[2:]
+    if cmd == "gen":
+        cmd_gen(args[0])
+        return 0
+    if cmd == "gen-pair":
+        cmd_gen_pair(args[0])
+        return 0
+    if cmd == "compare":
+        return cmd_compare(args[0], args[1])
+    if cmd == "count":
+        print(len(read_pcap(args[0])))
+        return 0
+    if cmd == "send":
+        return cmd_send(args[0], args[1], args[2], int(args[3]), args[4])
+    if cmd == "check-swapped":
+        return cmd_check_swapped(args[0], args[1])
+    print(f"未知的子命令：{cmd}", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

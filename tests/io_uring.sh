@@ -360,7 +360,7 @@ io_uring_full() {
 
 # ---------------------------------------------------------------- 效能比較（./run_tests.sh -p）
 # 伺服器固定在 CPU 0、負載客戶端在 CPU 1；io_uring 與 epoll 輪流跑，每種負載 IOU_ROUNDS 回合取中位數。
-IOU_ROUNDS=${IOU_ROUNDS:-3}
+IOU_ROUNDS=${IOU_ROUNDS:-5}
 IOU_SECONDS=${IOU_SECONDS:-4}
 
 # cpu_ticks PID：utime + stime（時脈滴答）

@@ -233,7 +233,8 @@ struct alignas(RTE_CACHE_LINE_SIZE) WorkerStats {
 // >8 counters
 
 inline void bump(uint64_t& c, uint64_t n) {
-    std::atomic_ref<uint64_t>(c).store(c + n, std::memory_order_relaxed);
+    std::atomic_ref<uint64_t> r(c);
+    r.store(r.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
 }
 inline uint64_t peek(uint64_t& c) { return std::atomic_ref<uint64_t>(c).load(std::memory_order_relaxed); }
 

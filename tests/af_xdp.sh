@@ -617,7 +617,7 @@ af_xdp_demo() {
     echo "  建立 network namespace $AF_XDP_NS 與 veth：$AF_XDP_IF（$AF_XDP_IP）↔ $AF_XDP_PEER_IF（$AF_XDP_PEER_IP）"
     echo "  (1) echo 模式：對端用 nc -u 送一行字到 UDP $AF_XDP_PORT"
     bg_start "$log" "$(bin af_xdp_socket)" --bpf-obj "$ROOT/xdp_redirect.bpf.o" "$AF_XDP_IF" 0 --mode echo --duration 20
-    wait_marker "$log" '\[就緒\]' 10 "$BG_PID" || { cat "$log"; echo "DEMO|AF_XDP|啟動失敗|-|docs/readme-af_xdp.md"; return 0; }
+    wait_marker "$log" '\[就緒\]' 10 "$BG_PID" || { cat "$log"; echo "DEMO|AF_XDP|啟動失敗|-|README〈2. af_xdp_socket〉"; return 0; }
     grep -E '\[(說明|就緒)\]' "$log" | sed 's/^/    /'
     reply=$(printf 'hello AF_XDP\n' | run_timeout 5 ip netns exec "$AF_XDP_NS" nc -u -w 1 "$AF_XDP_IP" "$AF_XDP_PORT" 2>&1) || true
     echo "    nc 收到的回音：$reply"
@@ -636,5 +636,5 @@ af_xdp_demo() {
     local gen_pps rx secs
     gen_pps=$(summary_get "$glog" pps); rx=$(summary_get "$log" rx_packets); secs=$(summary_get "$glog" seconds)
     echo "    產生器：$(awk -v v="${gen_pps:-0}" 'BEGIN{printf "%.2f", v/1e6}') Mpps；結束後 ip link 上的 XDP 程式：$(ip link show dev "$AF_XDP_IF" | grep -c 'prog/xdp' || true) 個"
-    echo "DEMO|AF_XDP|veth 上 echo（nc -u 回音「${reply}」）與 rxdrop（LIVE_FRAMES 產生器 → AF_XDP copy 模式）|rxdrop $(awk -v r="${rx:-0}" -v s="${secs:-1}" 'BEGIN{printf "%.2f", r/s/1e6}') Mpps|docs/readme-af_xdp.md"
+    echo "DEMO|AF_XDP|veth 上 echo（nc -u 回音「${reply}」）與 rxdrop（LIVE_FRAMES 產生器 → AF_XDP copy 模式）|rxdrop $(awk -v r="${rx:-0}" -v s="${secs:-1}" 'BEGIN{printf "%.2f", r/s/1e6}') Mpps|README〈2. af_xdp_socket〉"
 }

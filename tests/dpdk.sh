@@ -619,5 +619,5 @@ dpdk_demo() {
     grep -E '^\[摘要\]' "$alog" | dpdk_clip 150 | sed 's/^/     /'
     local matched
     matched=$(tr ' ' '\n' <<<"$res" | sed -n 's/^matched=//p')
-    echo "DEMO|DPDK|net_null×2 macswap 3 秒；veth→netns 經 net_af_packet 對調 MAC 送回|net_null ${mpps} Mpps；veth ${matched:-0}/500 個 frame 逐位元組相符|docs/readme-dpdk.md"
+    echo "DEMO|DPDK|net_null×2 macswap 3 秒；veth→netns 經 net_af_packet 對調 MAC 送回|net_null ${mpps} Mpps；veth ${matched:-0}/500 個 frame 逐位元組相符|README〈3. dpdk_packet_processing〉"
 }

@@ -451,5 +451,5 @@ io_uring_demo() {
     echo "  nc 回聲：$got"
     echo "  負載客戶端：50 條連線 × 64 B × depth 1，3 秒"
     iou_bench "$blog" 127.0.0.1 "$port" --conns 50 --size 64 --depth 1 --duration 3 || true
-    echo "DEMO|io_uring|TCP echo 伺服器 + 負載客戶端（loopback，50 連線）|$(summary_get "$blog" req_per_s) req/s，p99 $(summary_get "$blog" p99_us) µs，errors=$(summary_get "$blog" errors)|README〈io_uring_async〉"
+    echo "DEMO|io_uring|TCP echo 伺服器 + 負載客戶端（loopback，50 連線）|$(summary_get "$blog" req_per_s) req/s，p99 $(summary_get "$blog" p99_us) µs，errors=$(summary_get "$blog" errors)|README〈1. io_uring_async〉"
 }

@@ -348,12 +348,12 @@ rdma_follow() {
 
 rdma_demo() {
     local log=$WORK/rdma_demo_console.log line
-    [ "$IS_ROOT" == 1 ] || { echo "DEMO|RDMA|需要 root（開測試 VM）|—|docs/readme-rdma.md"; return 0; }
+    [ "$IS_ROOT" == 1 ] || { echo "DEMO|RDMA|需要 root（開測試 VM）|—|README〈4. rdma_communication〉"; return 0; }
     echo "  RDMA：開一台 qemu VM（Soft-RoCE rxe0），server 與 client 在 VM 裡跑 send / write / read（4 KiB × 3000）……"
     rdma_follow "$log.raw" &
     defer "kill $!"
     rdma_run_cases demo "$log" "$RDMA_DEMO_TIMEOUT" || true
     sleep 0.6   # 讓 rdma_follow 印完最後幾行
     line=$(rdma_line "$log" demo)
-    echo "DEMO|RDMA (Soft-RoCE)|$RDMA_WHERE 裡 rxe0 上的 send / write / read，4 KiB × 3000，資料驗證 $(rdma_kv "$line" verified)|write 延遲 p50 $(rdma_kv "$line" write_lat_p50_us) µs、頻寬 $(rdma_kv "$line" write_bw_mbps) MB/s（TCG 模擬，慢）|docs/readme-rdma.md"
+    echo "DEMO|RDMA (Soft-RoCE)|$RDMA_WHERE 裡 rxe0 上的 send / write / read，4 KiB × 3000，資料驗證 $(rdma_kv "$line" verified)|write 延遲 p50 $(rdma_kv "$line" write_lat_p50_us) µs、頻寬 $(rdma_kv "$line" write_bw_mbps) MB/s（TCG 模擬，慢）|README〈4. rdma_communication〉"
 }

@@ -259,6 +259,37 @@ af_xdp_t_echo() {
     af_xdp_check_clean af_xdp.echo_teardown "SIGTERM 結束後"
 }
 
+# ASan + UBSan 版本：echo 與 l2fwd 各跑一輪，逐位元組相符、SIGINT 後 [摘要] 與 UMEM 平衡、沒有 sanitizer 報告
+af_xdp_t_sanitize() {
+    local n=2000 mode expect log xlog rc bad=""
+    af_xdp_need af_xdp.sanitize || return 0
+    if [ ! -x "$ROOT/build/sanitize/af_xdp_socket" ]; then
+        fail af_xdp.sanitize "make sanitize 沒有產生 build/sanitize/af_xdp_socket" "存在" "不存在"
+        return 0
+    fi
+    export SANITIZE=1
+    af_xdp_net
+    for mode in echo:echo l2fwd:swapmac; do
+        expect=${mode#*:} mode=${mode%%:*}
+        log=$WORK/asan-$mode.log xlog=$WORK/asan-$mode-xchg.log rc=0
+        af_xdp_start "$log" --mode "$mode" --duration 30 || return 0
+        af_xdp_peer xchg "$AF_XDP_PEER_IF" --count "$n" --expect "$expect" --dst-mac "$AF_XDP_MAC" --size 200 \
+            --src-ip "$AF_XDP_PEER_IP" --dst-ip "$AF_XDP_IP" --duration 20 >"$xlog" 2>&1 || true
+        kill -INT "$AF_XDP_PID"
+        wait_exit "$AF_XDP_PID" 15 || rc=$?
+        [ "$(summary_get "$xlog" matched)" == "$n" ] || bad+=" $mode：matched=$(summary_get "$xlog" matched)"
+        [ "$rc" == 0 ] || bad+=" $mode：結束碼 $rc"
+        [ "$(summary_get "$log" umem_balance)" == ok ] || bad+=" $mode：UMEM 不平衡"
+        if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' "$log"; then bad+=" $mode：有 sanitizer 報告"; show_log "$log" 30; fi
+    done
+    if [ -z "$bad" ]; then
+        pass af_xdp.sanitize "ASan + UBSan 版本：echo 與 l2fwd 各 $n 個封包逐位元組相符，SIGINT 後結束碼 0、UMEM 平衡，沒有 sanitizer 報告"
+    else
+        fail af_xdp.sanitize "ASan + UBSan 版本" "全部相符、結束碼 0、沒有報告" "$bad"
+    fi
+    af_xdp_check_clean af_xdp.sanitize_teardown "sanitizer 版本結束後"
+}
+
 # 其他流量照常：程式執行時 ping 與 TCP 都通，XDP 程式的 passed 計數器增加
 af_xdp_t_passthrough() {
     local log=$WORK/pass.log tcplog=$WORK/tcp.out data
@@ -481,6 +512,7 @@ af_xdp_full() {
     run_test af_xdp_t_nosocket
     run_test af_xdp_t_l2fwd
     run_test af_xdp_t_echo
+    run_test af_xdp_t_sanitize
     run_test af_xdp_t_passthrough
     run_test af_xdp_t_filter
     run_test af_xdp_t_variants

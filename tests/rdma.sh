@@ -263,9 +263,32 @@ rdma_functional() {
     if [ "$bad" != 0 ]; then show_log "$log" 5; fi
 }
 
+# 同一組案例用 ASan + UBSan 版本（build/sanitize/rdma_communication 與它的 libasan/libubsan 一起放進 VM）再跑一次：
+# 任何 sanitizer 報告都會讓程式以非零結束，案例就不會是 rc=0 verified=yes
+rdma_sanitize() {
+    if [ ! -x "$ROOT/build/sanitize/$RDMA_PROG" ]; then
+        fail rdma.sanitize "make sanitize 沒有產生 build/sanitize/$RDMA_PROG" "存在" "不存在"
+        return 0
+    fi
+    local log=$WORK/rdma_asan_console.log c line bad=""
+    SANITIZE=1 rdma_run_cases full "$log" "$RDMA_FULL_TIMEOUT" || return 0
+    for c in all_64_poll all_64_event all_4096_poll all_4096_event all_1048576_poll all_1048576_event inline_64 dev_write after_kill; do
+        line=$(rdma_line "$log" "$c")
+        [ "$(rdma_kv "$line" rc)" == 0 ] && [ "$(rdma_kv "$line" verified)" == yes ] || bad+=" $c(${line:-沒有結果})"
+    done
+    if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' "$log"; then bad+=" 有 sanitizer 報告"; fi
+    if [ -z "$bad" ]; then
+        pass rdma.sanitize "ASan + UBSan 版本在 $RDMA_WHERE 裡跑完 send/write/read × 64 B/4 KiB/1 MiB × 輪詢/--event、--inline、--dev、client 被殺後的下一個 client：全部 verified=yes，沒有 sanitizer 報告"
+    else
+        fail rdma.sanitize "ASan + UBSan 版本" "每個案例 rc=0 verified=yes、沒有報告" "$bad"
+        show_log "$log" 25
+    fi
+}
+
 rdma_full() {
     need_root rdma.full || return 0
     run_test rdma_functional || return
+    run_test rdma_sanitize || return
 }
 
 # ---------------------------------------------------------------- 效能比較

@@ -265,7 +265,7 @@ public:
             p.cq_entries = kCqEntries;
             if (t.flags & IORING_SETUP_SQPOLL) p.sq_thread_idle = 1000;  // ms
             ret = io_uring_queue_init_params(kSqEntries, &ring_, &p);
-            if (ret == 0) { mode_ = t.name; features_ = p.features; return; }
+            if (ret == 0) { mode_ = t.name; return; }
             if (ret != -EINVAL) break;  // EINVAL = 這個核心不認得旗標，試下一組
             fallback_note_ = std::string("核心不支援 ") + t.name + "，改用較舊的設定";
         }
@@ -308,7 +308,6 @@ private:
     io_uring ring_{};
     const char* mode_ = "default";
     std::string fallback_note_;
-    unsigned features_ = 0;
 };
 // >8 ring-setup
 
@@ -904,10 +903,7 @@ void Server::run() {
 
         // 保險：若有連線等緩衝區太久（例如佔著緩衝區的都是送不出去的連線），定時全部重試一次
         unsigned returned = bufs_.publish();
-        if (!starved_.empty() && Clock::now() - last_starved_retry_ > kStarvedRetry) {
-            returned = bufs_.count();
-            last_starved_retry_ = Clock::now();
-        }
+        if (!starved_.empty() && Clock::now() - last_starved_retry_ > kStarvedRetry) returned = bufs_.count();
         rearm_starved(returned);
         if (accept_paused_ && !stopping_ && Clock::now() - accept_paused_at_ > kAcceptRetry) arm_accept();
     }

@@ -245,6 +245,23 @@ dpdk_t_two_workers() {
     fi
 }
 
+# dpdk_veth_xchg NS HIF HMAC DMAC N SENT_PCAP RECV_PCAP TCPDUMP_LOG：
+# 測試主機上用 tcpdump 只擷取「進來」且來源是 DPDK 那一端 MAC 的 frame，送出 N 個 frame，
+# 等它們回來（最多 10 秒）再停掉 tcpdump。tcpdump 沒有開始擷取就回傳 1（什麼都不送）。
+dpdk_veth_xchg() {
+    local ns=$1 hif=$2 hmac=$3 dmac=$4 n=$5 sent=$6 cap=$7 tlog=$8
+    bg_start "$tlog" ip netns exec "$ns" tcpdump -n -U -Q in -i "$hif" -w "$cap" ether src "$dmac"
+    local tpid=$BG_PID
+    wait_marker "$tlog" 'listening on' 10 "$tpid" || return 1
+    nsx "$ns" "$DPDK_PY" "$DPDK_FRAMES" send "$hif" "$hmac" "$dmac" "$n" "$sent" >/dev/null
+    local deadline=$((SECONDS + 10))
+    while ((SECONDS < deadline)); do
+        [ "$("$DPDK_PY" "$DPDK_FRAMES" count "$cap" 2>/dev/null || echo 0)" -ge "$n" ] && break
+        sleep 0.1
+    done
+    stop_pid "$tpid" INT
+}
+
 # ---------------------------------------------------------------- 實際流量：veth 到 netns 測試主機
 # dpdk_t_veth DRIVER：netns kbdpdk-h（198.18.3.2）的 kbdpdk-h0 ↔ 根 namespace 的 kbdpdk-d0（DPDK 用 DRIVER 接上）。
 # 測試主機送出 UDP frame，並用 tcpdump 擷取回來的 frame：每一個都必須是送出的 frame 對調 MAC 後的位元組。
@@ -271,19 +288,10 @@ dpdk_t_veth() {
     if ! wait_marker "$log" '\[就緒\]' 20 "$pid"; then
         fail "$name" "程式沒有印出 [就緒]"; show_log "$log"; return 0
     fi
-    # 測試主機上用 tcpdump 只擷取「進來」且來源是 DPDK 那一端 MAC 的 frame
     local cap=$WORK/dpdk-veth-$drv-recv.pcap sent=$WORK/dpdk-veth-$drv-sent.pcap tlog=$WORK/dpdk-veth-$drv-tcpdump.log
-    bg_start "$tlog" ip netns exec "$ns" tcpdump -n -U -Q in -i "$hif" -w "$cap" ether src "$dmac"
-    local tpid=$BG_PID
-    if ! wait_marker "$tlog" 'listening on' 10 "$tpid"; then fail "$name" "tcpdump 沒有開始擷取"; show_log "$tlog"; return 0; fi
-    nsx "$ns" "$DPDK_PY" "$DPDK_FRAMES" send "$hif" "$hmac" "$dmac" 200 "$sent" >/dev/null
-    # 等 200 個 frame 回來（最多 10 秒）
-    local deadline=$((SECONDS + 10))
-    while ((SECONDS < deadline)); do
-        [ "$("$DPDK_PY" "$DPDK_FRAMES" count "$cap" 2>/dev/null || echo 0)" -ge 200 ] && break
-        sleep 0.1
-    done
-    stop_pid "$tpid" INT
+    if ! dpdk_veth_xchg "$ns" "$hif" "$hmac" "$dmac" 200 "$sent" "$cap" "$tlog"; then
+        fail "$name" "tcpdump 沒有開始擷取"; show_log "$tlog"; return 0
+    fi
     kill -INT "$pid"
     local erc=0 res rc=0
     wait_exit "$pid" 10 || erc=$?
@@ -601,16 +609,7 @@ dpdk_demo() {
     bg_start "$alog" "$prog" -l 0-1 --no-pci "${mem[@]}" --vdev "net_af_packet0,iface=$dif" -- --mode macswap
     local pid=$BG_PID res="" cap=$WORK/demo-dpdk-recv.pcap sent=$WORK/demo-dpdk-sent.pcap tlog=$WORK/demo-dpdk-tcpdump.log
     if wait_marker "$alog" '\[就緒\]' 20 "$pid"; then
-        bg_start "$tlog" ip netns exec "$ns" tcpdump -n -U -Q in -i "$hif" -w "$cap" ether src "$dmac"
-        local tpid=$BG_PID
-        wait_marker "$tlog" 'listening on' 10 "$tpid" || true
-        nsx "$ns" "$DPDK_PY" "$DPDK_FRAMES" send "$hif" "$hmac" "$dmac" 500 "$sent" >/dev/null
-        local deadline=$((SECONDS + 10))
-        while ((SECONDS < deadline)); do
-            [ "$("$DPDK_PY" "$DPDK_FRAMES" count "$cap" 2>/dev/null || echo 0)" -ge 500 ] && break
-            sleep 0.2
-        done
-        stop_pid "$tpid" INT
+        dpdk_veth_xchg "$ns" "$hif" "$hmac" "$dmac" 500 "$sent" "$cap" "$tlog" || true
         res=$("$DPDK_PY" "$DPDK_FRAMES" check-swapped "$sent" "$cap" 2>&1 || true)
         echo "     測試主機送出 500 個 frame，收回後比對：$res"
     fi

@@ -46,15 +46,18 @@ show_log() { # FILE [LINES]
 }
 
 # ---------------------------------------------------------------- 收尾
+# _unwind ARRAY：依相反順序執行陣列裡登記的指令（忽略錯誤），然後清空它
+_unwind() {
+    local -n _stack=$1
+    local i
+    for ((i = ${#_stack[@]} - 1; i >= 0; i--)); do
+        eval "${_stack[$i]}" >/dev/null 2>&1 || true
+    done
+    _stack=()
+}
 _CLEANUP=()
 defer() { _CLEANUP+=("$*"); }
-_run_cleanup() {
-    local i
-    for ((i = ${#_CLEANUP[@]} - 1; i >= 0; i--)); do
-        eval "${_CLEANUP[$i]}" >/dev/null 2>&1 || true
-    done
-    _CLEANUP=()
-}
+_run_cleanup() { _unwind _CLEANUP; }
 
 # run_test FUNC [ARGS...]：在子 shell 裡執行一個測試，保證收尾。
 # 測試被 set -e 中途打斷、又沒有自己回報 FAIL 時，補上一筆 FAIL。
@@ -219,11 +222,7 @@ goal() {
 _GLOBAL_CLEANUP=()
 global_defer() { _GLOBAL_CLEANUP+=("$*"); }
 _global_cleanup() {
-    local i
-    for ((i = ${#_GLOBAL_CLEANUP[@]} - 1; i >= 0; i--)); do
-        eval "${_GLOBAL_CLEANUP[$i]}" >/dev/null 2>&1 || true
-    done
-    _GLOBAL_CLEANUP=()
+    _unwind _GLOBAL_CLEANUP
     [ -z "${WORK:-}" ] || rm -rf "$WORK"
 }
 

@@ -403,10 +403,13 @@ iou_perf() {
     local -a workloads=("50 64 1" "500 4096 16")
     local w impl r line a b c d e f
     declare -A rps p99 errs stalls cpu ccpu
-    echo "  io_uring_async 對 epoll echo（伺服器 CPU 0、客戶端 CPU 1，每回合 ${IOU_SECONDS} 秒，${IOU_ROUNDS} 回合交錯）"
+    echo "  io_uring_async 對 epoll echo（伺服器 CPU 0、客戶端 CPU 1，每回合 ${IOU_SECONDS} 秒，${IOU_ROUNDS} 回合交錯，先後順序每回合對調）"
+    local -a order
     for ((r = 1; r <= IOU_ROUNDS; r++)); do
+        # 奇數回合 io_uring 先跑、偶數回合 epoll 先跑：不讓同一個程式總是接在另一個後面
+        if ((r % 2)); then order=(io_uring epoll); else order=(epoll io_uring); fi
         for w in "${workloads[@]}"; do
-            for impl in io_uring epoll; do
+            for impl in "${order[@]}"; do
                 # shellcheck disable=SC2086 # 故意拆開成 CONNS SIZE DEPTH
                 line=$(iou_perf_round "$impl" $w)
                 read -r a b c d e f <<<"$line"

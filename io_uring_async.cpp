@@ -410,8 +410,8 @@ private:
         if (r == MAP_FAILED) throw Failure(1, "mmap（buffer ring）失敗：" + errstr(errno));
         br_ = static_cast<io_uring_buf_ring*>(r);
         io_uring_buf_ring_init(br_);
-        // 緩衝池對齊 2 MiB 並要求透明大頁（THP）：池子有幾十 MiB，用 4 KiB 頁時 send/recv 的複製
-        // 一直在 TLB miss（epoll 只重用一塊 64 KiB）。一開始就全部配好並碰過，之後常駐記憶體不再成長。
+        // 緩衝池對齊 2 MiB 並要求透明大頁（THP）：FIFO 的 buffer ring 會輪流用遍幾十 MiB 的池子，用 4 KiB 頁時
+        // send/recv 的複製要一直換 TLB 項目（epoll 只重用一塊 64 KiB）。一開始就全部配好並碰過，之後常駐記憶體不再成長。
         data_bytes_ = (size_t(count_) * size_ + kHugePage - 1) & ~(kHugePage - 1);
         void* d = mmap(nullptr, data_bytes_ + kHugePage, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
         if (d == MAP_FAILED) {

@@ -426,8 +426,15 @@ private:
         if (size_t tail = kHugePage - (aligned - base)) munmap(reinterpret_cast<void*>(aligned + data_bytes_), tail);
         data_ = reinterpret_cast<uint8_t*>(aligned);
         (void)madvise(data_, data_bytes_, MADV_HUGEPAGE);          // THP 關閉時無效，不影響正確性
-        if (madvise(data_, data_bytes_, MADV_POPULATE_WRITE) != 0)  // 5.14 以前沒有：自己逐頁碰
-            for (size_t off = 0; off < data_bytes_; off += 4096) data_[off] = 0;
+        if (madvise(data_, data_bytes_, MADV_POPULATE_WRITE) != 0) {
+            if (errno != EINVAL) {                                  // ENOMEM 等：現在就說，不要之後被 OOM 殺掉
+                int e = errno;
+                release_memory();
+                throw Failure(1, "緩衝池（" + std::to_string(data_bytes_ >> 20) + " MiB）配置失敗：" + errstr(e) +
+                                     "；請用 --buf-count／--buf-size 縮小");
+            }
+            for (size_t off = 0; off < data_bytes_; off += 4096) data_[off] = 0;  // 5.14 以前沒有：自己逐頁碰
+        }
     }
     void release_memory() {
         if (data_) munmap(data_, data_bytes_);

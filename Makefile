@@ -8,31 +8,23 @@ CXX        ?= g++
 CLANG      ?= clang
 PKG_CONFIG ?= pkg-config
 
+WARNINGS   := -Wall -Wextra -Wpedantic
 CXXFLAGS   ?= -O2 -g
-CXXFLAGS   += -std=c++20 -Wall -Wextra -Wpedantic
-SAN_FLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+CXXFLAGS   += -std=c++20 $(WARNINGS)
+# 兩種 sanitizer 版本：ASan + UBSan（預設），只有 UBSan（DPDK：EAL 自己管理 hugepage 記憶體，與 ASan 的影子記憶體衝突）
+SAN_COMMON := -std=c++20 $(WARNINGS) -O1 -g -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+SAN_FLAGS  := $(SAN_COMMON) -fsanitize=address,undefined
+UBSAN_FLAGS := $(SAN_COMMON) -fsanitize=undefined
+BPF_CFLAGS := -O2 -g -Wall -target bpf -I/usr/include/$$(uname -m)-linux-gnu
 SAN_DIR    := build/sanitize
 TOOLS_DIR  := build/tools
 HUGEPAGES  ?= 256
 
 PROGRAMS := io_uring_async af_xdp_socket dpdk_packet_processing rdma_communication
 
-# 每個程式：它要的 pkg-config 模組，以及提供它們的 Debian 套件
-IO_URING_PC  := liburing
-IO_URING_PKG := liburing-dev
-AF_XDP_PC    := libxdp libbpf
-AF_XDP_PKG   := libxdp-dev libbpf-dev clang
-DPDK_PC      := libdpdk
-DPDK_PKG     := libdpdk-dev
-RDMA_PC      := libibverbs librdmacm
-RDMA_PKG     := libibverbs-dev librdmacm-dev
-
-# have：pkg-config 找得到模組，而且原始檔存在
+# have：pkg-config 找得到模組，而且原始檔存在；have_cmd：指令存在（沒有指定指令時算有）
 have = $(if $(wildcard $(2)),$(shell $(PKG_CONFIG) --exists $(1) 2>/dev/null && echo yes))
-HAVE_IO_URING := $(call have,$(IO_URING_PC),io_uring_async.cpp)
-HAVE_AF_XDP   := $(and $(call have,$(AF_XDP_PC),af_xdp_socket.cpp),$(shell command -v $(CLANG) >/dev/null && echo yes))
-HAVE_DPDK     := $(call have,$(DPDK_PC),dpdk_packet_processing.cpp)
-HAVE_RDMA     := $(call have,$(RDMA_PC),rdma_communication.cpp)
+have_cmd = $(if $(1),$(shell command -v $(1) >/dev/null && echo yes),yes)
 
 # 缺少時的中文說明：$(call skip,程式,模組,套件)
 skip = echo "略過 $(1)：找不到 $(2)（請安裝 Debian 套件 $(3)，或執行 make install-deps）"
@@ -40,61 +32,36 @@ skip = echo "略過 $(1)：找不到 $(2)（請安裝 Debian 套件 $(3)，或�
 .PHONY: all io_uring af_xdp dpdk rdma tools sanitize clean help check-deps install-deps \
         setup-hugepages demo docs test test-full bench
 
-all: io_uring_async af_xdp dpdk rdma tools
+all: io_uring af_xdp dpdk rdma tools
 
-# ---------------------------------------------------------------- io_uring
-ifeq ($(HAVE_IO_URING),yes)
-io_uring: io_uring_async
-io_uring_async: io_uring_async.cpp
-	$(CXX) $(CXXFLAGS) $$($(PKG_CONFIG) --cflags $(IO_URING_PC)) -o $@ $< $$($(PKG_CONFIG) --libs $(IO_URING_PC))
-$(SAN_DIR)/io_uring_async: io_uring_async.cpp | $(SAN_DIR)
-	$(CXX) -std=c++20 -Wall -Wextra -Wpedantic $(SAN_FLAGS) $$($(PKG_CONFIG) --cflags $(IO_URING_PC)) -o $@ $< $$($(PKG_CONFIG) --libs $(IO_URING_PC))
-SAN_TARGETS += $(SAN_DIR)/io_uring_async
+# ---------------------------------------------------------------- 四個程式：同一個樣板
+# $(call program,程式,make 群組目標,pkg-config 模組,Debian 套件,sanitizer 旗標,另外需要的指令)
+# 找得到函式庫：編出 程式 與 build/sanitize/程式；找不到：群組目標印出中文說明後略過，其他程式照常編譯。
+define program
+HAVE_$(2) := $$(and $$(call have,$(3),$(1).cpp),$$(call have_cmd,$(6)))
+ifeq ($$(HAVE_$(2)),yes)
+$(2): $(1)
+$(1): $(1).cpp
+	$$(CXX) $$(CXXFLAGS) $$$$($$(PKG_CONFIG) --cflags $(3)) -o $$@ $$< $$$$($$(PKG_CONFIG) --libs $(3))
+$$(SAN_DIR)/$(1): $(1).cpp | $$(SAN_DIR)
+	$$(CXX) $(5) $$$$($$(PKG_CONFIG) --cflags $(3)) -o $$@ $$< $$$$($$(PKG_CONFIG) --libs $(3))
+SAN_TARGETS += $$(SAN_DIR)/$(1)
 else
-io_uring io_uring_async:
-	@$(call skip,io_uring_async,$(IO_URING_PC),$(IO_URING_PKG))
+$(2) $(1):
+	@$$(call skip,$(1),$(3)$(if $(6), 或 $(6)),$(4))
 endif
+endef
 
-# ---------------------------------------------------------------- AF_XDP
-ifeq ($(HAVE_AF_XDP),yes)
-af_xdp: af_xdp_socket xdp_redirect.bpf.o
-af_xdp_socket: af_xdp_socket.cpp
-	$(CXX) $(CXXFLAGS) $$($(PKG_CONFIG) --cflags $(AF_XDP_PC)) -o $@ $< $$($(PKG_CONFIG) --libs $(AF_XDP_PC))
+$(eval $(call program,io_uring_async,io_uring,liburing,liburing-dev,$(SAN_FLAGS),))
+$(eval $(call program,af_xdp_socket,af_xdp,libxdp libbpf,libxdp-dev libbpf-dev clang,$(SAN_FLAGS),$(CLANG)))
+$(eval $(call program,dpdk_packet_processing,dpdk,libdpdk,libdpdk-dev,$(UBSAN_FLAGS),))
+$(eval $(call program,rdma_communication,rdma,libibverbs librdmacm,libibverbs-dev librdmacm-dev,$(SAN_FLAGS),))
+
+# AF_XDP 還要 XDP 程式本身（clang 編成 BPF 目的檔）
+ifeq ($(HAVE_af_xdp),yes)
+af_xdp: xdp_redirect.bpf.o
 xdp_redirect.bpf.o: xdp_redirect.bpf.c
-	$(CLANG) -O2 -g -Wall -target bpf -I/usr/include/$$(uname -m)-linux-gnu -c -o $@ $<
-$(SAN_DIR)/af_xdp_socket: af_xdp_socket.cpp | $(SAN_DIR)
-	$(CXX) -std=c++20 -Wall -Wextra -Wpedantic $(SAN_FLAGS) $$($(PKG_CONFIG) --cflags $(AF_XDP_PC)) -o $@ $< $$($(PKG_CONFIG) --libs $(AF_XDP_PC))
-SAN_TARGETS += $(SAN_DIR)/af_xdp_socket
-else
-af_xdp af_xdp_socket:
-	@$(call skip,af_xdp_socket,$(AF_XDP_PC) 或 clang,$(AF_XDP_PKG))
-endif
-
-# ---------------------------------------------------------------- DPDK
-ifeq ($(HAVE_DPDK),yes)
-dpdk: dpdk_packet_processing
-dpdk_packet_processing: dpdk_packet_processing.cpp
-	$(CXX) $(CXXFLAGS) $$($(PKG_CONFIG) --cflags $(DPDK_PC)) -o $@ $< $$($(PKG_CONFIG) --libs $(DPDK_PC))
-# DPDK 只建 UBSan 版（不加 ASan：EAL 自己管理 hugepage 記憶體，與 ASan 的影子記憶體衝突）
-$(SAN_DIR)/dpdk_packet_processing: dpdk_packet_processing.cpp | $(SAN_DIR)
-	$(CXX) -std=c++20 -Wall -Wextra -Wpedantic -O1 -g -fno-omit-frame-pointer -fsanitize=undefined -fno-sanitize-recover=undefined $$($(PKG_CONFIG) --cflags $(DPDK_PC)) -o $@ $< $$($(PKG_CONFIG) --libs $(DPDK_PC))
-SAN_TARGETS += $(SAN_DIR)/dpdk_packet_processing
-else
-dpdk dpdk_packet_processing:
-	@$(call skip,dpdk_packet_processing,$(DPDK_PC),$(DPDK_PKG))
-endif
-
-# ---------------------------------------------------------------- RDMA
-ifeq ($(HAVE_RDMA),yes)
-rdma: rdma_communication
-rdma_communication: rdma_communication.cpp
-	$(CXX) $(CXXFLAGS) $$($(PKG_CONFIG) --cflags $(RDMA_PC)) -o $@ $< $$($(PKG_CONFIG) --libs $(RDMA_PC))
-$(SAN_DIR)/rdma_communication: rdma_communication.cpp | $(SAN_DIR)
-	$(CXX) -std=c++20 -Wall -Wextra -Wpedantic $(SAN_FLAGS) $$($(PKG_CONFIG) --cflags $(RDMA_PC)) -o $@ $< $$($(PKG_CONFIG) --libs $(RDMA_PC))
-SAN_TARGETS += $(SAN_DIR)/rdma_communication
-else
-rdma rdma_communication:
-	@$(call skip,rdma_communication,$(RDMA_PC),$(RDMA_PKG))
+	$(CLANG) $(BPF_CFLAGS) -c -o $@ $<
 endif
 
 # ---------------------------------------------------------------- 測試用的對照程式（tests/tools/*.cpp）
@@ -102,15 +69,15 @@ endif
 TOOLS := $(TOOLS_DIR)/epoll_echo
 $(TOOLS_DIR)/epoll_echo: tests/tools/epoll_echo.cpp | $(TOOLS_DIR)
 	$(CXX) $(CXXFLAGS) -o $@ $<
-ifeq ($(HAVE_AF_XDP),yes)
+ifeq ($(HAVE_af_xdp),yes)
 TOOLS += $(patsubst tests/tools/%.cpp,$(TOOLS_DIR)/%,$(wildcard tests/tools/af_packet_peer.cpp tests/tools/xdp_livegen.cpp))
 TOOLS += $(patsubst tests/tools/%.c,$(TOOLS_DIR)/%.o,$(wildcard tests/tools/xdp_livegen.bpf.c))
 $(TOOLS_DIR)/af_packet_peer: tests/tools/af_packet_peer.cpp | $(TOOLS_DIR)
 	$(CXX) $(CXXFLAGS) -o $@ $<
 $(TOOLS_DIR)/xdp_livegen: tests/tools/xdp_livegen.cpp | $(TOOLS_DIR)
-	$(CXX) $(CXXFLAGS) $$($(PKG_CONFIG) --cflags $(AF_XDP_PC)) -o $@ $< $$($(PKG_CONFIG) --libs $(AF_XDP_PC))
+	$(CXX) $(CXXFLAGS) $$($(PKG_CONFIG) --cflags libxdp libbpf) -o $@ $< $$($(PKG_CONFIG) --libs libxdp libbpf)
 $(TOOLS_DIR)/xdp_livegen.bpf.o: tests/tools/xdp_livegen.bpf.c | $(TOOLS_DIR)
-	$(CLANG) -O2 -g -Wall -target bpf -I/usr/include/$$(uname -m)-linux-gnu -c -o $@ $<
+	$(CLANG) $(BPF_CFLAGS) -c -o $@ $<
 endif
 tools: $(TOOLS)
 
@@ -118,8 +85,11 @@ $(SAN_DIR) $(TOOLS_DIR):
 	@mkdir -p $@
 
 # ---------------------------------------------------------------- 共用目標
-sanitize: $(SAN_TARGETS)
-	@echo "已建置 ASan + UBSan 版本於 $(SAN_DIR)/：$(notdir $(SAN_TARGETS))"
+# SAN_PROGS 可以只選部分程式（run_tests.sh 只跑某些群組時用）：make sanitize SAN_PROGS=io_uring_async
+SAN_PROGS ?= $(PROGRAMS)
+SAN_SELECTED := $(filter $(addprefix $(SAN_DIR)/,$(SAN_PROGS)),$(SAN_TARGETS))
+sanitize: $(SAN_SELECTED)
+	@echo "已建置 ASan + UBSan 版本於 $(SAN_DIR)/：$(notdir $(SAN_SELECTED))"
 	@echo "（DPDK 只建 UBSan 版：EAL 自己管理 hugepage 記憶體，和 ASan 的影子記憶體衝突）"
 
 # 套件清單：程式、測試與效能比較用到的一切

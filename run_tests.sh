@@ -8,7 +8,7 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ALL_GROUPS=(build io_uring af_xdp dpdk rdma results docs lint)
+ALL_GROUPS=(build io_uring af_xdp dpdk rdma adversarial results docs lint)
 
 usage() {
     cat <<EOF
@@ -68,9 +68,26 @@ trap _global_cleanup EXIT
 trap 'echo; echo "已中斷，正在收尾……" >&2; exit 130' INT TERM
 
 # ---------------------------------------------------------------- 編譯
+# 只選了某些程式的群組（io_uring af_xdp dpdk rdma，也是 make 目標的名字）時，只編譯那些程式與測試工具；
+# 其他情況編譯全部
 build_all() {
-    local targets=(all)
-    [ "$MODE" == perf ] || targets+=(sanitize)
+    local targets=() progs=() g
+    for g in "${GROUPS_SELECTED[@]}"; do
+        case $g in
+        io_uring) progs+=(io_uring_async) ;;
+        af_xdp) progs+=(af_xdp_socket) ;;
+        dpdk) progs+=(dpdk_packet_processing) ;;
+        rdma) progs+=(rdma_communication) ;;
+        *) progs=(); break ;;
+        esac
+    done
+    if [ ${#progs[@]} == 0 ]; then
+        targets=(all)
+        [ "$MODE" == perf ] || targets+=(sanitize)
+    else
+        targets=("${GROUPS_SELECTED[@]}" tools)
+        [ "$MODE" == perf ] || targets+=(sanitize "SAN_PROGS=${progs[*]}")
+    fi
     echo "== 編譯（make ${targets[*]}）"
     if ! make -C "$ROOT" -j2 "${targets[@]}" >"$WORK/build.log" 2>&1; then
         echo "編譯失敗，make 的輸出：" >&2

@@ -243,3 +243,20 @@ ensure_hugepages() { # [N]
         global_defer "echo $cur > /proc/sys/vm/nr_hugepages"
     fi
 }
+
+# ---------------------------------------------------------------- 命令列的拒絕（敵意測試共用）
+# refusal_problem CMD...：這個命令列應該被拒絕：10 秒內結束、結束碼 2、輸出有中文說明、沒有 sanitizer 報告。
+# 符合時什麼都不印、回傳 0；否則印一行哪裡不對、回傳 1。
+refusal_problem() {
+    local out rc=0
+    out=$(run_timeout 10 "$@" 2>&1 </dev/null) || rc=$?
+    if [ "$rc" != 2 ]; then
+        echo "「${*##*/}」結束碼 $rc（預期 2）：$(head -c 200 <<<"$out" | tr '\n' ' ')"; return 1
+    fi
+    if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' <<<"$out"; then
+        echo "「${*##*/}」有 sanitizer 報告：$(grep -m1 -E 'Sanitizer|runtime error:' <<<"$out")"; return 1
+    fi
+    if ! LC_ALL=C.UTF-8 grep -qP '[\x{4e00}-\x{9fff}]' <<<"$out"; then
+        echo "「${*##*/}」沒有中文說明：$(head -c 200 <<<"$out" | tr '\n' ' ')"; return 1
+    fi
+}

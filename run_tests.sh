@@ -48,24 +48,13 @@ for g in "${GROUPS_SELECTED[@]}"; do
     fi
 done
 
-IS_ROOT=0
-[ "$(id -u)" == 0 ] && IS_ROOT=1
+# shellcheck source=tests/lib.sh
+source "$ROOT/tests/lib.sh"
+harness_init "$MODE" kb-tests
+
 if [ "$MODE" != smoke ] && [ "$IS_ROOT" == 0 ]; then
     echo "注意：-f 與 -p 需要 root；不是 root 時，需要 root 的測試會標為 SKIP。" >&2
 fi
-
-WORK=$(mktemp -d /tmp/kb-tests.XXXXXX)
-RESULTS_FILE=$WORK/results
-RESULTS_DIR=$ROOT/results
-LOG_KEEP=$ROOT/test-logs
-: >"$RESULTS_FILE"
-export ROOT WORK RESULTS_FILE RESULTS_DIR LOG_KEEP IS_ROOT MODE
-
-# shellcheck source=tests/lib.sh
-source "$ROOT/tests/lib.sh"
-
-trap _global_cleanup EXIT
-trap 'echo; echo "已中斷，正在收尾……" >&2; exit 130' INT TERM
 
 # ---------------------------------------------------------------- 編譯
 # 只選了某些程式的群組（io_uring af_xdp dpdk rdma，也是 make 目標的名字）時，只編譯那些程式與測試工具；

@@ -6,19 +6,11 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-WORK=$(mktemp -d /tmp/kb-demo.XXXXXX)
-RESULTS_FILE=$WORK/results
-RESULTS_DIR=$WORK/results-dir
-LOG_KEEP=$ROOT/test-logs
-IS_ROOT=0
-[ "$(id -u)" == 0 ] && IS_ROOT=1
-MODE=demo
-: >"$RESULTS_FILE"
-export ROOT WORK RESULTS_FILE RESULTS_DIR LOG_KEEP IS_ROOT MODE
 # shellcheck source=tests/lib.sh
 source "$ROOT/tests/lib.sh"
-trap _global_cleanup EXIT
-trap 'echo; echo "已中斷，正在收尾……" >&2; exit 130' INT TERM
+harness_init demo kb-demo
+RESULTS_DIR=$WORK/results-dir  # 示範不動 results/ 裡量到的數字
+export RESULTS_DIR
 
 DEMO_GROUPS=(io_uring af_xdp dpdk rdma)
 T0=$SECONDS

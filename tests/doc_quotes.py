@@ -10,6 +10,8 @@
     ```cpp
     ...程式碼...
     ```
+內文提到錨點時寫成「錨點 `名稱`」；check 也確認每個這樣提到的錨點都存在：在同一章（## 標題之下）
+引用過的原始檔裡，那一章沒有引用時在任何一個原始檔裡。
 
 用法：
   doc_quotes.py check GUIDE.md [ROOT]    每個引用都必須和原始碼的錨點區塊一字不差；錨點不存在也算錯
@@ -24,6 +26,7 @@ import sys
 ANCHOR_OPEN = re.compile(r"^\s*//\s*8<\s*([A-Za-z0-9_.-]+)\s*$")
 ANCHOR_CLOSE = re.compile(r"^\s*//\s*>8\s*([A-Za-z0-9_.-]+)\s*$")
 QUOTE = re.compile(r"^<!--\s*quote:\s*([^#\s]+)#([A-Za-z0-9_.-]+)\s*-->\s*$")
+PROSE_ANCHOR = re.compile(r"錨點\s*`([A-Za-z0-9_.-]+)`")
 SOURCES = (".cpp", ".c", ".h", ".hpp")
 
 
@@ -125,6 +128,34 @@ def process(guide, root, update):
     return "\n".join(out), errors, count
 
 
+def prose_anchor_errors(guide, root):
+    """內文寫「錨點 `名稱`」的地方，名稱必須是那一章引用的原始檔裡的錨點。"""
+    with open(guide, encoding="utf-8") as f:
+        lines = f.read().split("\n")
+    anchors = all_anchors(root)
+    chapters, current, in_code = [], None, False
+    for no, line in enumerate(lines, start=1):
+        if line.startswith("```"):
+            in_code = not in_code
+            continue
+        if in_code:
+            continue
+        if line.startswith("## ") or current is None:
+            current = {"files": set(), "mentions": []}
+            chapters.append(current)
+        m = QUOTE.match(line)
+        if m:
+            current["files"].add(m.group(1))
+        current["mentions"] += [(no, name) for name in PROSE_ANCHOR.findall(line)]
+    errors = []
+    for ch in chapters:
+        files = ch["files"] or set(anchors)
+        for no, name in ch["mentions"]:
+            if not any(name in anchors.get(f, {}) for f in files):
+                errors.append(f"{os.path.basename(guide)}:{no}：內文提到的錨點 {name} 不在 {'、'.join(sorted(files))} 裡")
+    return errors
+
+
 def main(argv):
     if len(argv) < 2 or argv[1] in ("-h", "--help"):
         print(__doc__)
@@ -145,6 +176,10 @@ def main(argv):
         return 2
     guide, root = argv[2], argv[3] if len(argv) > 3 else "."
     text, errors, count = process(guide, root, cmd == "update")
+    try:
+        errors += prose_anchor_errors(guide, root)
+    except ValueError as e:
+        errors.append(str(e))
     for e in errors:
         print(f"錯誤：{e}", file=sys.stderr)
     if errors:

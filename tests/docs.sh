@@ -43,11 +43,16 @@ CPP
     python3 "$QUOTES" check "$d/changed.md" "$d" >/dev/null 2>&1 && bad+=" 改過的引用沒被抓到"
     sed 's/#step/#gone/' "$d/ok.md" >"$d/missing.md"
     python3 "$QUOTES" check "$d/missing.md" "$d" >/dev/null 2>&1 && bad+=" 不存在的錨點沒被抓到"
+    local tick='`'
+    { cat "$d/ok.md"; echo "內文說明錨點 ${tick}step${tick} 做什麼。"; } >"$d/prose.md"
+    python3 "$QUOTES" check "$d/prose.md" "$d" >/dev/null 2>&1 || bad+=" 內文提到存在的錨點被拒絕"
+    { cat "$d/ok.md"; echo "內文說明錨點 ${tick}nowhere${tick} 做什麼。"; } >"$d/prose-missing.md"
+    python3 "$QUOTES" check "$d/prose-missing.md" "$d" >/dev/null 2>&1 && bad+=" 內文提到不存在的錨點沒被抓到"
     python3 "$QUOTES" update "$d/changed.md" "$d" >/dev/null 2>&1 && cmp -s "$d/changed.md" "$d/ok.md" || bad+=" update 沒有還原引用"
     sed -i '/>8 step/d' "$d/demo.cpp"
     python3 "$QUOTES" check "$d/ok.md" "$d" >/dev/null 2>&1 && bad+=" 沒有結束的錨點沒被抓到"
     if [ -z "$bad" ]; then
-        pass docs.detects_drift "檢查器抓得到改過的引用、不存在的錨點與沒有結束的錨點，update 能從原始碼還原"
+        pass docs.detects_drift "檢查器抓得到改過的引用、不存在的錨點（引用與內文提到的）與沒有結束的錨點，update 能從原始碼還原"
     else
         fail docs.detects_drift "檢查器" "每種脫節都被抓到" "$bad"
     fi

@@ -7,9 +7,26 @@
 #     測試結束（正常、失敗、Ctrl-C）時依登記的相反順序執行；
 #   - 子 shell 開著 set -euo pipefail：意外失敗的指令會讓測試記為 FAIL，不會拖垮其他測試。
 #
-# 由 run_tests.sh 提供的變數：ROOT（專案根目錄）、WORK（本次執行的暫存目錄）、
+# 呼叫者設定 ROOT（專案根目錄），harness_init 設定其餘的變數：WORK（本次執行的暫存目錄）、
 # RESULTS_FILE（結果計數檔）、RESULTS_DIR（results/）、LOG_KEEP（失敗時保留的日誌目錄）、
 # IS_ROOT（1 或 0）、MODE（smoke|full|perf）。
+
+# ---------------------------------------------------------------- 開頭
+# harness_init MODE 暫存目錄字首：run_tests.sh 與 make demo 共用的開頭——
+# 設定上面那些變數、建立 $WORK 與結果檔，登記整次執行的收尾（EXIT）與 Ctrl-C（INT、TERM → 結束碼 130）
+harness_init() {
+    MODE=$1
+    WORK=$(mktemp -d "/tmp/$2.XXXXXX")
+    RESULTS_FILE=$WORK/results
+    RESULTS_DIR=$ROOT/results
+    LOG_KEEP=$ROOT/test-logs
+    IS_ROOT=0
+    [ "$(id -u)" != 0 ] || IS_ROOT=1
+    : >"$RESULTS_FILE"
+    export ROOT WORK RESULTS_FILE RESULTS_DIR LOG_KEEP IS_ROOT MODE
+    trap _global_cleanup EXIT
+    trap 'echo; echo "已中斷，正在收尾……" >&2; exit 130' INT TERM
+}
 
 # ---------------------------------------------------------------- 回報
 _report() { # STATUS NAME MSG

@@ -66,14 +66,12 @@ endif
 
 # ---------------------------------------------------------------- 測試用的對照程式（tests/tools/*.cpp）
 # 對照組（epoll echo server、AF_PACKET 收發器、封包產生器）只給測試與效能比較用。
-TOOLS := $(TOOLS_DIR)/epoll_echo
-$(TOOLS_DIR)/epoll_echo: tests/tools/epoll_echo.cpp | $(TOOLS_DIR)
+TOOLS := $(TOOLS_DIR)/epoll_echo $(TOOLS_DIR)/udp_echo_ref $(TOOLS_DIR)/udp_echo_client
+$(TOOLS_DIR)/%: tests/tools/%.cpp | $(TOOLS_DIR)
 	$(CXX) $(CXXFLAGS) -o $@ $<
 ifeq ($(HAVE_af_xdp),yes)
 TOOLS += $(patsubst tests/tools/%.cpp,$(TOOLS_DIR)/%,$(wildcard tests/tools/af_packet_peer.cpp tests/tools/xdp_livegen.cpp))
 TOOLS += $(patsubst tests/tools/%.c,$(TOOLS_DIR)/%.o,$(wildcard tests/tools/xdp_livegen.bpf.c))
-$(TOOLS_DIR)/af_packet_peer: tests/tools/af_packet_peer.cpp | $(TOOLS_DIR)
-	$(CXX) $(CXXFLAGS) -o $@ $<
 $(TOOLS_DIR)/xdp_livegen: tests/tools/xdp_livegen.cpp | $(TOOLS_DIR)
 	$(CXX) $(CXXFLAGS) $$($(PKG_CONFIG) --cflags libxdp libbpf) -o $@ $< $$($(PKG_CONFIG) --libs libxdp libbpf)
 $(TOOLS_DIR)/xdp_livegen.bpf.o: tests/tools/xdp_livegen.bpf.c | $(TOOLS_DIR)

@@ -71,10 +71,10 @@ $(TOOLS_DIR)/%: tests/tools/%.cpp | $(TOOLS_DIR)
 	$(CXX) $(CXXFLAGS) -o $@ $<
 ifeq ($(HAVE_af_xdp),yes)
 TOOLS += $(patsubst tests/tools/%.cpp,$(TOOLS_DIR)/%,$(wildcard tests/tools/af_packet_peer.cpp tests/tools/xdp_livegen.cpp))
-TOOLS += $(patsubst tests/tools/%.c,$(TOOLS_DIR)/%.o,$(wildcard tests/tools/xdp_livegen.bpf.c))
+TOOLS += $(patsubst tests/tools/%.c,$(TOOLS_DIR)/%.o,$(wildcard tests/tools/*.bpf.c))
 $(TOOLS_DIR)/xdp_livegen: tests/tools/xdp_livegen.cpp | $(TOOLS_DIR)
 	$(CXX) $(CXXFLAGS) $$($(PKG_CONFIG) --cflags libxdp libbpf) -o $@ $< $$($(PKG_CONFIG) --libs libxdp libbpf)
-$(TOOLS_DIR)/xdp_livegen.bpf.o: tests/tools/xdp_livegen.bpf.c | $(TOOLS_DIR)
+$(TOOLS_DIR)/%.bpf.o: tests/tools/%.bpf.c | $(TOOLS_DIR)
 	$(CLANG) $(BPF_CFLAGS) -c -o $@ $<
 endif
 tools: $(TOOLS)

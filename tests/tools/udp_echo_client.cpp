@@ -41,6 +41,7 @@ constexpr uint32_t kMagic = 0x4555424B;  // "KBUE"
 constexpr size_t kHeader = 24;
 constexpr size_t kMinSize = kHeader, kMaxSize = 1472;  // 一個 1500 MTU 的 IPv4 UDP datagram 最多 1472 bytes
 constexpr unsigned kBatch = 32;                          // 每次 sendmmsg / recvmmsg 最多幾個
+constexpr uint64_t kGiveUpAfter = 20;                    // closed：前 20 個請求都沒有回音就放棄
 
 std::atomic<bool> g_stop{false};
 extern "C" void on_signal(int) { g_stop.store(true, std::memory_order_relaxed); }
@@ -309,6 +310,7 @@ void run_closed(const Config& cfg, Endpoint& ep, Result& r) {
         uint64_t seq = ep.next_seq() - 1, before = r.c.received;
         // 忙碌等這一個回來；逾時算遺失，接著送下一個（之後才到的算遲到）
         while (r.c.received == before && now_ns() - sent_at < timeout) ep.receive(r.hist, r.c, seq);
+        if (r.c.received == 0 && r.c.sent >= kGiveUpAfter) break;  // 從來沒有回音：伺服器不在，不必等到時間用完
     }
     r.seconds = double(now_ns() - t0) / 1e9;
 }
@@ -365,6 +367,8 @@ int main(int argc, char** argv) {
                static_cast<unsigned long long>(r.c.corrupt), r.seconds);
         print_percentiles(r.hist);
         printf("\n");
+        if (r.c.received == 0) fprintf(stderr, "錯誤：%s 沒有回音（送出 %llu 個，一個都沒回來）\n", cfg.server_text.c_str(),
+                                       static_cast<unsigned long long>(r.c.sent));
         return r.c.corrupt == 0 && r.c.received > 0 ? 0 : 1;
     }
 

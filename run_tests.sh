@@ -8,7 +8,7 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ALL_GROUPS=(build io_uring af_xdp dpdk rdma adversarial results docs lint)
+ALL_GROUPS=(build io_uring af_xdp dpdk rdma adversarial compare results docs lint)
 
 usage() {
     cat <<EOF
@@ -57,16 +57,17 @@ if [ "$MODE" != smoke ] && [ "$IS_ROOT" == 0 ]; then
 fi
 
 # ---------------------------------------------------------------- 編譯
-# 只選了某些程式的群組（io_uring af_xdp dpdk rdma，也是 make 目標的名字）時，只編譯那些程式與測試工具；
-# 其他情況編譯全部
+# 只選了某些程式的群組（io_uring af_xdp dpdk rdma，也是 make 目標的名字；compare 用前三個）時，
+# 只編譯那些程式與測試工具；其他情況編譯全部
 build_all() {
-    local targets=() progs=() g
+    local targets=() makes=() progs=() g
     for g in "${GROUPS_SELECTED[@]}"; do
         case $g in
-        io_uring) progs+=(io_uring_async) ;;
-        af_xdp) progs+=(af_xdp_socket) ;;
-        dpdk) progs+=(dpdk_packet_processing) ;;
-        rdma) progs+=(rdma_communication) ;;
+        io_uring) makes+=(io_uring); progs+=(io_uring_async) ;;
+        af_xdp) makes+=(af_xdp); progs+=(af_xdp_socket) ;;
+        dpdk) makes+=(dpdk); progs+=(dpdk_packet_processing) ;;
+        rdma) makes+=(rdma); progs+=(rdma_communication) ;;
+        compare) makes+=(io_uring af_xdp dpdk); progs+=(io_uring_async af_xdp_socket dpdk_packet_processing) ;;
         *) progs=(); break ;;
         esac
     done
@@ -74,7 +75,7 @@ build_all() {
         targets=(all)
         [ "$MODE" == perf ] || targets+=(sanitize)
     else
-        targets=("${GROUPS_SELECTED[@]}" tools)
+        targets=("${makes[@]}" tools)
         [ "$MODE" == perf ] || targets+=(sanitize "SAN_PROGS=${progs[*]}")
     fi
     echo "== 編譯（make ${targets[*]}）"

@@ -75,12 +75,25 @@ _unwind() {
 _CLEANUP=()
 defer() { _CLEANUP+=("$*"); }
 _run_cleanup() { _unwind _CLEANUP; }
+# 一個測試裡先後換幾個伺服器時：cleanup_mark 記下目前登記到哪裡，cleanup_to MARK 只收掉之後登記的
+cleanup_mark() { echo "${#_CLEANUP[@]}"; }
+cleanup_to() {
+    local i
+    for ((i = ${#_CLEANUP[@]} - 1; i >= $1; i--)); do
+        eval "${_CLEANUP[$i]}" >/dev/null 2>&1 || true
+        unset '_CLEANUP[i]'
+    done
+}
 
 # run_test FUNC [ARGS...]：在子 shell 裡執行一個測試，保證收尾。
 # 測試被 set -e 中途打斷、又沒有自己回報 FAIL 時，補上一筆 FAIL。
 run_test() {
-    local fn=$1 rc=0 before
+    local fn=$1 rc=0 before errexit=0
     before=$(grep -c '^FAIL ' "$RESULTS_FILE" || true)
+    # 子 shell 不能放在 || 或 && 的左邊：bash 在那種位置裡會整個關掉 set -e（子 shell 裡再 set -e 也沒用），
+    # 意外失敗的指令就不會讓測試失敗。所以先關掉外層的 set -e，單獨執行子 shell，再讀 $?。
+    [[ $- != *e* ]] || errexit=1
+    set +e
     (
         set -euo pipefail
         _REPORTED=0 _FAILED=0 _TEST_NAME=$fn
@@ -89,7 +102,9 @@ run_test() {
         "$@"
         [ "$_FAILED" == 0 ] || exit 1
         [ "$_REPORTED" == 1 ] || { fail "$fn" "測試沒有回報任何結果"; exit 1; }
-    ) || rc=$?
+    )
+    rc=$?
+    [ "$errexit" == 0 ] || set -e
     [ "$rc" != 130 ] || return 130
     if [ "$rc" != 0 ] && [ "$(grep -c '^FAIL ' "$RESULTS_FILE" || true)" == "$before" ]; then
         _report FAIL "$fn" "測試在中途意外結束（結束碼 $rc）"

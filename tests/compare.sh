@@ -105,6 +105,7 @@ cmp_step() {
     if [ -n "$CMP_PID" ] && command -v perf >/dev/null; then
         perf stat -x, -e raw_syscalls:sys_enter -p "$CMP_PID" -o "$perf_log" &
         perf_pid=$!
+        sleep 0.3 # 讓 perf 先掛上去（多算的是這 0.3 秒的閒置系統呼叫：忙碌輪詢的列在閒置時也在呼叫，照實算進去）
     fi
     c0=$(cpu_busy 0); a0=$((c0 + $(cpu_busy 1)))
     line=$(cmp_client --open --rates "$rate" --step-seconds "$secs" --size "$size" --timeout-ms 100 | grep '^\[階梯\]' || true)

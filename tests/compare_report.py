@@ -106,10 +106,10 @@ def write_csv(raw, results):
         for (stack, size, metric), vals in sorted(raw.items()):
             v = list(vals.values())
             r = ratio_stats(raw, stack, size, metric, "socket") if stack != "socket" else None
+            ratio = [f"{x:.3f}" for x in r[:3]] if r else ["", "", ""]
             w.writerow([stack, f"udp_echo_{size}B", metric, UNITS.get(metric, ""),
                         "lower" if metric in LOWER_IS_BETTER else "higher",
-                        f"{statistics.median(v):.3f}", f"{min(v):.3f}", f"{max(v):.3f}", len(v),
-                        *(f"{x:.3f}" for x in r[:3]) if r else ("", "", "")])
+                        f"{statistics.median(v):.3f}", f"{min(v):.3f}", f"{max(v):.3f}", len(v), *ratio])
     return path
 
 

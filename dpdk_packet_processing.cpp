@@ -24,7 +24,8 @@
 //   EAL 選項放在 `--` 之前，程式選項放在 `--` 之後（--help 列出全部與預設值）。
 //   沒有指定 --in-memory / --file-prefix / --proc-type 時，程式會自動加上 --in-memory（--no-huge 時改加 --no-shconf）：
 //   hugepage 用匿名 memfd，結束後 /dev/hugepages 不留任何檔案，也能同時跑多個行程。
-//   指定 --file-prefix 時，程式在 rte_eal_cleanup() 之後刪掉這個 prefix 的 hugepage 檔案與 /var/run/dpdk/<prefix>。
+//   指定 --file-prefix 時（只接受英文字母或數字開頭、由英文字母、數字、-、_ 組成的 1–32 個字元，其他在 rte_eal_init 之前以 2 結束），
+//   程式在 rte_eal_cleanup() 之後只刪 EAL 說是自己的 hugepage 檔案與執行目錄（rte_eal_get_runtime_dir()）。
 //   試試看：測試會用 tests/dpdk_frames.py 產生 pcap；或在 veth 的另一端（netns）用 tcpdump 看 MAC 對調後的 frame。
 //
 // 指南章節：docs/kernel-bypass-guide.md 第 4 章「DPDK」。以 `// 8< 名稱` … `// >8 名稱` 標出的片段是章節引用的程式碼。
@@ -47,6 +48,8 @@
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
 #include <rte_prefetch.h>
+#include <rte_tcp.h>
+#include <rte_udp.h>
 #pragma GCC diagnostic pop
 
 #include <algorithm>
@@ -60,6 +63,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <exception>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -69,6 +73,13 @@
 #include <thread>
 #include <utility>
 #include <vector>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <signal.h>
+#include <sys/statfs.h>
+#include <unistd.h>
 
 namespace {
 
@@ -82,7 +93,8 @@ constexpr unsigned kDrainUs = 100;          // TX 緩衝最長停留時間（微
 constexpr unsigned kTscCheckEvery = 4;      // worker 每幾圈輪詢才檢查一次 TX flush 計時器（一圈最多幾百 ns）
 constexpr unsigned kStatsPollMs = 50;       // main lcore 檢查停止旗標的間隔（毫秒）
 constexpr unsigned kMaxPairsPerWorker = 64; // 每個 worker 最多處理幾個 (port, queue)
-constexpr uint16_t kMaxVlanTags = 2;        // 最多剝幾層 VLAN 標籤（802.1Q / QinQ）
+constexpr uint16_t kMaxVlanTags = 4;        // 最多剝幾層 VLAN 標籤（802.1Q / QinQ 再多兩層）；更深的堆疊算 malformed
+constexpr size_t kMaxFilePrefix = 32;       // --file-prefix 最長幾個字元：它會成為 /var/run/dpdk/<prefix>/mp_socket_…（sun_path 只有 108 B）
 
 static_assert(kBurst <= kRxRingSize && kBurst <= kTxRingSize, "burst 不能大於 ring");
 static_assert(std::has_single_bit(kRxRingSize) && std::has_single_bit(kTxRingSize), "ring 大小必須是 2 的次方");
@@ -99,10 +111,13 @@ extern "C" void on_signal(int) { g_stop.store(true, std::memory_order_relaxed); 
 // 結束碼
 constexpr int kExitOk = 0, kExitRuntime = 1, kExitUsage = 2, kExitNoDevice = 77;
 
-// 設定期的錯誤：帶著結束碼與中文訊息往上丟到 main（main 以下不呼叫 exit()）
-struct AppError {
+// 設定期的錯誤：帶著結束碼與中文訊息往上丟到 main（main 以下不呼叫 exit()）。
+// 它是 std::exception：main 另外也接住其他任何例外，解構（port stop、rte_eal_cleanup()）一樣會執行。
+struct AppError : std::exception {
     int code;
     std::string message;
+    AppError(int c, std::string m) : code(c), message(std::move(m)) {}
+    const char* what() const noexcept override { return message.c_str(); }
 };
 
 // ---------------------------------------------------------------- 設定與參數
@@ -136,7 +151,7 @@ void print_usage(const char* prog) {
         "                      io        原封不動轉送\n"
         "                      macswap   對調來源與目的 MAC 後轉送\n"
         "                      drop      收下就釋放（rxonly，不檢查內容）\n"
-        "                      classify  依 IPv4/IPv6/ARP/VLAN/TCP/UDP/ICMP/其他 計數，再像 io 一樣轉送\n"
+        "                      classify  依 IPv4/IPv6/ARP/VLAN/TCP/UDP/ICMP/分段/其他 計數，再像 io 一樣轉送\n"
         "  --portmask HEX    使用哪些 port 的十六進位遮罩（預設 0 = 全部）；\n"
         "                    1 個 port：從同一個 port 送回；偶數個：0↔1、2↔3 配對轉送；奇數個（>1）是錯誤\n"
         "  --duration 秒     執行多久後自動結束（預設 0 = 直到 Ctrl-C / SIGTERM）\n"
@@ -150,8 +165,9 @@ void print_usage(const char* prog) {
         "  --no-pci                不掃描 PCI 裝置（只用 --vdev 時建議加上）\n"
         "  --no-huge -m 256        不用 hugepage，改用 256 MiB 一般記憶體（較慢，但不需設定）\n"
         "  --in-memory             hugepage 不留檔案（沒指定 --in-memory/--file-prefix/--proc-type 時程式自動加上）\n"
-        "  --file-prefix NAME      多行程模式（dpdk-proc-info、dpdk-telemetry.py -f NAME 可以連上來看統計）；\n"
-        "                          程式結束時會刪掉這個 prefix 留在 hugetlbfs 與 /var/run/dpdk 的檔案\n"
+        "  --file-prefix NAME      多行程模式（dpdk-proc-info、dpdk-telemetry.py -f NAME 可以連上來看統計）；NAME 是英文字母\n"
+        "                          或數字開頭、由英文字母、數字、- 或 _ 組成的 1 到 32 個字元。程式結束時刪掉 EAL 為它建立的\n"
+        "                          hugepage 檔案與 /var/run/dpdk/NAME/\n"
         "\n"
         "範例：\n"
         "  %s -l 0-1 --no-pci --vdev net_null0 --vdev net_null1 -- --mode io --duration 5\n"
@@ -225,6 +241,7 @@ struct alignas(RTE_CACHE_LINE_SIZE) PortCounters {
 struct alignas(RTE_CACHE_LINE_SIZE) ClassCounters {
     uint64_t ipv4 = 0, ipv6 = 0, arp = 0, vlan = 0, other = 0;  // L2/L3：other = 不是 IPv4/IPv6/ARP
     uint64_t tcp = 0, udp = 0, icmp = 0, l4_other = 0;           // L4（只算 IPv4/IPv6）
+    uint64_t frag = 0;                                           // 非第一個 IP 分段：沒有 L4 表頭，不算進 L4
 };
 struct alignas(RTE_CACHE_LINE_SIZE) WorkerStats {
     std::array<PortCounters, RTE_MAX_ETHPORTS> port{};
@@ -243,21 +260,37 @@ inline uint64_t peek(uint64_t& c) { return std::atomic_ref<uint64_t>(c).load(std
 // 判斷一個 frame 的表頭是否完整，順便分類。只讀 [0, seg_len) 之內的位元組：
 //   seg_len   = 第一個 segment 的資料長度（表頭必須在這裡面，才能直接用指標讀）
 //   frame_len = 整個 frame 的長度（IPv4 total length / IPv6 payload length 要放得進去）
-// malformed：短於 Ethernet 表頭（14 B，有 VLAN 標籤 18 B）、IPv4 的 IHL < 5、短於 IHL×4、
-// total length 小於 IHL×4 或超出 frame、IPv6 表頭（40 B）或 payload length 超出 frame。
-// frame 比 IP 宣稱的長（例如補到 60 B 的 padding）是合法的。
+// malformed：短於 Ethernet 表頭（14 B）、VLAN 標籤放不下或超過 kMaxVlanTags 層；
+// IPv4 的 version 不是 4、IHL < 5、短於 IHL×4、total length 小於 IHL×4 或超出 frame；
+// IPv6 的 version 不是 6、表頭（40 B）或 payload length 超出 frame；
+// 宣稱 UDP/TCP 卻放不下那個表頭（見 check_l4）。frame 比 IP 宣稱的長（例如補到 60 B 的 padding）是合法的。
+// 非第一個分段（fragment offset ≠ 0）沒有 L4 表頭：分類為 frag，不檢查 L4、不算 TCP/UDP。
 enum FrameClass : uint16_t {
     kClsIpv4 = 1u << 0, kClsIpv6 = 1u << 1, kClsArp = 1u << 2, kClsVlan = 1u << 3, kClsOther = 1u << 4,
-    kClsTcp = 1u << 5, kClsUdp = 1u << 6, kClsIcmp = 1u << 7, kClsL4Other = 1u << 8,
+    kClsTcp = 1u << 5, kClsUdp = 1u << 6, kClsIcmp = 1u << 7, kClsL4Other = 1u << 8, kClsFrag = 1u << 9,
     kMalformed = 1u << 15,
 };
 
 inline uint16_t be16_at(const uint8_t* p) { return static_cast<uint16_t>((p[0] << 8) | p[1]); }
 
-inline uint16_t l4_class(uint8_t proto) {
+// L4：l4_len = IP 宣稱的 L4 長度（已確認在 frame 之內），avail = 第一個 segment 裡從 l4 起還有幾個位元組。
+// UDP：8 B 表頭，UDP length 在 [8, l4_len]（還有後續分段的第一個分段例外：length 指整個資料報）；
+// TCP：20 B 表頭，data offset × 4 在 [20, l4_len]。其他協定不檢查。
+[[gnu::always_inline]] inline uint16_t check_l4(uint8_t proto, const uint8_t* l4, uint32_t l4_len, uint32_t avail,
+                                                bool more_fragments) {
     switch (proto) {
-    case IPPROTO_TCP: return kClsTcp;
-    case IPPROTO_UDP: return kClsUdp;
+    case IPPROTO_UDP: {
+        if (l4_len < sizeof(rte_udp_hdr) || avail < sizeof(rte_udp_hdr)) [[unlikely]] return kMalformed;
+        const uint32_t ulen = be16_at(l4 + 4);
+        if (!more_fragments && (ulen < sizeof(rte_udp_hdr) || ulen > l4_len)) [[unlikely]] return kMalformed;
+        return kClsUdp;
+    }
+    case IPPROTO_TCP: {
+        if (l4_len < sizeof(rte_tcp_hdr) || avail < sizeof(rte_tcp_hdr)) [[unlikely]] return kMalformed;
+        const uint32_t doff = (l4[12] >> 4) * 4u;
+        if (doff < sizeof(rte_tcp_hdr) || doff > l4_len) [[unlikely]] return kMalformed;
+        return kClsTcp;
+    }
     case IPPROTO_ICMP:
     case IPPROTO_ICMPV6: return kClsIcmp;
     default: return kClsL4Other;
@@ -269,8 +302,9 @@ inline uint16_t l4_class(uint8_t proto) {
     if (seg_len < off) [[unlikely]] return kMalformed;
     uint16_t cls = 0;
     uint16_t type = be16_at(p + 12);
-    for (uint16_t tags = 0; (type == RTE_ETHER_TYPE_VLAN || type == RTE_ETHER_TYPE_QINQ) && tags < kMaxVlanTags; ++tags) {
-        if (seg_len < off + sizeof(rte_vlan_hdr)) [[unlikely]] return kMalformed;  // 18 B（QinQ 22 B）
+    // 標籤疊得比我們剝的還深：裡面的 IP 沒檢查過，不能當成「其他」轉送出去（否則疊標籤就能繞過檢查）
+    for (uint16_t tags = 0; type == RTE_ETHER_TYPE_VLAN || type == RTE_ETHER_TYPE_QINQ; ++tags) {
+        if (tags == kMaxVlanTags || seg_len < off + sizeof(rte_vlan_hdr)) [[unlikely]] return kMalformed;
         cls |= kClsVlan;
         type = be16_at(p + off + 2);
         off += sizeof(rte_vlan_hdr);
@@ -280,16 +314,32 @@ inline uint16_t l4_class(uint8_t proto) {
         if (seg_len < off + sizeof(rte_ipv4_hdr)) [[unlikely]] return kMalformed;
         const uint32_t ihl_bytes = (p[off] & 0x0f) * 4u;
         const uint32_t total = be16_at(p + off + 2);
-        if (ihl_bytes < sizeof(rte_ipv4_hdr) || seg_len < off + ihl_bytes || total < ihl_bytes ||
+        if ((p[off] >> 4) != 4 || ihl_bytes < sizeof(rte_ipv4_hdr) || seg_len < off + ihl_bytes || total < ihl_bytes ||
             off + total > frame_len) [[unlikely]]
             return kMalformed;
-        return cls | kClsIpv4 | l4_class(p[off + 9]);
+        const uint16_t frag = be16_at(p + off + 6);
+        if (frag & RTE_IPV4_HDR_OFFSET_MASK) [[unlikely]] return cls | kClsIpv4 | kClsFrag;
+        return cls | kClsIpv4 |
+               check_l4(p[off + 9], p + off + ihl_bytes, total - ihl_bytes, seg_len - off - ihl_bytes,
+                        (frag & RTE_IPV4_HDR_MF_FLAG) != 0);
     }
     case RTE_ETHER_TYPE_IPV6: {
         if (seg_len < off + sizeof(rte_ipv6_hdr)) [[unlikely]] return kMalformed;
         const uint32_t payload = be16_at(p + off + 4);
-        if (off + sizeof(rte_ipv6_hdr) + payload > frame_len) [[unlikely]] return kMalformed;
-        return cls | kClsIpv6 | l4_class(p[off + 6]);
+        if ((p[off] >> 4) != 6 || off + sizeof(rte_ipv6_hdr) + payload > frame_len) [[unlikely]] return kMalformed;
+        uint32_t l4 = off + sizeof(rte_ipv6_hdr), l4_len = payload;
+        uint8_t next = p[off + 6];
+        bool more = false;
+        if (next == IPPROTO_FRAGMENT) [[unlikely]] {  // 分段擴充表頭（8 B）；其他擴充表頭依 next header 分類
+            if (l4_len < 8 || seg_len < l4 + 8) return kMalformed;
+            const uint16_t frag = be16_at(p + l4 + 2);
+            if (frag & 0xfff8) return cls | kClsIpv6 | kClsFrag;  // offset ≠ 0：非第一個分段
+            more = (frag & 1) != 0;
+            next = p[l4];
+            l4 += 8;
+            l4_len -= 8;
+        }
+        return cls | kClsIpv6 | check_l4(next, p + l4, l4_len, seg_len - l4, more);
     }
     case RTE_ETHER_TYPE_ARP: return cls | kClsArp;
     default: return cls | kClsOther;
@@ -307,6 +357,7 @@ inline void count_class(ClassCounters& local, uint16_t c) {
     local.udp += (c & kClsUdp) != 0;
     local.icmp += (c & kClsIcmp) != 0;
     local.l4_other += (c & kClsL4Other) != 0;
+    local.frag += (c & kClsFrag) != 0;
 }
 
 // ---------------------------------------------------------------- worker
@@ -323,6 +374,7 @@ struct WorkerCtx {
     std::array<QueuePair, kMaxPairsPerWorker> pairs{};
     unsigned nb_pairs = 0;
     WorkerStats* stats = nullptr;
+    std::array<char, 256> error{};  // worker 因例外結束時的訊息（空字串 = 正常結束）
 };
 
 // rte_eth_tx_buffer 送不出去時的回呼：釋放 mbuf，並把它們從「已送出」改記為「丟棄」。
@@ -438,6 +490,7 @@ void worker_loop(WorkerCtx& ctx) {
                 bump(st.cls.ipv4, cls.ipv4); bump(st.cls.ipv6, cls.ipv6); bump(st.cls.arp, cls.arp);
                 bump(st.cls.vlan, cls.vlan); bump(st.cls.other, cls.other); bump(st.cls.tcp, cls.tcp);
                 bump(st.cls.udp, cls.udp); bump(st.cls.icmp, cls.icmp); bump(st.cls.l4_other, cls.l4_other);
+                bump(st.cls.frag, cls.frag);
             }
         }
     }
@@ -446,26 +499,29 @@ void worker_loop(WorkerCtx& ctx) {
 }
 // >8 worker_loop
 
-extern "C" int worker_main(void* arg) {
+// lcore 的進入點由 EAL（C 程式碼）呼叫：例外絕不能穿過它。熱迴圈本身不丟例外，但萬一有（例如將來加了會配置記憶體的程式碼），
+// 這裡接住、記下訊息、設停止旗標讓其他 lcore 也收手，回傳 -1；main lcore 在 rte_eal_mp_wait_lcore() 之後報告。
+extern "C" int worker_main(void* arg) noexcept {
     auto& ctx = *static_cast<WorkerCtx*>(arg);
-    switch (ctx.mode) {
-    case Mode::io: worker_loop<Mode::io>(ctx); break;
-    case Mode::macswap: worker_loop<Mode::macswap>(ctx); break;
-    case Mode::drop: worker_loop<Mode::drop>(ctx); break;
-    case Mode::classify: worker_loop<Mode::classify>(ctx); break;
+    try {
+        switch (ctx.mode) {
+        case Mode::io: worker_loop<Mode::io>(ctx); break;
+        case Mode::macswap: worker_loop<Mode::macswap>(ctx); break;
+        case Mode::drop: worker_loop<Mode::drop>(ctx); break;
+        case Mode::classify: worker_loop<Mode::classify>(ctx); break;
+        }
+        return 0;
+    } catch (const std::exception& e) {
+        std::snprintf(ctx.error.data(), ctx.error.size(), "%s", e.what());
+    } catch (...) {
+        std::snprintf(ctx.error.data(), ctx.error.size(), "不是 std::exception 的例外");
     }
-    return 0;
+    g_stop.store(true);
+    return -1;
 }
 
-// ---------------------------------------------------------------- RAII：EAL、mempool、port、TX 緩衝
-// 宣告順序 = 取得順序，解構時倒過來：TX 緩衝 → port（stop、close）→ mempool → rte_eal_cleanup()。
-struct Eal {
-    Eal() = default;
-    Eal(const Eal&) = delete;
-    Eal& operator=(const Eal&) = delete;
-    ~Eal() { rte_eal_cleanup(); }
-};
-
+// ---------------------------------------------------------------- RAII：mempool、port、TX 緩衝（EAL 的在後面）
+// 宣告順序 = 取得順序，解構時倒過來：worker 停止 → TX 緩衝 → port（stop、close）→ mempool → rte_eal_cleanup()。
 struct MempoolDeleter {
     void operator()(rte_mempool* mp) const { rte_mempool_free(mp); }
 };
@@ -566,63 +622,134 @@ uint64_t free_hugepages() {
     namespace fs = std::filesystem;
     uint64_t total = 0;
     std::error_code ec;
-    for (const auto& dir : fs::directory_iterator("/sys/kernel/mm/hugepages", ec)) {
-        std::ifstream f(dir.path() / "free_hugepages");
+    // range-for 的 ++ 是會丟例外的版本，所以用 increment(ec) 自己走
+    for (fs::directory_iterator it("/sys/kernel/mm/hugepages", ec), end; !ec && it != end; it.increment(ec)) {
+        std::ifstream f(it->path() / "free_hugepages");
         uint64_t n = 0;
         if (f >> n) total += n;
     }
     return total;
 }
 
-// 選項的值：--name=value 或 --name value；沒有就回傳空字串
-std::string arg_value(std::span<const std::string> args, std::string_view name) {
-    for (size_t i = 0; i < args.size(); ++i) {
-        const std::string& a = args[i];
-        if (a == name && i + 1 < args.size()) return args[i + 1];
-        if (a.starts_with(name) && a.size() > name.size() && a[name.size()] == '=') return a.substr(name.size() + 1);
+// 8< file_prefix
+// --file-prefix 的值會成為 EAL 執行目錄（root 是 /var/run/dpdk/<prefix>/）與 hugepage 檔名（<hugetlbfs>/<prefix>map_N）的一部分，
+// DPDK 22.11 自己不檢查它：.. 會讓執行目錄變成 /var/run 本身。所以只接受 DPDK 自己會合理建立的名字——
+// 英文字母或數字開頭，其餘是英文字母、數字、- 或 _，最多 kMaxFilePrefix 個字元——其他的在 rte_eal_init 之前以結束碼 2 拒絕。
+// getopt_long 接受不含糊的縮寫（--fi、--file-pre…），那也是 --file-prefix，所以縮寫一律請使用者寫完整。
+// 回傳最後一次出現的值（EAL 用的也是最後一次），沒有就是空字串。
+std::string checked_file_prefix(std::span<const std::string> eal_args) {
+    constexpr std::string_view kOpt = "--file-prefix";
+    auto is_alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); };
+    std::string prefix;
+    for (size_t i = 1; i < eal_args.size(); ++i) {
+        const std::string_view a = eal_args[i];
+        const size_t eq = a.find('=');
+        const std::string_view name = a.substr(0, eq);
+        if (name.size() < 4 || !kOpt.starts_with(name)) continue;  // --fi 起才只可能是 --file-prefix
+        if (name != kOpt)
+            throw AppError{kExitUsage, "EAL 選項 " + std::string(name) + " 是 --file-prefix 的縮寫：請寫完整的 --file-prefix"};
+        std::string_view v;
+        if (eq != std::string_view::npos) v = a.substr(eq + 1);
+        else if (i + 1 < eal_args.size()) v = eal_args[++i];
+        else throw AppError{kExitUsage, "EAL 選項 --file-prefix 需要一個值（例如 --file-prefix kbd）"};
+        const bool ok = !v.empty() && v.size() <= kMaxFilePrefix && is_alnum(v.front()) &&
+                        std::all_of(v.begin(), v.end(), [&](char c) { return is_alnum(c) || c == '-' || c == '_'; });
+        if (!ok)
+            throw AppError{kExitUsage, "--file-prefix 只接受英文字母或數字開頭、由英文字母、數字、- 或 _ 組成的 1 到 " +
+                                           std::to_string(kMaxFilePrefix) + " 個字元（它會成為 /var/run/dpdk/<prefix>/ 與 hugepage "
+                                           "檔名的一部分，不能有 /、.、空白），收到：「" + std::string(v) + "」"};
+        prefix = v;
     }
-    return {};
+    return prefix;
 }
+// >8 file_prefix
 
-// 使用者用 --file-prefix 選了多行程模式時，DPDK 會把 hugepage 檔案（<hugetlbfs>/<prefix>map_N）與
-// /var/run/dpdk/<prefix>/ 留著給下一次重用。這個物件在 rte_eal_cleanup() 之後刪掉它們，
-// 所以 primary 行程結束後 /dev/hugepages 不留檔案（secondary 行程不刪，檔案屬於 primary）。
-class HugepageFileCleanup {
+// 8< eal_raii
+// rte_eal_init 成功之後才建立；解構時 rte_eal_cleanup()。
+// DPDK 22.11 的 rte_eal_cleanup() 不刪 primary 的 hugepage 檔案（<hugetlbfs>/<prefix>map_N）與執行目錄（config、fbarray_*、
+// hugepage_info），留給下一次或 secondary 重用。使用者給了 --file-prefix、而這個行程是獨占那個 prefix 的 primary
+// （不是 --in-memory / --no-shconf：EAL 以 fcntl 鎖住 <執行目錄>/config，同名的第二個 primary 起不來）時，由這裡收尾，
+// 而且只刪 EAL 說是這個行程的東西，從不用使用者給的字串拼路徑：
+//   hugepage 檔案：rte_eal_cleanup() 之前走過每個 memseg，用它的 fd（rte_memseg_get_fd_thread_unsafe）在 /proc/self/fd
+//                  查出路徑；只收在 hugetlbfs 上、檔名以 <prefix>map_ 開頭的（已 unlink 的、memfd 的都不算）；
+//   執行目錄：rte_eal_get_runtime_dir()（最後一段必須正好是 prefix），只 unlink 它直接含有的檔案（不遞迴、不跟隨 symlink）再 rmdir。
+// 解構函式不丟例外：路徑清單在 try 裡收集，其餘都是不會丟例外的 C 呼叫。
+class Eal {
 public:
-    explicit HugepageFileCleanup(std::span<const std::string> eal_args) {
-        const std::string proc = arg_value(eal_args, "--proc-type");
-        prefix_ = arg_value(eal_args, "--file-prefix");
-        if (prefix_.empty() || prefix_.find('/') != std::string::npos || has_arg(eal_args, "--in-memory") ||
-            (!proc.empty() && proc != "primary"))
-            prefix_.clear();
-        huge_dir_ = arg_value(eal_args, "--huge-dir");
+    explicit Eal(std::string_view prefix) noexcept : prefix_(prefix) {
+        if (prefix_.empty() || rte_eal_process_type() != RTE_PROC_PRIMARY) return;
+        const char* dir = rte_eal_get_runtime_dir();
+        const std::string_view d = dir ? dir : "";
+        if (d.size() < sizeof runtime_dir_ && d.ends_with(prefix_) && d.size() > prefix_.size() &&
+            d[d.size() - prefix_.size() - 1] == '/')
+            std::snprintf(runtime_dir_, sizeof runtime_dir_, "%s", dir);
+        own_ = true;
     }
-    HugepageFileCleanup(const HugepageFileCleanup&) = delete;
-    HugepageFileCleanup& operator=(const HugepageFileCleanup&) = delete;
-    ~HugepageFileCleanup() {
-        if (!armed_ || prefix_.empty()) return;
-        namespace fs = std::filesystem;
-        std::vector<std::string> dirs;
-        if (!huge_dir_.empty()) dirs.push_back(huge_dir_);
-        std::ifstream mounts("/proc/mounts");
-        std::string dev, dir, type, rest;
-        while (mounts >> dev >> dir >> type && std::getline(mounts, rest))
-            if (type == "hugetlbfs") dirs.push_back(dir);
-        std::error_code ec;
-        for (const std::string& d : dirs)
-            for (const auto& e : fs::directory_iterator(d, ec))
-                if (e.path().filename().string().starts_with(prefix_ + "map_")) fs::remove(e.path(), ec);
-        fs::remove_all(fs::path("/var/run/dpdk") / prefix_, ec);
+    Eal(const Eal&) = delete;
+    Eal& operator=(const Eal&) = delete;
+    ~Eal() {
+        std::vector<std::string> files;
+        if (own_) {
+            try {
+                Walk w{prefix_, &files};
+                rte_memseg_walk(collect_hugepage_file, &w);
+            } catch (...) {  // 只可能是配置記憶體失敗：少刪幾個檔案，總比不呼叫 rte_eal_cleanup() 好
+            }
+        }
+        rte_eal_cleanup();
+        if (!own_) return;
+        for (const std::string& f : files) unlink(f.c_str());
+        if (runtime_dir_[0] != '\0') remove_runtime_dir(runtime_dir_);
     }
-
-    // rte_eal_init 成功之後才生效：初始化失敗（例如同名的 primary 還在跑）時不能刪別人的檔案
-    void arm() { armed_ = true; }
 
 private:
-    std::string prefix_;
-    std::string huge_dir_;
-    bool armed_ = false;
+    struct Walk {
+        std::string_view prefix;
+        std::vector<std::string>* files;
+    };
+    // rte_memseg_walk 的回呼（由 C 呼叫，例外不能穿過它）
+    static int collect_hugepage_file(const rte_memseg_list*, const rte_memseg* ms, void* arg) noexcept {
+        const int fd = rte_memseg_get_fd_thread_unsafe(ms);
+        if (fd < 0) return 0;  // 沒有檔案（--no-huge、memfd 以外的匿名記憶體）
+        char link[64], path[PATH_MAX];
+        std::snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+        const ssize_t n = readlink(link, path, sizeof path - 1);
+        if (n <= 0) return 0;
+        path[n] = '\0';
+        struct statfs fs{};
+        if (statfs(path, &fs) != 0 || fs.f_type != HUGETLBFS_MAGIC) return 0;  // 已刪除（" (deleted)"）或不在 hugetlbfs
+        const auto& w = *static_cast<const Walk*>(arg);
+        const char* slash = std::strrchr(path, '/');
+        const std::string_view base = slash ? slash + 1 : path;
+        if (!base.starts_with(w.prefix) || !base.substr(w.prefix.size()).starts_with("map_")) return 0;
+        try {
+            auto& files = *w.files;
+            if (std::find(files.begin(), files.end(), path) == files.end()) files.emplace_back(path);  // single-file-segments：同一個 fd
+        } catch (...) {
+            return -1;
+        }
+        return 0;
+    }
+    static void remove_runtime_dir(const char* dir) noexcept {
+        const int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (dfd < 0) return;
+        if (DIR* d = fdopendir(dfd)) {
+            while (const dirent* e = readdir(d)) {
+                const std::string_view name = e->d_name;
+                if (name != "." && name != "..") unlinkat(dfd, e->d_name, 0);  // 子目錄（EAL 不建）unlinkat 會失敗，留著
+            }
+            closedir(d);  // 也關掉 dfd
+        } else {
+            close(dfd);
+        }
+        rmdir(dir);  // 還有東西（例如別人放的子目錄）就失敗，留著
+    }
+
+    std::string_view prefix_;
+    char runtime_dir_[PATH_MAX] = {};
+    bool own_ = false;
 };
+// >8 eal_raii
 
 // 8< eal_init
 // EAL 參數：使用者沒選記憶體模式時加上 --in-memory（/dev/hugepages 不留檔案、不建共享設定檔，
@@ -805,18 +932,28 @@ Summary collect_summary(std::span<WorkerStats> stats, std::span<const uint16_t> 
         s.cls.ipv4 += w.cls.ipv4; s.cls.ipv6 += w.cls.ipv6; s.cls.arp += w.cls.arp;
         s.cls.vlan += w.cls.vlan; s.cls.other += w.cls.other; s.cls.tcp += w.cls.tcp;
         s.cls.udp += w.cls.udp; s.cls.icmp += w.cls.icmp; s.cls.l4_other += w.cls.l4_other;
+        s.cls.frag += w.cls.frag;
     }
     return s;
 }
 
+// rte_eal_mp_wait_lcore() 之前離開 run()（例外）時，先讓 worker 停下來，port 才能關：宣告在 port 與 TX 緩衝之後，所以最先解構
+struct WorkerStopper {
+    WorkerStopper() = default;
+    WorkerStopper(const WorkerStopper&) = delete;
+    WorkerStopper& operator=(const WorkerStopper&) = delete;
+    ~WorkerStopper() {
+        g_stop.store(true);
+        rte_eal_mp_wait_lcore();  // 沒啟動過的 lcore 立刻返回
+    }
+};
+
 Summary run(const Config& cfg, std::vector<std::string> eal_args) {
-    // 1. EAL
-    HugepageFileCleanup huge_files(eal_args);  // 在 Eal 之前宣告 → 在 rte_eal_cleanup() 之後才執行
+    // 1. EAL（信號處理函式在 main 的第一步就裝好了）
+    const std::string prefix = checked_file_prefix(eal_args);  // 不合理的 --file-prefix：rte_eal_init 之前就以 2 結束
+    const bool own_prefix = !prefix.empty() && !has_arg(eal_args, "--in-memory") && !has_arg(eal_args, "--no-shconf");
     eal_init(std::move(eal_args));
-    huge_files.arm();
-    Eal eal;  // 從這裡起，離開 run() 一定會 rte_eal_cleanup()
-    std::signal(SIGINT, on_signal);
-    std::signal(SIGTERM, on_signal);
+    Eal eal(own_prefix ? std::string_view(prefix) : std::string_view{});  // 從這裡起，離開 run() 一定會 rte_eal_cleanup()
 
     // 2. port 與 worker
     const std::vector<uint16_t> ports = select_ports(cfg.portmask);
@@ -859,6 +996,14 @@ Summary run(const Config& cfg, std::vector<std::string> eal_args) {
     const std::vector<TxBufferPtr> tx_buffers = assign_queue_pairs(ports, nb_queues, ctxs, stats);
 
     // 6. 啟動 worker，main lcore 印統計並等待停止
+    WorkerStopper stopper;
+    if (g_stop.load()) {  // 啟動途中（例如 rte_eal_init 還在映射 hugepage 時）就收到 SIGINT/SIGTERM
+        std::fprintf(stderr, "注意：啟動途中收到停止信號，不啟動 worker，直接收尾\n");
+        Summary s;
+        s.ports = static_cast<unsigned>(ports.size());
+        s.workers = nb_workers;
+        return s;
+    }
     for (unsigned w = 0; w < nb_workers; ++w) {
         ctxs[w].lcore = worker_lcores[w];
         ctxs[w].mode = cfg.mode;
@@ -896,33 +1041,57 @@ Summary run(const Config& cfg, std::vector<std::string> eal_args) {
     rte_eal_mp_wait_lcore();  // worker 看到旗標、flush 完 TX 緩衝後返回
     // >8 main_loop
 
+    for (const WorkerCtx& c : ctxs)
+        if (c.error[0] != '\0')
+            throw AppError{kExitRuntime, "lcore " + std::to_string(c.lcore) + " 的 worker 因例外結束：" + c.error.data() +
+                                             "（其他 worker 已停止，port 與 EAL 照常收尾）"};
     Summary s = collect_summary(stats, ports, cfg.mode == Mode::drop);
     s.seconds = std::chrono::duration<double>(clock::now() - start).count();
     s.workers = nb_workers;
-    return s;  // 解構：TX 緩衝 → port stop/close → mempool → rte_eal_cleanup()
+    return s;  // 解構：worker（已停）→ TX 緩衝 → port stop/close → mempool → rte_eal_cleanup() → 自己的 hugepage 檔案與執行目錄
 }
 
 void print_summary(const Config& cfg, const Summary& s) {
     const double secs = s.seconds > 0 ? s.seconds : 1;
     std::printf("[摘要] mode=%s rx_packets=%lu tx_packets=%lu dropped=%lu malformed=%lu rx_pps=%.0f tx_pps=%.0f "
                 "rx_mbps=%.1f tx_mbps=%.1f ports=%u workers=%u seconds=%.3f "
-                "cls_ipv4=%lu cls_ipv6=%lu cls_arp=%lu cls_vlan=%lu cls_tcp=%lu cls_udp=%lu cls_icmp=%lu cls_other=%lu cls_l4_other=%lu\n",
+                "cls_ipv4=%lu cls_ipv6=%lu cls_arp=%lu cls_vlan=%lu cls_tcp=%lu cls_udp=%lu cls_icmp=%lu cls_other=%lu cls_l4_other=%lu cls_frag=%lu\n",
                 mode_name(cfg.mode).data(), s.total.rx_packets, s.total.tx_packets, s.total.dropped, s.total.malformed,
                 s.total.rx_packets / secs, s.total.tx_packets / secs, s.total.rx_bytes * 8 / secs / 1e6,
                 s.total.tx_bytes * 8 / secs / 1e6, s.ports, s.workers, s.seconds, s.cls.ipv4, s.cls.ipv6, s.cls.arp,
-                s.cls.vlan, s.cls.tcp, s.cls.udp, s.cls.icmp, s.cls.other, s.cls.l4_other);
+                s.cls.vlan, s.cls.tcp, s.cls.udp, s.cls.icmp, s.cls.other, s.cls.l4_other, s.cls.frag);
 }
+
+// 8< signals
+// SIGINT/SIGTERM 只設停止旗標。用 sigaction（std::signal 在不同平台的語意不一，例如處理一次後是否還原成預設），
+// 並加 SA_RESTART：EAL 的執行緒也可能接到信號，被打斷的系統呼叫自動重來，不會變成 EAL 裡意料之外的 EINTR。
+// 在 main 的第一步就裝好：rte_eal_init 可能要好幾秒（映射 hugepage、探測裝置），這段時間的 Ctrl-C 也要走正常的收尾，
+// 而不是被預設動作直接殺掉，留下 hugepage 檔案與執行目錄。
+bool install_stop_signals() {
+    struct sigaction sa{};
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    return sigaction(SIGINT, &sa, nullptr) == 0 && sigaction(SIGTERM, &sa, nullptr) == 0;
+}
+// >8 signals
 
 }  // namespace
 
 int main(int argc, char** argv) {
     setvbuf(stdout, nullptr, _IOLBF, 0);
-    const std::span<char* const> all(argv, static_cast<size_t>(argc));
-    // `--` 之前是 EAL 選項，之後是程式選項
-    const auto sep = std::find_if(all.begin() + 1, all.end(), [](const char* a) { return std::string_view(a) == "--"; });
-    std::vector<std::string> eal_args(all.begin(), sep);
-    const std::span<char* const> app_args = sep == all.end() ? std::span<char* const>{} : std::span<char* const>(sep + 1, all.end());
+    if (!install_stop_signals()) {
+        std::fprintf(stderr, "錯誤：sigaction（SIGINT/SIGTERM）失敗：%s\n", std::strerror(errno));
+        return kExitRuntime;
+    }
+    // 任何例外都在這裡接住：run() 的區域變數此時都已解構（worker 停止、port stop/close、rte_eal_cleanup()），
+    // 只剩印訊息與選結束碼
     try {
+        const std::span<char* const> all(argv, static_cast<size_t>(argc));
+        // `--` 之前是 EAL 選項，之後是程式選項
+        const auto sep = std::find_if(all.begin() + 1, all.end(), [](const char* a) { return std::string_view(a) == "--"; });
+        std::vector<std::string> eal_args(all.begin(), sep);
+        const std::span<char* const> app_args = sep == all.end() ? std::span<char* const>{} : std::span<char* const>(sep + 1, all.end());
         const Config cfg = parse_app_args(app_args);
         if (cfg.help || has_arg(eal_args, "--help") || has_arg(eal_args, "-h")) {
             print_usage(argv[0]);
@@ -936,5 +1105,13 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "錯誤：%s\n", e.message.c_str());
         if (e.code == kExitUsage) std::fprintf(stderr, "用 %s -- --help 查看用法\n", argv[0]);
         return e.code;
+    } catch (const std::exception& e) {
+        std::fflush(stdout);
+        std::fprintf(stderr, "錯誤：未預期的例外：%s（worker、port 與 EAL 都已收尾）\n", e.what());
+        return kExitRuntime;
+    } catch (...) {
+        std::fflush(stdout);
+        std::fprintf(stderr, "錯誤：未預期的例外（不是 std::exception）（worker、port 與 EAL 都已收尾）\n");
+        return kExitRuntime;
     }
 }

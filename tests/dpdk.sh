@@ -124,13 +124,13 @@ dpdk_t_pcap_mode() {
     fi
     if [ "$mode" == classify ]; then
         local k want gotv bad=""
-        for k in ipv4 ipv6 arp vlan tcp udp icmp other l4_other; do
+        for k in ipv4 ipv6 arp vlan tcp udp icmp other l4_other frag; do
             want=$(dpdk_expect "$dir" "cls_$k")
             gotv=$(summary_get "$log" "cls_$k")
             [ "$want" == "$gotv" ] || bad+=" cls_$k 預期 $want 實得 $gotv;"
         done
         if [ -z "$bad" ]; then
-            pass "$name.classes" "classify 計數與產生器的標記一致（ipv4=$(dpdk_expect "$dir" cls_ipv4) ipv6=$(dpdk_expect "$dir" cls_ipv6) vlan=$(dpdk_expect "$dir" cls_vlan) tcp/udp/icmp/arp/other 皆符合）"
+            pass "$name.classes" "classify 計數與產生器的標記一致（ipv4=$(dpdk_expect "$dir" cls_ipv4) ipv6=$(dpdk_expect "$dir" cls_ipv6) vlan=$(dpdk_expect "$dir" cls_vlan) frag=$(dpdk_expect "$dir" cls_frag) tcp/udp/icmp/arp/other 皆符合）"
         else
             fail "$name.classes" "classify 計數不符：$bad"
         fi
@@ -178,7 +178,7 @@ dpdk_t_portmask() {
 
 # TX 塞滿：net_pcap 無限重播（infinite_rx=1）→ net_af_packet 接在「沒有 up」的 veth 上，核心不取走 TX ring，
 # 512 個 frame 之後 rte_eth_tx_buffer 的 flush 送不出去 → 回呼釋放並記為 dropped。
-# 檢查 rx = tx + dropped + malformed（沒有 mbuf 被漏算或多算），而且 malformed 佔 rx 的比例正好是 pcap 裡的 14/36。
+# 檢查 rx = tx + dropped + malformed（沒有 mbuf 被漏算或多算），而且 malformed 佔 rx 的比例正好是 pcap 裡的比例（expected.txt）。
 dpdk_t_tx_full() {
     dpdk_need_env dpdk.tx_full || return 0
     local dir=$WORK/dpdk-frames log=$WORK/dpdk-txfull.log rc=0
@@ -357,6 +357,125 @@ dpdk_t_file_prefix() {
     fi
 }
 
+# dpdk_in_private_run LOG CMD...：在私有的 mount namespace 裡執行 CMD，/run（/var/run 指向它）換成一個新的 tmpfs，
+# 裡面放一個哨兵檔 kbdpdk-canary。程式就算把 /run 底下全刪了，刪的也只是這個 tmpfs；真正的 /run 看不到也碰不到。
+# tmpfs 沒掛上就不執行 CMD（結束碼 90）。注意：值不能有兩層以上的 ..（/var/run/dpdk/../.. 會走出 tmpfs，回到真正的 /）。LOG 的最後一行是 CANARY=alive|gone，接著 RUNDIR=（/run/dpdk 底下剩下的項目）。
+dpdk_in_private_run() {
+    local log=$1 rc=0
+    shift
+    # shellcheck disable=SC2016 # $@ 等變數由內層的 sh 展開
+    run_timeout 30 unshare --mount --propagation private sh -c '
+        mount -t tmpfs kbdpdk-run /run || exit 90
+        [ -L /var/run ] || mount -t tmpfs kbdpdk-varrun /var/run || exit 90
+        [ "$(findmnt -n -o FSTYPE -T /run)" = tmpfs ] && [ "$(findmnt -n -o FSTYPE -T /var/run/.)" = tmpfs ] || exit 90
+        echo canary >/var/run/kbdpdk-canary
+        rc=0; "$@" || rc=$?
+        if [ -e /var/run/kbdpdk-canary ]; then echo CANARY=alive; else echo CANARY=gone; fi
+        echo "RUNDIR=$(ls -A /var/run/dpdk 2>/dev/null | tr "\n" " ")"
+        exit $rc' sh "$@" >"$log" 2>&1 || rc=$?
+    return "$rc"
+}
+
+# --file-prefix 不能讓程式刪到 DPDK 執行目錄以外的東西（issue 11 第 1 項）：
+# 舊版的收尾刪 /var/run/dpdk/<prefix>，prefix 是 .. 就是 /var/run 整個。這裡在私有的 tmpfs /run 裡試（見 dpdk_in_private_run）：
+# 每個不合理的 prefix 都必須在 rte_eal_init 之前以結束碼 2 拒絕、有中文說明，哨兵檔還在；合理的 prefix 照常執行，
+# 結束後哨兵還在、/var/run/dpdk/<prefix> 已刪除。
+dpdk_t_prefix_escape() {
+    dpdk_need_env dpdk.file_prefix_escape || return 0
+    local bad=() v log=$WORK/dpdk-prefix-escape.log rc out canary
+    local eal=(-l 0-1 --no-pci --no-huge -m 64 --vdev net_null0)
+    for v in .. . 'a/b' '../x' 'x/..' '' ' ' 'x y' 'a*' "$(printf 'x%.0s' {1..40})"; do
+        rc=0
+        dpdk_in_private_run "$log" "$(dpdk_bin)" "${eal[@]}" --file-prefix "$v" -- --duration 0.2 || rc=$?
+        canary=$(sed -n 's/^CANARY=//p' "$log")
+        out=$(grep -m1 '錯誤：' "$log" | dpdk_clip 50 || true)
+        if [ "$rc" == 90 ]; then bad+=("「$v」：私有的 /run 沒有掛上，沒有執行"); continue; fi
+        if [ "$canary" != alive ]; then bad+=("「$v」：/run 的哨兵檔被刪了（結束碼 $rc）"); continue; fi
+        [ "$rc" == 2 ] && [ -n "$out" ] || bad+=("「$v」：結束碼 $rc（預期 2 與「錯誤：」訊息）")
+    done
+    # 同樣的檢查，用 --file-prefix=VALUE 的寫法
+    rc=0
+    dpdk_in_private_run "$log" "$(dpdk_bin)" "${eal[@]}" --file-prefix=.. -- --duration 0.2 || rc=$?
+    canary=$(sed -n 's/^CANARY=//p' "$log")
+    [ "$rc" == 2 ] && [ "$canary" == alive ] || bad+=("「--file-prefix=..」：結束碼 $rc、哨兵 $canary")
+    if [ ${#bad[@]} == 0 ]; then
+        pass dpdk.file_prefix_escape "11 個不合理的 --file-prefix（..、.、a/b、空字串、空白、40 字元…）都在 EAL 之前以結束碼 2 拒絕，私有 /run 的哨兵檔都還在"
+    else
+        fail dpdk.file_prefix_escape "不合理的 --file-prefix：$(IFS='；'; echo "${bad[*]}")"; show_log "$log"
+    fi
+    # 合理的 prefix：照常執行，收尾只刪自己的執行目錄
+    rc=0
+    dpdk_in_private_run "$log" "$(dpdk_bin)" "${eal[@]}" --file-prefix kbdpdk-ok_1 -- --duration 0.2 || rc=$?
+    canary=$(sed -n 's/^CANARY=//p' "$log")
+    local left
+    left=$(sed -n 's/^RUNDIR=//p' "$log")
+    if [ "$rc" == 0 ] && [ "$canary" == alive ] && [ -z "${left// /}" ]; then
+        pass dpdk.file_prefix_own_dir "--file-prefix kbdpdk-ok_1：結束碼 0，哨兵檔還在，/var/run/dpdk 底下沒有留下任何目錄"
+    else
+        fail dpdk.file_prefix_own_dir "合理的 --file-prefix" "結束碼 0、哨兵 alive、/var/run/dpdk 空" "結束碼 $rc、哨兵 $canary、剩下「$left」"
+        show_log "$log"
+    fi
+}
+
+# dpdk_prefix_left PREFIX：這個 prefix 留下的 hugepage 檔案數與執行目錄（「檔案數/有或無」）
+dpdk_prefix_left() {
+    local n d=無
+    n=$(find /dev/hugepages -maxdepth 1 -name "$1map_*" 2>/dev/null | wc -l)
+    [ ! -e "/var/run/dpdk/$1" ] || d=有
+    echo "$n/$d"
+}
+
+# 啟動途中的 SIGINT/SIGTERM（issue 11 第 10 項）：rx_pcap 是一個 FIFO，net_pcap 在 rte_eal_init 探測裝置時開它，
+# 沒有寫入端就卡在 open()（/proc/PID/wchan = wait_for_partner）——這時 hugepage 檔案與執行目錄都已經建好。
+# 送出信號後才把 pcap 寫進 FIFO：程式必須走正常的收尾（結束碼 0、說明啟動途中停止），不留 hugepage 檔案與執行目錄；
+# 舊版在 rte_eal_init 之後才裝信號處理函式，會被預設動作直接殺掉，檔案全留著。
+dpdk_t_signal_startup() {
+    local sig=$1 name="dpdk.signal_startup_${1,,}"
+    dpdk_need_env "$name" || return 0
+    local dir=$WORK/dpdk-frames fifo=$WORK/dpdk-startup-$sig.fifo log=$WORK/dpdk-startup-$sig.log prefix=kbdpdk-st$$ rc=0
+    dpdk_gen "$dir"
+    mkfifo "$fifo"
+    defer "rm -f /dev/hugepages/${prefix}map_*; rm -rf /var/run/dpdk/$prefix"
+    bg_start "$log" "$(dpdk_bin)" "${DPDK_EAL[@]}" --file-prefix "$prefix" \
+        --vdev "net_pcap0,rx_pcap=$fifo,tx_pcap=$WORK/dpdk-startup-$sig.pcap" -- --mode io --duration 5
+    local pid=$BG_PID deadline=$((SECONDS + 20))
+    while [ "$(cat "/proc/$pid/wchan" 2>/dev/null)" != wait_for_partner ] && ((SECONDS < deadline)); do sleep 0.05; done
+    if [ "$(cat "/proc/$pid/wchan" 2>/dev/null)" != wait_for_partner ]; then
+        fail "$name" "程式沒有停在開啟 FIFO 的地方"; show_log "$log"; return 0
+    fi
+    local during
+    during=$(dpdk_prefix_left "$prefix")
+    kill -s "$sig" "$pid"
+    sleep 0.2
+    # shellcheck disable=SC2016 # $1、$2 由內層的 sh 展開
+    run_timeout 5 sh -c 'cat "$1" >"$2"' sh "$dir/in.pcap" "$fifo" 2>/dev/null || true # 行程已死時沒有讀取端：逾時
+    wait_exit "$pid" 20 || rc=$?
+    local left
+    left=$(dpdk_prefix_left "$prefix")
+    if [ "$rc" == 0 ] && grep -q '啟動途中收到停止信號' "$log" && [ "$left" == "0/無" ]; then
+        pass "$name" "rte_eal_init 途中（卡在開 FIFO，當時 hugepage 檔案/執行目錄 = $during）收到 SIG$sig：結束碼 0、「$(grep -m1 '啟動途中' "$log" | dpdk_clip 30)」，收尾後 $left"
+    else
+        fail "$name" "rte_eal_init 途中收到 SIG$sig" "結束碼 0、說明啟動途中停止、不留 hugepage 檔案與執行目錄（0/無）" \
+            "結束碼 $rc、收尾後 hugepage 檔案/執行目錄 = $left（途中 $during）"
+        show_log "$log"
+    fi
+}
+
+# rte_eal_init 之後才發現的錯誤（三個 port 是奇數個，結束碼 2）：--file-prefix 的 hugepage 檔案與執行目錄照樣清掉
+dpdk_t_fail_after_eal() {
+    dpdk_need_env dpdk.fail_after_eal || return 0
+    local log=$WORK/dpdk-fail-after-eal.log prefix=kbdpdk-fa$$ rc=0 left
+    defer "rm -f /dev/hugepages/${prefix}map_*; rm -rf /var/run/dpdk/$prefix"
+    dpdk_run "$log" 20 "${DPDK_EAL[@]}" --file-prefix "$prefix" --vdev net_null0 --vdev net_null1 --vdev net_null2 \
+        -- --duration 1 || rc=$?
+    left=$(dpdk_prefix_left "$prefix")
+    if [ "$rc" == 2 ] && grep -q '奇數個' "$log" && [ "$left" == "0/無" ]; then
+        pass dpdk.fail_after_eal "EAL 之後才發現的錯誤（奇數個 port）：結束碼 2，hugepage 檔案與 /var/run/dpdk/$prefix 都清掉了（$left）"
+    else
+        fail dpdk.fail_after_eal "EAL 之後的錯誤的收尾" "結束碼 2、「奇數個」、0/無" "結束碼 $rc、$left"; show_log "$log"
+    fi
+}
+
 # 沒有 hugepage：在私有的 mount namespace 裡把 /sys/kernel/mm/hugepages 蓋成空目錄（不影響其他行程）
 dpdk_t_no_hugepages() {
     dpdk_need_env dpdk.no_hugepages || return 0
@@ -398,6 +517,21 @@ dpdk_t_bad_port_start() {
     fi
 }
 
+# 最後：這個群組沒有留下 hugepage 檔案與 /var/run/dpdk 底下的目錄。預設的 --in-memory 執行仍會建空的 /var/run/dpdk/rte
+# （EAL 的執行目錄，結束時只剩空目錄）：把空的移走（rmdir 只刪空目錄）再檢查
+dpdk_t_leftovers() {
+    need_root dpdk.leftovers || return 0
+    rmdir /var/run/dpdk/rte /var/run/dpdk 2>/dev/null || true
+    local huge dirs
+    huge=$( (find /dev/hugepages -maxdepth 1 \( -name 'kbdpdk*' -o -name 'rtemap_*' \) 2>/dev/null || true) | wc -l)
+    dirs=$( (find /var/run/dpdk -mindepth 1 -maxdepth 1 2>/dev/null || true) | tr '\n' ' ')
+    if [ "$huge" == 0 ] && [ -z "$dirs" ]; then
+        pass dpdk.leftovers "沒有留下 hugepage 檔案，/var/run/dpdk 底下沒有目錄"
+    else
+        fail dpdk.leftovers "留下的東西" "0 個 hugepage 檔案、/var/run/dpdk 是空的" "$huge 個 hugepage 檔案、/var/run/dpdk：$dirs"
+    fi
+}
+
 dpdk_full() {
     local m
     for m in io macswap drop classify; do run_test dpdk_t_pcap_mode "$m"; done
@@ -417,6 +551,10 @@ dpdk_full() {
     run_test dpdk_t_signal INT
     run_test dpdk_t_signal TERM
     run_test dpdk_t_file_prefix
+    run_test dpdk_t_prefix_escape
+    run_test dpdk_t_signal_startup INT
+    run_test dpdk_t_signal_startup TERM
+    run_test dpdk_t_fail_after_eal
     run_test dpdk_t_no_hugepages
     run_test dpdk_t_bad_eal no_ports "沒有任何 port" 77 '--vdev net_null0' "${DPDK_EAL[@]}" -- --duration 1
     run_test dpdk_t_bad_eal bad_eal "錯誤的 EAL 選項" 2 'EAL 選項有誤' "${DPDK_EAL[@]}" --bogus-eal-option --vdev net_null0
@@ -424,6 +562,7 @@ dpdk_full() {
         --vdev net_null0 --vdev net_null1 --vdev net_null2 -- --duration 1
     run_test dpdk_t_bad_eal one_lcore "只有一個 lcore" 2 '至少需要 2 個 lcore' -l 0 --no-pci --vdev net_null0 -- --duration 1
     run_test dpdk_t_bad_port_start
+    run_test dpdk_t_leftovers
 }
 
 # ---------------------------------------------------------------- 效能比較（-p）：對上 dpdk-testpmd

@@ -64,7 +64,7 @@ def macswap(fr):
 def build_frames():
     """回傳 [(bytes, malformed: bool, classes: set)]，順序即 pcap 裡的順序。"""
     from scapy.all import (ARP, ICMP, IP, TCP, UDP, Dot1AD, Dot1Q, Ether, ICMPv6EchoRequest, IPv6,
-                           IPOption_Router_Alert, Raw)
+                           IPv6ExtHdrFragment, IPOption_Router_Alert, Raw)
 
     a, b = "02:00:00:00:03:01", "02:00:00:00:03:02"
     e = Ether(src=a, dst=b)
@@ -100,7 +100,14 @@ def build_frames():
     ok(Ether(src=a, dst=b, type=0x88B5), {"other"})                                         # 剛好 14 B
     ok(bytes(e / Dot1Q(vlan=7, type=0x88B5)), {"vlan", "other"})                            # 剛好 18 B
     ok(e / IPv6(**v6, nh=59, plen=0), {"ipv6", "l4_other"})                                 # 只有 40 B 表頭
-    ok(e / IP(**v4, ihl=5, len=20, proto=17), {"ipv4", "udp"})                              # total = IHL×4，沒有 L4
+    ok(e / IP(**v4, ihl=5, len=20, proto=47), {"ipv4", "l4_other"})                         # total = IHL×4，沒有 L4（GRE 不檢查）
+    # 分段（cls_frag）：非第一個分段沒有 L4 表頭，不算 TCP/UDP，也不檢查 L4
+    ok(e / IP(**v4, proto=17, frag=100) / Raw(b"abc"), {"ipv4", "frag"})                    # 非第一個分段，只有 3 B
+    ok(e / IP(**v4, proto=6, flags="MF", frag=1), {"ipv4", "frag"})                         # 非第一個分段，沒有 payload
+    ok(e / IP(**v4, flags="MF") / UDP(len=1000) / Raw(b"first"), {"ipv4", "udp"})           # 第一個分段：UDP 長度指整個資料報
+    ok(e / IPv6(**v6) / IPv6ExtHdrFragment(offset=10, nh=17) / Raw(b"abc"), {"ipv6", "frag"})
+    ok(e / IPv6(**v6) / IPv6ExtHdrFragment(offset=0, m=1) / UDP(len=900) / Raw(b"f6"), {"ipv6", "udp"})
+    ok(e / Dot1AD(vlan=1) / Dot1Q(vlan=2) / Dot1Q(vlan=3) / IP(**v4) / UDP() / Raw(b"3tags"), {"vlan", "ipv4", "udp"})
 
     # malformed：每一種宣稱的表頭放不進 frame 的情況
     full4 = bytes(e / IP(**v4) / UDP() / Raw(b"payload"))
@@ -119,11 +126,26 @@ def build_frames():
     bad(full6[:14 + 30])                                              # IPv6 表頭被截斷
     bad(bytes(e / IPv6(**v6, plen=500) / UDP() / Raw(b"short")))      # IPv6 payload length 超出 frame
     bad(full4[:16] + b"\xff\xff" + full4[18:])                          # total length 65535
+    # L4 表頭放不進 IP 宣稱的長度（issue 11 第 11 項：以前算成 TCP/UDP 照樣轉送）
+    bad(bytes(e / IP(**v4, ihl=5, len=20, proto=17)))                 # 說是 UDP，total = IHL×4，沒有 L4
+    bad(bytes(e / IP(**v4, proto=17) / Raw(b"1234")))                 # UDP 只剩 4 B
+    bad(bytes(e / IP(**v4, proto=6) / Raw(b"x" * 19)))                # TCP 只剩 19 B
+    bad(bytes(e / IP(**v4, proto=6) / Raw(b"x" * 19)) + bytes(30))    # 同上，後面的 padding 不算 L4
+    bad(bytes(e / IPv6(**v6, nh=17) / Raw(b"1234567")))               # IPv6 UDP 只剩 7 B
+    bad(bytes(e / IPv6(**v6, nh=6) / Raw(b"x" * 12)))                 # IPv6 TCP 只剩 12 B
+    bad(bytes(e / IP(**v4) / UDP(len=7) / Raw(b"u")))                 # UDP 長度 < 8
+    bad(bytes(e / IP(**v4) / UDP(len=200) / Raw(b"u")))               # UDP 長度超出 IP 的資料
+    bad(bytes(e / IP(**v4) / TCP(dataofs=4)))                         # TCP data offset < 5
+    bad(bytes(e / IP(**v4) / TCP(dataofs=15) / Raw(b"x" * 8)))        # TCP 選項放不下
+    bad(bytes(e / IP(**v4, version=6) / UDP()))                       # EtherType IPv4，version 6
+    bad(bytes(e / IPv6(**v6, version=4) / UDP()))                     # EtherType IPv6，version 4
+    bad(bytes(e / Dot1Q(vlan=1) / Dot1Q(vlan=2) / Dot1Q(vlan=3) / Dot1Q(vlan=4) / Dot1Q(vlan=5)
+              / IP(**v4) / UDP()))                                     # VLAN 堆疊超過 4 層：裡面的 IP 沒檢查就不轉送
     return out
 
 
 def expected_counts(frames):
-    keys = ["ipv4", "ipv6", "arp", "vlan", "tcp", "udp", "icmp", "other", "l4_other"]
+    keys = ["ipv4", "ipv6", "arp", "vlan", "tcp", "udp", "icmp", "other", "l4_other", "frag"]
     c = {k: 0 for k in keys}
     for _, is_bad, classes in frames:
         for k in classes:

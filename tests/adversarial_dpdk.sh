@@ -1,0 +1,162 @@
+# shellcheck shell=bash
+# tests/adversarial_dpdk.sh — dpdk_packet_processing 的敵意測試（由 tests/adversarial.sh 載入）。
+#
+#   adversarial_dpdk_smoke：不需要 root——每個程式選項與 --file-prefix 的錯誤值，都要在 rte_eal_init 之前以結束碼 2 拒絕、
+#                           有中文說明、沒有 sanitizer 報告（一般版與 build/sanitize/ 的 UBSan 版各跑一次）；
+#   adversarial_dpdk_full ：需要 root——tests/hostile_frames.py 產生的幾千個隨機敵意 frame 經 net_pcap（rx_pcap → tx_pcap）
+#                           跑過 io、macswap、drop、classify 四個模式（一般版與 UBSan 版）：不當掉、
+#                           malformed + 轉送 + 丟棄 = 送進去的、送出去的 pcap 裡沒有任何 malformed（hostile_frames.py check）。
+# 全部用 --no-huge（不佔 hugepage）；最後確認沒有留下 hugepage 檔案與 /var/run/dpdk 底下的目錄。
+
+ADV_DPDK_PROG=dpdk_packet_processing
+ADV_DPDK_PY=/usr/bin/python3
+ADV_DPDK_COUNT=${ADV_DPDK_COUNT:-3000}
+
+# adv_dpdk_clip N：每行只留前 N 個字元（以 UTF-8 字元計，不切斷中文）
+adv_dpdk_clip() { "$ADV_DPDK_PY" -c 'import sys; n = int(sys.argv[1]); [print(l.rstrip("\n")[:n]) for l in sys.stdin]' "$1"; }
+
+# adv_dpdk_builds：要測的版本（一般版；有 UBSan 版時也測）
+adv_dpdk_builds() {
+    echo "$ROOT/$ADV_DPDK_PROG"
+    [ ! -x "$ROOT/build/sanitize/$ADV_DPDK_PROG" ] || echo "$ROOT/build/sanitize/$ADV_DPDK_PROG"
+}
+
+# ---------------------------------------------------------------- 命令列（不需要 root）
+adv_dpdk_t_cmdline() {
+    need_bin "$ADV_DPDK_PROG" adversarial.dpdk.cmdline || return 0
+    local eal=(-l 0-1 --no-pci --no-huge -m 64 --vdev net_null0)
+    # 每一行是一組程式選項（放在 -- 之後），以 | 分隔參數；每一組都必須被拒絕
+    local app_cases=(
+        "--mode" "--mode|" "--mode|-1" "--mode|99999999999999999999" "--mode|nan" "--mode|inf" "--mode|io!" "--mode|macswapx"
+        "--mode|IO"
+        "--portmask" "--portmask|" "--portmask|-1" "--portmask|0x1ffffffffffffffffff" "--portmask|nan" "--portmask|inf"
+        "--portmask|0x3zz" "--portmask|0x" "--portmask|3 " "--portmask|+3"
+        "--duration" "--duration|" "--duration|-1" "--duration|-0.5" "--duration|1e400" "--duration|31536001"
+        "--duration|99999999999999999999999" "--duration|nan" "--duration|NaN" "--duration|-nan" "--duration|inf"
+        "--duration|-inf" "--duration|infinity" "--duration|5x" "--duration|0x10" "--duration|1,5" "--duration| 1"
+        "--bogus" "extra" "--mode=io" "--duration=1" "-x"
+    )
+    # --file-prefix 的值（EAL 選項，在 -- 之前）：都必須在 rte_eal_init 之前被拒絕
+    local long
+    long=$(printf 'p%.0s' {1..33})
+    local prefix_cases=(
+        "--file-prefix|.." "--file-prefix|." "--file-prefix|a/b" "--file-prefix|/tmp"
+        "--file-prefix|" "--file-prefix| " "--file-prefix|x y" "--file-prefix|a*" "--file-prefix|-x" "--file-prefix|_x"
+        "--file-prefix|$long" "--file-prefix|nan.x" "--file-prefix|kb\$(id)" "--file-prefix=.." "--file-prefix=" "--file-prefix"
+        "--fi|kbd" "--file-pre=kbd" "--file-prefix|ok|--file-prefix|.."
+    )
+    # 安全措施：舊版（或任何退化的版本）收到 --file-prefix .. 會在收尾時刪掉 /run 底下的一切。所以 --file-prefix 的情況
+    # 一律在私有的 mount namespace 裡、/run 換成新的 tmpfs 之後才執行（root 直接 unshare；不是 root 時用 user namespace）。
+    # 值不能有兩層以上的 ..：/var/run/dpdk/../.. 會走出私有的 /run，回到真正的 /。
+    # 兩種都不行時，不執行含 . 或 / 的值（只剩不會指向別的目錄的值），並在結果裡說明。
+    local wrap=() unsafe_skipped=""
+    # shellcheck disable=SC2016 # $@ 由內層的 sh 展開
+    local inner='mount -t tmpfs kbdpdk-run /run || exit 90; [ -L /var/run ] || mount -t tmpfs kbdpdk-varrun /var/run || exit 90; exec "$@"'
+    if [ "$(id -u)" == 0 ] && unshare --mount --propagation private sh -c "$inner" sh true 2>/dev/null; then
+        wrap=(unshare --mount --propagation private sh -c "$inner" sh)
+    elif unshare --user --map-root-user --mount sh -c "$inner" sh true 2>/dev/null; then
+        wrap=(unshare --user --map-root-user --mount sh -c "$inner" sh)
+    else
+        unsafe_skipped="（無法建立私有的 /run，略過含 . 或 / 的值）"
+    fi
+    local b c problems=() n=0 p args
+    while read -r b; do
+        for c in "${app_cases[@]}"; do
+            IFS='|' read -r -a args <<<"$c|"
+            n=$((n + 1))
+            p=$(refusal_problem "$b" "${eal[@]}" -- "${args[@]}") || problems+=("$(basename "$(dirname "$b")")/${b##*/} $c：$p")
+        done
+        for c in "${prefix_cases[@]}"; do
+            IFS='|' read -r -a args <<<"$c|"
+            if [ ${#wrap[@]} == 0 ] && [[ $c == *.* || $c == */* ]]; then continue; fi
+            n=$((n + 1))
+            p=$(refusal_problem "${wrap[@]}" "$b" "${eal[@]}" "${args[@]}" -- --duration 0.1) ||
+                problems+=("$(basename "$(dirname "$b")")/${b##*/} $c：$p")
+        done
+    done < <(adv_dpdk_builds)
+    if [ ${#problems[@]} == 0 ]; then
+        pass adversarial.dpdk.cmdline "$n 個錯誤的命令列（--mode/--portmask/--duration 的空值、負數、極大、NaN、inf、尾巴垃圾、缺值，--file-prefix 的 ..、/、空白、過長、縮寫；$(adv_dpdk_builds | wc -l) 個版本）都是結束碼 2、有中文說明、沒有 sanitizer 報告$unsafe_skipped"
+    else
+        fail adversarial.dpdk.cmdline "${#problems[@]}/$n 個命令列沒有被正確拒絕：$(printf '%s；' "${problems[@]:0:8}")"
+    fi
+    # --help 一定可以用，而且 [摘要] 的說明提到新的分類
+    local out rc=0
+    out=$("$ROOT/$ADV_DPDK_PROG" -- --help 2>&1) || rc=$?
+    if [ "$rc" == 0 ] && grep -q '分段' <<<"$out"; then
+        pass adversarial.dpdk.help "--help 結束碼 0，說明 classify 也計分段"
+    else
+        fail adversarial.dpdk.help "--help" "結束碼 0、提到分段" "結束碼 $rc"
+    fi
+}
+
+adversarial_dpdk_smoke() {
+    run_test adv_dpdk_t_cmdline
+}
+
+# ---------------------------------------------------------------- 隨機敵意 frame 經 net_pcap（需要 root）
+# adv_dpdk_t_hostile BIN TAG：BIN 跑過四個模式，每個模式同一個 pcap
+adv_dpdk_t_hostile() {
+    local b=$1 tag=$2 name="adversarial.dpdk.hostile_frames$2"
+    need_root "$name" || return 0
+    [ -x "$b" ] || { skip "$name" "$b 沒有編譯出來（make dpdk / make sanitize）"; return 0; }
+    "$ADV_DPDK_PY" -c 'import scapy' 2>/dev/null || { skip "$name" "找不到 scapy（Debian 套件 python3-scapy）"; return 0; }
+    local seed=${ADV_DPDK_SEED:-$((RANDOM % 10000))} dir=$WORK/adv-dpdk$tag gen frames wf mf other
+    mkdir -p "$dir"
+    gen=$("$ADV_DPDK_PY" "$ROOT/tests/hostile_frames.py" gen "$dir/in.pcap" --count "$ADV_DPDK_COUNT" --seed "$seed" \
+        --src-ip 198.18.3.2 --dst-ip 198.18.3.1 --max-len 9014)
+    frames=$(tr ' ' '\n' <<<"$gen" | sed -n 's/^frames=//p')
+    wf=$(tr ' ' '\n' <<<"$gen" | sed -n 's/^wellformed=//p')
+    mf=$(tr ' ' '\n' <<<"$gen" | sed -n 's/^malformed=//p')
+    other=$(tr ' ' '\n' <<<"$gen" | sed -n 's/^other=//p')
+    local mode problems=() log out rc rx tx dr bad chk want_tx
+    for mode in io macswap drop classify; do
+        log=$dir/$mode.log out=$dir/out-$mode.pcap rc=0
+        run_timeout 60 "$b" -l 0-1 --no-pci --no-huge -m 128 --vdev "net_pcap0,rx_pcap=$dir/in.pcap,tx_pcap=$out" \
+            -- --mode "$mode" --duration 1 >"$log" 2>&1 || rc=$?
+        rx=$(summary_get "$log" rx_packets) tx=$(summary_get "$log" tx_packets)
+        dr=$(summary_get "$log" dropped) bad=$(summary_get "$log" malformed)
+        if [ "$rc" != 0 ]; then problems+=("$mode：結束碼 $rc（$(grep -m1 -E '錯誤|runtime error|Sanitizer' "$log" | adv_dpdk_clip 80)）"); show_log "$log" 5; continue; fi
+        if grep -qE 'runtime error:|Sanitizer' "$log"; then problems+=("$mode：$(grep -m1 -E 'runtime error:|Sanitizer' "$log" | adv_dpdk_clip 100)"); continue; fi
+        [ "$rx" == "$frames" ] || problems+=("$mode：rx_packets=$rx，送進去 $frames")
+        [ "$((bad + tx + dr))" == "$frames" ] || problems+=("$mode：malformed $bad + tx $tx + dropped $dr ≠ $frames")
+        want_tx=$((wf + other)) # 程式的 malformed 定義與 hostile_frames.py 相同（它最多疊 3 層 VLAN）
+        [ "$mode" != drop ] || want_tx=0
+        [ "$tx" == "$want_tx" ] || problems+=("$mode：轉送 $tx 個，hostile_frames.py 說合法的（含非 IP）是 $want_tx 個")
+        if chk=$("$ADV_DPDK_PY" "$ROOT/tests/hostile_frames.py" check "$out" 2>&1); then
+            [ "$(tr ' ' '\n' <<<"$chk" | sed -n 's/^frames=//p')" == "$tx" ] || problems+=("$mode：out.pcap 有「$chk」，tx_packets=$tx")
+        else
+            problems+=("$mode：送出去的 frame 裡有 malformed（$chk）")
+        fi
+        if [ "$mode" == classify ] && [ "$(summary_get "$log" cls_frag)" == 0 ]; then problems+=("classify：cls_frag=0（產生器一定有非第一個分段）"); fi
+    done
+    if [ ${#problems[@]} == 0 ]; then
+        pass "$name" "${b#"$ROOT"/}：$frames 個敵意 frame（seed $seed，合法 $wf、malformed $mf、非 IP $other）經 net_pcap 跑過 io/macswap/drop/classify：沒有當掉，malformed + 轉送 + 丟棄 = $frames，送出的 pcap 沒有 malformed"
+    else
+        fail "$name" "${b#"$ROOT"/}，seed $seed（ADV_DPDK_SEED=$seed 可重現）：$(printf '%s；' "${problems[@]}")"
+    fi
+}
+
+# 最後：沒有留下 hugepage 檔案與 /var/run/dpdk 底下的目錄。--no-huge 的執行仍會建空的 /var/run/dpdk/rte：
+# 這裡把空的目錄移走（rmdir 只刪空目錄，不會刪到別人的東西），再檢查
+adv_dpdk_t_leftovers() {
+    need_root adversarial.dpdk.leftovers || return 0
+    rmdir /var/run/dpdk/rte /var/run/dpdk 2>/dev/null || true
+    local huge dirs
+    huge=$( (find /dev/hugepages -maxdepth 1 \( -name 'kbdpdk*' -o -name 'rtemap_*' \) 2>/dev/null || true) | wc -l)
+    dirs=$( (find /var/run/dpdk -mindepth 1 -maxdepth 1 2>/dev/null || true) | tr '\n' ' ')
+    if [ "$huge" == 0 ] && [ -z "$dirs" ]; then
+        pass adversarial.dpdk.leftovers "沒有留下 hugepage 檔案，/var/run/dpdk 底下沒有目錄"
+    else
+        fail adversarial.dpdk.leftovers "留下的東西" "0 個 hugepage 檔案、/var/run/dpdk 是空的" "$huge 個 hugepage 檔案、/var/run/dpdk：$dirs"
+    fi
+}
+
+adversarial_dpdk_full() {
+    local b tag
+    while read -r b; do
+        tag=""
+        [[ $b != */build/sanitize/* ]] || tag=_ubsan
+        run_test adv_dpdk_t_hostile "$b" "$tag"
+    done < <(adv_dpdk_builds)
+    run_test adv_dpdk_t_leftovers
+}

@@ -7,10 +7,13 @@
 //   封包不經過 sk_buff 與協定堆疊。四種模式：
 //     rxdrop  收下就丟（量測接收上限）        txonly  產生 UDP 封包（可限速 --rate）
 //     l2fwd   交換 MAC 後從同一佇列送回       echo    交換 MAC/IP/埠，nc -u 收得到自己的字
+//   XDP 程式只導向「送給這個介面」（它的 MAC、它的 IPv4）的封包；l2fwd 與 echo 不送出標頭不一致的訊框
+//   （malformed），echo 不回應可能形成迴圈或反射的封包（refused，見錨點 echo）。
 //
 // 需求
 //   Linux 5.11+（need_wakeup、busy-poll、XDP_STATISTICS 的新欄位），libxdp 1.3+、libbpf 1.0+，
-//   root（或 CAP_NET_ADMIN + CAP_NET_RAW + CAP_BPF），bpffs 掛在 /sys/fs/bpf（libxdp 的 dispatcher 用）。
+//   root（或 CAP_NET_ADMIN + CAP_NET_RAW + CAP_BPF），bpffs 掛在 /sys/fs/bpf（libxdp 的 dispatcher 用），
+//   /run 可寫（/run/af_xdp_socket/ 下每個介面一個 flock 鎖：同一介面同時只有一個實例）。
 //
 // 編譯與執行
 //   make af_xdp                                  # af_xdp_socket + xdp_redirect.bpf.o
@@ -41,10 +44,14 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <fcntl.h>
+#include <ifaddrs.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/statfs.h>
 #include <unistd.h>
 
@@ -55,11 +62,13 @@
 #include <charconv>
 #include <chrono>
 #include <cinttypes>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <exception>
 #include <filesystem>
 #include <fstream>
 #include <optional>
@@ -67,6 +76,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -90,6 +100,10 @@ constexpr auto kTxDrainTimeout = std::chrono::milliseconds(500);  // 結束時�
 constexpr uint32_t kCopyTxPerKick = 32;        // copy 模式每次 sendto() 預設最多送 32 個（net/xdp/xsk.c 的 TX_BATCH_SIZE）
 constexpr int kSockoptMaxTxBudget = 9;         // XDP_MAX_TX_SKB_BUDGET（Linux 6.17+；Debian 12 的標頭還沒有）
 constexpr uint32_t kMaxQueues = 64;            // 與 xdp_redirect.bpf.c 的 XSKMAP 大小一致
+constexpr uint32_t kMaxIp4 = 4;                // 與 xdp_redirect.bpf.c 的 MAX_IP4 一致：比對介面的前 4 個 IPv4 位址
+constexpr uint32_t kXdpStats = 4;              // xsk_stats 的項目數：redirected、passed、no_socket、not_local
+constexpr uint16_t kEchoMinSrcPort = 1024;     // echo 不回應來源埠 < 1024 的封包（不替 DNS、NTP、echo 服務等反射流量）
+constexpr const char* kLockDir = "/run/af_xdp_socket";  // 每個介面一個 flock 鎖：誰持有，誰就是那個介面上活著的實例
 constexpr const char* kProgName = "kb_xsk_redirect";  // BPF 程式名（≤ 15 字元），用來認出「我們的」程式
 constexpr const char* kBpfObjName = "xdp_redirect.bpf.o";
 constexpr const char* kBpffsDir = "/sys/fs/bpf";
@@ -124,6 +138,7 @@ struct Config {
     Mode mode = Mode::rxdrop;
     uint16_t udp_port = kDefaultUdpPort;
     bool all = false;
+    bool broadcast = false;                          // 目的 MAC 是廣播 / 多播的也導向 socket
     uint32_t tx_size = kDefaultTxSize;
     std::array<uint8_t, 6> dst_mac{0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
     std::optional<std::array<uint8_t, 6>> src_mac;  // 預設：介面自己的 MAC
@@ -143,7 +158,7 @@ struct Config {
     bool force = false;
     bool unload = false;
     bool verbose = false;                            // 印出 libxdp / libbpf 自己的訊息（英文）
-    std::string bpf_obj;                             // 預設：執行檔旁的 xdp_redirect.bpf.o
+    std::string bpf_obj;                             // 預設：執行檔旁的 xdp_redirect.bpf.o（空 = 沒給）
 };
 
 void print_usage(FILE* out) {
@@ -160,6 +175,8 @@ void print_usage(FILE* out) {
         "                       echo 交換 MAC、IP、埠後送回（nc -u 可收到回音）\n"
         "  --udp-port P       攔截的 UDP 目的埠，txonly 的目的埠（預設 %u）\n"
         "  --all              攔截這個佇列上的所有封包（小心：包括 ARP 與 SSH）\n"
+        "  --broadcast        目的 MAC 是廣播 / 多播的 UDP 也攔截（預設 只攔截送給介面 MAC 的；\n"
+        "                       介面有 IPv4 位址時目的 IP 也必須是它的；echo 一律不回應廣播 / 多播）\n"
         "txonly 的封包：\n"
         "  --size N           訊框長度 bytes，不含 FCS（預設 %u，範圍 %u..框架大小-256）\n"
         "  --dst-mac MAC      目的 MAC（預設 ff:ff:ff:ff:ff:ff）\n"
@@ -175,7 +192,8 @@ void print_usage(FILE* out) {
         "  --no-need-wakeup   不用 need_wakeup 旗標（預設使用：只在核心要求時才做系統呼叫）\n"
         "  --busy-poll        SO_PREFER_BUSY_POLL + SO_BUSY_POLL=%d µs（預設關閉）\n"
         "  --force            介面上已有別人的 XDP 程式時，移除它並換上我們的\n"
-        "  --unload           移除這個介面上我們的 XDP 程式（例如 kill -9 之後）然後結束\n"
+        "  --unload           移除這個介面上我們殘留的 XDP 程式（例如 kill -9 之後）然後結束；\n"
+        "                       有實例正在使用這個介面時拒絕\n"
         "  --bpf-obj 路徑     XDP 程式檔（預設 執行檔旁的 %s）\n"
         "  -v, --verbose      顯示 libxdp 與 libbpf 自己的訊息（預設 不顯示，錯誤由本程式用中文說明）\n"
         "UMEM 與迴圈：\n"
@@ -209,8 +227,9 @@ T parse_num(std::string_view opt, std::string_view s, T lo, T hi) {
 double parse_seconds(std::string_view opt, std::string_view s) {
     double v{};
     auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (ec != std::errc{} || p != s.data() + s.size() || v < 0 || v > 86400.0 * 365)
-        throw UsageError(std::string(opt) + " 的值「" + std::string(s) + "」不是合理的秒數");
+    // from_chars 接受 "nan"、"inf"：NaN 通過每一個大小比較，所以先確定是有限的數
+    if (ec != std::errc{} || p != s.data() + s.size() || !std::isfinite(v) || v < 0 || v > 86400.0 * 365)
+        throw UsageError(std::string(opt) + " 的值「" + std::string(s) + "」不是 0..31536000 之間的秒數");
     return v;
 }
 
@@ -255,7 +274,11 @@ Config parse_args(int argc, char** argv, bool& help) {
             has_inline = true;
         }
         auto val = [&]() -> std::string { return has_inline ? inline_val : need_value(i, a); };
-        if (a == "-h" || a == "--help") { help = true; return c; }
+        auto flag = [&]() {  // 不帶值的選項：--all=1 之類的寫法是打錯，不是「開啟」
+            if (has_inline) throw UsageError(std::string(a) + " 不接受值（寫成 " + std::string(a) + " 就好）");
+            return true;
+        };
+        if ((a == "-h" || a == "--help") && flag()) { help = true; return c; }
         else if (a == "--mode") {
             const std::string v = val();
             if (v == "rxdrop") c.mode = Mode::rxdrop;
@@ -265,18 +288,19 @@ Config parse_args(int argc, char** argv, bool& help) {
             else throw UsageError("--mode 的值「" + v + "」不是 rxdrop、txonly、l2fwd、echo 之一");
         }
         else if (a == "--udp-port") c.udp_port = parse_num<uint16_t>(a, val(), 1, 65535);
-        else if (a == "--all") c.all = true;
+        else if (a == "--all" && flag()) c.all = true;
+        else if (a == "--broadcast" && flag()) c.broadcast = true;
         else if (a == "--size") c.tx_size = parse_num<uint32_t>(a, val(), kMinTxSize, 4096);
         else if (a == "--dst-mac") c.dst_mac = parse_mac(a, val());
         else if (a == "--src-mac") c.src_mac = parse_mac(a, val());
         else if (a == "--dst-ip") c.dst_ip = parse_ip(a, val());
         else if (a == "--src-ip") c.src_ip = parse_ip(a, val());
         else if (a == "--rate") c.rate = parse_num<uint64_t>(a, val(), 0, 1'000'000'000);
-        else if (a == "--zero-copy") c.bind = BindPref::zerocopy;
-        else if (a == "--copy") c.bind = BindPref::copy;
-        else if (a == "--skb-mode") c.skb_mode = true;
-        else if (a == "--no-need-wakeup") c.need_wakeup = false;
-        else if (a == "--busy-poll") c.busy_poll = true;
+        else if (a == "--zero-copy" && flag()) c.bind = BindPref::zerocopy;
+        else if (a == "--copy" && flag()) c.bind = BindPref::copy;
+        else if (a == "--skb-mode" && flag()) c.skb_mode = true;
+        else if (a == "--no-need-wakeup" && flag()) c.need_wakeup = false;
+        else if (a == "--busy-poll" && flag()) c.busy_poll = true;
         else if (a == "--batch") c.batch = parse_num<uint32_t>(a, val(), 1, kMaxBatch);
         else if (a == "--frame-size") {
             c.frame_size = parse_num<uint32_t>(a, val(), kMinFrameSize, 4096);
@@ -289,10 +313,16 @@ Config parse_args(int argc, char** argv, bool& help) {
         else if (a == "--duration") c.duration_s = parse_seconds(a, val());
         else if (a == "--count") c.count = parse_num<uint64_t>(a, val(), 0, UINT64_MAX);
         else if (a == "--pin-cpu") c.pin_cpu = parse_num<int>(a, val(), 0, CPU_SETSIZE - 1);
-        else if (a == "--force") c.force = true;
-        else if (a == "--unload") c.unload = true;
-        else if (a == "--bpf-obj") c.bpf_obj = val();
-        else if (a == "-v" || a == "--verbose") c.verbose = true;
+        else if (a == "--force" && flag()) c.force = true;
+        else if (a == "--unload" && flag()) c.unload = true;
+        else if (a == "--bpf-obj") {
+            c.bpf_obj = val();
+            std::error_code ec;
+            if (c.bpf_obj.empty()) throw UsageError("--bpf-obj 的值是空的（要用預設的檔案就不要給 --bpf-obj）");
+            if (!std::filesystem::is_regular_file(c.bpf_obj, ec))
+                throw UsageError("--bpf-obj 的檔案「" + c.bpf_obj + "」不存在或不是一般檔案（先 make af_xdp）");
+        }
+        else if ((a == "-v" || a == "--verbose") && flag()) c.verbose = true;
         else if (a.starts_with("-") && a.size() > 1) throw UsageError("未知的選項：" + std::string(a));
         else pos.push_back(a);
     }
@@ -300,6 +330,7 @@ Config parse_args(int argc, char** argv, bool& help) {
         throw UsageError("--zero-copy 不能和 --skb-mode 一起用（SKB 模式一定是 copy）");
     if (pos.empty()) throw UsageError("缺少參數：介面");
     if (pos.size() > 2) throw UsageError("多餘的參數：" + std::string(pos[2]));
+    if (pos[0].empty()) throw UsageError("介面名稱是空的");
     if (pos[0].size() >= IFNAMSIZ) throw UsageError("介面名稱太長：" + std::string(pos[0]));
     c.ifname = pos[0];
     if (pos.size() == 2) c.queue = parse_num<uint32_t>("佇列", pos[1], 0, kMaxQueues - 1);
@@ -318,8 +349,8 @@ struct Fatal : std::runtime_error {
 };
 
 // call 失敗了：err 是正的 errno
-[[noreturn]] void fail_call(const char* call, int err, const std::string& hint, int code = kExitRuntime) {
-    std::string m = std::string(call) + " 失敗：" + std::strerror(err) + "（errno " + std::to_string(err) + "）";
+[[noreturn]] void fail_call(const std::string& call, int err, const std::string& hint, int code = kExitRuntime) {
+    std::string m = call + " 失敗：" + std::strerror(err) + "（errno " + std::to_string(err) + "）";
     if (!hint.empty()) m += "\n  提示：" + hint;
     throw Fatal(code, m);
 }
@@ -396,6 +427,7 @@ struct Device {
     uint32_t mtu = 1500;
     std::array<uint8_t, 6> mac{};
     std::string driver = "?";
+    std::vector<in_addr> ip4;  // 介面的 IPv4 位址（XDP 程式只導向送給它們的封包；空 = 不比對 IP）
 };
 
 // 8< device
@@ -424,6 +456,12 @@ Device inspect_device(const Config& cfg, bool need_queue) {
     info.cmd = ETHTOOL_GDRVINFO;
     ifr.ifr_data = reinterpret_cast<char*>(&info);
     if (s.get() >= 0 && ::ioctl(s.get(), SIOCETHTOOL, &ifr) == 0) d.driver = info.driver;
+    if (ifaddrs* ifa = nullptr; ::getifaddrs(&ifa) == 0) {
+        for (auto* p = ifa; p; p = p->ifa_next)
+            if (p->ifa_addr && p->ifa_addr->sa_family == AF_INET && cfg.ifname == p->ifa_name && d.ip4.size() < kMaxIp4)
+                d.ip4.push_back(reinterpret_cast<const sockaddr_in*>(p->ifa_addr)->sin_addr);
+        ::freeifaddrs(ifa);
+    }
 
     if (need_queue && cfg.queue >= d.rx_queues)
         throw Fatal(kExitRuntime, "佇列 " + std::to_string(cfg.queue) + " 不存在：" + cfg.ifname + " 只有 " +
@@ -457,12 +495,16 @@ void ensure_bpffs() {
 // ---------------------------------------------------------------- XDP 程式：載入、辨認、移除
 // 與 xdp_redirect.bpf.c 的 struct xsk_cfg 相同排列
 struct XskCfg {
-    uint32_t owner_pid;
+    uint32_t owner_pid;  // 資訊用：誰掛的（ip link / bpftool 查得到）；擁有權由 OwnerLock 證明
     uint16_t udp_port;
     uint8_t all;
+    uint8_t broadcast;
+    std::array<uint8_t, 6> mac;
+    uint8_t n_ip4;
     uint8_t pad;
+    std::array<uint32_t, kMaxIp4> ip4;  // 網路位元組序
 };
-static_assert(sizeof(XskCfg) == 8);
+static_assert(sizeof(XskCfg) == 32);
 
 int libxdp_silent(enum libxdp_print_level, const char*, va_list) { return 0; }
 int libbpf_silent(enum libbpf_print_level, const char*, va_list) { return 0; }
@@ -492,10 +534,58 @@ uint32_t read_owner_pid(int prog_fd) {
     return 0;
 }
 
-bool pid_is_af_xdp_socket(uint32_t pid) {
-    if (pid == 0 || ::kill(static_cast<pid_t>(pid), 0) != 0) return false;
-    return read_text("/proc/" + std::to_string(pid) + "/comm").starts_with("af_xdp_socket");
-}
+// 8< owner_lock
+// 「這個介面上有沒有活著的 af_xdp_socket」的證明：/run/af_xdp_socket/<介面>.net<namespace>.lock 上的 flock。
+// 核心在程序結束（包括 kill -9）時自動放開 flock，所以活著的擁有者一定持有它、死掉的一定沒有——
+// 不像 kill(pid, 0) 與 /proc/PID/comm，不會被重用的 PID、改了名字的執行檔或別的 PID namespace 騙過。
+// 鎖在 XDP 程式掛上之前取得、卸下之後才放開（run() 裡比 XdpAttachment 先宣告）。
+// 檔名含 network namespace 的 inode：不同 namespace 裡同名的介面是不同的裝置。
+class OwnerLock {
+public:
+    explicit OwnerLock(const std::string& ifname) {
+        struct stat ns{};
+        if (::stat("/proc/self/ns/net", &ns) != 0) fail_call("stat(/proc/self/ns/net)", errno, "/proc 沒有掛載？");
+        if (::mkdir(kLockDir, 0755) != 0 && errno != EEXIST)
+            fail_call("mkdir(" + std::string(kLockDir) + ")", errno, "/run 不可寫？請用 root 執行");
+        path_ = std::string(kLockDir) + "/" + ifname + ".net" + std::to_string(ns.st_ino) + ".lock";
+        // 前一個擁有者結束時會刪掉鎖檔：拿到鎖之後確認鎖住的仍是路徑上的那個檔案，否則重來
+        for (int attempt = 0; attempt < 16 && fd_ < 0; ++attempt) {
+            const int fd = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+            if (fd < 0) fail_call("open(" + path_ + ")", errno, "/run 不可寫？請用 root 執行");
+            if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+                const int err = errno;
+                std::array<char, 32> buf{};
+                const ssize_t n = ::pread(fd, buf.data(), buf.size() - 1, 0);
+                ::close(fd);
+                if (err != EWOULDBLOCK) fail_call("flock(" + path_ + ")", err, "");
+                std::string pid = n > 0 ? std::string(buf.data(), static_cast<size_t>(n)) : "?";
+                while (!pid.empty() && (pid.back() == '\n' || pid.back() == ' ')) pid.pop_back();
+                throw Fatal(kExitRuntime, "另一個 af_xdp_socket（PID " + pid + "）正在使用 " + ifname + "（它持有 " + path_ +
+                                              " 的鎖）\n  提示：同一個介面一次只能有一個實例；先結束它（kill " + pid + "）");
+            }
+            struct stat held{}, now{};
+            if (::fstat(fd, &held) == 0 && ::stat(path_.c_str(), &now) == 0 && held.st_ino == now.st_ino &&
+                held.st_dev == now.st_dev)
+                fd_ = fd;
+            else
+                ::close(fd);
+        }
+        if (fd_ < 0) fail_call("flock(" + path_ + ")", EAGAIN, "鎖檔一直被換掉：有別的程式在刪它？");
+        const std::string pid = std::to_string(::getpid()) + "\n";  // 給人與被拒絕的實例看：誰持有鎖
+        if (::ftruncate(fd_, 0) != 0 || ::pwrite(fd_, pid.data(), pid.size(), 0) < 0) { /* 只是資訊，寫不進去也無妨 */ }
+    }
+    OwnerLock(const OwnerLock&) = delete;
+    OwnerLock& operator=(const OwnerLock&) = delete;
+    ~OwnerLock() {  // 先刪再關：剛好在這之前開啟同一個檔案的人拿到鎖後，會發現路徑上已經不是它（見上面的 inode 比對）
+        ::unlink(path_.c_str());
+        ::close(fd_);
+    }
+    const std::string& path() const { return path_; }
+private:
+    std::string path_;
+    int fd_ = -1;
+};
+// >8 owner_lock
 
 class Multiprog {
 public:
@@ -524,9 +614,9 @@ private:
 };
 
 // 8< stale
-// 清點介面上的 XDP 程式：我們的殘留（擁有者已死）就移除；別人的就拒絕（除非 --force）。
-// unload=true 時只移除我們的程式。回傳移除了幾個。
-int handle_existing_xdp(const Config& cfg, const Device& dev, bool unload) {
+// 清點介面上的 XDP 程式：我們的就是殘留（呼叫前已取得 OwnerLock，活著的實例不可能還擁有它），移除；
+// 別人的就拒絕（除非 --force）。unload=true 時只移除我們的程式。回傳移除了幾個。
+int handle_existing_xdp(const Config& cfg, const Device& dev, const OwnerLock& lock, bool unload) {
     int removed = 0;
     for (uint32_t round = 0; round < kMaxQueues; ++round) {  // 每移除一個就重新讀取狀態
         Multiprog mp(dev.ifindex);
@@ -539,13 +629,8 @@ int handle_existing_xdp(const Config& cfg, const Device& dev, bool unload) {
         uint32_t owner = 0;
         for (auto* p : progs) {
             if (std::string_view(xdp_program__name(p)) == kProgName) {
-                const uint32_t pid = read_owner_pid(xdp_program__fd(p));
-                if (!unload && pid_is_af_xdp_socket(pid) && pid != static_cast<uint32_t>(::getpid()))
-                    throw Fatal(kExitRuntime, "另一個 af_xdp_socket（PID " + std::to_string(pid) + "）正在使用 " +
-                                                  cfg.ifname + " 的 XDP 程式\n  提示：先結束它（kill " +
-                                                  std::to_string(pid) + "）");
                 ours = p;
-                owner = pid;
+                owner = read_owner_pid(xdp_program__fd(p));  // 只用來說明是誰留下的
                 break;
             }
             foreign += std::string(foreign.empty() ? "" : "、") + xdp_program__name(p) + "（id " +
@@ -555,12 +640,9 @@ int handle_existing_xdp(const Config& cfg, const Device& dev, bool unload) {
             const int err = legacy ? xdp_multiprog__detach(mp.get())
                                    : xdp_program__detach(ours, dev.ifindex, mode, 0);
             if (err) fail_call("xdp_program__detach(殘留的程式)", -err, "手動移除：ip link set dev " + cfg.ifname + " xdp off");
-            if (unload)
-                std::printf("[說明] 已從 %s 移除 XDP 程式 %s（id %u，擁有者 PID %u%s）\n", cfg.ifname.c_str(), kProgName,
-                            xdp_program__id(ours), owner, pid_is_af_xdp_socket(owner) ? "，仍在執行" : "，已不存在");
-            else
-                std::printf("[說明] 移除上次（PID %u，已不存在）殘留在 %s 的 XDP 程式 %s（id %u）\n", owner,
-                            cfg.ifname.c_str(), kProgName, xdp_program__id(ours));
+            std::printf("[說明] %s上次（PID %u）殘留在 %s 的 XDP 程式 %s（id %u）：沒有執行中的實例持有 %s\n",
+                        unload ? "已移除" : "移除", owner, cfg.ifname.c_str(), kProgName, xdp_program__id(ours),
+                        lock.path().c_str());
             ++removed;
             continue;
         }
@@ -583,13 +665,21 @@ int handle_existing_xdp(const Config& cfg, const Device& dev, bool unload) {
 class XdpAttachment {
 public:
     // 8< attach
-    XdpAttachment(const Config& cfg, const Device& dev) : ifindex_(dev.ifindex) {
+    XdpAttachment(const Config& cfg, const Device& dev, const XskCfg& want) : ifindex_(dev.ifindex) {
         mode_ = cfg.skb_mode ? XDP_MODE_SKB : XDP_MODE_NATIVE;
         prog_ = xdp_program__open_file(cfg.bpf_obj.c_str(), "xdp", nullptr);
         if (const long err = libxdp_get_error(prog_); err) {
             prog_ = nullptr;
             fail_call("xdp_program__open_file", static_cast<int>(-err),
                       "找不到或讀不到 " + cfg.bpf_obj + "；先 make af_xdp，或用 --bpf-obj 指定路徑");
+        }
+        // 掛上之前先確認「這是我們的程式與 map」：錯的檔案在這裡就被拒絕，介面完全不受影響
+        try {
+            check_object(cfg.bpf_obj);
+        } catch (...) {
+            xdp_program__close(prog_);
+            prog_ = nullptr;
+            throw;
         }
         if (const int err = xdp_program__attach(prog_, ifindex_, mode_, 0); err) {
             xdp_program__close(prog_);
@@ -598,42 +688,40 @@ public:
                       cfg.skb_mode ? "SKB 模式也掛不上：核心是否支援 XDP（CONFIG_XDP_SOCKETS、CONFIG_BPF_SYSCALL）？"
                                    : "驅動可能不支援 native XDP，試試 --skb-mode；veth 的 MTU 需 ≤ 約 3500");
         }
-        bpf_object* obj = xdp_program__bpf_obj(prog_);
-        xsks_map_fd_ = bpf_object__find_map_fd_by_name(obj, "xsks_map");
-        cfg_map_fd_ = bpf_object__find_map_fd_by_name(obj, "xsk_cfg");
-        stats_map_fd_ = bpf_object__find_map_fd_by_name(obj, "xsk_stats");
-        if (xsks_map_fd_ < 0 || cfg_map_fd_ < 0 || stats_map_fd_ < 0)
-            throw Fatal(kExitRuntime, cfg.bpf_obj + " 裡缺少 xsks_map / xsk_cfg / xsk_stats map（檔案版本不對？）");
-        // 告訴 XDP 程式要攔截什麼，以及誰擁有它（下次啟動靠這個認出 kill -9 的殘留）
-        const uint32_t key = 0;
-        const XskCfg v{static_cast<uint32_t>(::getpid()), cfg.udp_port, static_cast<uint8_t>(cfg.all ? 1 : 0), 0};
-        if (bpf_map_update_elem(cfg_map_fd_, &key, &v, BPF_ANY) != 0)
-            fail_call("bpf_map_update_elem(xsk_cfg)", errno, "");
+        // 從這裡起程式已經掛在介面上。建構函式丟出例外時解構函式「不會」執行，
+        // 所以之後任何失敗都要在這裡自己卸下，再把例外往外丟
+        try {
+            bpf_object* obj = xdp_program__bpf_obj(prog_);
+            xsks_map_fd_ = bpf_object__find_map_fd_by_name(obj, "xsks_map");
+            cfg_map_fd_ = bpf_object__find_map_fd_by_name(obj, "xsk_cfg");
+            stats_map_fd_ = bpf_object__find_map_fd_by_name(obj, "xsk_stats");
+            if (xsks_map_fd_ < 0 || cfg_map_fd_ < 0 || stats_map_fd_ < 0)
+                throw Fatal(kExitRuntime, cfg.bpf_obj + " 裡缺少 xsks_map / xsk_cfg / xsk_stats map（檔案版本不對？）");
+            // 告訴 XDP 程式要攔截什麼、介面的 MAC 與 IP（只導向送給這個介面的封包），以及誰掛的
+            const uint32_t key = 0;
+            if (bpf_map_update_elem(cfg_map_fd_, &key, &want, BPF_ANY) != 0)
+                fail_call("bpf_map_update_elem(xsk_cfg)", errno, "xsk_cfg 必須是使用者空間可寫的 ARRAY（不能有 BPF_F_RDONLY）");
+        } catch (...) {
+            detach_and_close();
+            throw;
+        }
     }
     // >8 attach
     XdpAttachment(const XdpAttachment&) = delete;
     XdpAttachment& operator=(const XdpAttachment&) = delete;
-    ~XdpAttachment() {
-        if (!prog_) return;
-        std::array<char, IF_NAMESIZE> name{};
-        const bool still_there = if_indextoname(static_cast<unsigned>(ifindex_), name.data()) != nullptr;
-        if (const int err = xdp_program__detach(prog_, ifindex_, mode_, 0); err && still_there)
-            std::fprintf(stderr, "警告：xdp_program__detach 失敗：%s；請手動 ip link set dev <介面> xdp off\n",
-                         std::strerror(-err));
-        xdp_program__close(prog_);
-    }
+    ~XdpAttachment() { detach_and_close(); }
     int xsks_map_fd() const { return xsks_map_fd_; }
     const char* mode_name() const { return mode_ == XDP_MODE_SKB ? "skb" : "native"; }
     uint32_t id() const { return xdp_program__id(prog_); }
 
-    struct ProgStats { uint64_t redirected = 0, passed = 0, no_socket = 0; };
+    struct ProgStats { uint64_t redirected = 0, passed = 0, no_socket = 0, not_local = 0; };
     // 每 CPU 計數器：每顆 CPU 一份，這裡加總
     ProgStats read_stats() const {
         ProgStats s;
         const int ncpu = libbpf_num_possible_cpus();
         if (ncpu <= 0 || ncpu > 1024) return s;
         std::array<uint64_t, 1024> vals{};
-        std::array<uint64_t*, 3> dst{&s.redirected, &s.passed, &s.no_socket};
+        std::array<uint64_t*, kXdpStats> dst{&s.redirected, &s.passed, &s.no_socket, &s.not_local};
         for (uint32_t k = 0; k < dst.size(); ++k) {
             if (bpf_map_lookup_elem(stats_map_fd_, &k, vals.data()) != 0) continue;
             for (int c = 0; c < ncpu; ++c) *dst[k] += vals[c];
@@ -641,6 +729,45 @@ public:
         return s;
     }
 private:
+    // 開啟的物件：第一個 "xdp" 程式必須叫 kb_xsk_redirect，三個 map 的型別與大小必須和這個程式的預期相同
+    void check_object(const std::string& path) const {
+        const std::string name = xdp_program__name(prog_);
+        if (name != kProgName)
+            throw Fatal(kExitRuntime, path + " 的第一個 XDP 程式是「" + name + "」，不是 " + kProgName +
+                                          "：拒絕掛上（它可能把每個封包 XDP_TX 彈回，SSH 也不例外）"
+                                          "\n  提示：--bpf-obj 要指向 make af_xdp 編出的 xdp_redirect.bpf.o");
+        struct Want { const char* name; bpf_map_type type; uint32_t key, value, min_entries; };
+        const std::array<Want, 3> wants{{{"xsks_map", BPF_MAP_TYPE_XSKMAP, 4, 4, kMaxQueues},
+                                         {"xsk_cfg", BPF_MAP_TYPE_ARRAY, 4, sizeof(XskCfg), 1},
+                                         {"xsk_stats", BPF_MAP_TYPE_PERCPU_ARRAY, 4, 8, kXdpStats}}};
+        bpf_object* obj = xdp_program__bpf_obj(prog_);
+        for (const auto& w : wants) {
+            const bpf_map* m = bpf_object__find_map_by_name(obj, w.name);
+            if (!m)
+                throw Fatal(kExitRuntime, path + " 裡沒有 map「" + w.name + "」（需要 xsks_map、xsk_cfg、xsk_stats）："
+                                                 "拒絕掛上\n  提示：檔案版本不對？重新 make af_xdp");
+            if (bpf_map__type(m) != w.type || bpf_map__key_size(m) != w.key || bpf_map__value_size(m) != w.value ||
+                bpf_map__max_entries(m) < w.min_entries)
+                throw Fatal(kExitRuntime, path + " 的 map「" + w.name + "」型別或大小不對（型別 " +
+                                              std::to_string(bpf_map__type(m)) + "、value " +
+                                              std::to_string(bpf_map__value_size(m)) + " bytes、" +
+                                              std::to_string(bpf_map__max_entries(m)) + " 筆；需要型別 " +
+                                              std::to_string(w.type) + "、value " + std::to_string(w.value) +
+                                              " bytes、至少 " + std::to_string(w.min_entries) +
+                                              " 筆）：拒絕掛上\n  提示：檔案與 af_xdp_socket 不是同一版編出來的；重新 make af_xdp");
+        }
+    }
+    void detach_and_close() noexcept {
+        if (!prog_) return;
+        std::array<char, IF_NAMESIZE> name{};
+        const bool still_there = if_indextoname(static_cast<unsigned>(ifindex_), name.data()) != nullptr;
+        if (const int err = xdp_program__detach(prog_, ifindex_, mode_, 0); err && still_there)
+            std::fprintf(stderr, "警告：xdp_program__detach 失敗：%s；請手動 ip link set dev %s xdp off\n",
+                         std::strerror(-err), name.data());
+        xdp_program__close(prog_);
+        prog_ = nullptr;
+    }
+
     xdp_program* prog_ = nullptr;
     int ifindex_;
     xdp_attach_mode mode_;
@@ -754,57 +881,147 @@ inline void swap_mac(uint8_t* eth) {
 }
 // >8 swap_mac
 
-// 8< echo
-// UDP 回音：交換 MAC、IP、埠，並重算檢查和。為什麼要重算：交換本身不改變 1 的補數和，但同一台主機
-// 或 veth 送來的封包常帶 CHECKSUM_PARTIAL——UDP 檢查和欄位只有偽標頭的部分和，由「網卡」補完。
-// 從 AF_XDP 送回去時沒有人會補，所以這裡一律算出完整的檢查和。IPv4 的 TTL 重設為 64。
-// 不是 UDP（或 IPv6 帶延伸標頭、長度不合）就回傳 false（丟棄）。
 // 標頭以位元組位移存取：IP 標頭在 frame 裡只有 2 位元組對齊，不能直接轉成 struct iphdr*。
 inline uint16_t load_be16(const uint8_t* p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
 inline void store_be16(uint8_t* p, uint16_t v) { p[0] = static_cast<uint8_t>(v >> 8); p[1] = static_cast<uint8_t>(v); }
 inline void swap_bytes(uint8_t* a, uint8_t* b, size_t n) { std::swap_ranges(a, a + n, b); }
 
-inline bool make_echo(uint8_t* pkt, uint32_t len) {
-    if (len < ETH_HLEN) [[unlikely]] return false;
+// 8< validate
+// 轉送與 echo 之前先確認標頭前後一致：程式不把自己看不懂的訊框送出去（記在 malformed）。
+// 定義與 tests/hostile_frames.py 的 check 相同：乙太網路 + 任意層 VLAN；IPv4 / IPv6 的標頭與長度欄位
+// 不超出實際的位元組；UDP / TCP 標頭放得下、UDP 長度與 TCP data offset 合理。非 IP 的 EtherType 不算壞。
+struct Parsed {
+    uint16_t l3_proto = 0;   // ETH_P_IP、ETH_P_IPV6 或其他
+    uint32_t l3 = 0, l4 = 0; // 標頭在訊框裡的位移
+    uint32_t l4_len = 0;     // IP 長度欄位說的 L4 位元組數
+    uint8_t l4_proto = 0;
+    bool fragment = false;   // IPv4 分段（MF 或 offset ≠ 0）
+};
+
+inline bool l4_fits(uint8_t proto, const uint8_t* l4, uint32_t n, bool more_fragments) {
+    if (proto == IPPROTO_UDP) {  // 有 MF 的第一個分段：UDP 長度說的是重組後的長度，不檢查
+        if (n < 8) return false;
+        const uint32_t ulen = load_be16(l4 + 4);
+        return more_fragments || (ulen >= 8 && ulen <= n);
+    }
+    if (proto == IPPROTO_TCP) {
+        if (n < 20) return false;
+        const uint32_t doff = l4[12] >> 4;
+        return doff >= 5 && doff * 4 <= n;
+    }
+    return true;
+}
+
+inline bool parse_frame(const uint8_t* p, uint32_t len, Parsed& f) {
+    if (len < ETH_HLEN) return false;
     uint32_t off = ETH_HLEN;
-    uint16_t proto = load_be16(pkt + 12);
-    if (proto == ETH_P_8021Q || proto == ETH_P_8021AD) {
+    uint16_t proto = load_be16(p + 12);
+    while (proto == ETH_P_8021Q || proto == ETH_P_8021AD) {  // VLAN 堆疊（QinQ）：每層 4 bytes
         if (len < off + 4) return false;
-        proto = load_be16(pkt + off + 2);
+        proto = load_be16(p + off + 2);
         off += 4;
     }
-    uint8_t* l3 = pkt + off;
-    uint8_t* udp = nullptr;
+    f.l3_proto = proto;
+    f.l3 = off;
+    const uint8_t* l3 = p + off;
+    const uint32_t n = len - off;
+    if (proto == ETH_P_IP) {  // 版本 / IHL 在 0、總長度在 2、分段在 6、協定在 9
+        if (n < 20 || (l3[0] >> 4) != 4) return false;
+        const uint32_t ihl = (l3[0] & 0x0f) * 4u, total = load_be16(l3 + 2), frag = load_be16(l3 + 6);
+        if (ihl < 20 || ihl > n || total < ihl || total > n) return false;
+        f.l4_proto = l3[9];
+        f.l4 = off + ihl;
+        f.l4_len = total - ihl;
+        f.fragment = (frag & 0x3fff) != 0;
+        if (frag & 0x1fff) return true;  // 非第一個分段：沒有 L4 標頭可檢查
+        return l4_fits(f.l4_proto, l3 + ihl, f.l4_len, (frag & 0x2000) != 0);
+    }
+    if (proto == ETH_P_IPV6) {  // payload 長度在 4、下一個標頭在 6
+        if (n < 40 || (l3[0] >> 4) != 6) return false;
+        f.l4_proto = l3[6];
+        f.l4 = off + 40;
+        f.l4_len = load_be16(l3 + 4);
+        if (f.l4_len > n - 40) return false;
+        return l4_fits(f.l4_proto, l3 + 40, f.l4_len, false);
+    }
+    return true;
+}
+// >8 validate
+
+// 8< echo
+// UDP 回音：交換 MAC、IP、埠，並重算檢查和。為什麼要重算：交換本身不改變 1 的補數和，但同一台主機
+// 或 veth 送來的封包常帶 CHECKSUM_PARTIAL——UDP 檢查和欄位只有偽標頭的部分和，由「網卡」補完。
+// 從 AF_XDP 送回去時沒有人會補，所以這裡一律算出完整的檢查和。
+//
+// 不讓 echo 變成迴圈或反射器（兩個 echo、或 echo 對上任何 UDP 服務，會把一個偽造的封包互相回應到永遠）：
+//   - 來源埠等於 echo 埠（對方也是 echo）或小於 1024（DNS、NTP、chargen、echo 等服務）不回應；
+//   - 目的 MAC 不是介面的（廣播、多播、別人的）、來源是多播 / 廣播 / 未指定位址的不回應；
+//   - TTL / hop limit 不重設，而是減 1（≤ 1 就不回應）：就算上面的規則被繞過，一個封包最多來回 255 次。
+//     重設成 64 正是讓迴圈永遠不死的原因；回應走的路徑和來時相同，減 1 不會讓正常的回音到不了。
+// 回傳 send 時已改好封包；malformed（標頭不一致）與 refused（合法但不回應）時封包不動、由呼叫端歸還。
+enum class Verdict : uint8_t { send, malformed, refused };
+
+struct EchoPolicy {
+    uint16_t port = 0;
+    std::array<uint8_t, 6> mac{};
+    std::array<uint32_t, kMaxIp4> ip4{};  // 網路位元組序
+    uint32_t n_ip4 = 0;                   // 0 = 介面沒有 IPv4，不比對目的 IP
+};
+
+inline bool ip4_unusable_src(const uint8_t* a) {  // 0.0.0.0/8、127/8、多播 224/4、保留與廣播 240/4
+    return a[0] == 0 || a[0] == 127 || a[0] >= 224;
+}
+
+inline Verdict make_echo(uint8_t* pkt, uint32_t len, const EchoPolicy& pol) {
+    Parsed f;
+    if (!parse_frame(pkt, len, f)) [[unlikely]] return Verdict::malformed;
+    if ((f.l3_proto != ETH_P_IP && f.l3_proto != ETH_P_IPV6) || f.l4_proto != IPPROTO_UDP || f.fragment)
+        return Verdict::refused;  // 不是完整的 UDP 資料報（--all 時什麼都會進來）
+    uint8_t* l3 = pkt + f.l3;
+    uint8_t* udp = pkt + f.l4;  // UDP：來源埠 0、目的埠 2、長度 4、檢查和 6
+    const uint16_t sport = load_be16(udp), dport = load_be16(udp + 2);
+    if (dport != pol.port || sport == pol.port || sport < kEchoMinSrcPort) return Verdict::refused;
+    if ((pkt[6] & 1) || std::memcmp(pkt, pol.mac.data(), 6) != 0) return Verdict::refused;  // 來源多播、目的不是我們
     uint32_t sum = 0;  // 偽標頭的位址部分（交換前後相同）
-    if (proto == ETH_P_IP) {
-        const uint32_t ihl = (l3[0] & 0x0f) * 4u;  // 版本 / 標頭長度、TTL 在 8、協定在 9、檢查和在 10、位址在 12 與 16
-        if (len < off + 20 || ihl < 20 || l3[9] != IPPROTO_UDP || len < off + ihl + 8) return false;
+    if (f.l3_proto == ETH_P_IP) {  // TTL 在 8、檢查和在 10、位址在 12 與 16
+        const uint32_t ihl = f.l4 - f.l3;
+        if (l3[8] <= 1 || ip4_unusable_src(l3 + 12) || csum_fold(csum_add(0, l3, ihl)) != 0) return Verdict::refused;
+        if (pol.n_ip4 != 0) {  // 介面有 IPv4 位址：目的必須是其中之一
+            uint32_t dst = 0;
+            std::memcpy(&dst, l3 + 16, 4);
+            if (std::find(pol.ip4.begin(), pol.ip4.begin() + pol.n_ip4, dst) == pol.ip4.begin() + pol.n_ip4)
+                return Verdict::refused;
+        }
         swap_bytes(l3 + 12, l3 + 16, 4);
-        l3[8] = 64;
+        l3[8] -= 1;
         store_be16(l3 + 10, 0);
         store_be16(l3 + 10, csum_fold(csum_add(0, l3, ihl)));
-        udp = l3 + ihl;
         sum = csum_add(0, l3 + 12, 8);
-    } else if (proto == ETH_P_IPV6) {  // 下一個標頭在 6、hop limit 在 7、位址在 8 與 24
-        if (len < off + 40 + 8 || l3[6] != IPPROTO_UDP) return false;
+    } else {  // IPv6：hop limit 在 7、位址在 8 與 24；多播 ff00::/8、未指定 :: 不能當回應的目的地
+        static constexpr std::array<uint8_t, 16> kUnspecified{};
+        if (l3[7] <= 1 || l3[8] == 0xff || std::memcmp(l3 + 8, kUnspecified.data(), 16) == 0) return Verdict::refused;
         swap_bytes(l3 + 8, l3 + 24, 16);
-        l3[7] = 64;
-        udp = l3 + 40;
+        l3[7] -= 1;
         sum = csum_add(0, l3 + 8, 32);
-    } else {
-        return false;
     }
-    const uint32_t ulen = load_be16(udp + 4);  // UDP：來源埠 0、目的埠 2、長度 4、檢查和 6
-    if (ulen < 8 || udp + ulen > pkt + len) return false;
+    const uint32_t ulen = load_be16(udp + 4);  // parse_frame 已確認 8 ≤ ulen ≤ L4 位元組數
     swap_bytes(udp, udp + 2, 2);
     store_be16(udp + 6, 0);
     sum += IPPROTO_UDP + ulen;
     const uint16_t c = csum_fold(csum_add(sum, udp, ulen));
     store_be16(udp + 6, c == 0 ? 0xffff : c);  // 算出 0 時寫 0xffff（0 代表「沒有檢查和」）
     swap_mac(pkt);
-    return true;
+    return Verdict::send;
 }
 // >8 echo
+
+// l2fwd：標頭一致就交換 MAC 送回
+inline Verdict make_l2fwd(uint8_t* pkt, uint32_t len) {
+    Parsed f;
+    if (!parse_frame(pkt, len, f)) [[unlikely]] return Verdict::malformed;
+    swap_mac(pkt);
+    return Verdict::send;
+}
 
 // txonly 的訊框樣板：Ethernet + IPv4 + UDP，檢查和都算好（內容固定，只算一次）
 std::vector<uint8_t> build_udp_frame(const Config& cfg, const std::array<uint8_t, 6>& src_mac) {
@@ -833,12 +1050,15 @@ std::vector<uint8_t> build_udp_frame(const Config& cfg, const std::array<uint8_t
 }
 
 // ---------------------------------------------------------------- 環的迴圈
-// 只有 worker 執行緒寫，主執行緒每秒讀；各自一條 cache line，避免 false sharing
+// 只有 worker 執行緒寫，主執行緒每秒讀；與其他資料分開（alignas(64)），避免 false sharing。
+// 轉送模式的帳：rx_packets = tx_packets + malformed + refused（每個收到的封包只落在一處）
 struct alignas(64) WorkerCounters {
     std::atomic<uint64_t> rx_packets{0}, rx_bytes{0}, tx_packets{0}, tx_bytes{0};
-    std::atomic<uint64_t> tx_completed{0}, fill_submitted{0}, dropped_no_tx_room{0}, syscalls{0};
+    std::atomic<uint64_t> tx_completed{0}, fill_submitted{0}, syscalls{0};
+    std::atomic<uint64_t> malformed{0};  // 標頭不一致：不轉送、不回音
+    std::atomic<uint64_t> refused{0};    // echo：合法但不回應（迴圈防護、不是送給我們、不是 UDP）
 };
-static_assert(sizeof(WorkerCounters) == 64);
+static_assert(sizeof(WorkerCounters) % 64 == 0);
 
 inline void bump(std::atomic<uint64_t>& c, uint64_t n) {  // 單一寫者：不需要 lock 前綴的 fetch_add
     c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
@@ -846,8 +1066,9 @@ inline void bump(std::atomic<uint64_t>& c, uint64_t n) {  // 單一寫者：不�
 
 class Worker {
 public:
-    Worker(const Config& cfg, UmemArea& area, XskUmem& umem, XskSocket& xsk, std::span<const uint8_t> tx_template)
-        : cfg_(cfg), area_(area), umem_(umem), xsk_(xsk), alloc_(cfg.frames, cfg.frame_size),
+    Worker(const Config& cfg, UmemArea& area, XskUmem& umem, XskSocket& xsk, std::span<const uint8_t> tx_template,
+           const EchoPolicy& echo)
+        : cfg_(cfg), area_(area), umem_(umem), xsk_(xsk), echo_(echo), alloc_(cfg.frames, cfg.frame_size),
           frame_mask_(~static_cast<uint64_t>(cfg.frame_size - 1)), tx_len_(static_cast<uint32_t>(tx_template.size())) {
         if (cfg.mode == Mode::txonly)  // 每個 frame 先寫好樣板，送出時只需填描述子
             for (uint32_t i = 0; i < cfg.frames; ++i)
@@ -859,6 +1080,7 @@ public:
     void set_tx_per_kick(uint32_t n) { tx_per_kick_ = n; }
     void run();
     void request_stop() { stop_.store(true, std::memory_order_relaxed); }
+    void mark_finished() { finished_.store(true, std::memory_order_release); }  // run() 丟出例外時由執行緒設定
     bool finished() const { return finished_.load(std::memory_order_acquire); }
     // 工作執行緒真正在 CPU 上的時間 / 經過時間（%）：遠低於 100 表示它常在睡或被別的程序搶走 CPU
     double cpu_percent() const { return wall_s_ > 0 ? cpu_s_ / wall_s_ * 100 : 0; }
@@ -888,6 +1110,7 @@ private:
     UmemArea& area_;
     XskUmem& umem_;
     XskSocket& xsk_;
+    const EchoPolicy echo_;
     FrameAllocator alloc_;
     const uint64_t frame_mask_;
     const uint32_t tx_len_;
@@ -950,7 +1173,7 @@ uint32_t Worker::rx_batch() {
     const uint32_t n = xsk_ring_cons__peek(&xsk_.rx, limit, &idx_rx);
     if (n == 0) return 0;
     std::array<xdp_desc, kMaxBatch> out;  // 要送回的描述子，放在堆疊上
-    uint32_t sent = 0;
+    uint32_t sent = 0, malformed = 0, refused = 0;
     uint64_t rx_bytes = 0, tx_bytes = 0;
     for (uint32_t i = 0; i < n; ++i) {
         const xdp_desc* d = xsk_ring_cons__rx_desc(&xsk_.rx, idx_rx + i);
@@ -958,14 +1181,22 @@ uint32_t Worker::rx_batch() {
         rx_bytes += d->len;
         if (!forward) { alloc_.release(addr & frame_mask_); continue; }
         uint8_t* pkt = static_cast<uint8_t*>(xsk_umem__get_data(area_.data(), addr));
-        if (cfg_.mode == Mode::l2fwd) swap_mac(pkt);
-        else if (!make_echo(pkt, d->len)) [[unlikely]] { alloc_.release(addr & frame_mask_); continue; }
+        const Verdict v = cfg_.mode == Mode::l2fwd ? make_l2fwd(pkt, d->len) : make_echo(pkt, d->len, echo_);
+        if (v != Verdict::send) [[unlikely]] {  // 看不懂或不回應：frame 直接歸還
+            ++(v == Verdict::malformed ? malformed : refused);
+            alloc_.release(addr & frame_mask_);
+            continue;
+        }
         out[sent++] = xdp_desc{addr, d->len, 0};
         tx_bytes += d->len;
     }
     xsk_ring_cons__release(&xsk_.rx, n);
     bump(c_.rx_packets, n);
     bump(c_.rx_bytes, rx_bytes);
+    if (malformed | refused) [[unlikely]] {
+        bump(c_.malformed, malformed);
+        bump(c_.refused, refused);
+    }
     if (sent) {
         uint32_t idx_tx = 0;  // 一定成功：上面確認過 tx 環至少有 limit ≥ sent 個空位
         xsk_ring_prod__reserve(&xsk_.tx, sent, &idx_tx);
@@ -1135,9 +1366,10 @@ xdp_statistics read_xdp_statistics(int fd) {
 }
 
 struct Snapshot {
-    uint64_t rx_packets = 0, rx_bytes = 0, tx_packets = 0, tx_bytes = 0;
+    uint64_t rx_packets = 0, rx_bytes = 0, tx_packets = 0, tx_bytes = 0, malformed = 0, refused = 0;
     static Snapshot of(const WorkerCounters& c) {
-        return {c.rx_packets.load(), c.rx_bytes.load(), c.tx_packets.load(), c.tx_bytes.load()};
+        return {c.rx_packets.load(), c.rx_bytes.load(), c.tx_packets.load(), c.tx_bytes.load(), c.malformed.load(),
+                c.refused.load()};
     }
 };
 
@@ -1150,12 +1382,14 @@ void print_stats_line(int second, double dt, const Snapshot& now, const Snapshot
     const double tx_mbps = static_cast<double>(now.tx_bytes - prev.tx_bytes) * 8 / dt / 1e6;
     std::printf("[統計] 第 %d 秒 rx %.0f pps %.1f Mbit/s｜tx %.0f pps %.1f Mbit/s｜XDP_STATISTICS rx_dropped=%llu "
                 "rx_invalid_descs=%llu rx_ring_full=%llu rx_fill_ring_empty_descs=%llu tx_invalid_descs=%llu "
-                "tx_ring_empty_descs=%llu｜XDP 程式 redirected=%" PRIu64 " passed=%" PRIu64 " no_socket=%" PRIu64 "\n",
+                "tx_ring_empty_descs=%llu｜malformed=%" PRIu64 " refused=%" PRIu64 "｜XDP 程式 redirected=%" PRIu64 " passed=%" PRIu64
+                " not_local=%" PRIu64 " no_socket=%" PRIu64 "\n",
                 second, rx_pps, rx_mbps, tx_pps, tx_mbps, static_cast<unsigned long long>(ks.rx_dropped),
                 static_cast<unsigned long long>(ks.rx_invalid_descs), static_cast<unsigned long long>(ks.rx_ring_full),
                 static_cast<unsigned long long>(ks.rx_fill_ring_empty_descs),
                 static_cast<unsigned long long>(ks.tx_invalid_descs),
-                static_cast<unsigned long long>(ks.tx_ring_empty_descs), ps.redirected, ps.passed, ps.no_socket);
+                static_cast<unsigned long long>(ks.tx_ring_empty_descs), now.malformed, now.refused, ps.redirected,
+                ps.passed, ps.not_local, ps.no_socket);
 }
 // >8 stats
 
@@ -1165,6 +1399,12 @@ void pin_thread(std::thread& t, int cpu) {
     CPU_SET(cpu, &set);
     if (const int err = pthread_setaffinity_np(t.native_handle(), sizeof(set), &set); err)
         fail_call("pthread_setaffinity_np", err, "CPU " + std::to_string(cpu) + " 不存在或不在允許的 cpuset 中（nproc 查看）");
+}
+
+std::string format_mac(const std::array<uint8_t, 6>& m) {
+    std::array<char, 18> b{};
+    std::snprintf(b.data(), b.size(), "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+    return b.data();
 }
 
 std::string default_bpf_obj(const char* argv0) {
@@ -1180,9 +1420,12 @@ int run(const Config& cfg) {
     check_privileges();
     const Device dev = inspect_device(cfg, !cfg.unload);
 
-    // 2. --unload：只移除我們的程式
+    // 2. 擁有權：取得這個介面的鎖（另一個實例持有就拒絕），直到 return 後 XDP 程式卸下才放開
+    const OwnerLock lock(cfg.ifname);
+
+    // --unload：只移除我們的程式（拿到鎖就證明它們都是殘留）
     if (cfg.unload) {
-        const int n = handle_existing_xdp(cfg, dev, true);
+        const int n = handle_existing_xdp(cfg, dev, lock, true);
         if (n == 0) std::printf("[說明] %s 上沒有 %s，不需要移除\n", cfg.ifname.c_str(), kProgName);
         std::printf("[摘要] unloaded=%d iface=%s\n", n, cfg.ifname.c_str());
         return kExitOk;
@@ -1190,10 +1433,14 @@ int run(const Config& cfg) {
 
     // 3. bpffs，殘留或別人的 XDP 程式
     ensure_bpffs();
-    handle_existing_xdp(cfg, dev, false);
+    handle_existing_xdp(cfg, dev, lock, false);
 
-    // 4. 掛上 XDP 程式（解構時卸下）
-    XdpAttachment xdp(cfg, dev);
+    // 4. 掛上 XDP 程式（解構時卸下；建構到一半失敗也卸下）
+    XskCfg want{static_cast<uint32_t>(::getpid()), cfg.udp_port, static_cast<uint8_t>(cfg.all ? 1 : 0),
+                static_cast<uint8_t>(cfg.broadcast ? 1 : 0), dev.mac, static_cast<uint8_t>(dev.ip4.size()), 0, {}};
+    EchoPolicy echo{cfg.udp_port, dev.mac, {}, static_cast<uint32_t>(dev.ip4.size())};
+    for (size_t i = 0; i < dev.ip4.size(); ++i) want.ip4[i] = echo.ip4[i] = dev.ip4[i].s_addr;
+    XdpAttachment xdp(cfg, dev, want);
 
     // 5. UMEM 與 socket；把 socket 放進 XSKMAP 的「佇列」位置，XDP 程式才會導向它
     UmemArea area(static_cast<size_t>(cfg.frames) * cfg.frame_size);
@@ -1203,7 +1450,7 @@ int run(const Config& cfg) {
     if (cfg.busy_poll) set_busy_poll(xsk.fd(), cfg.batch);
     const auto src_mac = cfg.src_mac.value_or(dev.mac);
     const std::vector<uint8_t> tmpl = cfg.mode == Mode::txonly ? build_udp_frame(cfg, src_mac) : std::vector<uint8_t>{};
-    Worker worker(cfg, area, *umem, xsk, tmpl);
+    Worker worker(cfg, area, *umem, xsk, tmpl, echo);
     uint32_t tx_budget = kCopyTxPerKick;
     if (cfg.mode != Mode::rxdrop && !bound.zerocopy) worker.set_tx_per_kick(tx_budget = raise_tx_budget(xsk.fd(), cfg.batch));
     worker.prime();
@@ -1211,20 +1458,45 @@ int run(const Config& cfg) {
         if (const int err = xsk_socket__update_xskmap(xsk.get(), xdp.xsks_map_fd()); err)
             fail_call("xsk_socket__update_xskmap", -err, "");
 
+    std::string local = "送給 " + format_mac(dev.mac) + (cfg.broadcast ? " 與廣播 / 多播" : "");
+    for (const auto& a : dev.ip4) {
+        std::array<char, INET_ADDRSTRLEN> ip{};
+        local += std::string(&a == dev.ip4.data() ? "、IPv4 " : " ") + ::inet_ntop(AF_INET, &a, ip.data(), ip.size());
+    }
     std::printf("[就緒] %s 佇列 %u：mode=%s bind=%s xdp=%s（程式 id %u）need_wakeup=%d busy_poll=%d "
                 "frames=%u frame_size=%u batch=%u tx_budget=%u %s\n",
                 cfg.ifname.c_str(), cfg.queue, std::string(mode_name(cfg.mode)).c_str(),
                 bound.zerocopy ? "zerocopy" : "copy", xdp.mode_name(), xdp.id(), cfg.need_wakeup, cfg.busy_poll,
                 cfg.frames, cfg.frame_size, cfg.batch, tx_budget,
-                cfg.all ? "攔截全部封包" : ("攔截 UDP 埠 " + std::to_string(cfg.udp_port)).c_str());
+                (cfg.all ? std::string("攔截全部封包") : "攔截 UDP 埠 " + std::to_string(cfg.udp_port) + "（" + local + "）").c_str());
 
     // 6. 環的迴圈在 worker 執行緒；主執行緒每秒印統計
     using Clock = std::chrono::steady_clock;
     const auto t0 = Clock::now();
-    std::thread th([&] { worker.run(); });
-    if (cfg.pin_cpu >= 0) {
-        try { pin_thread(th, cfg.pin_cpu); } catch (...) { worker.request_stop(); th.join(); throw; }
+    // 執行緒裡的例外不能讓它逃出執行緒（那是 std::terminate，XDP 程式就留在介面上）：接住，交給主執行緒重新丟出
+    std::exception_ptr worker_error;
+    std::thread th;
+    try {
+        th = std::thread([&] {
+            try {
+                worker.run();
+            } catch (...) {
+                worker_error = std::current_exception();
+                worker.mark_finished();
+            }
+        });
+    } catch (const std::system_error& e) {
+        fail_call("std::thread（建立環的迴圈執行緒）", e.code().value(), "執行緒數到了上限？看 ulimit -u 與 cgroup 的 pids.max");
     }
+    // 主執行緒在下面任何地方丟出例外，都先停下並 join 工作執行緒（joinable 的 std::thread 被解構也是 std::terminate）
+    struct JoinOnExit {
+        Worker& w;
+        std::thread& t;
+        ~JoinOnExit() {
+            if (t.joinable()) { w.request_stop(); t.join(); }
+        }
+    } join_on_exit{worker, th};
+    if (cfg.pin_cpu >= 0) pin_thread(th, cfg.pin_cpu);
     Snapshot prev;
     auto last = t0;
     int second = 0;
@@ -1249,6 +1521,7 @@ int run(const Config& cfg) {
     }
     worker.request_stop();
     th.join();
+    if (worker_error) std::rethrow_exception(worker_error);
     const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
 
     // 7. 摘要（XDP 程式與 UMEM 在 return 後依宣告的相反順序釋放：socket → umem → 記憶體 → XDP 程式）
@@ -1262,7 +1535,8 @@ int run(const Config& cfg) {
     std::printf("[摘要] mode=%s bind=%s xdp_mode=%s need_wakeup=%d busy_poll=%d seconds=%.3f rx_packets=%" PRIu64
                 " rx_bytes=%" PRIu64 " tx_packets=%" PRIu64 " tx_bytes=%" PRIu64 " rx_pps=%.0f tx_pps=%.0f"
                 " rx_dropped=%llu rx_invalid_descs=%llu rx_ring_full=%llu rx_fill_ring_empty_descs=%llu"
-                " tx_ring_empty_descs=%llu xdp_redirected=%" PRIu64 " xdp_passed=%" PRIu64 " xdp_no_socket=%" PRIu64
+                " tx_ring_empty_descs=%llu malformed=%" PRIu64 " refused=%" PRIu64 " xdp_redirected=%" PRIu64 " xdp_passed=%" PRIu64
+                " xdp_not_local=%" PRIu64 " xdp_no_socket=%" PRIu64
                 " syscalls=%" PRIu64 " worker_cpu_pct=%.0f umem_frames=%u umem_free=%u umem_in_fill=%u umem_in_tx=%u umem_balance=%s\n",
                 std::string(mode_name(cfg.mode)).c_str(), bound.zerocopy ? "zerocopy" : "copy", xdp.mode_name(),
                 cfg.need_wakeup, cfg.busy_poll, secs, c.rx_packets.load(), c.rx_bytes.load(), c.tx_packets.load(),
@@ -1270,8 +1544,8 @@ int run(const Config& cfg) {
                 static_cast<double>(c.tx_packets.load()) / secs, static_cast<unsigned long long>(ks.rx_dropped),
                 static_cast<unsigned long long>(ks.rx_invalid_descs), static_cast<unsigned long long>(ks.rx_ring_full),
                 static_cast<unsigned long long>(ks.rx_fill_ring_empty_descs),
-                static_cast<unsigned long long>(ks.tx_ring_empty_descs), ps.redirected, ps.passed, ps.no_socket,
-                c.syscalls.load(), worker.cpu_percent(), acc.total, acc.free, acc.in_fill, acc.in_tx, acc.balanced() ? "ok" : "mismatch");
+                static_cast<unsigned long long>(ks.tx_ring_empty_descs), c.malformed.load(), c.refused.load(),
+                ps.redirected, ps.passed, ps.not_local, ps.no_socket, c.syscalls.load(), worker.cpu_percent(), acc.total, acc.free, acc.in_fill, acc.in_tx, acc.balanced() ? "ok" : "mismatch");
     return acc.balanced() && !device_gone ? kExitOk : kExitRuntime;
 }
 
@@ -1284,13 +1558,16 @@ int main(int argc, char** argv) {
     Config cfg;
     try {
         cfg = parse_args(argc, argv, help);
+        if (cfg.bpf_obj.empty()) cfg.bpf_obj = default_bpf_obj(argv[0]);
     } catch (const UsageError& e) {
         std::fprintf(stderr, "參數錯誤：%s\n\n", e.what());
         print_usage(stderr);
         return kExitUsage;
+    } catch (const std::exception& e) {  // 例如記憶體不足：還沒有碰任何資源
+        std::fprintf(stderr, "錯誤：解析參數時發生例外：%s\n", e.what());
+        return kExitRuntime;
     }
     if (help) { print_usage(stdout); return kExitOk; }
-    if (cfg.bpf_obj.empty()) cfg.bpf_obj = default_bpf_obj(argv[0]);
 
     struct sigaction sa{};
     sa.sa_handler = on_signal;  // 不設 SA_RESTART：poll() 會被打斷，迴圈馬上看到停止旗標
@@ -1305,8 +1582,13 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "錯誤：%s\n", e.what());
         std::printf("[摘要] mode=%s error=1 exit=%d\n", std::string(mode_name(cfg.mode)).c_str(), e.code);
         return e.code;
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "錯誤：%s\n", e.what());
+    } catch (const std::exception& e) {  // 任何其他例外：run() 的區域物件已依相反順序釋放（XDP 程式卸下、UMEM 歸還）
+        std::fprintf(stderr, "錯誤：未預期的例外：%s（資源已釋放）\n", e.what());
+        std::printf("[摘要] mode=%s error=1 exit=%d\n", std::string(mode_name(cfg.mode)).c_str(), kExitRuntime);
+        return kExitRuntime;
+    } catch (...) {
+        std::fprintf(stderr, "錯誤：未預期的例外（不是 std::exception；資源已釋放）\n");
+        std::printf("[摘要] mode=%s error=1 exit=%d\n", std::string(mode_name(cfg.mode)).c_str(), kExitRuntime);
         return kExitRuntime;
     }
 }

@@ -103,7 +103,8 @@ af_xdp_t_bad_args() {
     local args rc out bad=""
     local -a cases=("lo" "lo 0 --mode fly" "lo 0 --batch 0" "lo 0 --batch 5000" "lo 0 --frames 1000"
         "lo 0 --frame-size 3000" "lo 0 --udp-port 70000" "lo 0 --dst-mac zz:00" "lo 0 --dst-ip 1.2.3"
-        "lo 0 --duration -1" "lo 0 --bogus" "lo x" "lo 0 --zero-copy --skb-mode" "lo 0 --size 4000 --frame-size 2048")
+        "lo 0 --duration -1" "lo 0 --bogus" "lo x" "lo 0 --zero-copy --skb-mode" "lo 0 --size 4000 --frame-size 2048"
+        "lo 0 --duration nan" "lo 0 --duration inf" "lo 0 --bpf-obj=" "lo 0 --all=1")
     for args in "${cases[@]}"; do
         rc=0
         # shellcheck disable=SC2086 # 刻意分詞
@@ -506,6 +507,184 @@ af_xdp_t_bad_input() {
     af_xdp_check_clean af_xdp.second_teardown "第一個實例結束後"
 }
 
+# ---------------------------------------------------------------- 敵意與錯誤路徑（issue 11）
+# af_xdp_bpf_variant NAME：在 $WORK 用 clang 編出一個「不對」的 BPF 物件，輸出路徑
+#   nomaps   名字是 kb_xsk_redirect 但沒有任何 map（舊版或別人的檔案）
+#   bounce   第一個程式是 XDP_TX 全部彈回的 xdp_bounce，我們的程式排第二（map 都在）
+#   rdonly   xsk_cfg 是 BPF_F_RDONLY：能載入、能掛上，但使用者空間寫設定時 EPERM——「掛上之後才失敗」的路徑
+af_xdp_bpf_variant() {
+    local name=$1 src=$WORK/xdp_$1.bpf.c out=$WORK/xdp_$1.bpf.o
+    case $name in
+    nomaps) printf '%s\n' '#include <linux/bpf.h>' '#include <bpf/bpf_helpers.h>' \
+        'SEC("xdp") int kb_xsk_redirect(struct xdp_md *ctx) { return XDP_PASS; }' \
+        'char _license[] SEC("license") = "GPL";' >"$src" ;;
+    bounce) sed '/^\/\/ 8< xdp_prog/i SEC("xdp") int xdp_bounce(struct xdp_md *ctx) { return XDP_TX; }' \
+        "$ROOT/xdp_redirect.bpf.c" >"$src" ;;
+    rdonly) awk '{print} /__type\(value, struct xsk_cfg\);/{print "\t__uint(map_flags, BPF_F_RDONLY);"}' \
+        "$ROOT/xdp_redirect.bpf.c" >"$src" ;;
+    esac
+    clang -O2 -g -target bpf -I/usr/include/x86_64-linux-gnu -c "$src" -o "$out" >/dev/null 2>&1 || return 1
+    echo "$out"
+}
+
+# 掛上之後才失敗（錯的 --bpf-obj）：拒絕、介面上不留任何 XDP 程式、下一次正常啟動成功
+af_xdp_t_bad_obj() {
+    local log=$WORK/badobj.log v obj rc bad="" want
+    af_xdp_need af_xdp.bad_obj || return 0
+    need_cmd clang af_xdp.bad_obj clang || return 0
+    af_xdp_net
+    for v in nomaps bounce rdonly; do
+        obj=$(af_xdp_bpf_variant "$v") || { fail "af_xdp.bad_obj_$v" "clang 編不出測試用的 BPF 物件 $v"; continue; }
+        case $v in
+        nomaps) want='沒有 map「xsks_map」' ;;
+        bounce) want='第一個 XDP 程式是「xdp_bounce」' ;;
+        rdonly) want='bpf_map_update_elem(xsk_cfg) 失敗' ;;
+        esac
+        rc=0
+        run_timeout 20 "$(af_xdp_prog)" --bpf-obj "$obj" "$AF_XDP_IF" 0 --mode echo --duration 1 >"$log" 2>&1 || rc=$?
+        if [ "$rc" == 1 ] && grep -qF "$want" "$log"; then
+            pass "af_xdp.bad_obj_$v" "錯的 BPF 物件（$v）被拒絕：結束碼 1，$(grep -m1 '^錯誤：' "$log" | cut -c1-120)"
+        else
+            fail "af_xdp.bad_obj_$v" "錯的 BPF 物件（$v）" "結束碼 1 與「$want」" "rc=$rc $(grep -m1 -E '錯誤|就緒' "$log" | cut -c1-160)"
+        fi
+        if af_xdp_has_prog "$AF_XDP_IF"; then
+            fail "af_xdp.bad_obj_${v}_clean" "拒絕之後（$v）" "介面上沒有 XDP 程式" \
+                "$(ip link show dev "$AF_XDP_IF" | grep -o 'prog/xdp.*')"
+        else
+            pass "af_xdp.bad_obj_${v}_clean" "拒絕之後（$v）ip link show 沒有 XDP 程式"
+        fi
+        rc=0; af_xdp_run "$AF_XDP_IF" 0 --duration 0.3 >"$log.next" 2>&1 || rc=$?
+        [ "$rc" == 0 ] || bad+=" $v：下一次正常啟動結束碼 $rc（$(grep -m1 '錯誤' "$log.next" | cut -c1-100)）"
+        ip link set dev "$AF_XDP_IF" xdp off 2>/dev/null || true  # 萬一留下，不影響下一個情境
+    done
+    check_eq af_xdp.bad_obj_next "每次拒絕之後，下一次正常啟動都成功（失敗的）" "" "${bad# }"
+}
+
+# echo 不能和另一個 echo 互相回應到永遠：veth 兩端各在自己的 namespace，各跑一個 echo，
+# 送一個偽造的 sport = dport = 4242 的封包，流量必須停下來（計數器在 1 秒內不再增加）
+af_xdp_t_echo_loop() {
+    local ns1=kbxdp-l1 ns2=kbxdp-l2 l1=$WORK/loop1.log l2=$WORK/loop2.log mac2 c0 c1 c2
+    af_xdp_need af_xdp.echo_loop || return 0
+    netns_add "$ns1"; netns_add "$ns2"
+    ip link del "$AF_XDP_IF" 2>/dev/null || true
+    ip link add "$AF_XDP_IF" type veth peer name "$AF_XDP_PEER_IF"
+    defer "ip -n $ns1 link del $AF_XDP_IF; ip link del $AF_XDP_IF"
+    ip link set "$AF_XDP_IF" netns "$ns1"; ip link set "$AF_XDP_PEER_IF" netns "$ns2"
+    ip -n "$ns1" addr add "$AF_XDP_IP/24" dev "$AF_XDP_IF"; ip -n "$ns2" addr add "$AF_XDP_PEER_IP/24" dev "$AF_XDP_PEER_IF"
+    ip -n "$ns1" link set "$AF_XDP_IF" up; ip -n "$ns2" link set "$AF_XDP_PEER_IF" up
+    mac2=$(ip -n "$ns2" -o link show "$AF_XDP_PEER_IF" | grep -o 'link/ether [0-9a-f:]*' | cut -d' ' -f2)
+    bg_start "$l1" ip netns exec "$ns1" "$(af_xdp_prog)" --bpf-obj "$ROOT/xdp_redirect.bpf.o" "$AF_XDP_IF" 0 --mode echo --duration 8
+    local p1=$BG_PID
+    bg_start "$l2" ip netns exec "$ns2" "$(af_xdp_prog)" --bpf-obj "$ROOT/xdp_redirect.bpf.o" "$AF_XDP_PEER_IF" 0 --mode echo --duration 8
+    local p2=$BG_PID
+    if ! wait_marker "$l1" '\[就緒\]' 15 "$p1" || ! wait_marker "$l2" '\[就緒\]' 15 "$p2"; then
+        fail af_xdp.echo_loop "兩個 echo 沒有都就緒"; show_log "$l1"; show_log "$l2"; return 0
+    fi
+    rxb() { ip netns exec "$ns2" cat "/sys/class/net/$AF_XDP_PEER_IF/statistics/rx_packets"; }
+    c0=$(rxb)
+    # ns1 從 kbxdp-a 送出一個「來自 ns1 的 echo」的封包給 ns2 的 echo：sport = dport = 4242
+    ip netns exec "$ns1" "$(tool af_packet_peer)" send "$AF_XDP_IF" --count 1 --sport "$AF_XDP_PORT" --port "$AF_XDP_PORT" \
+        --dst-mac "$mac2" --src-ip "$AF_XDP_IP" --dst-ip "$AF_XDP_PEER_IP" >/dev/null 2>&1 || true
+    sleep 1; c1=$(rxb); sleep 1; c2=$(rxb)
+    if [ $((c2 - c1)) -le 2 ]; then
+        pass af_xdp.echo_loop "偽造的 sport=dport=$AF_XDP_PORT 封包沒有來回彈：kbxdp-b 收到 $((c1 - c0)) 個，之後 1 秒內增加 $((c2 - c1))"
+    else
+        fail af_xdp.echo_loop "兩個 echo 互相回應" "1 秒內增加 ≤ 2 個" "增加 $((c2 - c1)) 個（送出後第 1 秒已收 $((c1 - c0)) 個）"
+    fi
+    # 合法的來源埠（40000）照樣回音一次；well-known 來源埠（7 = echo 服務）不回
+    c0=$(rxb)
+    ip netns exec "$ns1" "$(tool af_packet_peer)" send "$AF_XDP_IF" --count 3 --sport 40000 --port "$AF_XDP_PORT" \
+        --dst-mac "$mac2" --src-ip "$AF_XDP_IP" --dst-ip "$AF_XDP_PEER_IP" >/dev/null 2>&1 || true
+    ip netns exec "$ns1" "$(tool af_packet_peer)" send "$AF_XDP_IF" --count 3 --sport 7 --port "$AF_XDP_PORT" \
+        --dst-mac "$mac2" --src-ip "$AF_XDP_IP" --dst-ip "$AF_XDP_PEER_IP" >/dev/null 2>&1 || true
+    # 目的 MAC 不是 kbxdp-b 的（另一台主機的流量）：不導向 socket
+    ip netns exec "$ns1" "$(tool af_packet_peer)" send "$AF_XDP_IF" --count 3 --sport 40000 --port "$AF_XDP_PORT" \
+        --dst-mac 02:6b:62:00:00:99 --src-ip "$AF_XDP_IP" --dst-ip "$AF_XDP_PEER_IP" >/dev/null 2>&1 || true
+    sleep 0.5
+    stop_pid "$p1" INT; stop_pid "$p2" INT
+    local tx2 rx2
+    tx2=$(summary_get "$l2" tx_packets); rx2=$(summary_get "$l2" rx_packets)
+    check_eq af_xdp.echo_loop_guard "ns2 的 echo：收到（偽造 1 + 合法 3 + 來源埠 7 的 3）/ 回音（只回合法的 3）/ 拒絕" \
+        "rx=7 tx=3 refused=4" "rx=$rx2 tx=$tx2 refused=$(summary_get "$l2" refused)"
+    check_eq af_xdp.echo_not_local "目的 MAC 不是介面的封包留給核心（XDP 程式 not_local）" 3 "$(summary_get "$l2" xdp_not_local)"
+}
+
+# 擁有權的證明：同一介面的第二個實例被拒絕，第一個照常收；改了名字的執行檔也一樣；
+# 殘留程式記錄的 PID 剛好被另一個叫 af_xdp_socket 的活程序重用時，仍認得出是殘留
+af_xdp_t_owner() {
+    local n=2000 log=$WORK/own2.log l1=$WORK/own1.log rc first
+    af_xdp_need af_xdp.owner || return 0
+    af_xdp_net
+    for first in af_xdp_socket kbx-renamed; do
+        local prog
+        prog=$(af_xdp_prog)
+        if [ "$first" != af_xdp_socket ]; then cp "$prog" "$WORK/$first"; prog=$WORK/$first; fi
+        bg_start "$l1" "$prog" --bpf-obj "$ROOT/xdp_redirect.bpf.o" "$AF_XDP_IF" 0 --mode rxdrop --count "$n" --duration 20
+        local p1=$BG_PID
+        wait_marker "$l1" '\[就緒\]' 15 "$p1" || { fail "af_xdp.owner_$first" "第一個實例沒有就緒"; show_log "$l1"; continue; }
+        rc=0; af_xdp_run "$AF_XDP_IF" 0 --duration 0.5 >"$log" 2>&1 || rc=$?
+        if [ "$rc" == 1 ] && grep -q "PID $p1" "$log" && grep -q '正在使用' "$log"; then
+            pass "af_xdp.owner_$first" "第一個實例（$first，PID $p1）執行中：第二個被拒絕，結束碼 1：$(grep -m1 '^錯誤' "$log" | cut -c1-110)"
+        else
+            fail "af_xdp.owner_$first" "第一個實例是 $first 時的第二個實例" "結束碼 1 並指出 PID $p1" "rc=$rc $(grep -m1 -E '錯誤|說明|就緒' "$log" | cut -c1-150)"
+        fi
+        af_xdp_peer send "$AF_XDP_PEER_IF" --count "$n" --rate 20000 --dst-mac "$AF_XDP_MAC" \
+            --src-ip "$AF_XDP_PEER_IP" --dst-ip "$AF_XDP_IP" >/dev/null 2>&1 || true
+        rc=0; wait_exit "$p1" 25 || rc=$?
+        local rx
+        rx=$(summary_get "$l1" rx_packets)
+        if [ "$rc" == 0 ] && [ "${rx:-0}" -ge $((n * 99 / 100)) ]; then
+            pass "af_xdp.owner_${first}_kept" "被拒絕的第二個實例沒有動到第一個：之後送的 $n 個收到 $rx 個"
+        else
+            fail "af_xdp.owner_${first}_kept" "第二個實例被拒絕後第一個（$first）" "結束碼 0、收到 ≥ 99%" "rc=$rc rx=${rx:-無}"
+            show_log "$l1"
+        fi
+        af_xdp_check_clean "af_xdp.owner_${first}_teardown" "$first 結束後"
+    done
+
+    # PID 重用：kill -9 留下殘留，再把它的擁有者 PID 改成一個活著、名字也叫 af_xdp_socket 的程序
+    need_cmd bpftool af_xdp.owner_pid_reuse bpftool || return 0
+    af_xdp_start "$l1" --duration 30 || return 0
+    kill -KILL "$AF_XDP_PID"; wait "$AF_XDP_PID" 2>/dev/null || true
+    cp "$(command -v sleep)" "$WORK/af_xdp_socket"
+    bg_start "$WORK/decoy.log" "$WORK/af_xdp_socket" 30
+    local decoy=$BG_PID mid val
+    mid=$(bpftool -j map show name xsk_cfg | python3 -c 'import json,sys; d=json.load(sys.stdin); d=d if isinstance(d,list) else [d]; print(d[-1]["id"])')
+    val=$(bpftool -j map lookup id "$mid" key 0 0 0 0 | python3 -c '
+import json, sys, struct
+d = json.load(sys.stdin); v = d["value"] if "value" in d else d[0]["value"]
+b = bytes(int(x, 16) for x in v); print(" ".join("%d" % x for x in struct.pack("<I", int(sys.argv[1])) + b[4:]))' "$decoy")
+    # shellcheck disable=SC2086 # 逐位元組的值
+    bpftool map update id "$mid" key 0 0 0 0 value $val
+    rc=0; af_xdp_run "$AF_XDP_IF" 0 --duration 0.3 >"$log" 2>&1 || rc=$?
+    if [ "$rc" == 0 ] && grep -q '殘留' "$log"; then
+        pass af_xdp.owner_pid_reuse "殘留程式記錄的 PID $decoy 被另一個叫 af_xdp_socket 的程序重用：仍認出是殘留並換掉"
+    else
+        fail af_xdp.owner_pid_reuse "擁有者 PID 被重用的殘留" "結束碼 0 並說明移除殘留" "rc=$rc $(grep -m1 -E '錯誤|說明' "$log" | cut -c1-150)"
+    fi
+    stop_pid "$decoy"
+    af_xdp_check_clean af_xdp.owner_pid_reuse_teardown "PID 重用情境結束後"
+}
+
+# 執行緒建立失敗（pids cgroup 只允許 1 個工作）：不能 std::terminate；中文錯誤、結束碼 1、XDP 程式卸下
+af_xdp_t_thread_fail() {
+    local log=$WORK/thr.log rc=0 cg=/sys/fs/cgroup/pids/kbxdp-thr
+    af_xdp_need af_xdp.thread_fail || return 0
+    [ -d /sys/fs/cgroup/pids ] || { skip af_xdp.thread_fail "沒有 cgroup v1 的 pids 控制器"; return 0; }
+    af_xdp_net
+    mkdir -p "$cg"; defer "rmdir $cg"
+    echo 1 >"$cg/pids.max"
+    # shellcheck disable=SC2016 # $$ 與 $1 由 sh -c 展開：先把自己放進 cgroup，再 exec 成被測程式
+    run_timeout 20 sh -c 'echo $$ > "$1/cgroup.procs"; shift; exec "$@"' sh "$cg" \
+        "$(af_xdp_prog)" --bpf-obj "$ROOT/xdp_redirect.bpf.o" "$AF_XDP_IF" 0 --duration 2 >"$log" 2>&1 || rc=$?
+    if [ "$rc" == 1 ] && grep -q '^錯誤：std::thread' "$log" && ! grep -qE 'terminate|Aborted' "$log"; then
+        pass af_xdp.thread_fail "工作執行緒建立失敗：$(grep -m1 '^錯誤' "$log" | cut -c1-120)，結束碼 1"
+    else
+        fail af_xdp.thread_fail "工作執行緒建立失敗" "結束碼 1、錯誤指名 std::thread，沒有 terminate" "rc=$rc $(head -c 300 "$log")"
+    fi
+    af_xdp_check_clean af_xdp.thread_fail_teardown "執行緒建立失敗之後"
+}
+
 af_xdp_full() {
     run_test af_xdp_t_rxdrop
     run_test af_xdp_t_txonly
@@ -518,6 +697,10 @@ af_xdp_full() {
     run_test af_xdp_t_variants
     run_test af_xdp_t_teardown
     run_test af_xdp_t_bad_input
+    run_test af_xdp_t_bad_obj
+    run_test af_xdp_t_echo_loop
+    run_test af_xdp_t_owner
+    run_test af_xdp_t_thread_fail
 }
 
 # ---------------------------------------------------------------- 效能比較（-p）

@@ -447,7 +447,7 @@ void expected_reply(const Config& c, uint32_t seq, uint8_t* f) {
     std::memcpy(t.data(), f, 6);
     std::memcpy(f, f + 6, 6);
     std::memcpy(f + 6, t.data(), 6);
-    if (c.expect == "echo") {  // IP 與埠也交換；檢查和因交換而不變（1 的補數和與順序無關）
+    if (c.expect == "echo") {  // IP 與埠也交換（UDP 檢查和因交換而不變：1 的補數和與順序無關）
         uint8_t* ip4 = f + ETH_HLEN;
         std::array<uint8_t, 4> a;
         std::memcpy(a.data(), ip4 + 12, 4);
@@ -455,6 +455,10 @@ void expected_reply(const Config& c, uint32_t seq, uint8_t* f) {
         std::memcpy(ip4 + 16, a.data(), 4);
         std::swap(ip4[20], ip4[22]);
         std::swap(ip4[21], ip4[23]);
+        ip4[8] -= 1;  // echo 把 TTL 減 1（不重設：兩個 echo 之間的迴圈最多 255 次就死）；IP 檢查和跟著重算
+        ip4[10] = ip4[11] = 0;
+        const uint16_t ic = fold(sum16(0, ip4, 20));
+        ip4[10] = static_cast<uint8_t>(ic >> 8); ip4[11] = static_cast<uint8_t>(ic);
     }
 }
 

@@ -16,7 +16,16 @@
 //   4. 頻寬階段：client 連續貼出 --iters 個請求，最多 --depth 個在途，每 depth/4 個才要求一個完成事件；
 //      send / write 的 server 驗證後以 SEND_WITH_IMM 控制訊息回報結果；read 由 client 自己驗證。
 //   5. client 以控制訊息 BYE 告知自己的驗證結果，然後 rdma_disconnect。
-//   server 一次服務一個 client，依連線順序逐一服務，直到 SIGINT / SIGTERM。
+//   server 看不到任何完成的階段（READ 測試、WRITE 的頻寬階段），client 每 0.5 秒送一個 PROGRESS 控制訊息：
+//   server 的 --timeout 是「S 秒沒有任何進展」，不是整個階段的上限，所以跑得久的誠實 client 不會被切斷。
+//   server 每個 client 一個執行緒，同時最多 --max-clients 個；每個 client 能註冊的記憶體（--max-region）與
+//   全部 client 合計（--max-total）都有上限。超過、參數不合理或已滿時在 rdma_accept 之前以 rdma_reject 拒絕，
+//   拒絕的原因放在 REJ 的 private data（Reject），兩端都印出中文原因。直到 SIGINT / SIGTERM。
+//
+// 測試用（不是給使用者的選項）：環境變數 RDMA_COMM_HOSTILE=KIND 讓 client 故意違反協定，
+//   tests/adversarial_rdma.sh 用它證明 server 會回報並繼續服務下一個 client。KIND：
+//   size（Hello 的大小離譜）、iters（次數離譜）、short（private data 太短）、rkey（用錯的 rkey 做 RDMA WRITE）、
+//   oversend（Hello 說 64 bytes，實際 SEND --size bytes）。
 //
 // 需求：RDMA 裝置（實體 RNIC，或 Soft-RoCE：核心的 rdma_rxe 模組加上
 //       `rdma link add rxe0 type rxe netdev IFACE`）；Debian 套件 libibverbs-dev、librdmacm-dev、
@@ -47,7 +56,9 @@
 #include <cinttypes>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <list>
 #include <memory>
 #include <optional>
 #include <span>
@@ -70,7 +81,13 @@ constexpr uint32_t kMinSize = 16;                  // bytes：頭尾各 8 bytes 
 constexpr uint32_t kMaxSize = 64u << 20;           // bytes
 constexpr uint32_t kMaxIters = 100'000'000;
 constexpr uint32_t kMaxDepth = 1024;
-constexpr uint64_t kMaxRegion = 1ull << 30;        // bytes：一條連線最多註冊 1 GiB
+constexpr uint64_t kMaxRegion = 1ull << 30;        // bytes：協定上限，一條連線最多註冊 1 GiB（client 端檢查）
+constexpr uint32_t kDefaultMaxClients = 4;         // server 同時服務的 client 數（每個一個執行緒）
+constexpr uint32_t kMaxMaxClients = 256;
+constexpr uint64_t kDefaultMaxRegionSrv = 64ull << 20;   // bytes：server 讓一個 client 註冊的上限（遠小於 1 GiB）
+constexpr uint64_t kDefaultMaxTotal = 256ull << 20;      // bytes：server 讓全部 client 合計註冊的上限
+constexpr uint64_t kMinRegionLimit = 64ull << 10;        // bytes：--max-region / --max-total 的下限
+constexpr int kProgressEveryTicks = 5;             // client 每 5 × 100 ms 送一次 PROGRESS（--timeout 最小 1 秒）
 constexpr uint32_t kCtrlSlack = 4;                 // 額外的 send/recv 位置，給控制訊息
 constexpr uint32_t kSendRecvSlots = 256;           // SEND 測試最多預貼的接收數
 constexpr uint64_t kRecvBudget = 16u << 20;        // bytes：SEND 測試的接收區最多 16 MiB（大訊息就少貼幾個）
@@ -126,6 +143,10 @@ struct Config {
     bool event = false;
     bool use_inline = false;
     int timeout_s = kDefaultTimeoutS;
+    uint32_t max_clients = kDefaultMaxClients;     // server
+    uint64_t max_region = kDefaultMaxRegionSrv;    // server：一個 client
+    uint64_t max_total = kDefaultMaxTotal;         // server：全部 client
+    std::string hostile;                           // 測試用：環境變數 RDMA_COMM_HOSTILE
 };
 
 // 錯誤：名稱 + 解碼 + 中文提示；exit_code 1（執行錯誤）、2（參數）、77（沒有裝置）
@@ -150,7 +171,7 @@ void print_usage(FILE* out) {
         "      rdma_communication client SERVER_IP [選項]\n"
         "\n"
         "以 librdmacm 建立 RC 連線，以 libibverbs 測試 SEND/RECV、RDMA WRITE、RDMA READ 的延遲與頻寬，\n"
-        "並在接收端驗證資料。server 依序服務每個 client，直到 Ctrl-C（SIGINT）或 SIGTERM；\n"
+        "並在接收端驗證資料。server 同時服務多個 client（每個一個執行緒），直到 Ctrl-C（SIGINT）或 SIGTERM；\n"
         "測試參數（--test、--size、--iters、--depth、--mode、--event、--inline）由 client 決定，連線時告訴 server。\n"
         "\n"
         "選項：\n"
@@ -163,13 +184,17 @@ void print_usage(FILE* out) {
         "  --mode M        lat | bw | both（預設 both）\n"
         "  --event         用 completion channel 等待完成事件，而不是忙碌輪詢（預設：輪詢）\n"
         "  --inline        SEND / WRITE 使用 inline 資料（裝置允許的大小內；預設關閉）\n"
-        "  --timeout SEC   連線建立與「毫無進展」的逾時秒數（預設 %d）\n"
+        "  --timeout SEC   連線建立與「毫無進展」的逾時秒數（預設 %d；server 端是每個 client「S 秒沒有任何進展」）\n"
+        "  --max-clients N server 同時服務的 client 數（預設 %u；範圍 1..%u）；已滿時以 rdma_reject 拒絕並說明原因\n"
+        "  --max-region B  server 讓一個 client 註冊的記憶體上限，可加 K / M / G（預設 %" PRIu64 " MiB；範圍 64K..1G）\n"
+        "  --max-total B   server 讓全部 client 合計註冊的記憶體上限（預設 %" PRIu64 " MiB；不小於 --max-region）\n"
         "  -h, --help      顯示這段說明\n"
         "\n"
         "輸出：[就緒]（server 可以接受連線）、每秒一行 [統計]、每個測試一行 [結果]、最後一行 [摘要]。\n"
         "結束碼：0 成功、1 執行錯誤或資料驗證失敗、2 參數錯誤、77 沒有 RDMA 裝置。\n"
         "沒有 RDMA 網卡？Soft-RoCE：modprobe rdma_rxe && rdma link add rxe0 type rxe netdev IFACE\n",
-        kDefaultPort, kDefaultSize, kMinSize, kMaxSize, kDefaultIters, kDefaultDepth, kMaxDepth, kDefaultTimeoutS);
+        kDefaultPort, kDefaultSize, kMinSize, kMaxSize, kDefaultIters, kDefaultDepth, kMaxDepth, kDefaultTimeoutS,
+        kDefaultMaxClients, kMaxMaxClients, kDefaultMaxRegionSrv >> 20, kDefaultMaxTotal >> 20);
 }
 
 // 8< parse
@@ -187,6 +212,23 @@ std::optional<uint32_t> parse_size(std::string_view s) {
     auto v = parse_number<uint64_t>(s, 1, kMaxSize);
     if (!v || *v * mult < kMinSize || *v * mult > kMaxSize) return std::nullopt;
     return static_cast<uint32_t>(*v * mult);
+}
+
+// 記憶體上限：整數加上可選的 K / M / G 後綴，範圍 [lo, hi]（先檢查範圍再乘，不會溢位）
+std::optional<uint64_t> parse_bytes(std::string_view s, uint64_t lo, uint64_t hi) {
+    uint64_t mult = 1;
+    if (!s.empty()) {
+        switch (s.back()) {
+        case 'K': case 'k': mult = 1ull << 10; break;
+        case 'M': case 'm': mult = 1ull << 20; break;
+        case 'G': case 'g': mult = 1ull << 30; break;
+        default: break;
+        }
+        if (mult != 1) s.remove_suffix(1);
+    }
+    auto v = parse_number<uint64_t>(s, 1, hi);
+    if (!v || *v > hi / mult || *v * mult < lo) return std::nullopt;
+    return *v * mult;
 }
 
 // 回傳 Config，或丟出 Failure(exit 2)；--help 以 exit 0 的 Failure 表示
@@ -269,6 +311,17 @@ Config parse_args(int argc, char** argv) {
             auto n = parse_number<int>(v, 1, 3600);
             if (!n) throw invalid(v, " 1..3600 的秒數");
             cfg.timeout_s = *n;
+        } else if (a == "--max-clients") {
+            auto v = value();
+            auto n = parse_number<uint32_t>(v, 1, kMaxMaxClients);
+            if (!n) throw invalid(v, " 1..256 的整數");
+            cfg.max_clients = *n;
+        } else if (a == "--max-region" || a == "--max-total") {
+            auto v = value();
+            auto n = parse_bytes(v, kMinRegionLimit, kMaxRegion * (a == "--max-total" ? kMaxMaxClients : 1));
+            if (!n) throw invalid(v, a == "--max-region" ? " 64K..1G 的 bytes 數（可加 K / M / G 後綴）"
+                                                         : " 64K..256G 的 bytes 數（可加 K / M / G 後綴）");
+            (a == "--max-region" ? cfg.max_region : cfg.max_total) = *n;
         } else if (a == "--event") {
             flag(cfg.event);
         } else if (a == "--inline") {
@@ -286,6 +339,16 @@ Config parse_args(int argc, char** argv) {
     uint64_t region = 2ull * (cfg.depth + kCtrlSlack) * cfg.size;
     if (region > kMaxRegion)
         throw bad("--size × --depth 太大：每條連線要註冊 " + std::to_string(region >> 20) + " MiB（上限 1024 MiB），請降低 --depth");
+    if (cfg.max_total < cfg.max_region)
+        throw bad("--max-total（" + std::to_string(cfg.max_total >> 10) + " KiB）小於 --max-region（" +
+                  std::to_string(cfg.max_region >> 10) + " KiB）：一個 client 都放不下");
+    if (const char* h = std::getenv("RDMA_COMM_HOSTILE"); h && *h) {
+        std::string_view k = h;
+        if (k != "size" && k != "iters" && k != "short" && k != "rkey" && k != "oversend")
+            throw bad("環境變數 RDMA_COMM_HOSTILE 的值「" + std::string(k) + "」不正確：應為 size、iters、short、rkey 或 oversend（測試用）");
+        if (k == "oversend" && cfg.size <= 64) throw bad("RDMA_COMM_HOSTILE=oversend 需要 --size 大於 64（測試用）");
+        cfg.hostile = std::string(k);
+    }
     return cfg;
 }
 // >8 parse
@@ -351,22 +414,32 @@ struct alignas(64) Stats {
     std::atomic<uint32_t> active{0};     // 0 = 閒置；否則 1 + Test
     std::atomic<uint32_t> phase{0};      // 0 = 延遲、1 = 頻寬
     std::atomic<uint64_t> clients{0};    // server：服務過的 client 數
+    std::atomic<uint32_t> sessions{0};   // server：正在服務的 client 數
+    std::atomic<bool> progress_due{false};   // client：該送 PROGRESS 了（統計執行緒每 0.5 秒設一次）
 };
 
-void stats_loop(std::stop_token st, const Stats& s, Role role) {
+// 只有 sleep、atomic 與 printf，不會丟例外
+void stats_loop(std::stop_token st, Stats& s, Role role) noexcept {
     uint64_t last_ops = 0, last_bytes = s.bytes.load();
+    int tick = 0;
     while (!st.stop_requested()) {
-        for (int i = 0; i < 10 && !st.stop_requested(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        for (int i = 0; i < 10 && !st.stop_requested(); ++i) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+            if (++tick % kProgressEveryTicks == 0) s.progress_due.store(true, std::memory_order_relaxed);
+        }
         if (st.stop_requested()) break;
         uint64_t ops = s.ops.load(std::memory_order_relaxed), bytes = s.bytes.load(std::memory_order_relaxed);
         uint32_t active = s.active.load(std::memory_order_relaxed);
-        if (active != 0) {
+        if (role == Role::Server) {
+            // 多個 client 同時進行：只印合計（每個 client 的數字在它的 [結果] 行）
+            if (uint32_t n = s.sessions.load(); n != 0)
+                std::printf("[統計] role=server sessions=%u clients=%" PRIu64 " mbps=%.2f\n", n, s.clients.load(),
+                            static_cast<double>(bytes - last_bytes) / 1e6);
+        } else if (active != 0) {
             uint64_t dops = ops >= last_ops ? ops - last_ops : ops;
-            char served[48] = "";
-            if (role == Role::Server) std::snprintf(served, sizeof served, " clients=%" PRIu64, s.clients.load());
-            std::printf("[統計] test=%s phase=%s ops=%" PRIu64 " ops_per_s=%" PRIu64 " mbps=%.2f%s\n",
+            std::printf("[統計] test=%s phase=%s ops=%" PRIu64 " ops_per_s=%" PRIu64 " mbps=%.2f\n",
                         test_name(static_cast<Test>(active - 1)), s.phase.load() ? "bw" : "lat", ops, dops,
-                        static_cast<double>(bytes - last_bytes) / 1e6, served);
+                        static_cast<double>(bytes - last_bytes) / 1e6);
         }
         last_ops = ops;
         last_bytes = bytes;
@@ -393,16 +466,58 @@ struct Reply {            // server → client（rdma_accept 的 private data）
 };
 static_assert(sizeof(Hello) <= 56 && sizeof(Reply) <= 196);
 
-// 控制訊息：長度 0 的 SEND_WITH_IMM，imm = kCtrlTag<<16 | type<<8 | value
-enum class Ctrl : uint8_t { BwDone = 1, Bye = 2 };
+// 控制訊息：長度 0 的 SEND_WITH_IMM，imm = kCtrlTag<<16 | type<<8 | value。
+// PROGRESS：client 在 server 看不到完成的階段每 0.5 秒送一個，server 收到就重新計算 --timeout。
+enum class Ctrl : uint8_t { BwDone = 1, Bye = 2, Progress = 3 };
 constexpr uint32_t ctrl_imm(Ctrl c, uint8_t v) { return (kCtrlTag << 16) | (static_cast<uint32_t>(c) << 8) | v; }
+
+// server 拒絕連線時（rdma_reject）的 private data：原因碼與數字，由兩端各自翻成中文
+// （REJ 的 private data 只有 148 bytes，放不下完整的中文句子）
+enum class Reason : uint8_t { BadHello = 1, WrongDev, RegionTooBig, TotalMemory, Busy };
+struct Reject {
+    uint32_t magic;
+    uint8_t reason, pad[3];
+    uint64_t asked, limit;                // bytes（total_memory 的 limit 是還剩多少）或 client 數
+};
+static_assert(sizeof(Reject) <= 148);
 // >8 protocol
 
-// work request id：高 8 位元是種類，低 32 位元是 slot（接收）或這個完成事件涵蓋的 WR 數（傳送）
+const char* reason_key(Reason r) {
+    switch (r) {
+    case Reason::BadHello: return "bad_hello";
+    case Reason::WrongDev: return "wrong_dev";
+    case Reason::RegionTooBig: return "region_too_big";
+    case Reason::TotalMemory: return "total_memory";
+    case Reason::Busy: return "busy";
+    }
+    return "unknown";
+}
+std::string reason_text(Reason r, uint64_t asked, uint64_t limit) {
+    auto kib = [](uint64_t b) { return std::to_string(b >> 10) + " KiB"; };
+    switch (r) {
+    case Reason::BadHello: return "連線參數不正確（Hello 的大小、次數、深度或格式不合理）";
+    case Reason::WrongDev: return "連線走的 RDMA 裝置不是 server 的 --dev";
+    case Reason::RegionTooBig:
+        return "要註冊 " + kib(asked) + " 記憶體，超過 server 給一個 client 的上限 " + kib(limit) +
+               "（--max-region）；請降低 --size 或 --depth";
+    case Reason::TotalMemory:
+        return "要註冊 " + kib(asked) + " 記憶體，server 全部 client 合計的上限（--max-total）只剩 " + kib(limit) +
+               "（其他 client 正在使用）；稍後再試";
+    case Reason::Busy:
+        return "server 已滿：正在服務 " + std::to_string(asked) + " 個 client（--max-clients " + std::to_string(limit) + "）；稍後再試";
+    }
+    return "未知的原因";
+}
+
+// work request id：高 8 位元是種類，低 32 位元是 slot（接收）或這個完成事件涵蓋的 WR 數（傳送），
+// 中間 24 位元是其中有幾個 RDMA READ（READ 測試中夾著 PROGRESS 控制訊息時，READ 的完成數才不會算錯）
 enum class Wr : uint8_t { Recv = 1, Send, Write, WriteImm, Read, Ctrl };
-constexpr uint64_t wr_id(Wr k, uint32_t v) { return (static_cast<uint64_t>(k) << 56) | v; }
+constexpr uint64_t wr_id(Wr k, uint32_t v, uint32_t reads = 0) {
+    return (static_cast<uint64_t>(k) << 56) | (static_cast<uint64_t>(reads & 0xFFFFFF) << 32) | v;
+}
 constexpr Wr wr_kind(uint64_t id) { return static_cast<Wr>(id >> 56); }
 constexpr uint32_t wr_value(uint64_t id) { return static_cast<uint32_t>(id); }
+constexpr uint32_t wr_reads(uint64_t id) { return static_cast<uint32_t>(id >> 32) & 0xFFFFFF; }
 constexpr const char* wr_name(Wr k) {
     switch (k) {
     case Wr::Recv: return "RECV";
@@ -452,7 +567,8 @@ inline uint64_t load_tail(const std::byte* msg, uint32_t size) {
 // >8 pattern
 
 // ---------------------------------------------------------------- 結果
-enum class Status { Ok, Stopped, PeerGone, Timeout, WcError, PostError, BadData };
+// Protocol：對端違反協定（SEND 比貼出的接收還大、用錯的 rkey），和「對端離線」（PeerGone）分開回報
+enum class Status { Ok, Stopped, PeerGone, Timeout, WcError, PostError, BadData, Protocol };
 
 struct TestResult {
     Test test = Test::Send;
@@ -484,6 +600,20 @@ Percentiles percentiles(std::vector<uint64_t>& ns, double scale) {
 }
 
 // ---------------------------------------------------------------- 一條連線的資源與資料路徑
+// 一條連線的 slot 數與要註冊的 bytes：server 在 rdma_accept 之前用同一個公式檢查 --max-region / --max-total
+struct Slots { uint32_t recv, send; };
+constexpr Slots conn_slots(Test test, uint32_t size, uint32_t depth) {
+    // 傳送區：depth 個資料 slot + 控制訊息；接收區：SEND 測試多貼一些接收（perftest 也預貼數百個），
+    // 讓 server 偶爾落後時傳送端不必吃 RNR NAK 的等待
+    uint32_t send = depth + kCtrlSlack, recv = send;
+    if (test == Test::Send) recv = std::max(recv, std::min<uint32_t>(kSendRecvSlots, static_cast<uint32_t>(kRecvBudget / size)));
+    return {recv, send};
+}
+constexpr uint64_t conn_region(Test test, uint32_t size, uint32_t depth) {
+    Slots sl = conn_slots(test, size, depth);
+    return (static_cast<uint64_t>(sl.recv) + sl.send) * size;
+}
+
 class Conn {
 public:
     // 8< resources
@@ -491,12 +621,10 @@ public:
          uint32_t size, uint32_t iters, uint32_t depth, bool event, bool want_inline, Stats& stats)
         : cfg_(cfg), id_(id), cm_ch_(cm_ch), role_(role), test_(test), mode_(mode), size_(size), iters_(iters),
           depth_(depth), event_(event), stats_(stats) {
-        // 傳送區：depth 個資料 slot + 控制訊息；接收區：SEND 測試多貼一些接收（perftest 也預貼數百個），
-        // 讓 server 偶爾落後時傳送端不必吃 RNR NAK 的等待
-        sslots_ = depth_ + kCtrlSlack;
-        rslots_ = sslots_;
-        if (test_ == Test::Send)
-            rslots_ = std::max(rslots_, std::min<uint32_t>(kSendRecvSlots, static_cast<uint32_t>(kRecvBudget / size_)));
+        // slot 數（conn_slots）：server 在 accept 之前已經用同一個公式檢查過記憶體上限
+        Slots sl = conn_slots(test_, size_, depth_);
+        sslots_ = sl.send;
+        rslots_ = sl.recv;
         signal_every_ = std::max(1u, depth_ / 4);
         ibv_context* ctx = id_->verbs;
 
@@ -624,10 +752,11 @@ private:
             if (st != Status::Ok) [[unlikely]] return st;
         }
         ++batch_;
+        if (op == IBV_WR_RDMA_READ) ++batch_reads_;
         bool sig = force_signal || batch_ >= signal_every_;
         ibv_sge sge{reinterpret_cast<uint64_t>(src), len, mr_->lkey};
         ibv_send_wr wr{};
-        wr.wr_id = wr_id(kind, batch_);
+        wr.wr_id = wr_id(kind, batch_, batch_reads_);
         wr.opcode = op;
         wr.sg_list = len ? &sge : nullptr;
         wr.num_sge = len ? 1 : 0;
@@ -642,7 +771,7 @@ private:
         int rc = ibv_post_send(id_->qp, &wr, &bad);
         if (rc != 0) [[unlikely]] return post_failed("ibv_post_send", rc);
         ++unacked_;
-        if (sig) batch_ = 0;
+        if (sig) batch_ = batch_reads_ = 0;
         return Status::Ok;
     }
     // >8 post
@@ -693,13 +822,22 @@ private:
         for (const ibv_wc& w : wcs) {
             Wr kind = wr_kind(w.wr_id);
             if (w.status != IBV_WC_SUCCESS) [[unlikely]] {
+                // 對端違反協定：送來比貼出的接收還大的 SEND（接收端 LOC_LEN_ERR，rxe 回報 LOC_QP_OP_ERR），
+                // 或拿錯的 rkey / 位址存取、對方拒絕我們的請求（REM_*）
+                bool bad_recv = kind == Wr::Recv && (w.status == IBV_WC_LOC_LEN_ERR || w.status == IBV_WC_LOC_QP_OP_ERR);
+                bool proto = bad_recv || w.status == IBV_WC_REM_ACCESS_ERR || w.status == IBV_WC_REM_INV_REQ_ERR ||
+                             w.status == IBV_WC_REM_OP_ERR;
                 if (err_.empty())
                     err_ = std::string(wr_name(kind)) + " 完成失敗：" + ibv_wc_status_str(w.status) + "（status " +
                            std::to_string(w.status) + "，vendor_err 0x" + hex(w.vendor_err) + "）" +
                            (w.status == IBV_WC_RETRY_EXC_ERR || w.status == IBV_WC_WR_FLUSH_ERR
                                 ? "——對端可能已經離線"
-                                : w.status == IBV_WC_REM_ACCESS_ERR ? "——rkey 或 MR 的存取旗標不符" : "");
-                return Status::WcError;
+                            : bad_recv
+                                ? "——對端送來的 SEND 不符協商（比協商的 " + std::to_string(size_) + " bytes 還大？）：對端違反協定"
+                            : w.status == IBV_WC_REM_ACCESS_ERR ? "——rkey 或 MR 的存取旗標不符"
+                            : w.status == IBV_WC_REM_INV_REQ_ERR || w.status == IBV_WC_REM_OP_ERR
+                                ? "——對端無法完成這個請求（長度或操作不符協商）" : "");
+                return proto ? Status::Protocol : Status::WcError;
             }
             if (kind == Wr::Recv) {
                 recvq_[recv_tail_++ % recvq_.size()] = {wr_value(w.wr_id), w.opcode, (w.wc_flags & IBV_WC_WITH_IMM) != 0,
@@ -707,7 +845,7 @@ private:
             } else {
                 uint32_t covered = wr_value(w.wr_id);
                 unacked_ -= covered;
-                if (kind == Wr::Read) reads_done_ += covered;
+                reads_done_ += wr_reads(w.wr_id);
             }
         }
         return Status::Ok;
@@ -778,14 +916,29 @@ private:
             Status st = post_recv(repost_slot_);
             if (st != Status::Ok) [[unlikely]] return st;
         }
-        while (recv_head_ == recv_tail_) {
-            Status st = progress();
-            if (st != Status::Ok) [[unlikely]] return st;
+        for (;;) {
+            while (recv_head_ == recv_tail_) {
+                Status st = progress();
+                if (st != Status::Ok) [[unlikely]] return st;
+            }
+            out = recvq_[recv_head_++ % recvq_.size()];
+            // PROGRESS 只表示「client 還在進行」：馬上補貼接收，繼續等（progress() 重新開始計算 --timeout）
+            if (!is_ctrl(out, Ctrl::Progress)) [[likely]] break;
+            if (Status st = post_recv(out.slot); st != Status::Ok) return st;
         }
-        out = recvq_[recv_head_++ % recvq_.size()];
         repost_pending_ = true;
         repost_slot_ = out.slot;
         return Status::Ok;
+    }
+    static bool is_ctrl(const RecvDone& r, Ctrl c) {
+        return r.with_imm && r.opcode == IBV_WC_RECV && (r.imm >> 16) == kCtrlTag && ((r.imm >> 8) & 0xFF) == static_cast<uint32_t>(c);
+    }
+    // client：server 看不到完成的階段（READ、WRITE 頻寬），統計執行緒每 0.5 秒要求送一個 PROGRESS。
+    // 快的路徑上只多一次 relaxed 的 atomic 讀取。
+    Status maybe_progress() {
+        if (!stats_.progress_due.load(std::memory_order_relaxed)) [[likely]] return Status::Ok;
+        stats_.progress_due.store(false, std::memory_order_relaxed);
+        return post_send(Wr::Ctrl, IBV_WR_SEND_WITH_IMM, nullptr, 0, 0, ctrl_imm(Ctrl::Progress, 0), true, sslots_);
     }
     // 等所有傳送端 WR 都確認完成
     Status drain() {
@@ -819,16 +972,17 @@ private:
         if (err_.empty()) err_ = what;
         return Status::BadData;
     }
-    // ping-pong 的一步：送出第 n 則訊息（send 或 write）
-    Status pp_send(uint64_t n) {
+    // ping-pong 的一步：送出第 n 則訊息（send 或 write）。最後一則一定要求完成（last）：否則 --iters 不是
+    // depth/4 的倍數時，最後幾個 WR 沒有任何完成涵蓋，之後的 drain() 會一直等到 --timeout
+    Status pp_send(uint64_t n, bool last) {
         put_stamp(tx(0), size_, n);
         uint32_t window = sslots_ - 1;
         if (test_ == Test::Send)
-            return post_send(Wr::Send, IBV_WR_SEND, tx(0), size_, 0, 0, false, window);
+            return post_send(Wr::Send, IBV_WR_SEND, tx(0), size_, 0, 0, last, window);
         if (event_)   // 對端睡在 completion channel 上：用 WRITE_WITH_IMM 讓它收到一個接收完成
             return post_send(Wr::WriteImm, IBV_WR_RDMA_WRITE_WITH_IMM, tx(0), size_, remote(0), static_cast<uint32_t>(n),
-                             false, window);
-        return post_send(Wr::Write, IBV_WR_RDMA_WRITE, tx(0), size_, remote(0), 0, false, window);
+                             last, window);
+        return post_send(Wr::Write, IBV_WR_RDMA_WRITE, tx(0), size_, remote(0), 0, last, window);
     }
     // ping-pong 的一步：等第 n 則訊息到達並驗證
     Status pp_recv(uint64_t n, bool full_check) {
@@ -871,7 +1025,7 @@ private:
     bool use_inline_ = false;
     uint64_t raddr_ = 0;
     uint32_t rkey_ = 0;
-    uint32_t unacked_ = 0, batch_ = 0;
+    uint32_t unacked_ = 0, batch_ = 0, batch_reads_ = 0;
     uint64_t reads_done_ = 0;
     std::array<RecvDone, kMaxDepth + kCtrlSlack> recvq_{};
     uint64_t recv_head_ = 0, recv_tail_ = 0;
@@ -895,6 +1049,11 @@ Status Conn::client_lat(std::vector<uint64_t>& samples) {
     for (uint32_t i = 0; i < iters_; ++i) {
         uint64_t n = i + 1;
         bool full = (i == 0 || i + 1 == iters_);
+        if (test_ == Test::Read) {    // server 看不到 READ：偶爾告訴它還在進行（在計時之外）
+            Status sp = maybe_progress();
+            if (sp == Status::Ok) sp = drain();
+            if (sp != Status::Ok) [[unlikely]] return sp;
+        }
         uint64_t t0 = now_ns();
         Status st;
         if (test_ == Test::Read) {
@@ -906,7 +1065,7 @@ Status Conn::client_lat(std::vector<uint64_t>& samples) {
             if (st == Status::Ok && !stamp_ok(rx(s), size_, s + 1)) st = bad_data("RDMA READ 讀回的戳記不符");
             if (st == Status::Ok && full && !body_ok(rx(s), size_)) st = bad_data("RDMA READ 讀回的內容不符");
         } else {
-            st = pp_send(n);
+            st = pp_send(n, i + 1 == iters_);
             if (st == Status::Ok) st = pp_recv(n, full);
         }
         if (st != Status::Ok) [[unlikely]] return st;
@@ -923,14 +1082,19 @@ Status Conn::client_bw(double& seconds) {
     stats_.phase = 1;
     stats_.ops.store(0, std::memory_order_relaxed);
     uint64_t verified_upto = 0;           // READ：已驗證到第幾個
+    reads_done_ = 0;                      // 延遲階段的 READ 不算（它們已經 drain 並驗證過）
     uint64_t t0 = now_ns();
     for (uint32_t i = 0; i < iters_; ++i) {
         uint32_t s = i % depth_;
         bool last = (i + 1 == iters_);
-        Status st;
+        Status st = Status::Ok;
+        if (test_ != Test::Send) st = maybe_progress();   // server 看不到 WRITE / READ 的完成：偶爾告訴它還在進行
+        // 視窗 = depth：先等到第 i-depth 個（同一個 slot）完成，才改寫這個 slot（SEND / WRITE 的來源、READ 的目的地）。
+        // 寫入戳記之後才等是錯的：還在傳的第 i-depth 個可能帶著第 i 個的戳記出去
+        while (st == Status::Ok && unacked_ >= depth_) st = progress();
+        if (st != Status::Ok) [[unlikely]] return st;
         switch (test_) {
         case Test::Send:
-            // window = depth：第 i 個 WR 貼出前，第 i-depth 個（同一個 slot）一定已經完成
             put_stamp(tx(s), size_, i + 1);
             st = post_send(Wr::Send, IBV_WR_SEND, tx(s), size_, 0, 0, last, depth_);
             break;
@@ -941,13 +1105,14 @@ Status Conn::client_bw(double& seconds) {
                       : post_send(Wr::Write, IBV_WR_RDMA_WRITE, tx(s), size_, remote(s), 0, false, depth_);
             break;
         default:
-            clear_stamp(rx(s), size_);
-            st = post_send(Wr::Read, IBV_WR_RDMA_READ, rx(s), size_, remote(s), 0, last, depth_);
-            // 已確認完成的 READ 依序驗證（它們的 slot 在下一輪 depth 之前不會被重用）
+            // 第 i-depth 個 READ 已經完成（上面等過視窗）：先依序驗證所有已完成的 READ，再清掉戳記重用 slot
             for (; st == Status::Ok && verified_upto < reads_done_; ++verified_upto) {
                 uint32_t vs = static_cast<uint32_t>(verified_upto % depth_);
                 if (!stamp_ok(rx(vs), size_, vs + 1)) st = bad_data("RDMA READ 讀回的戳記不符");
             }
+            if (st != Status::Ok) break;
+            clear_stamp(rx(s), size_);
+            st = post_send(Wr::Read, IBV_WR_RDMA_READ, rx(s), size_, remote(s), 0, last, depth_);
             break;
         }
         if (st != Status::Ok) [[unlikely]] return st;
@@ -989,7 +1154,7 @@ Status Conn::server_lat() {
     for (uint32_t i = 0; i < iters_; ++i) {
         uint64_t n = i + 1;
         Status st = pp_recv(n, i == 0 || i + 1 == iters_);
-        if (st == Status::Ok) st = pp_send(n);
+        if (st == Status::Ok) st = pp_send(n, n == iters_);
         if (st != Status::Ok) [[unlikely]] return st;
         stats_.ops.store(n, std::memory_order_relaxed);
         stats_.bytes.fetch_add(size_, std::memory_order_relaxed);
@@ -1138,6 +1303,14 @@ std::string access_text(int a) {
     return s;
 }
 
+// 測試用（RDMA_COMM_HOSTILE）：故意送出不合理的 Hello。rkey 與 oversend 在連線之後才作怪。
+void apply_hostile(const Config& cfg, Hello& h) {
+    std::fprintf(stderr, "[注意] 測試用的敵意模式 RDMA_COMM_HOSTILE=%s：這個 client 會故意違反協定\n", cfg.hostile.c_str());
+    if (cfg.hostile == "size") h.size = 0x7FFFFFF0u;            // 2 GiB 的訊息
+    else if (cfg.hostile == "iters") h.iters = 0xFFFFFFFFu;     // 超過 --iters 的上限
+    else if (cfg.hostile == "oversend") h.size = 64;            // 說 64 bytes，實際送 --size bytes
+}
+
 // ---------------------------------------------------------------- client：一個測試 = 一條連線
 // 8< client_connect
 TestResult run_client_test(const Config& cfg, Test test, Stats& stats) {
@@ -1185,9 +1358,10 @@ TestResult run_client_test(const Config& cfg, Test test, Stats& stats) {
     Hello hello{kMagic, kProtoVersion, static_cast<uint8_t>(test), static_cast<uint8_t>(cfg.mode),
                 static_cast<uint8_t>((cfg.event ? 1 : 0) | (cfg.use_inline ? 2 : 0)), cfg.size, cfg.iters, cfg.depth,
                 conn.local_addr(), conn.rkey(), 0};
+    if (!cfg.hostile.empty()) apply_hostile(cfg, hello);
     rdma_conn_param param{};
     param.private_data = &hello;
-    param.private_data_len = sizeof hello;
+    param.private_data_len = cfg.hostile == "short" ? 8 : sizeof hello;
     param.initiator_depth = rd_atomic(id->verbs, cfg.depth, true);
     param.responder_resources = rd_atomic(id->verbs, cfg.depth, false);
     param.retry_count = kRetryCount;
@@ -1198,6 +1372,10 @@ TestResult run_client_test(const Config& cfg, Test test, Stats& stats) {
         throw Failure("連線逾時（" + std::to_string(cfg.timeout_s) + " 秒）：" + cfg.address + ":" + std::to_string(cfg.port) +
                           " 沒有回應\n  提示：server 有在執行嗎？（./rdma_communication server --port " + std::to_string(cfg.port) + "）", 1);
     }
+    if (Reject rj{}; ev.type == RDMA_CM_EVENT_REJECTED && ev.pdata_len >= sizeof rj &&
+                     (std::memcpy(&rj, ev.pdata.data(), sizeof rj), rj.magic == kMagic))
+        throw Failure("server 拒絕連線（reason=" + std::string(reason_key(static_cast<Reason>(rj.reason))) + "）：" +
+                          reason_text(static_cast<Reason>(rj.reason), rj.asked, rj.limit), 1);
     if (ev.type == RDMA_CM_EVENT_REJECTED)
         throw Failure("連線被拒絕（" + cm_status_text(ev) + "）：" + cfg.address + ":" + std::to_string(cfg.port) +
                           " 沒有 server 在聽，或 server 不接受這些參數\n  提示：先啟動 ./rdma_communication server --port " +
@@ -1208,7 +1386,7 @@ TestResult run_client_test(const Config& cfg, Test test, Stats& stats) {
     std::memcpy(&reply, ev.pdata.data(), std::min<size_t>(sizeof reply, ev.pdata_len));
     if (ev.pdata_len < sizeof reply || reply.magic != kMagic || reply.status != 0)
         throw Failure("server 的回覆不正確（private data 長度 " + std::to_string(ev.pdata_len) + "）", 1);
-    conn.set_remote(reply.addr, reply.rkey);
+    conn.set_remote(reply.addr, cfg.hostile == "rkey" ? reply.rkey ^ 0x00A5A500u : reply.rkey);
     // >8 client_connect
 
     // 6. 量測：延遲 → 頻寬 → 收 server 的驗證結果 → BYE
@@ -1273,7 +1451,7 @@ void print_result(const char* prefix, const Config& cfg, const TestResult& r) {
 int run_client(const Config& cfg) {
     check_devices(cfg);
     Stats stats;
-    std::jthread stats_thread(stats_loop, std::cref(stats), cfg.role);
+    std::jthread stats_thread(stats_loop, std::ref(stats), cfg.role);
     std::vector<Test> tests;
     if (cfg.test == Test::All) tests = {Test::Send, Test::Write, Test::Read};
     else tests = {cfg.test};
@@ -1338,38 +1516,63 @@ int run_client(const Config& cfg) {
 }
 
 // ---------------------------------------------------------------- server
-// 8< serve_one
-// 服務一個 client：驗證 Hello、建立資源、accept、跑鏡像的各階段、等斷線。回傳 true = 資料驗證通過。
-bool serve_one(const Config& cfg, rdma_cm_id* raw_id, const CmEvent& req, Stats& stats) {
-    // 宣告順序：event channel 在 cm_id 之前，所以 cm_id 先被銷毀（rdma_destroy_id 需要它的 channel）
-    EventChannel ch;
-    CmId id(raw_id);   // 擁有這個連線的 cm_id
-    Hello h{};
-    std::memcpy(&h, req.pdata.data(), std::min<size_t>(sizeof h, req.pdata_len));
-    char peer[INET_ADDRSTRLEN] = "?";
-    auto* sa = reinterpret_cast<sockaddr_in*>(rdma_get_peer_addr(id.get()));
-    if (sa && sa->sin_family == AF_INET) inet_ntop(AF_INET, &sa->sin_addr, peer, sizeof peer);
+// 一個 client 的工作階段：由接受連線的執行緒（main）建立，在自己的執行緒裡跑完。
+struct Session {
+    std::atomic<bool> done{false};     // 執行緒最後一件事；main 看到它才 join 並歸還記憶體額度
+    uint64_t region = 0;               // 這個 client 佔用的 --max-total 額度（bytes）
+    std::jthread thread;               // 最後宣告：解構時先 join，其他成員才消失
+};
 
-    bool valid = req.pdata_len >= sizeof h && h.magic == kMagic && h.version == kProtoVersion && h.test <= 2 &&
-                 h.mode >= 1 && h.mode <= 3 && h.size >= kMinSize && h.size <= kMaxSize && h.iters >= 1 &&
-                 h.iters <= kMaxIters && h.depth >= 1 && h.depth <= kMaxDepth &&
-                 2ull * (h.depth + kCtrlSlack) * h.size <= kMaxRegion;
-    const char* devname = ibv_get_device_name(id->verbs->device);
-    if (valid && !cfg.dev.empty() && cfg.dev != devname) valid = false;
-    if (!valid) {
-        std::printf("[警告] 拒絕來自 %s 的連線：參數不正確或裝置 %s 不是 --dev %s\n", peer, devname, cfg.dev.c_str());
-        rdma_reject(id.get(), nullptr, 0);
-        return false;
+struct ServerCounts {
+    std::atomic<uint64_t> served{0}, good{0}, bad{0}, rejected{0};
+};
+
+const char* status_key(Status st) {
+    switch (st) {
+    case Status::Ok: return "ok";
+    case Status::PeerGone: case Status::WcError: case Status::PostError: return "peer_lost";
+    case Status::Protocol: return "protocol_error";
+    case Status::Stopped: return "stopped";
+    case Status::Timeout: return "timeout";
+    case Status::BadData: return "bad_data";
     }
+    return "error";
+}
+
+// 檢查 Hello 與上限（在 rdma_accept 之前，main 執行緒裡）；回傳 0 = 接受，否則是拒絕的原因
+struct Admission { Reason reason{}; bool ok = false; uint64_t region = 0, asked = 0, limit = 0; };
+Admission admit(const Config& cfg, const CmEvent& req, const Hello& h, const char* devname, uint64_t reserved,
+                size_t active) {
+    Admission a;
+    bool sane = req.pdata_len >= sizeof h && h.magic == kMagic && h.version == kProtoVersion && h.test <= 2 &&
+                h.mode >= 1 && h.mode <= 3 && h.size >= kMinSize && h.size <= kMaxSize && h.iters >= 1 &&
+                h.iters <= kMaxIters && h.depth >= 1 && h.depth <= kMaxDepth;
+    if (!sane) { a.reason = Reason::BadHello; return a; }
+    if (!cfg.dev.empty() && cfg.dev != devname) { a.reason = Reason::WrongDev; return a; }
+    a.region = conn_region(static_cast<Test>(h.test), h.size, h.depth);
+    if (a.region > cfg.max_region) { a.reason = Reason::RegionTooBig; a.asked = a.region; a.limit = cfg.max_region; return a; }
+    if (reserved + a.region > cfg.max_total) {   // limit = 還剩多少
+        a.reason = Reason::TotalMemory; a.asked = a.region; a.limit = cfg.max_total - reserved; return a;
+    }
+    if (active >= cfg.max_clients) { a.reason = Reason::Busy; a.asked = active; a.limit = cfg.max_clients; return a; }
+    a.ok = true;
+    return a;
+}
+
+// 8< serve_one
+// 服務一個 client（在它自己的執行緒裡）：建立資源、accept、跑鏡像的各階段、等斷線。
+// ch 與 id 已經由 main 移轉給這個 client（rdma_migrate_id），這裡擁有它們。
+bool serve_one(const Config& cfg, EventChannel ch_in, CmId id_in, const CmEvent& req, const Hello& h,
+               const std::string& peer, Stats& stats) {
+    // 宣告順序：event channel 在 cm_id 之前，所以 cm_id 先被銷毀（rdma_destroy_id 需要它的 channel）
+    EventChannel ch = std::move(ch_in);
+    CmId id = std::move(id_in);
     Test test = static_cast<Test>(h.test);
     Mode mode = static_cast<Mode>(h.mode);
     bool event = (h.flags & 1) != 0;
-    std::printf("[連線] client %s：test=%s size=%u iters=%u depth=%u mode=%s%s%s（裝置 %s）\n", peer, test_name(test), h.size,
-                h.iters, h.depth, mode_name(mode), event ? " --event" : "", (h.flags & 2) ? " --inline" : "", devname);
-
-    // 每條連線一個自己的 event channel：監聽 channel 只收新的連線請求
-    ch = make_channel();
-    if (rdma_migrate_id(id.get(), ch.get()) != 0) fail_call("rdma_migrate_id", errno, "");
+    std::printf("[連線] client %s：test=%s size=%u iters=%u depth=%u mode=%s%s%s（裝置 %s，註冊 %" PRIu64 " KiB）\n", peer.c_str(),
+                test_name(test), h.size, h.iters, h.depth, mode_name(mode), event ? " --event" : "", (h.flags & 2) ? " --inline" : "",
+                ibv_get_device_name(id->verbs->device), conn_region(test, h.size, h.depth) >> 10);
 
     uint64_t t0 = now_ns();
     Conn conn(cfg, id.get(), ch.get(), Role::Server, test, mode, h.size, h.iters, h.depth, event, (h.flags & 2) != 0, stats);
@@ -1385,35 +1588,107 @@ bool serve_one(const Config& cfg, rdma_cm_id* raw_id, const CmEvent& req, Stats&
     if (rdma_accept(id.get(), &param) != 0) fail_call("rdma_accept", errno, "");
     CmEvent ev;
     if (!next_cm_event(ch.get(), cfg.timeout_s * 1000, ev) || ev.type != RDMA_CM_EVENT_ESTABLISHED) {
-        std::printf("[結果] role=server peer=%s test=%s status=connect_failed verified=no（%s）\n", peer, test_name(test),
-                    g_stop ? "停止" : cm_status_text(ev).c_str());
+        std::printf("[結果] role=server peer=%s test=%s size=%u iters=%u status=connect_failed verified=no（%s）\n", peer.c_str(),
+                    test_name(test), h.size, h.iters, g_stop ? "停止" : cm_status_text(ev).c_str());
         return false;
     }
     stats.clients.fetch_add(1);
-    stats.active = 1 + static_cast<uint32_t>(test);
 
+    // 逾時是「--timeout 秒沒有任何進展」：每個完成（含 client 的 PROGRESS）都重新計算
     Status st = Status::Ok;
     if (has_lat(mode)) st = conn.server_lat();
     if (st == Status::Ok && has_bw(mode)) st = conn.server_bw();
     uint8_t client_ok = 0;
     if (st == Status::Ok) st = conn.wait_ctrl(Ctrl::Bye, client_ok);
-    stats.active = 0;
     bool verified = st == Status::Ok && client_ok == 1 && conn.data_ok();
-    const char* status = st == Status::Ok ? "ok" : st == Status::PeerGone || st == Status::WcError ? "peer_lost"
-                       : st == Status::Stopped ? "stopped" : st == Status::Timeout ? "timeout" : "error";
+    double secs = static_cast<double>(now_ns() - t0) / 1e9;
     if (st != Status::Ok)
-        std::fprintf(stderr, "[錯誤] client %s 的 %s 測試中斷：%s；繼續等待下一個 client\n", peer, test_name(test), conn.error().c_str());
-    std::printf("[結果] role=server peer=%s test=%s size=%u iters=%u status=%s verified=%s seconds=%.3f\n", peer,
-                test_name(test), h.size, h.iters, status, verified ? "yes" : "no", static_cast<double>(now_ns() - t0) / 1e9);
+        std::fprintf(stderr, "[錯誤] client %s 的 %s 測試中斷：%s；繼續服務其他 client\n", peer.c_str(), test_name(test),
+                     conn.error().c_str());
     if (!conn.disconnected()) {
         if (st != Status::Ok) rdma_disconnect(id.get());
         CmEvent dev;   // 等 client 的 DREQ（最多 2 秒）
         (void)next_cm_event(ch.get(), 2000, dev);
     }
+    // [結果] 在斷線之後才印：看到它時，這個 client 的名額與記憶體額度已經（幾乎）歸還
+    std::printf("[結果] role=server peer=%s test=%s size=%u iters=%u status=%s verified=%s seconds=%.3f\n", peer.c_str(),
+                test_name(test), h.size, h.iters, status_key(st), verified ? "yes" : "no", secs);
     return verified;
     // 反向釋放：conn（QP → MR → 緩衝區 → CQ → completion channel → PD）→ cm_id → event channel
 }
 // >8 serve_one
+
+// 工作階段執行緒的本體：任何例外都在這裡結束（資源已由解構子依反向順序釋放），印出 [結果]，不會 terminate
+void session_main(const Config& cfg, EventChannel ch, CmId id, CmEvent req, Hello h, std::string peer, Stats& stats,
+                  ServerCounts& counts, Session& self) noexcept {
+    bool ok = false;
+    stats.sessions.fetch_add(1);
+    try {
+        ok = serve_one(cfg, std::move(ch), std::move(id), req, h, peer, stats);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "[錯誤] 服務 client %s 時失敗：%s；繼續服務其他 client\n", peer.c_str(), e.what());
+        std::printf("[結果] role=server peer=%s test=%s size=%u iters=%u status=error verified=no\n", peer.c_str(),
+                    test_name(static_cast<Test>(h.test)), h.size, h.iters);
+    } catch (...) {
+        std::fprintf(stderr, "[錯誤] 服務 client %s 時發生未知的例外；繼續服務其他 client\n", peer.c_str());
+        std::printf("[結果] role=server peer=%s test=%s size=%u iters=%u status=error verified=no\n", peer.c_str(),
+                    test_name(static_cast<Test>(h.test)), h.size, h.iters);
+    }
+    (ok ? counts.good : counts.bad).fetch_add(1);
+    stats.sessions.fetch_sub(1);
+    self.done.store(true, std::memory_order_release);
+}
+
+// 一個連線請求：檢查 → 拒絕（附原因）或移轉到自己的 event channel 並開一個執行緒
+void on_connect_request(const Config& cfg, const CmEvent& req, std::list<Session>& sessions, uint64_t& reserved,
+                        Stats& stats, ServerCounts& counts) {
+    CmId id(req.id);   // 擁有這個連線的 cm_id：拒絕或出錯時由它 rdma_destroy_id
+    counts.served.fetch_add(1);
+    Hello h{};
+    std::memcpy(&h, req.pdata.data(), std::min<size_t>(sizeof h, req.pdata_len));
+    char peer[INET_ADDRSTRLEN] = "?";
+    auto* sa = reinterpret_cast<sockaddr_in*>(rdma_get_peer_addr(id.get()));
+    if (sa && sa->sin_family == AF_INET) inet_ntop(AF_INET, &sa->sin_addr, peer, sizeof peer);
+    const char* devname = ibv_get_device_name(id->verbs->device);
+
+    Admission a = admit(cfg, req, h, devname, reserved, sessions.size());
+    if (!a.ok) {
+        Reject rj{kMagic, static_cast<uint8_t>(a.reason), {}, a.asked, a.limit};
+        std::printf("[警告] 拒絕來自 %s 的連線（rdma_reject，reason=%s）：%s\n", peer, reason_key(a.reason),
+                    reason_text(a.reason, a.asked, a.limit).c_str());
+        std::printf("[結果] role=server peer=%s test=%s size=%u iters=%u status=rejected reason=%s verified=no\n", peer,
+                    h.test <= 2 ? test_name(static_cast<Test>(h.test)) : "?", h.size, h.iters, reason_key(a.reason));
+        rdma_reject(id.get(), &rj, sizeof rj);
+        counts.rejected.fetch_add(1);
+        counts.bad.fetch_add(1);
+        return;
+    }
+    // 每條連線一個自己的 event channel：監聽 channel 只收新的連線請求
+    EventChannel ch = make_channel();
+    if (rdma_migrate_id(id.get(), ch.get()) != 0) fail_call("rdma_migrate_id", errno, "");
+    Session& s = sessions.emplace_back();
+    s.region = a.region;
+    try {
+        s.thread = std::jthread(session_main, std::cref(cfg), std::move(ch), std::move(id), req, h, std::string(peer),
+                                std::ref(stats), std::ref(counts), std::ref(s));
+    } catch (...) {                    // 開不了執行緒（std::system_error）：不佔額度，交給呼叫者回報
+        sessions.pop_back();
+        throw;
+    }
+    reserved += a.region;
+}
+
+// 收回已結束的工作階段：join 並歸還記憶體額度
+void reap(std::list<Session>& sessions, uint64_t& reserved) {
+    for (auto it = sessions.begin(); it != sessions.end();) {
+        if (it->done.load(std::memory_order_acquire)) {
+            reserved -= it->region;
+            it = sessions.erase(it);   // jthread 解構時 join（執行緒已經做完最後一件事）
+        } else {
+            ++it;
+        }
+    }
+}
 
 int run_server(const Config& cfg) {
     check_devices(cfg);
@@ -1442,30 +1717,40 @@ int run_server(const Config& cfg) {
         fail_call("rdma_listen", e, "");
     }
     // >8 listen
-    std::printf("[就緒] server 在 %s:%u 等待 RDMA 連線（Ctrl-C 結束）\n", cfg.address.empty() ? "0.0.0.0" : cfg.address.c_str(), cfg.port);
+    std::printf("[就緒] server 在 %s:%u 等待 RDMA 連線（最多同時 %u 個 client，每個最多註冊 %" PRIu64 " KiB、合計 %" PRIu64
+                " KiB；Ctrl-C 結束）\n",
+                cfg.address.empty() ? "0.0.0.0" : cfg.address.c_str(), cfg.port, cfg.max_clients, cfg.max_region >> 10,
+                cfg.max_total >> 10);
 
+    // 宣告順序：統計與計數在工作階段之前，所以解構時先 join 所有工作階段的執行緒
     Stats stats;
-    std::jthread stats_thread(stats_loop, std::cref(stats), cfg.role);
+    ServerCounts counts;
+    std::jthread stats_thread(stats_loop, std::ref(stats), cfg.role);
+    std::list<Session> sessions;       // list：元素的位址不變（執行緒持有自己那個 Session 的參考）
+    uint64_t reserved = 0;
     uint64_t t0 = now_ns();
-    uint64_t served = 0, good = 0, bad = 0;
     while (!g_stop) {
+        reap(sessions, reserved);
         CmEvent ev;
-        if (!next_cm_event(ch.get(), 500, ev)) continue;
+        if (!next_cm_event(ch.get(), 200, ev)) continue;
         if (ev.type != RDMA_CM_EVENT_CONNECT_REQUEST) continue;
-        ++served;
-        bool ok = false;
+        reap(sessions, reserved);
         try {
-            ok = serve_one(cfg, ev.id, ev, stats);
-        } catch (const Failure& f) {
-            std::fprintf(stderr, "[錯誤] 服務 client 時失敗：%s；繼續等待下一個 client\n", f.what());
+            on_connect_request(cfg, ev, sessions, reserved, stats, counts);
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "[錯誤] 接受 client 時失敗：%s；繼續等待下一個 client\n", e.what());
+            std::printf("[結果] role=server peer=? status=error verified=no\n");
+            counts.bad.fetch_add(1);
         }
-        ok ? ++good : ++bad;
     }
+    sessions.clear();                  // 每個工作階段看到停止旗標後結束；這裡 join 它們
     stats_thread.request_stop();
     stats_thread.join();
-    std::printf("[摘要] role=server port=%u clients=%" PRIu64 " verified_ok=%" PRIu64 " failed=%" PRIu64 " bytes=%" PRIu64
-                " verified=%s seconds=%.3f\n",
-                cfg.port, served, good, bad, stats.bytes.load(), bad == 0 ? "yes" : "no", static_cast<double>(now_ns() - t0) / 1e9);
+    uint64_t bad = counts.bad.load();
+    std::printf("[摘要] role=server port=%u clients=%" PRIu64 " verified_ok=%" PRIu64 " failed=%" PRIu64 " rejected=%" PRIu64
+                " bytes=%" PRIu64 " verified=%s seconds=%.3f\n",
+                cfg.port, counts.served.load(), counts.good.load(), bad, counts.rejected.load(), stats.bytes.load(),
+                bad == 0 ? "yes" : "no", static_cast<double>(now_ns() - t0) / 1e9);
     return 0;
 }
 
@@ -1486,15 +1771,25 @@ int main(int argc, char** argv) {
     sigaction(SIGINT, &sa, nullptr);
     sigaction(SIGTERM, &sa, nullptr);
 
+    // 任何例外都在這裡結束：到這裡時每個 RAII 擁有者都已依反向順序釋放，最後一行仍是 [摘要]
+    auto summary = [&](int code) {
+        if (cfg.role == Role::Client)
+            std::printf("[摘要] test=%s size=%u iters=%u lat_p50_us=na lat_p99_us=na bw_mbps=na verified=no seconds=0 exit=%d\n",
+                        test_name(cfg.test), cfg.size, cfg.iters, code);
+        else
+            std::printf("[摘要] role=server port=%u clients=0 verified=no exit=%d\n", cfg.port, code);
+        return code;
+    };
     try {
         return cfg.role == Role::Server ? run_server(cfg) : run_client(cfg);
     } catch (const Failure& f) {
         std::fprintf(stderr, "錯誤：%s\n", f.what());
-        if (cfg.role == Role::Client)
-            std::printf("[摘要] test=%s size=%u iters=%u lat_p50_us=na lat_p99_us=na bw_mbps=na verified=no seconds=0 exit=%d\n",
-                        test_name(cfg.test), cfg.size, cfg.iters, f.exit_code);
-        else
-            std::printf("[摘要] role=server port=%u clients=0 verified=no exit=%d\n", cfg.port, f.exit_code);
-        return f.exit_code;
+        return summary(f.exit_code);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "錯誤：未預期的例外：%s\n", e.what());
+        return summary(1);
+    } catch (...) {
+        std::fprintf(stderr, "錯誤：未預期的例外（不是 std::exception）\n");
+        return summary(1);
     }
 }

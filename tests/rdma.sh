@@ -13,7 +13,7 @@ source "${ROOT:?}/tests/rdma_vm.sh"
 
 RDMA_PROG=rdma_communication
 RDMA_HINT='rdma link add rxe0 type rxe netdev'
-RDMA_FULL_TIMEOUT=300     # 秒：功能測試整次 VM 執行的上限（正常約 35–75 秒）
+RDMA_FULL_TIMEOUT=420     # 秒：功能測試整次 VM 執行的上限（正常約 60–110 秒，主機忙時更久）
 RDMA_PERF_TIMEOUT=420     # 秒：效能比較整次 VM 執行的上限
 RDMA_DEMO_TIMEOUT=120
 
@@ -29,7 +29,7 @@ rdma_help() {
     out=$("$(bin "$RDMA_PROG")" --help 2>&1) || rc=$?
     check_eq rdma.help_exit "--help 的結束碼" 0 "$rc"
     local opt missing=""
-    for opt in --port --dev --test --size --iters --depth --mode --event --inline --timeout; do
+    for opt in --port --dev --test --size --iters --depth --mode --event --inline --timeout --max-clients --max-region --max-total; do
         grep -q -- "$opt" <<<"$out" || missing+=" $opt"
     done
     if [ -z "$missing" ] && grep -q '用法' <<<"$out" && grep -q '預設 7471' <<<"$out"; then
@@ -167,7 +167,7 @@ rdma_line() { grep "^@@KB $2 " "$1" | tail -n 1 | sed "s/^@@KB $2 //"; }
 rdma_kv() { tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p" | tail -n 1; }
 rdma_msg() { grep "^@@MSG $2 " "$1" | tail -n 1 | awk '{print $3}'; }
 # 案例失敗時印出它在 VM 裡留下的日誌
-rdma_case_log() { grep "^@@LOG $2 " "$1" | sed "s/^@@LOG $2 /    │ /" | tail -n 12; }
+rdma_case_log() { sed -n "s/^@@LOG $2 /    │ /p" "$1" | tail -n 12; }
 
 rdma_check_client() { # LOG CASE NAME 說明
     local log=$1 c=$2 name=$3 msg=$4 line rc v last
@@ -182,6 +182,70 @@ rdma_check_client() { # LOG CASE NAME 說明
     fail "$name" "$msg" "rc=0 verified=yes" "rc=${rc:-無} verified=${v:-無} last_is_summary=${last:-無}"
     rdma_case_log "$log" "$c"
     return 1
+}
+
+# 議題 7：--timeout 2 的 server 上，跑得比 5 秒久的 READ 與 WRITE 頻寬都 verified（server 從 PROGRESS 知道還在進行）；
+# 議題 8：READ 進行中，第二個 client 同時被服務完（不必排隊）
+rdma_check_progress() {
+    local log=$1 c line secs bad=0 srv
+    for c in long_read long_write_bw; do
+        line=$(rdma_line "$log" "$c")
+        secs=$(rdma_kv "$line" seconds)
+        if [ "$(rdma_kv "$line" rc)" == 0 ] && [ "$(rdma_kv "$line" verified)" == yes ] &&
+            awk -v s="${secs:-0}" 'BEGIN{exit !(s >= 5)}'; then
+            pass "rdma.progress_timeout_${c#long_}" "server --timeout 2、client 跑了 ${secs} 秒（$([ "$c" == long_read ] && echo 'READ 頻寬' || echo 'WRITE 頻寬')）：沒有被切斷，verified=yes"
+        else
+            srv=$({ grep "^@@SRV server_t2 .*size=1048576" "$log" || true; } | tr "\n" " ")
+            fail "rdma.progress_timeout_${c#long_}" "--timeout 2 的 server 上跑超過 5 秒的 $c" "rc=0 verified=yes seconds>=5" \
+                "rc=$(rdma_kv "$line" rc) verified=$(rdma_kv "$line" verified) seconds=${secs:-無}；server：${srv:-沒有 [結果]}"
+            rdma_case_log "$log" "$c"
+            bad=1
+        fi
+    done
+    line=$(rdma_line "$log" concurrent_second)
+    local overlap
+    overlap=$(rdma_kv "$(rdma_line "$log" overlap)" alive)
+    if [ "$(rdma_kv "$line" rc)" == 0 ] && [ "$(rdma_kv "$line" verified)" == yes ] && [ "$overlap" == yes ]; then
+        pass rdma.concurrent_clients "長時間的 READ client 進行中，第二個 client 同時被服務並 verified=yes（不必排隊）"
+    else
+        fail rdma.concurrent_clients "長時間的 client 進行中，第二個 client 同時被服務" "rc=0 verified=yes 且第一個 client 還在跑" \
+            "rc=$(rdma_kv "$line" rc) verified=$(rdma_kv "$line" verified) 第一個還在跑=${overlap:-無}"
+        rdma_case_log "$log" concurrent_second
+        bad=1
+    fi
+    return "$bad"
+}
+
+# 議題 8：--max-clients 1 --max-region 4M --max-total 4M：已滿 → 拒絕並說明；太大 → 拒絕並說明；
+# 合計超過 --max-total → 拒絕並說明；之後的 client 被服務
+rdma_check_limits() {
+    local log=$1 bad=0 c line reason name msg srv
+    for c in busy_rejected oversize over_total; do
+        line=$(rdma_line "$log" "$c")
+        case $c in
+        busy_rejected) reason=busy name=rdma.max_clients_full msg="--max-clients 1 已有一個 client：第二個以 rdma_reject 被拒絕，兩端都印出原因（已滿）" ;;
+        oversize) reason=region_too_big name=rdma.oversize_refused msg="要註冊 16 MiB、server --max-region 4M：在 accept 之前被拒絕，兩端都印出原因" ;;
+        over_total) reason=total_memory name=rdma.total_memory_refused msg="單獨放得下、加上正在服務的 client 就超過 --max-total 4M：在 accept 之前被拒絕，兩端都印出原因" ;;
+        esac
+        srv=$(grep -c "^@@SRV server_lim .*status=rejected reason=$reason" "$log" || true)
+        if [ "$(rdma_kv "$line" rc)" == 1 ] && [ "$(rdma_msg "$log" "$c")" != 0 ] && [ "$srv" -ge 1 ]; then
+            pass "$name" "$msg"
+        else
+            fail "$name" "$msg" "client rc=1 並印出 reason=$reason、server [結果] status=rejected reason=$reason" \
+                "rc=$(rdma_kv "$line" rc) client 訊息=$(rdma_msg "$log" "$c") server 行數=$srv"
+            rdma_case_log "$log" "$c"
+            sed -n "s/^@@SRV server_lim /    │ /p" "$log"
+            bad=1
+        fi
+    done
+    rdma_check_client "$log" after_limits rdma.limits_serve_next "被拒絕的 client 與離開的 client 之後，--max-clients 1 的 server 服務下一個 client" || bad=1
+    line=$(rdma_line "$log" server_lim)
+    if [ "$(rdma_kv "$line" rc)" != 0 ] || [ "$(rdma_kv "$line" rejected)" != 3 ]; then
+        fail rdma.limits_summary "--max-clients 1 的 server 結束" "rc=0 rejected=3" "$line"
+        rdma_case_log "$log" server_lim
+        bad=1
+    fi
+    return "$bad"
 }
 
 rdma_functional() {
@@ -205,6 +269,7 @@ rdma_functional() {
     done
     rdma_check_client "$log" inline_64 rdma.inline "--inline 的 64 bytes SEND" || bad=1
     rdma_check_client "$log" dev_write rdma.dev "--dev rxe0 指定裝置的 RDMA WRITE" || bad=1
+    rdma_check_client "$log" odd_iters rdma.odd_iters "--iters 10（不是 depth/4 = 4 的倍數）的 send / write / read：ping-pong 的最後一則要求完成，不會等到逾時" || bad=1
 
     # client 中途被 kill -9：server 回報 peer_lost，並服務下一個 client
     local victim srvline
@@ -218,6 +283,9 @@ rdma_functional() {
         bad=1
     fi
     rdma_check_client "$log" after_kill rdma.serves_next "被中斷之後，server 繼續服務下一個 client" || bad=1
+
+    rdma_check_progress "$log" || bad=1
+    rdma_check_limits "$log" || bad=1
 
     # 錯誤輸入
     line=$(rdma_line "$log" port_in_use)
@@ -272,13 +340,14 @@ rdma_sanitize() {
     fi
     local log=$WORK/rdma_asan_console.log c line bad=""
     SANITIZE=1 rdma_run_cases full "$log" "$RDMA_FULL_TIMEOUT" || return 0
-    for c in all_64_poll all_64_event all_4096_poll all_4096_event all_1048576_poll all_1048576_event inline_64 dev_write after_kill; do
+    for c in all_64_poll all_64_event all_4096_poll all_4096_event all_1048576_poll all_1048576_event inline_64 dev_write odd_iters after_kill \
+        long_read concurrent_second long_write_bw after_limits; do
         line=$(rdma_line "$log" "$c")
         [ "$(rdma_kv "$line" rc)" == 0 ] && [ "$(rdma_kv "$line" verified)" == yes ] || bad+=" $c(${line:-沒有結果})"
     done
     if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' "$log"; then bad+=" 有 sanitizer 報告"; fi
     if [ -z "$bad" ]; then
-        pass rdma.sanitize "ASan + UBSan 版本在 $RDMA_WHERE 裡跑完 send/write/read × 64 B/4 KiB/1 MiB × 輪詢/--event、--inline、--dev、client 被殺後的下一個 client：全部 verified=yes，沒有 sanitizer 報告"
+        pass rdma.sanitize "ASan + UBSan 版本在 $RDMA_WHERE 裡跑完 send/write/read × 64 B/4 KiB/1 MiB × 輪詢/--event、--inline、--dev、client 被殺後的下一個 client、長時間的 READ / WRITE 頻寬與同時的第二個 client、--max-clients 之後的 client：全部 verified=yes，沒有 sanitizer 報告"
     else
         fail rdma.sanitize "ASan + UBSan 版本" "每個案例 rc=0 verified=yes、沒有報告" "$bad"
         show_log "$log" 25

@@ -2,7 +2,7 @@
 # shellcheck shell=sh
 # tests/rdma_cases.sh — 在有 RDMA 裝置的環境裡執行的測試案例（測試 VM 內的 busybox sh，或有 rdma_rxe 的主機）。
 #
-# 用法：sh rdma_cases.sh full|perf|demo
+# 用法：sh rdma_cases.sh full|perf|demo|adversarial
 # 環境變數：KB_BIN（rdma_communication 的路徑）、KB_ADDR（RDMA 介面上的位址）、KB_DEV（RDMA 裝置名稱）、
 #           KB_TMP（暫存目錄）、KB_NOHOST（同一個 /25 裡不存在的位址）、KB_NOROUTE（沒有路由的位址）。
 # 這個腳本只收集事實，不下判斷：每個案例印一行
@@ -53,15 +53,137 @@ client() {
     report "$_name" "$_rc" "$T/$_name.log"
 }
 
-start_server() { # LOG PORT
-    "$BIN" server --port "$2" >"$1" 2>&1 &
+start_server() { # LOG PORT [server 的其他選項...]
+    _log=$1 _port=$2
+    shift 2
+    "$BIN" server --port "$_port" "$@" >"$_log" 2>&1 &
     SRV_PID=$!
-    if ! wait_for "$1" '\[就緒\]' 30 "$SRV_PID"; then
-        echo "@@KB server_start_$2 rc=1"
-        sed "s/^/@@LOG server_start_$2 /" "$1"
+    if ! wait_for "$_log" '\[就緒\]' 30 "$SRV_PID"; then
+        echo "@@KB server_start_$_port rc=1"
+        sed "s/^/@@LOG server_start_$_port /" "$_log"
         return 1
     fi
     return 0
+}
+
+# srv_result CASE LOG N：等 server 日誌裡出現第 N 行 [結果]（最多 20 秒），印成 @@SRVR CASE <那一行>
+srv_result() {
+    _n=200
+    while [ "$(grep -c '\[結果\]' "$2")" -lt "$3" ] && [ "$_n" -gt 0 ]; do sleep 0.1; _n=$((_n - 1)); done
+    echo "@@SRVR $1 $(grep '\[結果\]' "$2" | sed -n "$3p" | sed 's/^.*\[結果\] *//')"
+}
+
+# bg_client NAME ARGS...：背景跑一個 client（BG_PID），日誌在 $T/NAME.log
+bg_client() {
+    _name=$1
+    shift
+    "$BIN" client "$@" >"$T/$_name.log" 2>&1 &
+    BG_PID=$!
+}
+
+# finish_bg NAME PID SECONDS：等背景 client 結束（最多 SECONDS 秒，之後 kill -9）並回報
+finish_bg() {
+    _i=$(($3 * 10))
+    while kill -0 "$2" 2>/dev/null && [ "$_i" -gt 0 ]; do sleep 0.1; _i=$((_i - 1)); done
+    if kill -0 "$2" 2>/dev/null; then kill -KILL "$2" 2>/dev/null; wait "$2" 2>/dev/null; _rc=124; else wait "$2"; _rc=$?; fi
+    report "$1" "$_rc" "$T/$1.log"
+}
+
+# 議題 7 與 8：--timeout 2 的 server 上，跑得比 5 秒久的 READ 與 WRITE 頻寬都要 verified；
+# READ 進行中另一個 client 同時被服務（不必排隊）。太快（< 5 秒）時加倍次數再跑一次。
+run_progress_and_concurrency() {
+    start_server "$T/server_t2.log" 7473 --timeout 2 || return
+    _srv=$SRV_PID
+    _it=${KB_LONG_ITERS:-100}
+    _try=0
+    while [ "$_try" -lt 2 ]; do
+        bg_client long_read "$ADDR" --port 7473 --test read --mode bw --size 1M --depth 4 --iters "$_it"
+        _lp=$BG_PID
+        _overlap=no
+        if wait_for "$T/long_read.log" '\[統計\].* ops=[1-9]' 60 "$_lp"; then
+            client concurrent_second 60 "$ADDR" --port 7473 --test send --size 4096 --iters 100
+            kill -0 "$_lp" 2>/dev/null && _overlap=yes
+        fi
+        finish_bg long_read "$_lp" 240
+        echo "@@KB overlap alive=$_overlap iters=$_it"
+        _secs=$(grep '\[摘要\]' "$T/long_read.log" | sed -n 's/.*seconds=\([0-9]*\).*/\1/p' | tail -n 1)
+        if [ "${_secs:-0}" -ge 5 ] || ! grep -q 'verified=yes' "$T/long_read.log"; then break; fi
+        _it=$((_it * 2)) _try=$((_try + 1))
+    done
+    _it=${KB_LONG_ITERS:-100}
+    _try=0
+    while [ "$_try" -lt 2 ]; do
+        client long_write_bw 240 "$ADDR" --port 7473 --test write --mode bw --size 1M --depth 4 --iters "$_it"
+        _secs=$(grep '\[摘要\]' "$T/long_write_bw.log" | sed -n 's/.*seconds=\([0-9]*\).*/\1/p' | tail -n 1)
+        if [ "${_secs:-0}" -ge 5 ] || ! grep -q 'verified=yes' "$T/long_write_bw.log"; then break; fi
+        _it=$((_it * 2)) _try=$((_try + 1))
+    done
+    stop_server "$_srv" "$T/server_t2.log" server_t2
+}
+
+# 議題 8：--max-clients 1 --max-region 4M --max-total 4M 的 server：佔著的 client（2560 bytes）在跑時，第二個被拒絕
+# （已滿，附原因）；太大的請求被拒絕（--max-region，附原因）；單獨放得下、加上佔著的就超過 --max-total 的請求被拒絕
+# （READ、419430 bytes × (1 + 4) × 2 = 4194300 ≤ 4 MiB，再加 2560 > 4 MiB）；佔著的 client 消失後，下一個 client 被服務
+run_limits() {
+    start_server "$T/server_lim.log" 7474 --max-clients 1 --max-region 4M --max-total 4M --timeout 5 || return
+    _srv=$SRV_PID
+    bg_client holder "$ADDR" --port 7474 --test write --mode lat --size 64 --iters 100000000
+    _hp=$BG_PID
+    if wait_for "$T/holder.log" '\[統計\].* ops=[1-9]' 60 "$_hp"; then
+        client busy_rejected 30 "$ADDR" --port 7474 --test send --iters 10
+        echo "@@MSG busy_rejected $(grep -c 'reason=busy.*已滿' "$T/busy_rejected.log")"
+        client oversize 30 "$ADDR" --port 7474 --test write --size 1M --depth 4 --iters 5
+        echo "@@MSG oversize $(grep -c 'reason=region_too_big.*--max-region' "$T/oversize.log")"
+        client over_total 30 "$ADDR" --port 7474 --test read --size 419430 --depth 1 --iters 5
+        echo "@@MSG over_total $(grep -c 'reason=total_memory.*--max-total' "$T/over_total.log")"
+    else
+        echo "@@KB holder_start rc=1"
+        tail -n 12 "$T/holder.log" | sed 's/^/@@LOG holder_start /'
+    fi
+    kill -KILL "$_hp" 2>/dev/null
+    wait "$_hp" 2>/dev/null
+    # 等 server 回報佔著的 client 已離開（第 4 行 [結果]：busy、oversize、over_total、holder）
+    srv_result holder_gone "$T/server_lim.log" 4
+    client after_limits 60 "$ADDR" --port 7474 --test send --size 4096 --iters 100
+    stop_server "$_srv" "$T/server_lim.log" server_lim
+}
+
+# 敵意 client（RDMA_COMM_HOSTILE，測試用）：每個之後都要有一個誠實的 client 被服務並驗證通過
+run_adversarial() {
+    echo "@@KB devices $(cd /sys/class/infiniband 2>/dev/null && echo *)"
+    start_server "$T/server_adv.log" 7475 --timeout 3 || { echo "@@KB end"; return; }
+    _srv=$SRV_PID
+    _k=0
+    for kind in size iters short rkey oversend vanish; do
+        case $kind in
+        rkey) _args="--test write --mode lat --size 64 --iters 100" ;;
+        oversend) _args="--test send --mode lat --size 4096 --iters 10" ;;
+        vanish) _args="--test write --mode lat --size 64 --iters 100000000" ;;
+        *) _args="--test send --size 4096 --iters 10" ;;
+        esac
+        if [ "$kind" = vanish ]; then
+            # shellcheck disable=SC2086
+            bg_client "hostile_$kind" "$ADDR" --port 7475 $_args
+            _vp=$BG_PID
+            wait_for "$T/hostile_$kind.log" '\[統計\].* ops=[1-9]' 60 "$_vp"
+            kill -KILL "$_vp" 2>/dev/null
+            wait "$_vp" 2>/dev/null
+            echo "@@KB hostile_$kind rc=137"
+        else
+            # shellcheck disable=SC2086
+            RDMA_COMM_HOSTILE=$kind timeout 60 "$BIN" client "$ADDR" --port 7475 $_args >"$T/hostile_$kind.log" 2>&1
+            report "hostile_$kind" "$?" "$T/hostile_$kind.log"
+            tail -n 4 "$T/hostile_$kind.log" | sed "s/^/@@CLI hostile_$kind /"
+        fi
+        _k=$((_k + 1))
+        srv_result "hostile_$kind" "$T/server_adv.log" "$_k"
+        client "next_$kind" 60 "$ADDR" --port 7475 --test send --size 4096 --iters 50
+        _k=$((_k + 1))
+        srv_result "next_$kind" "$T/server_adv.log" "$_k"
+    done
+    stop_server "$_srv" "$T/server_adv.log" server_adv
+    grep -E '\[(警告|錯誤)\]' "$T/server_adv.log" | sed 's/^/@@WARN /'
+    echo "@@KB end"
 }
 
 stop_server() { # PID LOG NAME
@@ -97,6 +219,8 @@ run_full() {
     done
     client inline_64 60 "$ADDR" --test send --size 64 --iters 200 --inline
     client dev_write "60" "$ADDR" --test write --size 4096 --iters 100 --dev "$DEV"
+    # --iters 不是 depth/4 的倍數：ping-pong 的最後一則也要有完成事件，否則 drain() 等到 --timeout
+    client odd_iters 60 "$ADDR" --size 64 --iters 10 --depth 16 --timeout 5
 
     # client 在測試中途被 kill -9：server 要回報，並繼續服務下一個 client
     "$BIN" client "$ADDR" --test write --mode lat --size 64 --iters 100000000 >"$T/victim.log" 2>&1 &
@@ -112,6 +236,9 @@ run_full() {
         tail -n 12 "$T/victim.log" | sed 's/^/@@LOG victim_killed /'
     fi
     client after_kill 60 "$ADDR" --test send --size 4096 --iters 100
+
+    run_progress_and_concurrency
+    run_limits
 
     # 錯誤輸入
     "$BIN" server --port "$PORT" >"$T/port_in_use.log" 2>&1
@@ -230,5 +357,6 @@ case ${1:-full} in
 full) run_full ;;
 demo) run_demo ;;
 perf) run_perf ;;
-*) echo "用法：$0 full|perf|demo" >&2; exit 2 ;;
+adversarial) run_adversarial ;;
+*) echo "用法：$0 full|perf|demo|adversarial" >&2; exit 2 ;;
 esac

@@ -108,7 +108,7 @@ rdma_vm_initramfs() {
     printf '%s\n' "${RDMA_VM_MODULES[@]##*/}" >"$rootfs/kb/modules.order"
     echo "$mode" >"$rootfs/kb/mode"
     # 效能參數可由環境變數覆寫（開發時縮短）
-    env | grep -E '^KB_(LAT|BW|ROUNDS)' >"$rootfs/kb/env" || true
+    env | grep -E '^KB_(LAT|BW|ROUNDS|LONG)' >"$rootfs/kb/env" || true
     cat >"$rootfs/init" <<EOF
 #!/bin/busybox sh
 /bin/busybox --install -s /bin

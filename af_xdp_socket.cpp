@@ -23,8 +23,9 @@
 //
 // 指南章節：「AF_XDP」——UMEM 與四個環、XDP 程式分流、環的迴圈、copy 與 zero-copy、收尾。
 //
-// 結構：常數 → Config 與解析 → 錯誤與 RAII 包裝 → 裝置檢查 → XDP 程式 → UMEM 與 socket →
-//       封包處理 → 環的迴圈（Worker）→ 統計 → main。
+// 結構：常數 → 共同詞彙（結束碼、Failure、parse_number、停止旗標、Fd、Summary）→ Config 與解析 →
+//       RAII 包裝 → 裝置檢查 → 擁有權與殘留 → XDP 程式 → UMEM 與 socket → 封包處理 →
+//       環的迴圈（Worker）→ 統計 → run() 的步驟 → main。
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -63,6 +64,7 @@
 #include <chrono>
 #include <cinttypes>
 #include <cmath>
+#include <concepts>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -71,13 +73,17 @@
 #include <exception>
 #include <filesystem>
 #include <fstream>
+#include <iomanip>
 #include <optional>
 #include <span>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <system_error>
 #include <thread>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -94,7 +100,7 @@ constexpr uint16_t kDefaultUdpPort = 4242;
 constexpr uint32_t kDefaultTxSize = 64;        // bytes，txonly 的訊框長度（不含 FCS）
 constexpr uint32_t kMinTxSize = 60;            // Ethernet 最短訊框（不含 FCS）
 constexpr int kBusyPollUsec = 20;              // SO_BUSY_POLL：每次系統呼叫最多忙等 20 µs
-constexpr uint32_t kIdleSpins = 20000;         // 連續空轉約 0.5–1 ms 收不到封包，才改用 poll() 睡覺（睡著再被喚醒要排程，滿載時會掉封包）
+constexpr uint32_t kIdleSpins = 20000;         // 連續空轉這麼多輪收不到封包，才改用 poll() 睡覺（睡著再被喚醒要排程，滿載時會掉封包）
 constexpr int kIdlePollMs = 100;               // poll() 逾時；也決定多快注意到停止旗標
 constexpr auto kTxDrainTimeout = std::chrono::milliseconds(500);  // 結束時等待 TX 完成的上限
 constexpr uint32_t kCopyTxPerKick = 32;        // copy 模式每次 sendto() 預設最多送 32 個（net/xdp/xsk.c 的 TX_BATCH_SIZE）
@@ -112,30 +118,101 @@ static_assert(kDefaultBatch <= kMaxRingSize && kMaxBatch <= kMaxRingSize, "批�
 static_assert(kDefaultFrameSize >= kMinFrameSize && (kDefaultFrameSize & (kDefaultFrameSize - 1)) == 0);
 // >8 tunables
 
+// ============================================================================
+// 共同詞彙（四個程式寫法相同，見 README〈開發者慣例〉）：結束碼、錯誤、數字參數、停止旗標、fd、[摘要]
+// ============================================================================
 constexpr int kExitOk = 0, kExitRuntime = 1, kExitUsage = 2, kExitNoDevice = 77;
 
-// 唯一的全域變數：信號處理函式只設定它
+// 錯誤：結束碼 + 中文訊息。設定階段（與 worker 執行緒）丟出，main 接住、收尾、印出「錯誤：…」、以 code 結束
+struct Failure : std::runtime_error {
+    int code;
+    Failure(int exit_code, const std::string& message) : std::runtime_error(message), code(exit_code) {}
+};
+
+// 數字參數：整個字串都必須是數字（空字串、尾巴的垃圾、NaN、inf 都不行），而且在 [lo, hi] 之內；否則丟出 kExitUsage
+template <typename T>
+T parse_number(std::string_view option, std::string_view text, T lo, T hi) {
+    T v{};
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    bool ok = !text.empty() && ec == std::errc() && end == text.data() + text.size() && !(v < lo) && !(hi < v);
+    if constexpr (std::is_floating_point_v<T>) ok = ok && std::isfinite(v);
+    if (!ok) {
+        std::ostringstream m;
+        m << option << " 的值「" << text << "」無效：必須是 " << +lo << " 到 " << +hi << " 之間的" << (std::is_floating_point_v<T> ? "數字" : "整數");
+        throw Failure(kExitUsage, m.str());
+    }
+    return v;
+}
+
+// 停止旗標：唯一的全域變數。信號處理函式只設定它；main 的第一步就安裝（在任何可能阻塞的呼叫之前）
 std::atomic<bool> g_stop{false};
-extern "C" void on_signal(int) { g_stop.store(true, std::memory_order_relaxed); }
+extern "C" void on_stop_signal(int) { g_stop.store(true, std::memory_order_relaxed); }
+void install_stop_handler() {
+    struct sigaction sa{};
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);   // 不設 SA_RESTART：阻塞中的系統呼叫以 EINTR 返回，迴圈才看得到旗標
+    sigaction(SIGINT, &sa, nullptr);
+    sigaction(SIGTERM, &sa, nullptr);
+    signal(SIGPIPE, SIG_IGN);   // 對方關閉後的寫入回傳 EPIPE，不殺掉行程
+}
+
+// 檔案描述符的擁有者：可移動、不可複製，解構時關閉
+class Fd {
+public:
+    explicit Fd(int fd = -1) : fd_(fd) {}
+    Fd(Fd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
+    Fd& operator=(Fd&& o) noexcept { reset(std::exchange(o.fd_, -1)); return *this; }
+    Fd(const Fd&) = delete;
+    Fd& operator=(const Fd&) = delete;
+    ~Fd() { reset(); }
+    void reset(int fd = -1) { if (fd_ >= 0) ::close(fd_); fd_ = fd; }
+    int get() const { return fd_; }
+    explicit operator bool() const { return fd_ >= 0; }
+private:
+    int fd_;
+};
+
+// [摘要] 行：一個 key 一個值，key 與值寫在同一個呼叫裡，不會錯位。key 是穩定的 ASCII（測試解析它們）
+class Summary {
+public:
+    Summary& add(std::string_view key, std::string_view value) { line_ << ' ' << key << '=' << value; return *this; }
+    Summary& add(std::string_view key, const char* value) { return add(key, std::string_view(value)); }
+    Summary& add(std::string_view key, bool value) { return add(key, value ? "yes" : "no"); }
+    template <std::integral T> requires (!std::same_as<T, bool>)
+    Summary& add(std::string_view key, T value) { line_ << ' ' << key << '=' << +value; return *this; }
+    Summary& add(std::string_view key, double value, int digits) {
+        line_ << ' ' << key << '=' << std::fixed << std::setprecision(digits) << value; return *this;
+    }
+    void print(FILE* f = stdout) const { std::fprintf(f, "[摘要]%s\n", line_.str().c_str()); std::fflush(f); }
+private:
+    std::ostringstream line_;
+};
+
+// 失敗的呼叫：「<call> 失敗：<strerror(err)>（errno N）」，有提示時下一行是「  提示：…」。用法：throw call_failed(...)
+Failure call_failed(std::string_view call, int err, std::string_view hint, int code = kExitRuntime) {
+    std::string m = std::string(call) + " 失敗：" + std::strerror(err) + "（errno " + std::to_string(err) + "）";
+    if (!hint.empty()) m += "\n  提示：" + std::string(hint);
+    return Failure(code, m);
+}
 
 // ---------------------------------------------------------------- Config 與解析
-enum class Mode { rxdrop, txonly, l2fwd, echo };
-enum class BindPref { automatic, zerocopy, copy };
+// 模式與綁定偏好：列舉值 PascalCase；命令列上的名字（小寫）在 kModeNames 這張表裡
+enum class Mode { RxDrop, TxOnly, L2Fwd, Echo };
+enum class BindPref { Automatic, ZeroCopy, Copy };
+
+constexpr std::array<std::pair<Mode, std::string_view>, 4> kModeNames{
+    {{Mode::RxDrop, "rxdrop"}, {Mode::TxOnly, "txonly"}, {Mode::L2Fwd, "l2fwd"}, {Mode::Echo, "echo"}}};
 
 constexpr std::string_view mode_name(Mode m) {
-    switch (m) {
-    case Mode::rxdrop: return "rxdrop";
-    case Mode::txonly: return "txonly";
-    case Mode::l2fwd: return "l2fwd";
-    case Mode::echo: return "echo";
-    }
+    for (const auto& [mode, name] : kModeNames)
+        if (mode == m) return name;
     return "?";
 }
 
 struct Config {
     std::string ifname;
     uint32_t queue = 0;
-    Mode mode = Mode::rxdrop;
+    Mode mode = Mode::RxDrop;
     uint16_t udp_port = kDefaultUdpPort;
     bool all = false;
     bool broadcast = false;                          // 目的 MAC 是廣播 / 多播的也導向 socket
@@ -145,7 +222,7 @@ struct Config {
     in_addr dst_ip{htonl(0xC6120002)};               // 198.18.0.2
     in_addr src_ip{htonl(0xC6120001)};               // 198.18.0.1
     uint64_t rate = 0;                               // pps，0 = 全速
-    BindPref bind = BindPref::automatic;
+    BindPref bind = BindPref::Automatic;
     bool skb_mode = false;
     bool need_wakeup = true;
     bool busy_poll = false;
@@ -159,6 +236,7 @@ struct Config {
     bool unload = false;
     bool verbose = false;                            // 印出 libxdp / libbpf 自己的訊息（英文）
     std::string bpf_obj;                             // 預設：執行檔旁的 xdp_redirect.bpf.o（空 = 沒給）
+    bool help = false;                               // -h / --help：main 印出說明後結束
 };
 
 void print_usage(FILE* out) {
@@ -210,169 +288,133 @@ void print_usage(FILE* out) {
         kDefaultFrameSize, kDefaultFrames);
 }
 
-struct UsageError : std::runtime_error {
-    using std::runtime_error::runtime_error;
-};
-
-template <typename T>
-T parse_num(std::string_view opt, std::string_view s, T lo, T hi) {
-    T v{};
-    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (ec != std::errc{} || p != s.data() + s.size() || v < lo || v > hi)
-        throw UsageError(std::string(opt) + " 的值「" + std::string(s) + "」不是 " + std::to_string(lo) + ".." +
-                         std::to_string(hi) + " 之間的整數");
-    return v;
-}
-
-double parse_seconds(std::string_view opt, std::string_view s) {
-    double v{};
-    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    // from_chars 接受 "nan"、"inf"：NaN 通過每一個大小比較，所以先確定是有限的數
-    if (ec != std::errc{} || p != s.data() + s.size() || !std::isfinite(v) || v < 0 || v > 86400.0 * 365)
-        throw UsageError(std::string(opt) + " 的值「" + std::string(s) + "」不是 0..31536000 之間的秒數");
-    return v;
-}
+Failure usage(const std::string& message) { return Failure(kExitUsage, message); }
 
 std::array<uint8_t, 6> parse_mac(std::string_view opt, std::string_view s) {
+    const auto bad = [&] { return usage(std::string(opt) + " 的值「" + std::string(s) + "」不是 MAC 位址（例 02:00:00:00:00:01）"); };
     std::array<uint8_t, 6> mac{};
-    size_t pos = 0;
+    if (s.size() != 17) throw bad();
     for (size_t i = 0; i < 6; ++i) {
-        if (pos + 2 > s.size() || (i < 5 && (pos + 3 > s.size() || s[pos + 2] != ':')))
-            throw UsageError(std::string(opt) + " 的值「" + std::string(s) + "」不是 MAC 位址（例 02:00:00:00:00:01）");
-        auto [p, ec] = std::from_chars(s.data() + pos, s.data() + pos + 2, mac[i], 16);
-        if (ec != std::errc{} || p != s.data() + pos + 2)
-            throw UsageError(std::string(opt) + " 的值「" + std::string(s) + "」不是 MAC 位址");
-        pos += 3;
+        const char* p = s.data() + i * 3;
+        auto [end, ec] = std::from_chars(p, p + 2, mac[i], 16);
+        if (ec != std::errc{} || end != p + 2 || (i < 5 && p[2] != ':')) throw bad();
     }
-    if (pos - 1 != s.size()) throw UsageError(std::string(opt) + " 的值「" + std::string(s) + "」不是 MAC 位址");
     return mac;
 }
 
 in_addr parse_ip(std::string_view opt, const std::string& s) {
     in_addr a{};
-    if (inet_pton(AF_INET, s.c_str(), &a) != 1)
-        throw UsageError(std::string(opt) + " 的值「" + s + "」不是 IPv4 位址");
+    if (inet_pton(AF_INET, s.c_str(), &a) != 1) throw usage(std::string(opt) + " 的值「" + s + "」不是 IPv4 位址");
     return a;
 }
 
+// 不帶值的選項：認得就設定並回傳 true
+bool parse_flag(Config& c, std::string_view a) {
+    if (a == "-h" || a == "--help") c.help = true;
+    else if (a == "--all") c.all = true;
+    else if (a == "--broadcast") c.broadcast = true;
+    else if (a == "--zero-copy") c.bind = BindPref::ZeroCopy;
+    else if (a == "--copy") c.bind = BindPref::Copy;
+    else if (a == "--skb-mode") c.skb_mode = true;
+    else if (a == "--no-need-wakeup") c.need_wakeup = false;
+    else if (a == "--busy-poll") c.busy_poll = true;
+    else if (a == "--force") c.force = true;
+    else if (a == "--unload") c.unload = true;
+    else if (a == "-v" || a == "--verbose") c.verbose = true;
+    else return false;
+    return true;
+}
+
+// 帶值的選項（名字在這張表裡）：設定 Config，值有錯丟出 kExitUsage
+constexpr std::array<std::string_view, 15> kValueOptions{"--mode", "--udp-port", "--size", "--dst-mac", "--src-mac",
+    "--dst-ip", "--src-ip", "--rate", "--batch", "--frame-size", "--frames", "--duration", "--count", "--pin-cpu", "--bpf-obj"};
+
+void parse_value(Config& c, std::string_view a, const std::string& v) {
+    if (a == "--mode") {
+        const auto it = std::find_if(kModeNames.begin(), kModeNames.end(), [&](const auto& m) { return m.second == v; });
+        if (it == kModeNames.end()) throw usage("--mode 的值「" + v + "」不是 rxdrop、txonly、l2fwd、echo 之一");
+        c.mode = it->first;
+    }
+    else if (a == "--udp-port") c.udp_port = parse_number<uint16_t>(a, v, 1, 65535);
+    else if (a == "--size") c.tx_size = parse_number<uint32_t>(a, v, kMinTxSize, 4096);
+    else if (a == "--dst-mac") c.dst_mac = parse_mac(a, v);
+    else if (a == "--src-mac") c.src_mac = parse_mac(a, v);
+    else if (a == "--dst-ip") c.dst_ip = parse_ip(a, v);
+    else if (a == "--src-ip") c.src_ip = parse_ip(a, v);
+    else if (a == "--rate") c.rate = parse_number<uint64_t>(a, v, 0, 1'000'000'000);
+    else if (a == "--batch") c.batch = parse_number<uint32_t>(a, v, 1, kMaxBatch);
+    else if (a == "--frame-size") {
+        c.frame_size = parse_number<uint32_t>(a, v, kMinFrameSize, 4096);
+        if (c.frame_size != 2048 && c.frame_size != 4096) throw usage("--frame-size 只能是 2048 或 4096");
+    }
+    else if (a == "--frames") {
+        c.frames = parse_number<uint32_t>(a, v, 256, 262144);
+        if (c.frames & (c.frames - 1)) throw usage("--frames 必須是 2 的冪（例 4096）");
+    }
+    else if (a == "--duration") c.duration_s = parse_number<double>(a, v, 0, 86400.0 * 365);
+    else if (a == "--count") c.count = parse_number<uint64_t>(a, v, 0, UINT64_MAX);
+    else if (a == "--pin-cpu") c.pin_cpu = parse_number<int>(a, v, 0, CPU_SETSIZE - 1);
+    else if (a == "--bpf-obj") {
+        std::error_code ec;
+        if (v.empty()) throw usage("--bpf-obj 的值是空的（要用預設的檔案就不要給 --bpf-obj）");
+        if (!std::filesystem::is_regular_file(v, ec))
+            throw usage("--bpf-obj 的檔案「" + v + "」不存在或不是一般檔案（先 make af_xdp）");
+        c.bpf_obj = v;
+    }
+}
+
+// 位置參數（介面、佇列）與選項之間的組合
+void check_config(Config& c, const std::vector<std::string_view>& pos) {
+    if (c.bind == BindPref::ZeroCopy && c.skb_mode) throw usage("--zero-copy 不能和 --skb-mode 一起用（SKB 模式一定是 copy）");
+    if (pos.empty()) throw usage("缺少參數：介面");
+    if (pos.size() > 2) throw usage("多餘的參數：" + std::string(pos[2]));
+    if (pos[0].empty()) throw usage("介面名稱是空的");
+    if (pos[0].size() >= IFNAMSIZ) throw usage("介面名稱太長：" + std::string(pos[0]));
+    c.ifname = pos[0];
+    if (pos.size() == 2) c.queue = parse_number<uint32_t>("佇列", pos[1], 0, kMaxQueues - 1);
+    else if (!c.unload) throw usage("缺少參數：佇列（例：af_xdp_socket eth0 0）");
+    if (c.tx_size > c.frame_size - XDP_PACKET_HEADROOM)
+        throw usage("--size " + std::to_string(c.tx_size) + " 放不進 " + std::to_string(c.frame_size) +
+                    " bytes 的 frame（上限 frame 大小 - " + std::to_string(XDP_PACKET_HEADROOM) + "）");
+}
+
 // 8< parse_args
-// 一個解析器填一個 Config；錯誤丟 UsageError（main 印中文說明，結束碼 2）
-Config parse_args(int argc, char** argv, bool& help) {
+// 一個解析器填一個 Config；錯誤丟出 Failure(kExitUsage)，main 印中文說明與用法。-h 設定 cfg.help 後就停止解析
+Config parse_args(int argc, char** argv) {
     Config c;
     std::vector<std::string_view> pos;
-    auto need_value = [&](int& i, std::string_view opt) -> std::string {
-        if (i + 1 >= argc) throw UsageError(std::string(opt) + " 需要一個值");
-        return argv[++i];
-    };
     for (int i = 1; i < argc; ++i) {
         std::string_view a = argv[i];
-        std::string inline_val;
-        bool has_inline = false;
+        std::optional<std::string> inline_val;  // --選項=值 的寫法
         if (a.starts_with("--") && a.find('=') != std::string_view::npos) {
             inline_val = std::string(a.substr(a.find('=') + 1));
             a = a.substr(0, a.find('='));
-            has_inline = true;
         }
-        auto val = [&]() -> std::string { return has_inline ? inline_val : need_value(i, a); };
-        auto flag = [&]() {  // 不帶值的選項：--all=1 之類的寫法是打錯，不是「開啟」
-            if (has_inline) throw UsageError(std::string(a) + " 不接受值（寫成 " + std::string(a) + " 就好）");
-            return true;
-        };
-        if ((a == "-h" || a == "--help") && flag()) { help = true; return c; }
-        else if (a == "--mode") {
-            const std::string v = val();
-            if (v == "rxdrop") c.mode = Mode::rxdrop;
-            else if (v == "txonly") c.mode = Mode::txonly;
-            else if (v == "l2fwd") c.mode = Mode::l2fwd;
-            else if (v == "echo") c.mode = Mode::echo;
-            else throw UsageError("--mode 的值「" + v + "」不是 rxdrop、txonly、l2fwd、echo 之一");
+        if (parse_flag(c, a)) {  // 不帶值的選項：--all=1 之類的寫法是打錯，不是「開啟」
+            if (inline_val) throw usage(std::string(a) + " 不接受值（寫成 " + std::string(a) + " 就好）");
+            if (c.help) return c;
+            continue;
         }
-        else if (a == "--udp-port") c.udp_port = parse_num<uint16_t>(a, val(), 1, 65535);
-        else if (a == "--all" && flag()) c.all = true;
-        else if (a == "--broadcast" && flag()) c.broadcast = true;
-        else if (a == "--size") c.tx_size = parse_num<uint32_t>(a, val(), kMinTxSize, 4096);
-        else if (a == "--dst-mac") c.dst_mac = parse_mac(a, val());
-        else if (a == "--src-mac") c.src_mac = parse_mac(a, val());
-        else if (a == "--dst-ip") c.dst_ip = parse_ip(a, val());
-        else if (a == "--src-ip") c.src_ip = parse_ip(a, val());
-        else if (a == "--rate") c.rate = parse_num<uint64_t>(a, val(), 0, 1'000'000'000);
-        else if (a == "--zero-copy" && flag()) c.bind = BindPref::zerocopy;
-        else if (a == "--copy" && flag()) c.bind = BindPref::copy;
-        else if (a == "--skb-mode" && flag()) c.skb_mode = true;
-        else if (a == "--no-need-wakeup" && flag()) c.need_wakeup = false;
-        else if (a == "--busy-poll" && flag()) c.busy_poll = true;
-        else if (a == "--batch") c.batch = parse_num<uint32_t>(a, val(), 1, kMaxBatch);
-        else if (a == "--frame-size") {
-            c.frame_size = parse_num<uint32_t>(a, val(), kMinFrameSize, 4096);
-            if (c.frame_size != 2048 && c.frame_size != 4096) throw UsageError("--frame-size 只能是 2048 或 4096");
+        if (std::find(kValueOptions.begin(), kValueOptions.end(), a) != kValueOptions.end()) {
+            if (!inline_val && i + 1 >= argc) throw usage(std::string(a) + " 需要一個值");
+            parse_value(c, a, inline_val ? *inline_val : std::string(argv[++i]));
+            continue;
         }
-        else if (a == "--frames") {
-            c.frames = parse_num<uint32_t>(a, val(), 256, 262144);
-            if (c.frames & (c.frames - 1)) throw UsageError("--frames 必須是 2 的冪（例 4096）");
-        }
-        else if (a == "--duration") c.duration_s = parse_seconds(a, val());
-        else if (a == "--count") c.count = parse_num<uint64_t>(a, val(), 0, UINT64_MAX);
-        else if (a == "--pin-cpu") c.pin_cpu = parse_num<int>(a, val(), 0, CPU_SETSIZE - 1);
-        else if (a == "--force" && flag()) c.force = true;
-        else if (a == "--unload" && flag()) c.unload = true;
-        else if (a == "--bpf-obj") {
-            c.bpf_obj = val();
-            std::error_code ec;
-            if (c.bpf_obj.empty()) throw UsageError("--bpf-obj 的值是空的（要用預設的檔案就不要給 --bpf-obj）");
-            if (!std::filesystem::is_regular_file(c.bpf_obj, ec))
-                throw UsageError("--bpf-obj 的檔案「" + c.bpf_obj + "」不存在或不是一般檔案（先 make af_xdp）");
-        }
-        else if ((a == "-v" || a == "--verbose") && flag()) c.verbose = true;
-        else if (a.starts_with("-") && a.size() > 1) throw UsageError("未知的選項：" + std::string(a));
-        else pos.push_back(a);
+        if (a.starts_with("-") && a.size() > 1) throw usage("未知的選項：" + std::string(a));
+        pos.push_back(a);
     }
-    if (c.bind == BindPref::zerocopy && c.skb_mode)
-        throw UsageError("--zero-copy 不能和 --skb-mode 一起用（SKB 模式一定是 copy）");
-    if (pos.empty()) throw UsageError("缺少參數：介面");
-    if (pos.size() > 2) throw UsageError("多餘的參數：" + std::string(pos[2]));
-    if (pos[0].empty()) throw UsageError("介面名稱是空的");
-    if (pos[0].size() >= IFNAMSIZ) throw UsageError("介面名稱太長：" + std::string(pos[0]));
-    c.ifname = pos[0];
-    if (pos.size() == 2) c.queue = parse_num<uint32_t>("佇列", pos[1], 0, kMaxQueues - 1);
-    else if (!c.unload) throw UsageError("缺少參數：佇列（例：af_xdp_socket eth0 0）");
-    if (c.tx_size > c.frame_size - XDP_PACKET_HEADROOM)
-        throw UsageError("--size " + std::to_string(c.tx_size) + " 放不進 " + std::to_string(c.frame_size) +
-                         " bytes 的 frame（上限 frame 大小 - " + std::to_string(XDP_PACKET_HEADROOM) + "）");
+    check_config(c, pos);
     return c;
 }
 // >8 parse_args
 
-// ---------------------------------------------------------------- 錯誤：呼叫名 + 解碼 + 中文提示
-struct Fatal : std::runtime_error {
-    int code;
-    Fatal(int c, const std::string& m) : std::runtime_error(m), code(c) {}
-};
-
-// call 失敗了：err 是正的 errno
-[[noreturn]] void fail_call(const std::string& call, int err, const std::string& hint, int code = kExitRuntime) {
-    std::string m = call + " 失敗：" + std::strerror(err) + "（errno " + std::to_string(err) + "）";
-    if (!hint.empty()) m += "\n  提示：" + hint;
-    throw Fatal(code, m);
-}
-
 // ---------------------------------------------------------------- RAII：每個 C 資源一個擁有者
-class FdHandle {
-public:
-    explicit FdHandle(int fd = -1) : fd_(fd) {}
-    FdHandle(const FdHandle&) = delete;
-    FdHandle& operator=(const FdHandle&) = delete;
-    ~FdHandle() { if (fd_ >= 0) ::close(fd_); }
-    int get() const { return fd_; }
-private:
-    int fd_;
-};
-
 // UMEM 的記憶體本身（mmap），最後才釋放
 class UmemArea {
 public:
     explicit UmemArea(size_t bytes) : size_(bytes) {
         void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-        if (p == MAP_FAILED) fail_call("mmap(UMEM)", errno, "記憶體不足？試試較小的 --frames");
+        if (p == MAP_FAILED) throw call_failed("mmap(UMEM)", errno, "記憶體不足？試試較小的 --frames");
         base_ = static_cast<uint8_t*>(p);
     }
     UmemArea(const UmemArea&) = delete;
@@ -416,7 +458,7 @@ void check_privileges() {
     if (!has(kCapNetRaw)) missing += " CAP_NET_RAW";
     if (!has(kCapBpf) && !has(kCapSysAdmin)) missing += " CAP_BPF";
     if (!missing.empty())
-        throw Fatal(kExitNoDevice, "權限不足：缺少" + missing +
+        throw Failure(kExitNoDevice, "權限不足：缺少" + missing +
                                        "\n  提示：請用 root 執行（sudo ./af_xdp_socket ...），或給執行檔權限："
                                        "setcap cap_net_admin,cap_net_raw,cap_bpf+ep ./af_xdp_socket");
 }
@@ -435,7 +477,7 @@ Device inspect_device(const Config& cfg, bool need_queue) {
     Device d;
     d.ifindex = static_cast<int>(if_nametoindex(cfg.ifname.c_str()));
     if (d.ifindex == 0)
-        throw Fatal(kExitRuntime, "找不到網路介面「" + cfg.ifname + "」（if_nametoindex: " + std::strerror(errno) +
+        throw Failure(kExitRuntime, "找不到網路介面「" + cfg.ifname + "」（if_nametoindex: " + std::strerror(errno) +
                                       "）\n  現有的介面：" + list_interfaces() +
                                       "\n  提示：用 ip -br link 查看；在 network namespace 裡要用 ip netns exec 執行");
     const std::filesystem::path sys = std::filesystem::path("/sys/class/net") / cfg.ifname;
@@ -447,7 +489,7 @@ Device inspect_device(const Config& cfg, bool need_queue) {
     const std::string mtu = read_text(sys / "mtu");
     std::from_chars(mtu.data(), mtu.data() + mtu.size(), d.mtu);
 
-    FdHandle s(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    Fd s(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
     ifreq ifr{};
     std::snprintf(ifr.ifr_name, IFNAMSIZ, "%s", cfg.ifname.c_str());
     if (s.get() >= 0 && ::ioctl(s.get(), SIOCGIFHWADDR, &ifr) == 0)
@@ -464,14 +506,14 @@ Device inspect_device(const Config& cfg, bool need_queue) {
     }
 
     if (need_queue && cfg.queue >= d.rx_queues)
-        throw Fatal(kExitRuntime, "佇列 " + std::to_string(cfg.queue) + " 不存在：" + cfg.ifname + " 只有 " +
+        throw Failure(kExitRuntime, "佇列 " + std::to_string(cfg.queue) + " 不存在：" + cfg.ifname + " 只有 " +
                                       std::to_string(d.rx_queues) + " 個接收佇列（0.." +
                                       std::to_string(d.rx_queues - 1) + "）\n  提示：ethtool -l " + cfg.ifname +
                                       " 查看佇列數；veth 可用 ip link add ... numrxqueues N 建立多佇列");
     // 一個封包（含一層 VLAN）要放得進 frame 扣掉 XDP 保留的 headroom
     const uint32_t room = cfg.frame_size - XDP_PACKET_HEADROOM;
     if (need_queue && d.mtu + ETH_HLEN + 4 > room)
-        throw Fatal(kExitRuntime, "MTU 太大：" + cfg.ifname + " 的 MTU 是 " + std::to_string(d.mtu) + "，加上標頭 " +
+        throw Failure(kExitRuntime, "MTU 太大：" + cfg.ifname + " 的 MTU 是 " + std::to_string(d.mtu) + "，加上標頭 " +
                                       std::to_string(d.mtu + ETH_HLEN + 4) + " bytes 放不進 " +
                                       std::to_string(cfg.frame_size) + " bytes 的 frame（可用 " +
                                       std::to_string(room) + "）\n  提示：加大 --frame-size，或 ip link set " +
@@ -488,7 +530,7 @@ void ensure_bpffs() {
         std::printf("[說明] bpffs 沒有掛載，已自動掛載於 %s（libxdp 需要它來釘住 XDP 程式）\n", kBpffsDir);
         return;
     }
-    fail_call("mount(bpffs)", errno, std::string("bpffs 沒有掛載，自動掛載也失敗；請執行：mount -t bpf bpf ") +
+    throw call_failed("mount(bpffs)", errno, std::string("bpffs 沒有掛載，自動掛載也失敗；請執行：mount -t bpf bpf ") +
                                          kBpffsDir + "（或 make setup-hugepages）");
 }
 
@@ -513,77 +555,61 @@ int libbpf_verbose(enum libbpf_print_level lvl, const char* fmt, va_list ap) {
     return lvl == LIBBPF_DEBUG ? 0 : std::vfprintf(stderr, fmt, ap);
 }
 
-// 從已載入的程式找出它的 xsk_cfg map，讀出擁有者 PID（讀不到回傳 0）
-uint32_t read_owner_pid(int prog_fd) {
-    std::array<uint32_t, 16> ids{};
-    bpf_prog_info info{};
-    info.nr_map_ids = ids.size();
-    info.map_ids = reinterpret_cast<uint64_t>(ids.data());
-    uint32_t len = sizeof(info);
-    if (bpf_obj_get_info_by_fd(prog_fd, &info, &len) != 0) return 0;
-    for (uint32_t i = 0; i < std::min<uint32_t>(info.nr_map_ids, ids.size()); ++i) {
-        FdHandle m(bpf_map_get_fd_by_id(ids[i]));
-        if (m.get() < 0) continue;
-        bpf_map_info mi{};
-        uint32_t mlen = sizeof(mi);
-        if (bpf_obj_get_info_by_fd(m.get(), &mi, &mlen) != 0 || std::string_view(mi.name) != "xsk_cfg") continue;
-        uint32_t key = 0;
-        XskCfg v{};
-        if (bpf_map_lookup_elem(m.get(), &key, &v) == 0) return v.owner_pid;
-    }
-    return 0;
-}
-
+// ---------------------------------------------------------------- 擁有權與殘留：一個步驟
 // 8< owner_lock
-// 「這個介面上有沒有活著的 af_xdp_socket」的證明：/run/af_xdp_socket/<介面>.net<namespace>.lock 上的 flock。
-// 核心在程序結束（包括 kill -9）時自動放開 flock，所以活著的擁有者一定持有它、死掉的一定沒有——
-// 不像 kill(pid, 0) 與 /proc/PID/comm，不會被重用的 PID、改了名字的執行檔或別的 PID namespace 騙過。
-// 鎖在 XDP 程式掛上之前取得、卸下之後才放開（run() 裡比 XdpAttachment 先宣告）。
-// 檔名含 network namespace 的 inode：不同 namespace 裡同名的介面是不同的裝置。
+// 用 netlink 掛上的 XDP 程式不屬於任何程序：kill -9 之後 socket 被核心關掉，XDP 程式卻留在介面上。下一次啟動要分辨
+// 「殘留」與「另一個活著的實例正在用」，證明是 /run/af_xdp_socket/<介面>.net<namespace>.lock 上的 flock：核心在程序結束
+// （包括 kill -9）時自動放開 flock，所以活著的擁有者一定持有它、死掉的一定沒有——不像 kill(pid, 0) 與 /proc/PID/comm，
+// 不會被重用的 PID、改了名字的執行檔或別的 PID namespace 騙過。拿到鎖之後，介面上的 kb_xsk_redirect 一定是殘留（錨點 stale）。
+// 鎖在 XDP 程式掛上之前取得、卸下之後才放開（run() 裡比 XdpAttachment 先宣告）。檔名含 network namespace 的 inode：
+// 不同 namespace 裡同名的介面是不同的裝置。鎖檔的內容是持有者的 PID，只是給人看的資訊。
 class OwnerLock {
 public:
-    explicit OwnerLock(const std::string& ifname) {
-        struct stat ns{};
-        if (::stat("/proc/self/ns/net", &ns) != 0) fail_call("stat(/proc/self/ns/net)", errno, "/proc 沒有掛載？");
-        if (::mkdir(kLockDir, 0755) != 0 && errno != EEXIST)
-            fail_call("mkdir(" + std::string(kLockDir) + ")", errno, "/run 不可寫？請用 root 執行");
-        path_ = std::string(kLockDir) + "/" + ifname + ".net" + std::to_string(ns.st_ino) + ".lock";
+    explicit OwnerLock(const std::string& ifname) : path_(lock_path(ifname)) {
         // 前一個擁有者結束時會刪掉鎖檔：拿到鎖之後確認鎖住的仍是路徑上的那個檔案，否則重來
-        for (int attempt = 0; attempt < 16 && fd_ < 0; ++attempt) {
-            const int fd = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
-            if (fd < 0) fail_call("open(" + path_ + ")", errno, "/run 不可寫？請用 root 執行");
-            if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-                const int err = errno;
-                std::array<char, 32> buf{};
-                const ssize_t n = ::pread(fd, buf.data(), buf.size() - 1, 0);
-                ::close(fd);
-                if (err != EWOULDBLOCK) fail_call("flock(" + path_ + ")", err, "");
-                std::string pid = n > 0 ? std::string(buf.data(), static_cast<size_t>(n)) : "?";
-                while (!pid.empty() && (pid.back() == '\n' || pid.back() == ' ')) pid.pop_back();
-                throw Fatal(kExitRuntime, "另一個 af_xdp_socket（PID " + pid + "）正在使用 " + ifname + "（它持有 " + path_ +
-                                              " 的鎖）\n  提示：同一個介面一次只能有一個實例；先結束它（kill " + pid + "）");
+        for (int attempt = 0; attempt < 16 && !fd_; ++attempt) {
+            Fd fd(::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644));
+            if (!fd) throw call_failed("open(" + path_ + ")", errno, "/run 不可寫？請用 root 執行");
+            previous_pid_ = read_pid(fd.get());
+            if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+                if (errno != EWOULDBLOCK) throw call_failed("flock(" + path_ + ")", errno, "");
+                throw Failure(kExitRuntime, "另一個 af_xdp_socket（PID " + previous_pid_ + "）正在使用 " + ifname + "（它持有 " +
+                                                path_ + " 的鎖）\n  提示：同一個介面一次只能有一個實例；先結束它（kill " +
+                                                previous_pid_ + "）");
             }
             struct stat held{}, now{};
-            if (::fstat(fd, &held) == 0 && ::stat(path_.c_str(), &now) == 0 && held.st_ino == now.st_ino &&
+            if (::fstat(fd.get(), &held) == 0 && ::stat(path_.c_str(), &now) == 0 && held.st_ino == now.st_ino &&
                 held.st_dev == now.st_dev)
-                fd_ = fd;
-            else
-                ::close(fd);
+                fd_ = std::move(fd);
         }
-        if (fd_ < 0) fail_call("flock(" + path_ + ")", EAGAIN, "鎖檔一直被換掉：有別的程式在刪它？");
-        const std::string pid = std::to_string(::getpid()) + "\n";  // 給人與被拒絕的實例看：誰持有鎖
-        if (::ftruncate(fd_, 0) != 0 || ::pwrite(fd_, pid.data(), pid.size(), 0) < 0) { /* 只是資訊，寫不進去也無妨 */ }
+        if (!fd_) throw call_failed("flock(" + path_ + ")", EAGAIN, "鎖檔一直被換掉：有別的程式在刪它？");
+        const std::string pid = std::to_string(::getpid()) + "\n";
+        if (::ftruncate(fd_.get(), 0) != 0 || ::pwrite(fd_.get(), pid.data(), pid.size(), 0) < 0) { /* 只是資訊，寫不進去也無妨 */ }
     }
     OwnerLock(const OwnerLock&) = delete;
     OwnerLock& operator=(const OwnerLock&) = delete;
-    ~OwnerLock() {  // 先刪再關：剛好在這之前開啟同一個檔案的人拿到鎖後，會發現路徑上已經不是它（見上面的 inode 比對）
-        ::unlink(path_.c_str());
-        ::close(fd_);
-    }
+    // 先刪再關（fd_ 在這之後才解構）：剛好在這之前開啟同一個檔案的人拿到鎖後，會發現路徑上已經不是它（上面的 inode 比對）
+    ~OwnerLock() { ::unlink(path_.c_str()); }
     const std::string& path() const { return path_; }
+    const std::string& previous_pid() const { return previous_pid_; }  // 上一個持有者（kill -9 後的殘留就是它留下的）
 private:
+    static std::string lock_path(const std::string& ifname) {
+        struct stat ns{};
+        if (::stat("/proc/self/ns/net", &ns) != 0) throw call_failed("stat(/proc/self/ns/net)", errno, "/proc 沒有掛載？");
+        if (::mkdir(kLockDir, 0755) != 0 && errno != EEXIST)
+            throw call_failed("mkdir(" + std::string(kLockDir) + ")", errno, "/run 不可寫？請用 root 執行");
+        return std::string(kLockDir) + "/" + ifname + ".net" + std::to_string(ns.st_ino) + ".lock";
+    }
+    static std::string read_pid(int fd) {
+        std::array<char, 32> buf{};
+        const ssize_t n = ::pread(fd, buf.data(), buf.size() - 1, 0);
+        std::string pid = n > 0 ? std::string(buf.data(), static_cast<size_t>(n)) : "";
+        while (!pid.empty() && (pid.back() == '\n' || pid.back() == ' ')) pid.pop_back();
+        return pid.empty() ? "?" : pid;
+    }
     std::string path_;
-    int fd_ = -1;
+    std::string previous_pid_ = "?";
+    Fd fd_;
 };
 // >8 owner_lock
 
@@ -614,48 +640,37 @@ private:
 };
 
 // 8< stale
-// 清點介面上的 XDP 程式：我們的就是殘留（呼叫前已取得 OwnerLock，活著的實例不可能還擁有它），移除；
-// 別人的就拒絕（除非 --force）。unload=true 時只移除我們的程式。回傳移除了幾個。
+// 清點介面上的 XDP 程式（呼叫前已取得 OwnerLock，所以活著的實例不可能還擁有它們）：我們的（kb_xsk_redirect）就是殘留，
+// 移除；別人的就拒絕（除非 --force）。unload=true 時只移除我們的。每移除一個就重新讀取介面的狀態；回傳移除了幾個。
 int handle_existing_xdp(const Config& cfg, const Device& dev, const OwnerLock& lock, bool unload) {
     int removed = 0;
-    for (uint32_t round = 0; round < kMaxQueues; ++round) {  // 每移除一個就重新讀取狀態
+    for (uint32_t round = 0; round < kMaxQueues; ++round, ++removed) {
         Multiprog mp(dev.ifindex);
         const auto progs = mp.programs();
-        if (progs.empty()) return removed;
-        const bool legacy = xdp_multiprog__is_legacy(mp.get());
-        const auto mode = xdp_multiprog__attach_mode(mp.get());
-        xdp_program* ours = nullptr;
-        std::string foreign;
-        uint32_t owner = 0;
-        for (auto* p : progs) {
-            if (std::string_view(xdp_program__name(p)) == kProgName) {
-                ours = p;
-                owner = read_owner_pid(xdp_program__fd(p));  // 只用來說明是誰留下的
-                break;
-            }
-            foreign += std::string(foreign.empty() ? "" : "、") + xdp_program__name(p) + "（id " +
-                       std::to_string(xdp_program__id(p)) + "）";
-        }
-        if (ours) {
-            const int err = legacy ? xdp_multiprog__detach(mp.get())
-                                   : xdp_program__detach(ours, dev.ifindex, mode, 0);
-            if (err) fail_call("xdp_program__detach(殘留的程式)", -err, "手動移除：ip link set dev " + cfg.ifname + " xdp off");
-            std::printf("[說明] %s上次（PID %u）殘留在 %s 的 XDP 程式 %s（id %u）：沒有執行中的實例持有 %s\n",
-                        unload ? "已移除" : "移除", owner, cfg.ifname.c_str(), kProgName, xdp_program__id(ours),
-                        lock.path().c_str());
-            ++removed;
+        const auto ours = std::find_if(progs.begin(), progs.end(),
+                                       [](xdp_program* p) { return std::string_view(xdp_program__name(p)) == kProgName; });
+        if (progs.empty() || (unload && ours == progs.end())) return removed;  // --unload 不碰別人的程式
+        if (ours != progs.end()) {
+            const int err = xdp_multiprog__is_legacy(mp.get())
+                                ? xdp_multiprog__detach(mp.get())
+                                : xdp_program__detach(*ours, dev.ifindex, xdp_multiprog__attach_mode(mp.get()), 0);
+            if (err) throw call_failed("xdp_program__detach(殘留的程式)", -err, "手動移除：ip link set dev " + cfg.ifname + " xdp off");
+            std::printf("[說明] %s上次（PID %s）殘留在 %s 的 XDP 程式 %s（id %u）：沒有執行中的實例持有 %s\n",
+                        unload ? "已移除" : "移除", lock.previous_pid().c_str(), cfg.ifname.c_str(), kProgName,
+                        xdp_program__id(*ours), lock.path().c_str());
             continue;
         }
-        if (unload) return removed;  // 只剩別人的程式：--unload 不碰
+        std::string foreign;
+        for (auto* p : progs)
+            foreign += std::string(foreign.empty() ? "" : "、") + xdp_program__name(p) + "（id " +
+                       std::to_string(xdp_program__id(p)) + "）";
         if (!cfg.force)
-            throw Fatal(kExitRuntime, cfg.ifname + " 上已經有別人的 XDP 程式：" + foreign +
-                                          "\n  提示：ip link show " + cfg.ifname +
-                                          " 查看；確定要換掉它就加 --force，或先 ip link set dev " + cfg.ifname +
-                                          " xdp off");
-        const int err = xdp_multiprog__detach(mp.get());
-        if (err) fail_call("xdp_multiprog__detach", -err, "手動移除：ip link set dev " + cfg.ifname + " xdp off");
+            throw Failure(kExitRuntime, cfg.ifname + " 上已經有別人的 XDP 程式：" + foreign + "\n  提示：ip link show " +
+                                            cfg.ifname + " 查看；確定要換掉它就加 --force，或先 ip link set dev " +
+                                            cfg.ifname + " xdp off");
+        if (const int err = xdp_multiprog__detach(mp.get()); err)
+            throw call_failed("xdp_multiprog__detach", -err, "手動移除：ip link set dev " + cfg.ifname + " xdp off");
         std::printf("[說明] --force：已移除 %s 上原有的 XDP 程式 %s\n", cfg.ifname.c_str(), foreign.c_str());
-        ++removed;
     }
     return removed;
 }
@@ -670,7 +685,7 @@ public:
         prog_ = xdp_program__open_file(cfg.bpf_obj.c_str(), "xdp", nullptr);
         if (const long err = libxdp_get_error(prog_); err) {
             prog_ = nullptr;
-            fail_call("xdp_program__open_file", static_cast<int>(-err),
+            throw call_failed("xdp_program__open_file", static_cast<int>(-err),
                       "找不到或讀不到 " + cfg.bpf_obj + "；先 make af_xdp，或用 --bpf-obj 指定路徑");
         }
         // 掛上之前先確認「這是我們的程式與 map」：錯的檔案在這裡就被拒絕，介面完全不受影響
@@ -684,7 +699,7 @@ public:
         if (const int err = xdp_program__attach(prog_, ifindex_, mode_, 0); err) {
             xdp_program__close(prog_);
             prog_ = nullptr;
-            fail_call("xdp_program__attach", -err,
+            throw call_failed("xdp_program__attach", -err,
                       cfg.skb_mode ? "SKB 模式也掛不上：核心是否支援 XDP（CONFIG_XDP_SOCKETS、CONFIG_BPF_SYSCALL）？"
                                    : "驅動可能不支援 native XDP，試試 --skb-mode；veth 的 MTU 需 ≤ 約 3500");
         }
@@ -696,11 +711,11 @@ public:
             cfg_map_fd_ = bpf_object__find_map_fd_by_name(obj, "xsk_cfg");
             stats_map_fd_ = bpf_object__find_map_fd_by_name(obj, "xsk_stats");
             if (xsks_map_fd_ < 0 || cfg_map_fd_ < 0 || stats_map_fd_ < 0)
-                throw Fatal(kExitRuntime, cfg.bpf_obj + " 裡缺少 xsks_map / xsk_cfg / xsk_stats map（檔案版本不對？）");
+                throw Failure(kExitRuntime, cfg.bpf_obj + " 裡缺少 xsks_map / xsk_cfg / xsk_stats map（檔案版本不對？）");
             // 告訴 XDP 程式要攔截什麼、介面的 MAC 與 IP（只導向送給這個介面的封包），以及誰掛的
             const uint32_t key = 0;
             if (bpf_map_update_elem(cfg_map_fd_, &key, &want, BPF_ANY) != 0)
-                fail_call("bpf_map_update_elem(xsk_cfg)", errno, "xsk_cfg 必須是使用者空間可寫的 ARRAY（不能有 BPF_F_RDONLY）");
+                throw call_failed("bpf_map_update_elem(xsk_cfg)", errno, "xsk_cfg 必須是使用者空間可寫的 ARRAY（不能有 BPF_F_RDONLY）");
         } catch (...) {
             detach_and_close();
             throw;
@@ -733,7 +748,7 @@ private:
     void check_object(const std::string& path) const {
         const std::string name = xdp_program__name(prog_);
         if (name != kProgName)
-            throw Fatal(kExitRuntime, path + " 的第一個 XDP 程式是「" + name + "」，不是 " + kProgName +
+            throw Failure(kExitRuntime, path + " 的第一個 XDP 程式是「" + name + "」，不是 " + kProgName +
                                           "：拒絕掛上（它可能把每個封包 XDP_TX 彈回，SSH 也不例外）"
                                           "\n  提示：--bpf-obj 要指向 make af_xdp 編出的 xdp_redirect.bpf.o");
         struct Want { const char* name; bpf_map_type type; uint32_t key, value, min_entries; };
@@ -744,11 +759,11 @@ private:
         for (const auto& w : wants) {
             const bpf_map* m = bpf_object__find_map_by_name(obj, w.name);
             if (!m)
-                throw Fatal(kExitRuntime, path + " 裡沒有 map「" + w.name + "」（需要 xsks_map、xsk_cfg、xsk_stats）："
+                throw Failure(kExitRuntime, path + " 裡沒有 map「" + w.name + "」（需要 xsks_map、xsk_cfg、xsk_stats）："
                                                  "拒絕掛上\n  提示：檔案版本不對？重新 make af_xdp");
             if (bpf_map__type(m) != w.type || bpf_map__key_size(m) != w.key || bpf_map__value_size(m) != w.value ||
                 bpf_map__max_entries(m) < w.min_entries)
-                throw Fatal(kExitRuntime, path + " 的 map「" + w.name + "」型別或大小不對（型別 " +
+                throw Failure(kExitRuntime, path + " 的 map「" + w.name + "」型別或大小不對（型別 " +
                                               std::to_string(bpf_map__type(m)) + "、value " +
                                               std::to_string(bpf_map__value_size(m)) + " bytes、" +
                                               std::to_string(bpf_map__max_entries(m)) + " 筆；需要型別 " +
@@ -789,7 +804,7 @@ public:
         uc.flags = 0;
         if (const int err = xsk_umem__create(&umem_, area.data(), area.size(), &fill, &comp, &uc); err) {
             umem_ = nullptr;
-            fail_call("xsk_umem__create", -err,
+            throw call_failed("xsk_umem__create", -err,
                       "核心是否有 CONFIG_XDP_SOCKETS？locked memory 上限（ulimit -l）是否太小？");
         }
     }
@@ -813,7 +828,7 @@ public:
         sc.libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD;  // 用我們自己的 XDP 程式，不要 libxdp 的預設程式
         sc.xdp_flags = 0;
         sc.bind_flags = bind_flags;
-        const bool want_rx = cfg.mode != Mode::txonly, want_tx = cfg.mode != Mode::rxdrop;  // 只建要用的環
+        const bool want_rx = cfg.mode != Mode::TxOnly, want_tx = cfg.mode != Mode::RxDrop;  // 只建要用的環
         const int err = xsk_socket__create(&xsk_, cfg.ifname.c_str(), cfg.queue, umem.get(), want_rx ? &rx : nullptr,
                                            want_tx ? &tx : nullptr, &sc);
         if (err) xsk_ = nullptr;
@@ -959,7 +974,7 @@ inline bool parse_frame(const uint8_t* p, uint32_t len, Parsed& f) {
 //   - TTL / hop limit 不重設，而是減 1（≤ 1 就不回應）：就算上面的規則被繞過，一個封包最多來回 255 次。
 //     重設成 64 正是讓迴圈永遠不死的原因；回應走的路徑和來時相同，減 1 不會讓正常的回音到不了。
 // 回傳 send 時已改好封包；malformed（標頭不一致）與 refused（合法但不回應）時封包不動、由呼叫端歸還。
-enum class Verdict : uint8_t { send, malformed, refused };
+enum class Verdict : uint8_t { Send, Malformed, Refused };
 
 struct EchoPolicy {
     uint16_t port = 0;
@@ -974,23 +989,23 @@ inline bool ip4_unusable_src(const uint8_t* a) {  // 0.0.0.0/8、127/8、多播 
 
 inline Verdict make_echo(uint8_t* pkt, uint32_t len, const EchoPolicy& pol) {
     Parsed f;
-    if (!parse_frame(pkt, len, f)) [[unlikely]] return Verdict::malformed;
+    if (!parse_frame(pkt, len, f)) [[unlikely]] return Verdict::Malformed;
     if ((f.l3_proto != ETH_P_IP && f.l3_proto != ETH_P_IPV6) || f.l4_proto != IPPROTO_UDP || f.fragment)
-        return Verdict::refused;  // 不是完整的 UDP 資料報（--all 時什麼都會進來）
+        return Verdict::Refused;  // 不是完整的 UDP 資料報（--all 時什麼都會進來）
     uint8_t* l3 = pkt + f.l3;
     uint8_t* udp = pkt + f.l4;  // UDP：來源埠 0、目的埠 2、長度 4、檢查和 6
     const uint16_t sport = load_be16(udp), dport = load_be16(udp + 2);
-    if (dport != pol.port || sport == pol.port || sport < kEchoMinSrcPort) return Verdict::refused;
-    if ((pkt[6] & 1) || std::memcmp(pkt, pol.mac.data(), 6) != 0) return Verdict::refused;  // 來源多播、目的不是我們
+    if (dport != pol.port || sport == pol.port || sport < kEchoMinSrcPort) return Verdict::Refused;
+    if ((pkt[6] & 1) || std::memcmp(pkt, pol.mac.data(), 6) != 0) return Verdict::Refused;  // 來源多播、目的不是我們
     uint32_t sum = 0;  // 偽標頭的位址部分（交換前後相同）
     if (f.l3_proto == ETH_P_IP) {  // TTL 在 8、檢查和在 10、位址在 12 與 16
         const uint32_t ihl = f.l4 - f.l3;
-        if (l3[8] <= 1 || ip4_unusable_src(l3 + 12) || csum_fold(csum_add(0, l3, ihl)) != 0) return Verdict::refused;
+        if (l3[8] <= 1 || ip4_unusable_src(l3 + 12) || csum_fold(csum_add(0, l3, ihl)) != 0) return Verdict::Refused;
         if (pol.n_ip4 != 0) {  // 介面有 IPv4 位址：目的必須是其中之一
             uint32_t dst = 0;
             std::memcpy(&dst, l3 + 16, 4);
             if (std::find(pol.ip4.begin(), pol.ip4.begin() + pol.n_ip4, dst) == pol.ip4.begin() + pol.n_ip4)
-                return Verdict::refused;
+                return Verdict::Refused;
         }
         swap_bytes(l3 + 12, l3 + 16, 4);
         l3[8] -= 1;
@@ -999,7 +1014,7 @@ inline Verdict make_echo(uint8_t* pkt, uint32_t len, const EchoPolicy& pol) {
         sum = csum_add(0, l3 + 12, 8);
     } else {  // IPv6：hop limit 在 7、位址在 8 與 24；多播 ff00::/8、未指定 :: 不能當回應的目的地
         static constexpr std::array<uint8_t, 16> kUnspecified{};
-        if (l3[7] <= 1 || l3[8] == 0xff || std::memcmp(l3 + 8, kUnspecified.data(), 16) == 0) return Verdict::refused;
+        if (l3[7] <= 1 || l3[8] == 0xff || std::memcmp(l3 + 8, kUnspecified.data(), 16) == 0) return Verdict::Refused;
         swap_bytes(l3 + 8, l3 + 24, 16);
         l3[7] -= 1;
         sum = csum_add(0, l3 + 8, 32);
@@ -1011,16 +1026,16 @@ inline Verdict make_echo(uint8_t* pkt, uint32_t len, const EchoPolicy& pol) {
     const uint16_t c = csum_fold(csum_add(sum, udp, ulen));
     store_be16(udp + 6, c == 0 ? 0xffff : c);  // 算出 0 時寫 0xffff（0 代表「沒有檢查和」）
     swap_mac(pkt);
-    return Verdict::send;
+    return Verdict::Send;
 }
 // >8 echo
 
 // l2fwd：標頭一致就交換 MAC 送回
 inline Verdict make_l2fwd(uint8_t* pkt, uint32_t len) {
     Parsed f;
-    if (!parse_frame(pkt, len, f)) [[unlikely]] return Verdict::malformed;
+    if (!parse_frame(pkt, len, f)) [[unlikely]] return Verdict::Malformed;
     swap_mac(pkt);
-    return Verdict::send;
+    return Verdict::Send;
 }
 
 // txonly 的訊框樣板：Ethernet + IPv4 + UDP，檢查和都算好（內容固定，只算一次）
@@ -1070,13 +1085,16 @@ public:
            const EchoPolicy& echo)
         : cfg_(cfg), area_(area), umem_(umem), xsk_(xsk), echo_(echo), alloc_(cfg.frames, cfg.frame_size),
           frame_mask_(~static_cast<uint64_t>(cfg.frame_size - 1)), tx_len_(static_cast<uint32_t>(tx_template.size())) {
-        if (cfg.mode == Mode::txonly)  // 每個 frame 先寫好樣板，送出時只需填描述子
+        if (cfg.mode == Mode::TxOnly)  // 每個 frame 先寫好樣板，送出時只需填描述子
             for (uint32_t i = 0; i < cfg.frames; ++i)
                 std::memcpy(area.data() + static_cast<uint64_t>(i) * cfg.frame_size, tx_template.data(), tx_len_);
     }
 
     // 綁定後、放進 XSKMAP 之前先填滿 fill 環：第一個封包到達時核心就有 frame 可用
-    void prime() { if (cfg_.mode != Mode::txonly) refill_fill(); }
+    void prime() { if (cfg_.mode != Mode::TxOnly) refill_fill(); }
+    // --busy-poll 有沒有作用：第一批封包之後才知道（見 check_busy_poll）；checked 之後 napi_id 才有意義
+    bool busy_poll_checked() const { return busy_poll_checked_.load(std::memory_order_acquire); }
+    unsigned napi_id() const { return napi_id_; }
     void set_tx_per_kick(uint32_t n) { tx_per_kick_ = n; }
     void run();
     void request_stop() { stop_.store(true, std::memory_order_relaxed); }
@@ -1105,6 +1123,7 @@ private:
     uint32_t tx_generate(uint64_t budget);
     void kick_tx();
     void wait_idle();
+    void check_busy_poll();
 
     const Config& cfg_;
     UmemArea& area_;
@@ -1119,6 +1138,10 @@ private:
     std::atomic<bool> finished_{false};
     uint32_t idle_ = 0;
     uint32_t tx_per_kick_ = kCopyTxPerKick;
+    bool busy_poll_ = cfg_.busy_poll;             // 實際上是否 busy-poll（socket 沒有 NAPI id 時關掉）
+    bool busy_poll_pending_ = cfg_.busy_poll;     // 還沒檢查過 NAPI id
+    unsigned napi_id_ = 0;                        // busy_poll_checked_ 之後才讀（release / acquire）
+    std::atomic<bool> busy_poll_checked_{false};
     double cpu_s_ = 0, wall_s_ = 0;  // run() 結束時寫入，join 之後才讀
 };
 
@@ -1149,9 +1172,9 @@ void Worker::refill_fill() {
 // >8 refill
 
 // 8< kick
-// copy 模式的 TX 由 sendto() 驅動；有 need_wakeup 時只在核心要求時才呼叫
+// copy 模式的 TX 由 sendto() 驅動；有 need_wakeup 時只在核心要求時才呼叫（busy-poll 時每次都呼叫：系統呼叫驅動 NAPI）
 void Worker::kick_tx() {
-    if (cfg_.need_wakeup && !xsk_ring_prod__needs_wakeup(&xsk_.tx) && !cfg_.busy_poll) return;
+    if (cfg_.need_wakeup && !xsk_ring_prod__needs_wakeup(&xsk_.tx) && !busy_poll_) return;
     bump(c_.syscalls, 1);
     if (::sendto(xsk_.fd(), nullptr, 0, MSG_DONTWAIT, nullptr, 0) < 0) [[unlikely]] {
         // EAGAIN/EBUSY/ENOBUFS：核心忙，下一輪再試；ENETDOWN：介面關了，下一輪再試
@@ -1164,7 +1187,7 @@ void Worker::kick_tx() {
 // 收一批：peek → 依模式處理 → 一次 release rx、一次 submit tx
 uint32_t Worker::rx_batch() {
     uint32_t limit = cfg_.batch;
-    const bool forward = cfg_.mode != Mode::rxdrop;
+    const bool forward = cfg_.mode != Mode::RxDrop;
     if (forward) {  // 先確定 tx 環有位子，沒位子就先不收：背壓留給核心的 rx 環（記在 rx_ring_full）
         limit = std::min(limit, xsk_prod_nb_free(&xsk_.tx, limit));
         if (limit == 0) [[unlikely]] return 0;
@@ -1181,9 +1204,9 @@ uint32_t Worker::rx_batch() {
         rx_bytes += d->len;
         if (!forward) { alloc_.release(addr & frame_mask_); continue; }
         uint8_t* pkt = static_cast<uint8_t*>(xsk_umem__get_data(area_.data(), addr));
-        const Verdict v = cfg_.mode == Mode::l2fwd ? make_l2fwd(pkt, d->len) : make_echo(pkt, d->len, echo_);
-        if (v != Verdict::send) [[unlikely]] {  // 看不懂或不回應：frame 直接歸還
-            ++(v == Verdict::malformed ? malformed : refused);
+        const Verdict v = cfg_.mode == Mode::L2Fwd ? make_l2fwd(pkt, d->len) : make_echo(pkt, d->len, echo_);
+        if (v != Verdict::Send) [[unlikely]] {  // 看不懂或不回應：frame 直接歸還
+            ++(v == Verdict::Malformed ? malformed : refused);
             alloc_.release(addr & frame_mask_);
             continue;
         }
@@ -1234,7 +1257,7 @@ uint32_t Worker::tx_generate(uint64_t budget) {
 // 沒有封包時：先空轉一會兒（延遲最低），再用 poll() 睡覺（不白燒 CPU）
 void Worker::wait_idle() {
     // 轉送模式：tx 環裡可能還有沒送出的（copy 模式每次 sendto 只送 32 個），睡覺前先催一次
-    if (cfg_.mode != Mode::rxdrop && c_.tx_packets.load(std::memory_order_relaxed) !=
+    if (cfg_.mode != Mode::RxDrop && c_.tx_packets.load(std::memory_order_relaxed) !=
                                          c_.tx_completed.load(std::memory_order_relaxed)) {
         kick_tx();
         complete_tx();
@@ -1242,10 +1265,10 @@ void Worker::wait_idle() {
     // busy-poll：由系統呼叫驅動驅動程式的 NAPI；need_wakeup：核心在 fill 環設旗標時才喚醒驅動。
     // 兩者都是「不阻塞」的 recvfrom，之後照樣空轉——喚醒驅動不等於要睡覺。
     // （沒有 need_wakeup 時驅動自己一直在跑，不需要任何系統呼叫。）
-    if (cfg_.busy_poll || (cfg_.need_wakeup && xsk_ring_prod__needs_wakeup(&umem_.fill))) {
+    if (busy_poll_ || (cfg_.need_wakeup && xsk_ring_prod__needs_wakeup(&umem_.fill))) {
         bump(c_.syscalls, 1);
         ::recvfrom(xsk_.fd(), nullptr, 0, MSG_DONTWAIT, nullptr, nullptr);
-        if (cfg_.busy_poll) return;
+        if (busy_poll_) return;
     }
     if (++idle_ < kIdleSpins) return;
     idle_ = 0;
@@ -1254,11 +1277,27 @@ void Worker::wait_idle() {
     ::poll(&p, 1, kIdlePollMs);
 }
 
+// 8< busy_poll_check
+// busy-poll 的系統呼叫執行的是「socket 記下的 NAPI」（SO_INCOMING_NAPI_ID，核心在第一個封包進來時記下）。
+// 驅動沒有替 XDP 的接收佇列登記 NAPI id 時它是 0：veth 的 copy 模式就是這樣，busy-poll 的 recvfrom() 什麼也不做，
+// 只是白燒 CPU（而介面的 napi_defer_hard_irqs 讓接收等計時器，見 IrqDeferralOff）。所以第一批封包之後檢查一次，
+// 是 0 就改回一般的等待方式（空轉再 poll()），並讓主執行緒知道。
+void Worker::check_busy_poll() {
+    busy_poll_pending_ = false;
+    unsigned id = 0;
+    socklen_t len = sizeof(id);
+    if (::getsockopt(xsk_.fd(), SOL_SOCKET, SO_INCOMING_NAPI_ID, &id, &len) != 0) id = 0;
+    napi_id_ = id;
+    busy_poll_ = id != 0;
+    busy_poll_checked_.store(true, std::memory_order_release);
+}
+// >8 busy_poll_check
+
 // 8< run
 void Worker::run() {
     using Clock = std::chrono::steady_clock;
     const auto t0 = Clock::now();
-    const bool txonly = cfg_.mode == Mode::txonly;
+    const bool txonly = cfg_.mode == Mode::TxOnly;
     while (!stopping()) {
         complete_tx();
         if (txonly) {
@@ -1283,14 +1322,18 @@ void Worker::run() {
             if (n == 0 && alloc_.available() == 0) kick_tx();             // frame 都在核心手上：催它送
         } else {
             refill_fill();
-            if (rx_batch() == 0) wait_idle();
-            else idle_ = 0;
+            if (rx_batch() == 0) {
+                wait_idle();
+            } else {
+                idle_ = 0;
+                if (busy_poll_pending_) [[unlikely]] check_busy_poll();
+            }
             if (cfg_.count && c_.rx_packets.load(std::memory_order_relaxed) >= cfg_.count) break;
         }
     }
     // 收尾：等核心送完 tx 環裡的 frame，讓每個 frame 都回到帳上
     const auto deadline = Clock::now() + kTxDrainTimeout;
-    while (cfg_.mode != Mode::rxdrop && c_.tx_packets.load() != c_.tx_completed.load() && Clock::now() < deadline) {
+    while (cfg_.mode != Mode::RxDrop && c_.tx_packets.load() != c_.tx_completed.load() && Clock::now() < deadline) {
         kick_tx();
         complete_tx();
         std::this_thread::sleep_for(std::chrono::microseconds(100));
@@ -1314,13 +1357,13 @@ struct Bound {
 Bound create_socket(const Config& cfg, const Device& dev, UmemArea& area, std::optional<XskUmem>& umem,
                     XskSocket& xsk) {
     const uint16_t wake = cfg.need_wakeup ? XDP_USE_NEED_WAKEUP : 0;
-    const bool try_zc = cfg.bind != BindPref::copy && !cfg.skb_mode;
+    const bool try_zc = cfg.bind != BindPref::Copy && !cfg.skb_mode;
     if (try_zc) {
         umem.emplace(area, cfg);
         const int err = xsk.create(cfg, *umem, XDP_ZEROCOPY | wake);
         if (err == 0) return {true};
-        if (cfg.bind == BindPref::zerocopy)
-            fail_call("xsk_socket__create(XDP_ZEROCOPY)", -err,
+        if (cfg.bind == BindPref::ZeroCopy)
+            throw call_failed("xsk_socket__create(XDP_ZEROCOPY)", -err,
                       err == -EBUSY ? "這個佇列已經綁了另一個 AF_XDP socket"
                                     : "驅動 " + dev.driver + " 不支援 AF_XDP zero-copy（例如 veth）；拿掉 --zero-copy 改用 copy 模式");
         if (err == -EBUSY)
@@ -1332,7 +1375,7 @@ Bound create_socket(const Config& cfg, const Device& dev, UmemArea& area, std::o
     }
     umem.emplace(area, cfg);
     if (const int err = xsk.create(cfg, *umem, XDP_COPY | wake); err)
-        fail_call("xsk_socket__create(XDP_COPY)", -err,
+        throw call_failed("xsk_socket__create(XDP_COPY)", -err,
                   err == -EBUSY ? "這個佇列已經綁了另一個 AF_XDP socket"
                                 : "核心是否有 CONFIG_XDP_SOCKETS？佇列編號是否正確？");
     return {false};
@@ -1342,11 +1385,11 @@ Bound create_socket(const Config& cfg, const Device& dev, UmemArea& area, std::o
 void set_busy_poll(int fd, uint32_t batch) {
     const int on = 1, usec = kBusyPollUsec, budget = static_cast<int>(batch);
     if (::setsockopt(fd, SOL_SOCKET, SO_PREFER_BUSY_POLL, &on, sizeof(on)) != 0)
-        fail_call("setsockopt(SO_PREFER_BUSY_POLL)", errno, "需要 Linux 5.11+");
+        throw call_failed("setsockopt(SO_PREFER_BUSY_POLL)", errno, "需要 Linux 5.11+");
     if (::setsockopt(fd, SOL_SOCKET, SO_BUSY_POLL, &usec, sizeof(usec)) != 0)
-        fail_call("setsockopt(SO_BUSY_POLL)", errno, "需要 CAP_NET_ADMIN");
+        throw call_failed("setsockopt(SO_BUSY_POLL)", errno, "需要 CAP_NET_ADMIN");
     if (::setsockopt(fd, SOL_SOCKET, SO_BUSY_POLL_BUDGET, &budget, sizeof(budget)) != 0)
-        fail_call("setsockopt(SO_BUSY_POLL_BUDGET)", errno, "需要 Linux 5.11+");
+        throw call_failed("setsockopt(SO_BUSY_POLL_BUDGET)", errno, "需要 Linux 5.11+");
 }
 
 // copy 模式的 TX 在 sendto() 裡逐個建 sk_buff 送出，預設每次最多 32 個。Linux 6.17+ 可用
@@ -1358,11 +1401,18 @@ uint32_t raise_tx_budget(int fd, uint32_t want) {
 }
 
 // ---------------------------------------------------------------- 統計
-xdp_statistics read_xdp_statistics(int fd) {
+// XDP_STATISTICS 的核心計數器（struct xdp_statistics 的欄位是 __u64，這裡換成 uint64_t 以 PRIu64 印出）
+struct KernelStats {
+    uint64_t rx_dropped = 0, rx_invalid_descs = 0, rx_ring_full = 0, rx_fill_ring_empty_descs = 0;
+    uint64_t tx_invalid_descs = 0, tx_ring_empty_descs = 0;
+};
+
+KernelStats read_xdp_statistics(int fd) {
     xdp_statistics s{};
     socklen_t len = sizeof(s);
     ::getsockopt(fd, SOL_XDP, XDP_STATISTICS, &s, &len);
-    return s;
+    return {s.rx_dropped, s.rx_invalid_descs, s.rx_ring_full, s.rx_fill_ring_empty_descs, s.tx_invalid_descs,
+            s.tx_ring_empty_descs};
 }
 
 struct Snapshot {
@@ -1374,22 +1424,19 @@ struct Snapshot {
 };
 
 // 8< stats
-void print_stats_line(int second, double dt, const Snapshot& now, const Snapshot& prev, const xdp_statistics& ks,
+void print_stats_line(int second, double dt, const Snapshot& now, const Snapshot& prev, const KernelStats& ks,
                       const XdpAttachment::ProgStats& ps) {
     const double rx_pps = static_cast<double>(now.rx_packets - prev.rx_packets) / dt;
     const double tx_pps = static_cast<double>(now.tx_packets - prev.tx_packets) / dt;
     const double rx_mbps = static_cast<double>(now.rx_bytes - prev.rx_bytes) * 8 / dt / 1e6;
     const double tx_mbps = static_cast<double>(now.tx_bytes - prev.tx_bytes) * 8 / dt / 1e6;
-    std::printf("[統計] 第 %d 秒 rx %.0f pps %.1f Mbit/s｜tx %.0f pps %.1f Mbit/s｜XDP_STATISTICS rx_dropped=%llu "
-                "rx_invalid_descs=%llu rx_ring_full=%llu rx_fill_ring_empty_descs=%llu tx_invalid_descs=%llu "
-                "tx_ring_empty_descs=%llu｜malformed=%" PRIu64 " refused=%" PRIu64 "｜XDP 程式 redirected=%" PRIu64 " passed=%" PRIu64
-                " not_local=%" PRIu64 " no_socket=%" PRIu64 "\n",
-                second, rx_pps, rx_mbps, tx_pps, tx_mbps, static_cast<unsigned long long>(ks.rx_dropped),
-                static_cast<unsigned long long>(ks.rx_invalid_descs), static_cast<unsigned long long>(ks.rx_ring_full),
-                static_cast<unsigned long long>(ks.rx_fill_ring_empty_descs),
-                static_cast<unsigned long long>(ks.tx_invalid_descs),
-                static_cast<unsigned long long>(ks.tx_ring_empty_descs), now.malformed, now.refused, ps.redirected,
-                ps.passed, ps.not_local, ps.no_socket);
+    std::printf("[統計] 第 %d 秒 rx %.0f pps %.1f Mbit/s｜tx %.0f pps %.1f Mbit/s｜XDP_STATISTICS rx_dropped=%" PRIu64
+                " rx_invalid_descs=%" PRIu64 " rx_ring_full=%" PRIu64 " rx_fill_ring_empty_descs=%" PRIu64
+                " tx_invalid_descs=%" PRIu64 " tx_ring_empty_descs=%" PRIu64 "｜malformed=%" PRIu64 " refused=%" PRIu64
+                "｜XDP 程式 redirected=%" PRIu64 " passed=%" PRIu64 " not_local=%" PRIu64 " no_socket=%" PRIu64 "\n",
+                second, rx_pps, rx_mbps, tx_pps, tx_mbps, ks.rx_dropped, ks.rx_invalid_descs, ks.rx_ring_full,
+                ks.rx_fill_ring_empty_descs, ks.tx_invalid_descs, ks.tx_ring_empty_descs, now.malformed, now.refused,
+                ps.redirected, ps.passed, ps.not_local, ps.no_socket);
 }
 // >8 stats
 
@@ -1398,7 +1445,7 @@ void pin_thread(std::thread& t, int cpu) {
     CPU_ZERO(&set);
     CPU_SET(cpu, &set);
     if (const int err = pthread_setaffinity_np(t.native_handle(), sizeof(set), &set); err)
-        fail_call("pthread_setaffinity_np", err, "CPU " + std::to_string(cpu) + " 不存在或不在允許的 cpuset 中（nproc 查看）");
+        throw call_failed("pthread_setaffinity_np", err, "CPU " + std::to_string(cpu) + " 不存在或不在允許的 cpuset 中（nproc 查看）");
 }
 
 std::string format_mac(const std::array<uint8_t, 6>& m) {
@@ -1414,152 +1461,246 @@ std::string default_bpf_obj(const char* argv0) {
     return (exe.parent_path() / kBpfObjName).string();
 }
 
-// ---------------------------------------------------------------- 執行一次（setup → 迴圈 → 收尾）
-int run(const Config& cfg) {
-    // 1. 權限與裝置
-    check_privileges();
-    const Device dev = inspect_device(cfg, !cfg.unload);
-
-    // 2. 擁有權：取得這個介面的鎖（另一個實例持有就拒絕），直到 return 後 XDP 程式卸下才放開
-    const OwnerLock lock(cfg.ifname);
-
-    // --unload：只移除我們的程式（拿到鎖就證明它們都是殘留）
-    if (cfg.unload) {
-        const int n = handle_existing_xdp(cfg, dev, lock, true);
-        if (n == 0) std::printf("[說明] %s 上沒有 %s，不需要移除\n", cfg.ifname.c_str(), kProgName);
-        std::printf("[摘要] unloaded=%d iface=%s\n", n, cfg.ifname.c_str());
-        return kExitOk;
+// 8< irq_deferral
+// 介面的中斷延後（napi_defer_hard_irqs 與 gro_flush_timeout，核心文件建議與 busy-poll 一起設定）：NAPI 做完一輪之後
+// 不重新開中斷，等應用程式的系統呼叫來輪詢；沒人來，就等 gro_flush_timeout 的計時器到了才處理下一批。socket 沒有
+// NAPI id 時（見錨點 busy_poll_check）沒有人能來輪詢，每個封包都要等計時器（設成 200 µs 就是每個封包多 200 µs，
+// 快一點的流量還會讓 RX 環滿出來）。所以這時在程式執行期間把 napi_defer_hard_irqs 設成 0，結束時還原成原來的值。
+class IrqDeferralOff {
+public:
+    explicit IrqDeferralOff(const std::string& ifname) : path_("/sys/class/net/" + ifname + "/napi_defer_hard_irqs") {
+        old_ = read_text(path_);
+        if (old_.empty() || old_ == "0") return;  // 沒有這個檔案（舊核心）或本來就沒有延後
+        changed_ = write("0");
     }
+    IrqDeferralOff(const IrqDeferralOff&) = delete;
+    IrqDeferralOff& operator=(const IrqDeferralOff&) = delete;
+    ~IrqDeferralOff() { if (changed_) write(old_); }
+    bool changed() const { return changed_; }
+    const std::string& old_value() const { return old_; }
+private:
+    bool write(const std::string& v) const {
+        std::ofstream f(path_);
+        f << v << '\n';
+        f.flush();
+        return static_cast<bool>(f);
+    }
+    std::string path_, old_;
+    bool changed_ = false;
+};
+// >8 irq_deferral
 
-    // 3. bpffs，殘留或別人的 XDP 程式
-    ensure_bpffs();
-    handle_existing_xdp(cfg, dev, lock, false);
+// busy-poll 沒有作用時（第一批封包之後 worker 才知道）：說明原因，關掉介面的中斷延後
+void busy_poll_fallback(const Config& cfg, std::optional<IrqDeferralOff>& deferral) {
+    deferral.emplace(cfg.ifname);
+    std::printf("[說明] --busy-poll 在這個介面上沒有作用：socket 沒有 NAPI id（SO_INCOMING_NAPI_ID=0，veth 的 copy 模式就是這樣），"
+                "系統呼叫驅動不了接收；改用一般的等待方式（空轉，再 poll()）%s\n",
+                deferral->changed() ? ("，並在執行期間把 " + cfg.ifname + " 的 napi_defer_hard_irqs 從 " + deferral->old_value() +
+                                       " 設成 0（否則每個封包都要等 gro_flush_timeout 的計時器），結束時還原").c_str()
+                                    : "");
+}
 
-    // 4. 掛上 XDP 程式（解構時卸下；建構到一半失敗也卸下）
-    XskCfg want{static_cast<uint32_t>(::getpid()), cfg.udp_port, static_cast<uint8_t>(cfg.all ? 1 : 0),
-                static_cast<uint8_t>(cfg.broadcast ? 1 : 0), dev.mac, static_cast<uint8_t>(dev.ip4.size()), 0, {}};
-    EchoPolicy echo{cfg.udp_port, dev.mac, {}, static_cast<uint32_t>(dev.ip4.size())};
-    for (size_t i = 0; i < dev.ip4.size(); ++i) want.ip4[i] = echo.ip4[i] = dev.ip4[i].s_addr;
-    XdpAttachment xdp(cfg, dev, want);
+// ---------------------------------------------------------------- run() 的步驟
+// XDP 程式的設定（xsk_cfg map 的一筆）與 echo 的規則：同一份介面資訊（MAC、最多 kMaxIp4 個 IPv4），兩邊一致
+XskCfg xsk_cfg_for(const Config& cfg, const Device& dev) {
+    XskCfg c{static_cast<uint32_t>(::getpid()), cfg.udp_port, static_cast<uint8_t>(cfg.all ? 1 : 0),
+             static_cast<uint8_t>(cfg.broadcast ? 1 : 0), dev.mac, static_cast<uint8_t>(dev.ip4.size()), 0, {}};
+    for (size_t i = 0; i < dev.ip4.size(); ++i) c.ip4[i] = dev.ip4[i].s_addr;
+    return c;
+}
 
-    // 5. UMEM 與 socket；把 socket 放進 XSKMAP 的「佇列」位置，XDP 程式才會導向它
-    UmemArea area(static_cast<size_t>(cfg.frames) * cfg.frame_size);
-    std::optional<XskUmem> umem;
-    XskSocket xsk;
-    const Bound bound = create_socket(cfg, dev, area, umem, xsk);
-    if (cfg.busy_poll) set_busy_poll(xsk.fd(), cfg.batch);
-    const auto src_mac = cfg.src_mac.value_or(dev.mac);
-    const std::vector<uint8_t> tmpl = cfg.mode == Mode::txonly ? build_udp_frame(cfg, src_mac) : std::vector<uint8_t>{};
-    Worker worker(cfg, area, *umem, xsk, tmpl, echo);
-    uint32_t tx_budget = kCopyTxPerKick;
-    if (cfg.mode != Mode::rxdrop && !bound.zerocopy) worker.set_tx_per_kick(tx_budget = raise_tx_budget(xsk.fd(), cfg.batch));
-    worker.prime();
-    if (cfg.mode != Mode::txonly)
-        if (const int err = xsk_socket__update_xskmap(xsk.get(), xdp.xsks_map_fd()); err)
-            fail_call("xsk_socket__update_xskmap", -err, "");
+EchoPolicy echo_policy_for(const Config& cfg, const XskCfg& x) { return {cfg.udp_port, x.mac, x.ip4, x.n_ip4}; }
 
+void print_ready(const Config& cfg, const Device& dev, bool zerocopy, const XdpAttachment& xdp, uint32_t tx_budget) {
     std::string local = "送給 " + format_mac(dev.mac) + (cfg.broadcast ? " 與廣播 / 多播" : "");
     for (const auto& a : dev.ip4) {
         std::array<char, INET_ADDRSTRLEN> ip{};
         local += std::string(&a == dev.ip4.data() ? "、IPv4 " : " ") + ::inet_ntop(AF_INET, &a, ip.data(), ip.size());
     }
+    const std::string what = cfg.all ? std::string("攔截全部封包") : "攔截 UDP 埠 " + std::to_string(cfg.udp_port) + "（" + local + "）";
     std::printf("[就緒] %s 佇列 %u：mode=%s bind=%s xdp=%s（程式 id %u）need_wakeup=%d busy_poll=%d "
                 "frames=%u frame_size=%u batch=%u tx_budget=%u %s\n",
-                cfg.ifname.c_str(), cfg.queue, std::string(mode_name(cfg.mode)).c_str(),
-                bound.zerocopy ? "zerocopy" : "copy", xdp.mode_name(), xdp.id(), cfg.need_wakeup, cfg.busy_poll,
-                cfg.frames, cfg.frame_size, cfg.batch, tx_budget,
-                (cfg.all ? std::string("攔截全部封包") : "攔截 UDP 埠 " + std::to_string(cfg.udp_port) + "（" + local + "）").c_str());
+                cfg.ifname.c_str(), cfg.queue, std::string(mode_name(cfg.mode)).c_str(), zerocopy ? "zerocopy" : "copy",
+                xdp.mode_name(), xdp.id(), cfg.need_wakeup, cfg.busy_poll, cfg.frames, cfg.frame_size, cfg.batch,
+                tx_budget, what.c_str());
+}
 
-    // 6. 環的迴圈在 worker 執行緒；主執行緒每秒印統計
+// 主執行緒：每秒印 [統計]，確認介面還在，處理 busy-poll 的後備；直到停止旗標、--duration 或 worker 結束。
+// 回傳 false = 介面不見了
+bool supervise(const Config& cfg, const Device& dev, Worker& worker, const XskSocket& xsk, const XdpAttachment& xdp,
+               std::optional<IrqDeferralOff>& deferral) {
     using Clock = std::chrono::steady_clock;
     const auto t0 = Clock::now();
-    // 執行緒裡的例外不能讓它逃出執行緒（那是 std::terminate，XDP 程式就留在介面上）：接住，交給主執行緒重新丟出
-    std::exception_ptr worker_error;
-    std::thread th;
-    try {
-        th = std::thread([&] {
-            try {
-                worker.run();
-            } catch (...) {
-                worker_error = std::current_exception();
-                worker.mark_finished();
-            }
-        });
-    } catch (const std::system_error& e) {
-        fail_call("std::thread（建立環的迴圈執行緒）", e.code().value(), "執行緒數到了上限？看 ulimit -u 與 cgroup 的 pids.max");
-    }
-    // 主執行緒在下面任何地方丟出例外，都先停下並 join 工作執行緒（joinable 的 std::thread 被解構也是 std::terminate）
-    struct JoinOnExit {
-        Worker& w;
-        std::thread& t;
-        ~JoinOnExit() {
-            if (t.joinable()) { w.request_stop(); t.join(); }
-        }
-    } join_on_exit{worker, th};
-    if (cfg.pin_cpu >= 0) pin_thread(th, cfg.pin_cpu);
     Snapshot prev;
     auto last = t0;
     int second = 0;
-    bool device_gone = false;
+    bool fallback_checked = !cfg.busy_poll;
     while (!g_stop.load() && !worker.finished()) {
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
         const auto now = Clock::now();
         if (cfg.duration_s > 0 && std::chrono::duration<double>(now - t0).count() >= cfg.duration_s) break;
-        if (now - last >= std::chrono::seconds(1)) {
-            // 介面被刪除（或移到別的 namespace）時 socket 不會報錯，只會再也收不到東西：每秒確認一次
-            if (if_nametoindex(cfg.ifname.c_str()) != static_cast<unsigned>(dev.ifindex)) {
-                std::fprintf(stderr, "錯誤：介面 %s 不見了（被刪除或移到別的 network namespace），結束\n", cfg.ifname.c_str());
-                device_gone = true;
-                break;
-            }
-            const Snapshot s = Snapshot::of(worker.counters());
-            print_stats_line(++second, std::chrono::duration<double>(now - last).count(), s, prev,
-                             read_xdp_statistics(xsk.fd()), xdp.read_stats());
-            prev = s;
-            last = now;
+        if (!fallback_checked && worker.busy_poll_checked()) {
+            fallback_checked = true;
+            if (worker.napi_id() == 0) busy_poll_fallback(cfg, deferral);
+        }
+        if (now - last < std::chrono::seconds(1)) continue;
+        // 介面被刪除（或移到別的 namespace）時 socket 不會報錯，只會再也收不到東西：每秒確認一次
+        if (if_nametoindex(cfg.ifname.c_str()) != static_cast<unsigned>(dev.ifindex)) {
+            std::fprintf(stderr, "錯誤：介面 %s 不見了（被刪除或移到別的 network namespace），結束\n", cfg.ifname.c_str());
+            return false;
+        }
+        const Snapshot s = Snapshot::of(worker.counters());
+        print_stats_line(++second, std::chrono::duration<double>(now - last).count(), s, prev,
+                         read_xdp_statistics(xsk.fd()), xdp.read_stats());
+        prev = s;
+        last = now;
+    }
+    return true;
+}
+
+// 環的迴圈在自己的執行緒裡跑。執行緒裡的例外不能逃出執行緒（那是 std::terminate，XDP 程式就留在介面上）：
+// 接住、交給主執行緒；主執行緒在任何地方丟出例外，也都先停下並 join 工作執行緒（JoinOnExit）
+class WorkerThread {
+public:
+    WorkerThread(Worker& w, int pin_cpu) : w_(w) {
+        try {
+            t_ = std::thread([this] {
+                try {
+                    w_.run();
+                } catch (const Failure& e) {
+                    error_ = e;
+                    w_.mark_finished();
+                } catch (const std::exception& e) {
+                    error_ = Failure(kExitRuntime, std::string("環的迴圈發生例外：") + e.what());
+                    w_.mark_finished();
+                }
+            });
+        } catch (const std::system_error& e) {
+            throw call_failed("std::thread（建立環的迴圈執行緒）", e.code().value(), "執行緒數到了上限？看 ulimit -u 與 cgroup 的 pids.max");
+        }
+        try {
+            if (pin_cpu >= 0) pin_thread(t_, pin_cpu);
+        } catch (...) {
+            join();
+            throw;
         }
     }
-    worker.request_stop();
-    th.join();
-    if (worker_error) std::rethrow_exception(worker_error);
-    const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+    WorkerThread(const WorkerThread&) = delete;
+    WorkerThread& operator=(const WorkerThread&) = delete;
+    ~WorkerThread() { join(); }
+    // 停下並等它結束；worker 的錯誤在這裡交給主執行緒
+    void join_and_rethrow() {
+        join();
+        if (error_) throw *error_;
+    }
+private:
+    void join() {
+        if (!t_.joinable()) return;
+        w_.request_stop();
+        t_.join();
+    }
+    Worker& w_;
+    std::thread t_;
+    std::optional<Failure> error_;  // join 之後才讀
+};
 
-    // 7. 摘要（XDP 程式與 UMEM 在 return 後依宣告的相反順序釋放：socket → umem → 記憶體 → XDP 程式）
+// 8< summary
+void print_summary(const Config& cfg, bool zerocopy, const XdpAttachment& xdp, const Worker& worker, int fd, double secs) {
     const auto& c = worker.counters();
-    const auto ks = read_xdp_statistics(xsk.fd());
+    const KernelStats ks = read_xdp_statistics(fd);
     const auto ps = xdp.read_stats();
     const auto acc = worker.accounting();
     if (!acc.balanced())
         std::fprintf(stderr, "錯誤：UMEM frame 對不上帳：總數 %u ≠ 空閒 %u + fill %u + tx %u（或空閒清單有重複）\n",
                      acc.total, acc.free, acc.in_fill, acc.in_tx);
-    std::printf("[摘要] mode=%s bind=%s xdp_mode=%s need_wakeup=%d busy_poll=%d seconds=%.3f rx_packets=%" PRIu64
-                " rx_bytes=%" PRIu64 " tx_packets=%" PRIu64 " tx_bytes=%" PRIu64 " rx_pps=%.0f tx_pps=%.0f"
-                " rx_dropped=%llu rx_invalid_descs=%llu rx_ring_full=%llu rx_fill_ring_empty_descs=%llu"
-                " tx_ring_empty_descs=%llu malformed=%" PRIu64 " refused=%" PRIu64 " xdp_redirected=%" PRIu64 " xdp_passed=%" PRIu64
-                " xdp_not_local=%" PRIu64 " xdp_no_socket=%" PRIu64
-                " syscalls=%" PRIu64 " worker_cpu_pct=%.0f umem_frames=%u umem_free=%u umem_in_fill=%u umem_in_tx=%u umem_balance=%s\n",
-                std::string(mode_name(cfg.mode)).c_str(), bound.zerocopy ? "zerocopy" : "copy", xdp.mode_name(),
-                cfg.need_wakeup, cfg.busy_poll, secs, c.rx_packets.load(), c.rx_bytes.load(), c.tx_packets.load(),
-                c.tx_bytes.load(), static_cast<double>(c.rx_packets.load()) / secs,
-                static_cast<double>(c.tx_packets.load()) / secs, static_cast<unsigned long long>(ks.rx_dropped),
-                static_cast<unsigned long long>(ks.rx_invalid_descs), static_cast<unsigned long long>(ks.rx_ring_full),
-                static_cast<unsigned long long>(ks.rx_fill_ring_empty_descs),
-                static_cast<unsigned long long>(ks.tx_ring_empty_descs), c.malformed.load(), c.refused.load(),
-                ps.redirected, ps.passed, ps.not_local, ps.no_socket, c.syscalls.load(), worker.cpu_percent(), acc.total, acc.free, acc.in_fill, acc.in_tx, acc.balanced() ? "ok" : "mismatch");
-    return acc.balanced() && !device_gone ? kExitOk : kExitRuntime;
+    Summary s;
+    s.add("mode", mode_name(cfg.mode)).add("bind", zerocopy ? "zerocopy" : "copy").add("xdp_mode", xdp.mode_name());
+    s.add("need_wakeup", int{cfg.need_wakeup}).add("busy_poll", int{cfg.busy_poll}).add("seconds", secs, 3);
+    s.add("rx_packets", c.rx_packets.load()).add("rx_bytes", c.rx_bytes.load());
+    s.add("tx_packets", c.tx_packets.load()).add("tx_bytes", c.tx_bytes.load());
+    s.add("rx_pps", static_cast<double>(c.rx_packets.load()) / secs, 0);
+    s.add("tx_pps", static_cast<double>(c.tx_packets.load()) / secs, 0);
+    s.add("rx_dropped", ks.rx_dropped).add("rx_invalid_descs", ks.rx_invalid_descs).add("rx_ring_full", ks.rx_ring_full);
+    s.add("rx_fill_ring_empty_descs", ks.rx_fill_ring_empty_descs).add("tx_ring_empty_descs", ks.tx_ring_empty_descs);
+    s.add("malformed", c.malformed.load()).add("refused", c.refused.load());
+    s.add("xdp_redirected", ps.redirected).add("xdp_passed", ps.passed);
+    s.add("xdp_not_local", ps.not_local).add("xdp_no_socket", ps.no_socket);
+    s.add("syscalls", c.syscalls.load()).add("worker_cpu_pct", worker.cpu_percent(), 0);
+    s.add("umem_frames", acc.total).add("umem_free", acc.free).add("umem_in_fill", acc.in_fill).add("umem_in_tx", acc.in_tx);
+    s.add("umem_balance", acc.balanced() ? "ok" : "mismatch");
+    s.print();
 }
+// >8 summary
+
+// --unload：拿到鎖就證明介面上我們的程式都是殘留；只移除它們
+int unload(const Config& cfg, const Device& dev, const OwnerLock& lock) {
+    const int n = handle_existing_xdp(cfg, dev, lock, true);
+    if (n == 0) std::printf("[說明] %s 上沒有 %s，不需要移除\n", cfg.ifname.c_str(), kProgName);
+    Summary().add("unloaded", n).add("iface", cfg.ifname).print();
+    return kExitOk;
+}
+
+// 8< run_steps
+// 步驟與指南〈3.3 程式走讀〉最後一段的編號相同。資源依宣告的相反順序釋放：socket → UMEM → 記憶體 → XDP 程式 → 鎖
+int run(const Config& cfg) {
+    // 1. 權限與裝置
+    check_privileges();
+    const Device dev = inspect_device(cfg, !cfg.unload);
+
+    // 2. 擁有權：取得這個介面的鎖（另一個實例持有就拒絕）；拿到鎖，介面上我們的程式就一定是殘留
+    const OwnerLock lock(cfg.ifname);
+    if (cfg.unload) return unload(cfg, dev, lock);
+
+    // 3. bpffs，殘留或別人的 XDP 程式
+    ensure_bpffs();
+    handle_existing_xdp(cfg, dev, lock, false);
+
+    // 4. 掛上 XDP 程式（解構時卸下；建構到一半失敗也卸下），告訴它介面的 MAC、IPv4 與要攔截的埠
+    const XskCfg want = xsk_cfg_for(cfg, dev);
+    XdpAttachment xdp(cfg, dev, want);
+
+    // 5. UMEM 與 socket（先試 zero-copy），填滿 fill 環，再把 socket 放進 XSKMAP 的「佇列」位置
+    UmemArea area(static_cast<size_t>(cfg.frames) * cfg.frame_size);
+    std::optional<XskUmem> umem;
+    XskSocket xsk;
+    const Bound bound = create_socket(cfg, dev, area, umem, xsk);
+    if (cfg.busy_poll) set_busy_poll(xsk.fd(), cfg.batch);
+    const std::vector<uint8_t> tmpl =
+        cfg.mode == Mode::TxOnly ? build_udp_frame(cfg, cfg.src_mac.value_or(dev.mac)) : std::vector<uint8_t>{};
+    Worker worker(cfg, area, *umem, xsk, tmpl, echo_policy_for(cfg, want));
+    uint32_t tx_budget = kCopyTxPerKick;
+    if (cfg.mode != Mode::RxDrop && !bound.zerocopy) worker.set_tx_per_kick(tx_budget = raise_tx_budget(xsk.fd(), cfg.batch));
+    worker.prime();
+    if (cfg.mode != Mode::TxOnly)
+        if (const int err = xsk_socket__update_xskmap(xsk.get(), xdp.xsks_map_fd()); err)
+            throw call_failed("xsk_socket__update_xskmap", -err, "");
+    print_ready(cfg, dev, bound.zerocopy, xdp, tx_budget);
+
+    // 6. 環的迴圈在 worker 執行緒；主執行緒每秒印統計
+    const auto t0 = std::chrono::steady_clock::now();
+    std::optional<IrqDeferralOff> deferral;  // busy-poll 沒有作用時才建立（見錨點 irq_deferral）
+    WorkerThread thread(worker, cfg.pin_cpu);
+    const bool device_ok = supervise(cfg, dev, worker, xsk, xdp, deferral);
+    thread.join_and_rethrow();
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+
+    // 7. 摘要，核對 UMEM 帳目
+    print_summary(cfg, bound.zerocopy, xdp, worker, xsk.fd(), secs);
+    return worker.accounting().balanced() && device_ok ? kExitOk : kExitRuntime;
+}
+// >8 run_steps
 
 }  // namespace
 
-// ---------------------------------------------------------------- main：解析、設定信號、執行、回報
+// ---------------------------------------------------------------- main：信號、解析、執行、回報
 int main(int argc, char** argv) {
     std::setvbuf(stdout, nullptr, _IOLBF, 0);
-    bool help = false;
+    install_stop_handler();
     Config cfg;
     try {
-        cfg = parse_args(argc, argv, help);
+        cfg = parse_args(argc, argv);
         if (cfg.bpf_obj.empty()) cfg.bpf_obj = default_bpf_obj(argv[0]);
-    } catch (const UsageError& e) {
+    } catch (const Failure& e) {
         std::fprintf(stderr, "參數錯誤：%s\n\n", e.what());
         print_usage(stderr);
         return kExitUsage;
@@ -1567,28 +1708,21 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "錯誤：解析參數時發生例外：%s\n", e.what());
         return kExitRuntime;
     }
-    if (help) { print_usage(stdout); return kExitOk; }
-
-    struct sigaction sa{};
-    sa.sa_handler = on_signal;  // 不設 SA_RESTART：poll() 會被打斷，迴圈馬上看到停止旗標
-    sigaction(SIGINT, &sa, nullptr);
-    sigaction(SIGTERM, &sa, nullptr);
+    if (cfg.help) { print_usage(stdout); return kExitOk; }
     libxdp_set_print(cfg.verbose ? libxdp_verbose : libxdp_silent);  // 預設：錯誤由我們自己用中文說明
     libbpf_set_print(cfg.verbose ? libbpf_verbose : libbpf_silent);
 
+    int code = kExitRuntime;
     try {
         return run(cfg);
-    } catch (const Fatal& e) {
+    } catch (const Failure& e) {
         std::fprintf(stderr, "錯誤：%s\n", e.what());
-        std::printf("[摘要] mode=%s error=1 exit=%d\n", std::string(mode_name(cfg.mode)).c_str(), e.code);
-        return e.code;
+        code = e.code;
     } catch (const std::exception& e) {  // 任何其他例外：run() 的區域物件已依相反順序釋放（XDP 程式卸下、UMEM 歸還）
         std::fprintf(stderr, "錯誤：未預期的例外：%s（資源已釋放）\n", e.what());
-        std::printf("[摘要] mode=%s error=1 exit=%d\n", std::string(mode_name(cfg.mode)).c_str(), kExitRuntime);
-        return kExitRuntime;
     } catch (...) {
         std::fprintf(stderr, "錯誤：未預期的例外（不是 std::exception；資源已釋放）\n");
-        std::printf("[摘要] mode=%s error=1 exit=%d\n", std::string(mode_name(cfg.mode)).c_str(), kExitRuntime);
-        return kExitRuntime;
     }
+    Summary().add("mode", mode_name(cfg.mode)).add("error", 1).add("exit", code).print();
+    return code;
 }

@@ -76,8 +76,8 @@ adv_af_xdp_cmdline() {
     fi
 }
 
-adv_af_xdp_t_cmdline() { adv_af_xdp_cmdline adversarial.af_xdp.cmdline; }
-adv_af_xdp_t_cmdline_asan() {
+af_xdp_t_adv_cmdline() { adv_af_xdp_cmdline adversarial.af_xdp.cmdline; }
+af_xdp_t_adv_cmdline_asan() {
     export SANITIZE=1
     adv_af_xdp_cmdline adversarial.af_xdp.cmdline_asan
 }
@@ -168,23 +168,23 @@ adv_af_xdp_hostile() {
     fi
 }
 
-adv_af_xdp_t_echo() { adv_af_xdp_hostile adversarial.af_xdp.hostile_echo --mode echo; }
-adv_af_xdp_t_l2fwd() { adv_af_xdp_hostile adversarial.af_xdp.hostile_l2fwd --mode l2fwd; }
-adv_af_xdp_t_l2fwd_all() { adv_af_xdp_hostile adversarial.af_xdp.hostile_l2fwd_all --mode l2fwd --all; }
-adv_af_xdp_t_echo_all() { adv_af_xdp_hostile adversarial.af_xdp.hostile_echo_all --mode echo --all; }
-adv_af_xdp_t_echo_asan() { export SANITIZE=1; adv_af_xdp_hostile adversarial.af_xdp.hostile_echo_asan --mode echo --all; }
-adv_af_xdp_t_l2fwd_asan() { export SANITIZE=1; adv_af_xdp_hostile adversarial.af_xdp.hostile_l2fwd_asan --mode l2fwd --all; }
+af_xdp_t_adv_echo() { adv_af_xdp_hostile adversarial.af_xdp.hostile_echo --mode echo; }
+af_xdp_t_adv_l2fwd() { adv_af_xdp_hostile adversarial.af_xdp.hostile_l2fwd --mode l2fwd; }
+af_xdp_t_adv_l2fwd_all() { adv_af_xdp_hostile adversarial.af_xdp.hostile_l2fwd_all --mode l2fwd --all; }
+af_xdp_t_adv_echo_all() { adv_af_xdp_hostile adversarial.af_xdp.hostile_echo_all --mode echo --all; }
+af_xdp_t_adv_echo_asan() { export SANITIZE=1; adv_af_xdp_hostile adversarial.af_xdp.hostile_echo_asan --mode echo --all; }
+af_xdp_t_adv_l2fwd_asan() { export SANITIZE=1; adv_af_xdp_hostile adversarial.af_xdp.hostile_l2fwd_asan --mode l2fwd --all; }
 
 adversarial_af_xdp_smoke() {
-    run_test adv_af_xdp_t_cmdline
-    run_test adv_af_xdp_t_cmdline_asan
+    run_test af_xdp_t_adv_cmdline
+    run_test af_xdp_t_adv_cmdline_asan
 }
 
 adversarial_af_xdp_full() {
-    run_test adv_af_xdp_t_echo
-    run_test adv_af_xdp_t_echo_all
-    run_test adv_af_xdp_t_l2fwd
-    run_test adv_af_xdp_t_l2fwd_all
-    run_test adv_af_xdp_t_echo_asan
-    run_test adv_af_xdp_t_l2fwd_asan
+    run_test af_xdp_t_adv_echo
+    run_test af_xdp_t_adv_echo_all
+    run_test af_xdp_t_adv_l2fwd
+    run_test af_xdp_t_adv_l2fwd_all
+    run_test af_xdp_t_adv_echo_asan
+    run_test af_xdp_t_adv_l2fwd_asan
 }

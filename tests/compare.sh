@@ -73,13 +73,9 @@ cmp_server_start() {
         ;;
     af_xdp | af_xdp_busy_poll)
         local extra=()
-        if [ "$stack" == af_xdp_busy_poll ]; then
-            # busy-poll：NAPI 由應用程式的系統呼叫來跑，核心建議同時設定這兩個 sysfs 值
-            echo 2 >"/sys/class/net/$CMP_IF/napi_defer_hard_irqs"
-            echo 200000 >"/sys/class/net/$CMP_IF/gro_flush_timeout"
-            defer "echo 0 > /sys/class/net/$CMP_IF/napi_defer_hard_irqs; echo 0 > /sys/class/net/$CMP_IF/gro_flush_timeout"
-            extra=(--busy-poll)
-        fi
+        # busy-poll：socket 選項由程式自己設。核心文件建議的 napi_defer_hard_irqs / gro_flush_timeout 這裡不設：
+        # veth 的 copy 模式不給 socket NAPI id，忙碌輪詢推不動 NAPI，那兩個值只會讓每批封包多等 gro_flush_timeout
+        [ "$stack" != af_xdp_busy_poll ] || extra=(--busy-poll)
         bg_start "$log" taskset -c 0 "$ROOT/af_xdp_socket" "$CMP_IF" 0 --mode echo --udp-port "$CMP_PORT" \
             --pin-cpu 0 --duration 600 --bpf-obj "$ROOT/xdp_redirect.bpf.o" "${extra[@]}"
         CMP_PID=$BG_PID

@@ -10,6 +10,9 @@
 //   * IORING_SETUP_SINGLE_ISSUER | DEFER_TASKRUN（核心 6.1+），不支援時退回 COOP_TASKRUN，再退回預設；
 //   * 背壓：連線佔用的緩衝區到上限就暫停它的 recv，送完再恢復，所以不讀資料的客戶端
 //     只能佔住有限的記憶體；緩衝池用完（ENOBUFS）或 multishot 結束時重新掛上，連線不會卡住；
+//   * 保留區：緩衝池的四分之一留給沒有資料卡著的連線；卡住（回送送不出去）的連線吃進保留區、又有在讀的
+//     連線等不到緩衝區時，把卡住的資料搬出緩衝池（複製到連線自己的記憶體），所以有在讀的客戶端一定拿得到緩衝區；
+//   * 閒置逾時（--idle-timeout）：每 100 ms 一次的檢查加上每條連線一個粗略的時間戳，不必每條連線一個計時器；
 //   * EMFILE：說一次、繼續服務，有連線關閉（或 100 ms 後）再恢復 accept。
 //
 // 需求：Linux 6.1 以上（multishot recv 需要 6.0，DEFER_TASKRUN 需要 6.1）、liburing 2.3 以上。
@@ -34,6 +37,7 @@
 #include <atomic>
 #include <cerrno>
 #include <charconv>
+#include <cmath>
 #include <chrono>
 #include <csignal>
 #include <cstdint>
@@ -46,6 +50,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -59,7 +64,8 @@ constexpr unsigned kSqEntries = 1024;          // SQ 大小；CQ 取 4 倍，mul
 constexpr unsigned kCqEntries = kSqEntries * 4;
 constexpr unsigned kMaxBufCount = 32768;       // 核心對 buffer ring 的上限（緩衝池大小見 BufRing 前的 kServer*）
 constexpr unsigned kHeldPerConn = 16;          // 一條連線最多佔住幾段資料，超過就暫停它的 recv（背壓）
-constexpr unsigned kHeldMin = 2;               // 連線很多時，公平分配後每條至少還能佔這麼多段
+constexpr unsigned kHeldMin = 2;               // 連線很多時，公平分配後每條至少還能佔這麼多個緩衝區
+constexpr unsigned kHeldChunks = 64;           // 一條連線最多排隊幾段資料（遞增模式下很多小段可能在同一個緩衝區）
 constexpr size_t kHeldBytesPerConn = 256 << 10;  // 一條連線最多佔住的位元組數（同樣會按緩衝池公平分配）
 constexpr size_t kHeldBytesMin = 16 << 10;
 constexpr unsigned kMaxIov = 16;               // 一次 sendmsg 最多合併幾個緩衝區
@@ -70,6 +76,12 @@ constexpr auto kAcceptRetry = std::chrono::milliseconds(100);  // EMFILE 後多�
 constexpr auto kStarvedRetry = std::chrono::milliseconds(50);  // 等緩衝區的連線最久多久重試一次
 constexpr long kWaitTimeoutNs = 100'000'000;   // 迴圈最長等待 100 ms，好檢查停止旗標
 constexpr auto kShutdownGrace = std::chrono::seconds(2);
+constexpr auto kTick = std::chrono::milliseconds(100);         // 閒置與保留區的檢查週期
+constexpr auto kStarveLimit = std::chrono::milliseconds(500);  // 沒佔任何緩衝區的連線等緩衝區最多這麼久，就收回保留區
+constexpr auto kHeldPause = std::chrono::milliseconds(100);    // 共用區用完時，回送多久沒有進展就暫停 recv
+constexpr auto kHeldSpillAfter = std::chrono::seconds(1);      // 回送多久沒有進展才算「卡住」（資料才可能被搬出緩衝池）
+constexpr unsigned kReserveDiv = 4;            // 緩衝池的 1/4 是保留區：卡住的連線不能拿走
+constexpr unsigned kDefaultIdleTimeout = 60;   // 秒；0 = 不關閉閒置連線
 
 static_assert(kMaxIov <= kHeldPerConn, "合併的 iovec 數不能超過一條連線可佔的緩衝區數");
 
@@ -104,6 +116,7 @@ struct ServerConfig {
     unsigned buf_size = 0;     // 0 = 依緩衝區模式取預設值
     unsigned buf_count = 0;
     unsigned max_conns = 16384;
+    unsigned idle_timeout = kDefaultIdleTimeout;  // 秒，0 = 關閉
     bool sqpoll = false;
     bool inc = true;           // 先試 provided buffer 的遞增消耗
 };
@@ -129,6 +142,7 @@ constexpr const char* kUsage = R"(用法：
   --buf-count N        每個執行緒的緩衝區數，2 的冪次（64–32768；預設遞增模式 1024、傳統模式 8192）
   --no-inc             不用 provided buffer 的遞增消耗（IOU_PBUF_RING_INC），改用傳統模式（比較用）
   --max-conns N        每個執行緒的最大連線數，超過的新連線直接關閉（預設 16384）
+  --idle-timeout S     雙向都沒有資料流動 S 秒的連線會被關閉（0–86400，預設 60；0 表示不關閉）
 
 負載客戶端選項：
   --conns N            連線數（1–20000，預設 50）
@@ -147,12 +161,28 @@ constexpr const char* kUsage = R"(用法：
 結束碼：0 成功、1 執行錯誤、2 參數錯誤、77 io_uring 無法使用或權限不足
 )";
 
+// 整個字串都必須是數字（不接受空字串、尾巴的垃圾、正負號以外的前綴）；浮點數另外拒絕 nan 與 inf：
+// NaN 和任何數比較都是 false，會溜過範圍檢查，之後 duration_cast 一個 NaN 是未定義行為。
 template <typename T>
 std::optional<T> parse_num(std::string_view s, T lo, T hi) {
     T v{};
     auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (ec != std::errc() || p != s.data() + s.size() || v < lo || v > hi) return std::nullopt;
+    if (ec != std::errc() || p != s.data() + s.size()) return std::nullopt;
+    if constexpr (std::is_floating_point_v<T>) {
+        if (!std::isfinite(v)) return std::nullopt;
+    }
+    if (v < lo || v > hi) return std::nullopt;
     return v;
+}
+template <typename T>
+std::string num_str(T v) {
+    if constexpr (std::is_floating_point_v<T>) {
+        char b[32];
+        snprintf(b, sizeof b, "%g", double(v));
+        return b;
+    } else {
+        return std::to_string(v);
+    }
 }
 
 // 取下一個參數的值並做範圍檢查；錯了就拋出 exit 2
@@ -163,8 +193,8 @@ T take_num(std::span<char*> args, size_t& i, T lo, T hi) {
     std::string_view val = args[++i];
     auto v = parse_num<T>(val, lo, hi);
     if (!v) {
-        throw Failure(2, "選項 " + std::string(opt) + " 的值「" + std::string(val) + "」無效（範圍 " +
-                             std::to_string(lo) + "–" + std::to_string(hi) + "）");
+        throw Failure(2, "選項 " + std::string(opt) + " 的值「" + std::string(val) + "」無效：必須是 " + num_str(lo) +
+                             "–" + num_str(hi) + " 的" + (std::is_floating_point_v<T> ? "有限數字" : "整數"));
     }
     return *v;
 }
@@ -186,6 +216,7 @@ ServerConfig parse_server(std::span<char*> args) {
         else if (a == "--buf-size") c.buf_size = take_num<unsigned>(args, i, 512, 65536);
         else if (a == "--buf-count") c.buf_count = take_num<unsigned>(args, i, 64, kMaxBufCount);
         else if (a == "--max-conns") c.max_conns = take_num<unsigned>(args, i, 1, 1'000'000);
+        else if (a == "--idle-timeout") c.idle_timeout = take_num<unsigned>(args, i, 0, 86400);
         else if (!a.starts_with("-") && !have_port) { c.port = parse_port(a); have_port = true; }
         else throw Failure(2, "無法辨識的參數：" + std::string(a));
     }
@@ -359,6 +390,7 @@ public:
         refs_.assign(count_, 0);
         used_.assign(count_, 0);
         kernel_.assign(count_, 0);
+        out_ = count_;
         for (unsigned bid = 0; bid < count_; ++bid) put(uint16_t(bid));
         publish();
     }
@@ -377,7 +409,7 @@ public:
         const uint32_t len = uint32_t(cqe->res);
         Slice sl{bid, inc_ ? used_[bid] : 0, len};
         if (inc_) used_[bid] += len;
-        if (!inc_ || !(cqe->flags & kCqeFBufMore)) kernel_[bid] = 0;  // 核心用完這個緩衝區了
+        if ((!inc_ || !(cqe->flags & kCqeFBufMore)) && kernel_[bid]) { kernel_[bid] = 0; ++out_; }  // 核心用完這個緩衝區了
         ++refs_[bid];
         return sl;
     }
@@ -394,6 +426,7 @@ public:
     }
     unsigned size() const { return size_; }
     unsigned count() const { return count_; }
+    unsigned available() const { return count_ - out_; }  // 核心手上（環上或遞增模式下還沒用完）的緩衝區數
     bool incremental() const { return inc_; }
     const char* mode() const { return inc_ ? "inc" : "classic"; }
     const std::string& note() const { return note_; }
@@ -402,6 +435,7 @@ private:
     void put(uint16_t bid) {
         used_[bid] = 0;
         kernel_[bid] = 1;
+        --out_;
         io_uring_buf_ring_add(br_, ptr(bid), size_, bid, io_uring_buf_ring_mask(count_), int(pending_++));
     }
     void allocate() {
@@ -448,6 +482,7 @@ private:
     unsigned count_ = 0, size_ = 0;
     size_t ring_bytes_ = 0, data_bytes_ = 0;
     unsigned pending_ = 0;
+    unsigned out_ = 0;             // 不在核心手上的緩衝區數（資料還在佇列裡）
     bool inc_ = false;
     std::string note_;
     std::vector<uint16_t> refs_;   // 每個緩衝區被幾段排隊中的資料引用
@@ -517,13 +552,16 @@ Fd make_listener(uint16_t port, bool reuseport) {
 struct alignas(64) ServerStats {
     std::atomic<uint64_t> accepted{0}, closed{0}, recv_cqes{0}, bytes_in{0}, bytes_out{0};
     std::atomic<uint64_t> enobufs{0}, paused{0}, emfile{0}, rejected{0}, resets{0};
+    std::atomic<uint64_t> idle_closed{0}, spilled{0}, spilled_bytes{0};
 };
 inline void bump(std::atomic<uint64_t>& c, uint64_t n = 1) {
     c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
 }
 
-// 一條連線排隊等著回送的緩衝區（bid 與尚未送出的範圍）
+// 一條連線排隊等著回送的緩衝區（bid 與尚未送出的範圍）。bid = kSpillBid 表示資料已搬到連線自己的記憶體（Conn::spill）
 struct Chunk { uint16_t bid; uint32_t off, len; };
+constexpr uint16_t kSpillBid = 0xFFFF;
+static_assert(kMaxBufCount <= kSpillBid, "緩衝區編號不能和 kSpillBid 重疊");
 
 // 固定容量會不夠時才成長的環形佇列（成長極少發生，不在一般的熱路徑上配置記憶體）
 class ChunkQueue {
@@ -533,6 +571,7 @@ public:
     bool empty() const { return count_ == 0; }
     Chunk& at(size_t i) { return buf_[(head_ + i) & (buf_.size() - 1)]; }
     Chunk& front() { return at(0); }
+    Chunk& back() { return at(count_ - 1); }
     void pop() { head_ = (head_ + 1) & (buf_.size() - 1); --count_; }
     void push(Chunk c) {
         if (count_ == buf_.size()) [[unlikely]] grow();
@@ -561,8 +600,14 @@ struct Conn {
     bool dirty = false;        // 這一批有新資料，批次結束時送出
     bool eof = false;          // 對方已關閉寫入端
     bool closing = false;
+    bool recv_lim = false;     // 掛著的 recv 帶著總量上限
     ChunkQueue queue;          // 等著回送的資料段，依序
     size_t held_bytes = 0;     // 佇列裡還沒送出的位元組數
+    unsigned pins = 0;         // 佇列佔住幾個不同的緩衝區（相鄰同一 bid 的資料段算一個）
+    Clock::time_point rx_at{}; // 最後一次收到資料（粗略：每輪迴圈取一次時間）
+    Clock::time_point tx_at{}; // 最後一次送出進展，或佇列從空變成有資料的時候
+    Clock::time_point starved_at{};  // 開始等緩衝區的時間（收到資料就清掉）
+    std::vector<uint8_t> spill;      // 搬出緩衝池的資料（很少用到；送完就釋放）
     iovec iov[kMaxIov];
     msghdr msg{};
 };
@@ -572,11 +617,12 @@ public:
     Server(const ServerConfig& cfg, ServerStats& stats, bool reuseport)
         : cfg_(cfg), stats_(stats), listener_(make_listener(cfg.port, reuseport)), ring_(cfg.sqpoll),
           bufs_(ring_.get(), sizing(kServerInc, cfg), sizing(kServerClassic, cfg), cfg.inc),
-          pool_bytes_(size_t(bufs_.count()) * bufs_.size()) {}
+          reserve_(bufs_.count() / kReserveDiv), shared_(bufs_.count() - reserve_) {}
 
     const char* mode() const { return ring_.mode(); }
     const BufRing& bufs() const { return bufs_; }
     const std::string& fallback_note() const { return ring_.fallback_note(); }
+    bool mshot_lim() const { return mshot_lim_; }
 
     void run();
 
@@ -595,6 +641,10 @@ private:
         io_uring_prep_recv_multishot(s, c.fd, nullptr, 0, 0);
         s->flags |= IOSQE_BUFFER_SELECT;  // 由核心從 buffer ring 挑緩衝區
         s->buf_group = kBufGroup;
+        // 這個 multishot 總共最多收多少位元組（sqe->optlen，與 file_index 同一個欄位；較新的核心，這台的 6.18 有）：收滿就自己結束
+        // （CQE 沒有 F_MORE），我們再依當時的額度重掛。沒有它時，取消生效前一次喚醒最多能連收 32 段。舊核心回 EINVAL，見 on_recv。
+        if (mshot_lim_) s->file_index = uint32_t(std::max<size_t>(held_bytes_limit() - std::min(c.held_bytes, held_bytes_limit()), 1));
+        c.recv_lim = mshot_lim_;
         io_uring_sqe_set_data64(s, pack(Op::Recv, slot, c.gen));
         c.recv_armed = true;
         c.recv_paused = false;
@@ -611,11 +661,11 @@ private:
         size_t n = std::min<size_t>(c.queue.size(), kMaxIov);
         if (n == 1) {
             Chunk& ch = c.queue.front();
-            io_uring_prep_send(s, c.fd, bufs_.ptr(ch.bid) + ch.off, ch.len, MSG_NOSIGNAL);
+            io_uring_prep_send(s, c.fd, chunk_ptr(c, ch), ch.len, MSG_NOSIGNAL);
         } else {
             for (size_t i = 0; i < n; ++i) {
                 Chunk& ch = c.queue.at(i);
-                c.iov[i] = {bufs_.ptr(ch.bid) + ch.off, ch.len};
+                c.iov[i] = {chunk_ptr(c, ch), ch.len};
             }
             c.msg.msg_iov = c.iov;
             c.msg.msg_iovlen = n;
@@ -627,28 +677,36 @@ private:
     }
     // >8 send
     // 8< backpressure
-    // 一條連線可佔的資料段數與位元組數有上限（kHeldPerConn、kHeldBytesPerConn），連線多時再按緩衝池
-    // 公平分配（至少 kHeldMin 段、kHeldBytesMin），所以緩衝池很少被用光，只送不讀的客戶端也佔不走它。
-    // 傳統模式一段資料獨佔一個緩衝區，所以段數也要按緩衝區數分；遞增模式多段共用緩衝區，只看位元組。
+    // 緩衝池分成兩部分：共用區（3/4）按連線數公平分配，保留區（1/4，reserve_）留給沒有資料卡著的連線。
+    // 一條連線佔住的緩衝區數（pins：遞增模式下相鄰、同一個緩衝區的資料段只算一個，一小段也佔住整個緩衝區）
+    // 與位元組數有上限（kHeldPerConn、kHeldBytesPerConn），連線多時按共用區公平分配（至少 kHeldMin 個、
+    // kHeldBytesMin），到上限就暫停它的 recv；共用區用完時，回送卡住的連線都暫停。取消 recv 是非同步的，
+    // 取消生效前 multishot 可能多拿幾個緩衝區，公平分配加起來也可能超過共用區（連線數 > 共用區 / kHeldMin），
+    // 所以保留區還是可能被吃掉：那時由 check_reserve 把卡住的資料搬出緩衝池。
     unsigned held_limit() const {
-        if (bufs_.incremental()) return kHeldPerConn;
-        return std::clamp(bufs_.count() / std::max(live_, 1u), kHeldMin, kHeldPerConn);
+        return std::clamp(shared_ / std::max(live_, 1u), kHeldMin, kHeldPerConn);
     }
     size_t held_bytes_limit() const {
-        return std::clamp(pool_bytes_ / std::max(live_, 1u), kHeldBytesMin, kHeldBytesPerConn);
+        return std::clamp(size_t(shared_) * bufs_.size() / std::max(live_, 1u), kHeldBytesMin, kHeldBytesPerConn);
     }
+    // 核心手上的緩衝區少於保留區時，回送卡住（超過 kHeldPause 沒有進展）的連線一律暫停：保留區只給回送順暢的連線
     bool over_limit(const Conn& c) const {
-        return c.queue.size() >= held_limit() || c.held_bytes >= held_bytes_limit();
+        return c.pins >= held_limit() || c.held_bytes >= held_bytes_limit() || c.queue.size() >= kHeldChunks ||
+               (c.pins > 0 && bufs_.available() < reserve_ && now_ - c.tx_at >= kHeldPause);
     }
     // 背壓解除：暫停中的 recv 在佇列送到剩四分之一以下時重新掛上
     void maybe_resume(uint32_t slot, Conn& c) {
-        if (c.recv_paused && !c.recv_armed && !c.eof && !c.closing && c.queue.size() <= held_limit() / 4 &&
+        if (c.recv_paused && !c.recv_armed && !c.eof && !c.closing && c.pins <= held_limit() / 4 &&
             c.held_bytes <= held_bytes_limit() / 4)
             arm_recv(slot, c);
     }
     // >8 backpressure
-    // 一段資料處理完：放掉它對緩衝區的參考（批次結束時才一起公開給核心）
-    void release(uint16_t bid) {
+    uint8_t* chunk_ptr(Conn& c, const Chunk& ch) {
+        return (ch.bid == kSpillBid ? c.spill.data() : bufs_.ptr(ch.bid)) + ch.off;
+    }
+    // 一段資料處理完：放掉它對緩衝區的參考（批次結束時才一起公開給核心）；搬出去的資料就釋放那塊記憶體
+    void release(Conn& c, uint16_t bid) {
+        if (bid == kSpillBid) [[unlikely]] { std::vector<uint8_t>().swap(c.spill); return; }
         bufs_.unref(bid);
         --held_;
     }
@@ -671,6 +729,10 @@ private:
     void start_close(Conn& c);
     void maybe_finish(uint32_t slot, Conn& c);
     void begin_shutdown();
+    void tick();
+    void close_idle();
+    void check_reserve();
+    void spill_out(Conn& c);
     void rearm_starved(unsigned returned);
 
     const ServerConfig& cfg_;
@@ -678,7 +740,8 @@ private:
     Fd listener_;
     Ring ring_;
     BufRing bufs_;
-    size_t pool_bytes_;
+    unsigned reserve_;               // 保留區：卡住的連線不能拿走的緩衝區數
+    unsigned shared_;                // 共用區 = 緩衝池 - 保留區，按連線數公平分配
     std::vector<std::unique_ptr<Conn>> conns_;
     std::vector<uint32_t> free_slots_;
     std::vector<uint32_t> dirty_;    // 這一批收到資料、待送出的連線
@@ -689,6 +752,10 @@ private:
     bool accept_armed_ = false, accept_paused_ = false, stopping_ = false, emfile_said_ = false;
     Clock::time_point accept_paused_at_{};
     Clock::time_point last_starved_retry_{};
+    Clock::time_point now_ = Clock::now();  // 每輪迴圈取一次，連線的時間戳都用它（粗略、便宜）
+    Clock::time_point next_tick_{};
+    std::vector<uint32_t> victims_;  // check_reserve 用：卡住的連線
+    bool mshot_lim_ = true;          // multishot recv 的總量上限（IORING_RECV_MSHOT_LIM）可用；第一次 EINVAL 就關掉
 };
 
 uint32_t Server::alloc_slot(int fd) {
@@ -705,6 +772,9 @@ uint32_t Server::alloc_slot(int fd) {
     c.inflight = 0;
     c.recv_armed = c.recv_paused = c.starved = c.send_inflight = c.dirty = c.eof = c.closing = false;
     c.held_bytes = 0;
+    c.pins = 0;
+    c.rx_at = c.tx_at = now_;
+    c.starved_at = {};
     ++live_;
     return slot;
 }
@@ -750,12 +820,19 @@ void Server::on_recv(uint32_t slot, Conn& c, const io_uring_cqe* cqe) {
     const int res = cqe->res;
     if (res > 0) [[likely]] {
         const BufRing::Slice sl = bufs_.take(cqe);
+        if (c.queue.empty()) c.tx_at = now_;  // 從這時起等著送出
+        if (c.queue.empty() || c.queue.back().bid != sl.bid) ++c.pins;
         c.queue.push({sl.bid, sl.off, sl.len});
         c.held_bytes += sl.len;
+        c.rx_at = now_;
+        c.starved_at = {};
         ++held_;
         bump(stats_.recv_cqes);
         bump(stats_.bytes_in, uint64_t(res));
-        if (c.closing) return;  // 收尾中：緩衝區等 maybe_finish 統一放回
+        if (c.closing) {        // 收尾中：緩衝區等 maybe_finish 統一放回；multishot 的最後一個 CQE 要記得關閉
+            if (!more) maybe_finish(slot, c);
+            return;
+        }
         if (!c.dirty) { c.dirty = true; dirty_.push_back(slot); }
         // 背壓：佔住的緩衝區到上限就暫停 recv，等送出去再恢復
         if (over_limit(c) && !c.recv_paused) {
@@ -771,7 +848,16 @@ void Server::on_recv(uint32_t slot, Conn& c, const io_uring_cqe* cqe) {
         maybe_finish(slot, c);
     } else if (res == -ENOBUFS) {         // 緩衝池空了：等有緩衝區放回時再掛
         bump(stats_.enobufs);
-        if (!c.closing && !c.starved) { c.starved = true; starved_.push_back(slot); }
+        if (c.closing) maybe_finish(slot, c);  // 收尾中的連線不再等緩衝區：這是它最後一個在途操作的話就關閉
+        else if (!c.starved) {
+            c.starved = true;
+            starved_.push_back(slot);
+            if (c.starved_at == Clock::time_point{}) c.starved_at = now_;
+        }
+    } else if (res == -EINVAL && c.recv_lim) [[unlikely]] {  // 核心不認得 multishot 的總量上限：不用它重掛
+        mshot_lim_ = false;
+        if (!c.closing) arm_recv(slot, c);
+        else maybe_finish(slot, c);
     } else if (res == -ECANCELED) {       // 我們為了背壓（或收尾）取消的
         maybe_resume(slot, c);            // 取消生效前佇列可能已經送完
         maybe_finish(slot, c);
@@ -787,6 +873,11 @@ void Server::on_recv(uint32_t slot, Conn& c, const io_uring_cqe* cqe) {
 void Server::on_send(uint32_t slot, Conn& c, int res) {
     c.send_inflight = false;
     --c.inflight;
+    if (res == -ECANCELED && !c.closing) [[unlikely]] {  // check_reserve 為了把資料搬出緩衝池而取消的
+        spill_out(c);
+        kick_send(slot, c);
+        return;
+    }
     if (res < 0) [[unlikely]] {            // EPIPE、ECONNRESET：對方不見了
         if (res != -ECANCELED) bump(stats_.resets);
         start_close(c);
@@ -795,14 +886,17 @@ void Server::on_send(uint32_t slot, Conn& c, int res) {
     }
     bump(stats_.bytes_out, uint64_t(res));
     c.held_bytes -= size_t(res);
+    if (res > 0) c.tx_at = now_;
     // 依序扣掉送出的位元組；整個送完的緩衝區放回 buffer ring，送一半的（short send）記下位移
     uint32_t left = uint32_t(res);
     while (left > 0 && !c.queue.empty()) {
         Chunk& ch = c.queue.front();
         if (left >= ch.len) {
             left -= ch.len;
-            release(ch.bid);
+            const uint16_t bid = ch.bid;
+            release(c, bid);
             c.queue.pop();
+            if (bid != kSpillBid && (c.queue.empty() || c.queue.front().bid != bid)) --c.pins;
         } else {
             ch.off += left;
             ch.len -= left;
@@ -829,8 +923,9 @@ void Server::maybe_finish(uint32_t slot, Conn& c) {
         start_close(c);  // EOF 而且都送完了
     }
     if (c.inflight != 0) return;
-    while (!c.queue.empty()) { release(c.queue.front().bid); c.queue.pop(); }
+    while (!c.queue.empty()) { release(c, c.queue.front().bid); c.queue.pop(); }
     c.held_bytes = 0;
+    c.pins = 0;
     ::close(c.fd);
     c.fd = -1;
     c.gen = (c.gen + 1) & 0xFFFFFF;
@@ -848,6 +943,83 @@ void Server::begin_shutdown() {
         if (c.fd >= 0) { start_close(c); maybe_finish(slot, c); }
     }
 }
+
+// 8< idle-reserve
+// 每 kTick 一次：閒置逾時與保留區。兩者都只看每條連線的粗略時間戳，不替每條連線掛計時器。
+void Server::tick() {
+    if (now_ < next_tick_ || stopping_) return;
+    next_tick_ = now_ + kTick;
+    if (cfg_.idle_timeout) close_idle();
+    check_reserve();
+}
+
+// 雙向都沒有進展超過 --idle-timeout 秒：關閉（包括回送一直送不出去、recv 又被暫停的連線）
+void Server::close_idle() {
+    const auto limit = std::chrono::seconds(cfg_.idle_timeout);
+    for (uint32_t slot = 0; slot < conns_.size(); ++slot) {
+        Conn& c = *conns_[slot];
+        if (c.fd < 0 || c.closing || now_ - std::max(c.rx_at, c.tx_at) < limit) continue;
+        bump(stats_.idle_closed);
+        start_close(c);
+        maybe_finish(slot, c);
+    }
+}
+
+// 保留區的保證：核心手上的緩衝區少於 reserve_，而且有一條什麼都沒佔的連線（有在讀、資料都送完了）
+// 等緩衝區超過 kStarveLimit，表示卡住的連線（回送超過 kHeldSpillAfter 沒有進展）吃進了保留區、緩衝池不再周轉。
+// 這時把卡住的連線中佔最多、卡最久的資料搬出緩衝池（spill_out），搬到佔住的緩衝區數補得回保留區為止；
+// 遞增模式下一個緩衝區裝著好幾條連線的資料，要每條都搬走它才回得來，所以下一次檢查若還不夠就再搬一批。
+// 不關閉任何連線、不丟任何位元組；搬出去的量受每條連線的上限限制（它在送完之前一直是暫停的）。
+// 公平分配平常就讓這件事很少發生（看摘要的 spilled=）。
+void Server::check_reserve() {
+    const unsigned avail = bufs_.available();
+    if (avail >= reserve_) return;
+    bool starving = false;
+    victims_.clear();
+    for (uint32_t slot = 0; slot < conns_.size(); ++slot) {
+        const Conn& c = *conns_[slot];
+        if (c.fd < 0 || c.closing) continue;
+        if (c.pins == 0 && c.starved_at != Clock::time_point{} && now_ - c.starved_at >= kStarveLimit) starving = true;
+        if (c.pins > 0 && now_ - c.tx_at >= kHeldSpillAfter) victims_.push_back(slot);
+    }
+    if (!starving) return;
+    std::sort(victims_.begin(), victims_.end(), [&](uint32_t a, uint32_t b) {
+        const Conn &ca = *conns_[a], &cb = *conns_[b];
+        return ca.pins != cb.pins ? ca.pins > cb.pins : ca.tx_at < cb.tx_at;
+    });
+    long need = long(reserve_) - long(avail);
+    for (uint32_t slot : victims_) {
+        if (need <= 0) break;
+        Conn& c = *conns_[slot];
+        need -= long(c.pins);
+        if (c.send_inflight) {
+            cancel(pack(Op::Send, slot, c.gen));  // 送出中的 SQE 指著緩衝池：取消後在 on_send 裡搬
+        } else {
+            spill_out(c);
+            kick_send(slot, c);
+        }
+    }
+}
+
+// 把一條連線排隊中的資料複製到它自己的記憶體、放回佔住的緩衝區。送出中的 SQE 還指著緩衝池時不能搬。
+void Server::spill_out(Conn& c) {
+    if (c.pins == 0 || c.send_inflight) return;
+    std::vector<uint8_t> out;
+    out.reserve(c.held_bytes);
+    while (!c.queue.empty()) {
+        const Chunk ch = c.queue.front();
+        const uint8_t* p = chunk_ptr(c, ch);
+        out.insert(out.end(), p, p + ch.len);
+        release(c, ch.bid);
+        c.queue.pop();
+    }
+    c.spill = std::move(out);
+    c.queue.push({kSpillBid, 0, uint32_t(c.spill.size())});
+    c.pins = 0;
+    bump(stats_.spilled);
+    bump(stats_.spilled_bytes, c.spill.size());
+}
+// >8 idle-reserve
 
 // 8< enobufs
 // 緩衝池空了（ENOBUFS）的連線排隊等緩衝區。放回多少緩衝區，就依序重新掛上足以用掉它們的連線；
@@ -889,6 +1061,7 @@ void Server::run() {
             printf("[錯誤] io_uring_submit_and_wait 失敗：%s\n", strerror(-ret));
             break;
         }
+        now_ = Clock::now();
 
         // 成批收割：逐一處理，最後 CQ 只前進一次
         unsigned head, seen = 0;
@@ -923,6 +1096,7 @@ void Server::run() {
         if (!starved_.empty() && Clock::now() - last_starved_retry_ > kStarvedRetry) returned = bufs_.count();
         rearm_starved(returned);
         if (accept_paused_ && !stopping_ && Clock::now() - accept_paused_at_ > kAcceptRetry) arm_accept();
+        tick();
     }
     // 寬限時間到還沒關完的連線，直接關閉（ring 解構時核心會取消在途操作）
     for (auto& c : conns_) if (c->fd >= 0) { ::close(c->fd); c->fd = -1; }
@@ -1278,6 +1452,16 @@ void install_signals() {
     signal(SIGPIPE, SIG_IGN);
 }
 
+// 工作執行緒的收尾：不管怎麼離開 run_server（包括例外），都先設停止旗標、等每個執行緒結束，
+// 所以 std::thread 不會在還能 join 時被解構（那會呼叫 std::terminate）。
+struct JoinAll {
+    std::vector<std::thread>& threads;
+    ~JoinAll() {
+        g_stop.store(true);
+        for (auto& t : threads) if (t.joinable()) t.join();
+    }
+};
+
 // 8< server-main
 int run_server(const ServerConfig& cfg) {
     std::vector<ServerStats> stats(cfg.threads);
@@ -1287,36 +1471,54 @@ int run_server(const ServerConfig& cfg) {
     sigaddset(&block, SIGINT);
     sigaddset(&block, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &block, &old);
-    std::vector<std::thread> workers;
     std::vector<std::optional<Failure>> errors(cfg.threads);
     std::atomic<unsigned> ready{0};
     std::vector<std::string> modes(cfg.threads);
     std::string pool;        // 緩衝池的描述，第一個執行緒填
     std::string bufmode = "-";
+    std::atomic<bool> mshot_lim{true};  // 每個執行緒的 multishot 總量上限都可用
+    std::vector<std::thread> workers;
+    JoinAll joiner{workers};  // 宣告在 workers 之後：先 join，再解構
     for (unsigned t = 0; t < cfg.threads; ++t) {
-        // SINGLE_ISSUER：ring 必須在使用它的執行緒裡建立
-        workers.emplace_back([&, t] {
-            try {
-                Server srv(cfg, stats[t], cfg.threads > 1);
-                modes[t] = srv.mode();
-                if (t == 0) {
-                    if (!srv.fallback_note().empty()) printf("[說明] %s\n", srv.fallback_note().c_str());
-                    if (!srv.bufs().note().empty()) printf("[說明] %s\n", srv.bufs().note().c_str());
-                    pool = std::string(srv.bufs().incremental() ? "遞增消耗" : "傳統") + " " +
-                           std::to_string(srv.bufs().count()) + " × " + std::to_string(srv.bufs().size()) + " bytes";
-                    bufmode = srv.bufs().mode();
+        // SINGLE_ISSUER：ring 必須在使用它的執行緒裡建立。每個執行緒接住所有例外：記下來、叫其他執行緒停下，
+        // 由主執行緒收尾後以結束碼 1 說明（不讓例外跑出執行緒而 std::terminate）。
+        try {
+            workers.emplace_back([&, t] {
+                try {
+                    Server srv(cfg, stats[t], cfg.threads > 1);
+                    modes[t] = srv.mode();
+                    if (t == 0) {
+                        if (!srv.fallback_note().empty()) printf("[說明] %s\n", srv.fallback_note().c_str());
+                        if (!srv.bufs().note().empty()) printf("[說明] %s\n", srv.bufs().note().c_str());
+                        pool = std::string(srv.bufs().incremental() ? "遞增消耗" : "傳統") + " " +
+                               std::to_string(srv.bufs().count()) + " × " + std::to_string(srv.bufs().size()) + " bytes";
+                        bufmode = srv.bufs().mode();
+                    }
+                    ready.fetch_add(1);
+                    srv.run();
+                    if (!srv.mshot_lim()) mshot_lim.store(false);
+                } catch (const Failure& f) {
+                    errors[t] = f;
+                } catch (const std::exception& e) {
+                    errors[t] = Failure(1, "執行緒 " + std::to_string(t) + " 發生例外：" + e.what());
+                } catch (...) {
+                    errors[t] = Failure(1, "執行緒 " + std::to_string(t) + " 發生不明例外");
                 }
-                ready.fetch_add(1);
-                srv.run();
-            } catch (const Failure& f) {
-                errors[t] = f;
-                ready.fetch_add(1);
-                g_stop.store(true);
-            }
-        });
+                if (errors[t]) {
+                    ready.fetch_add(1);  // 失敗在就緒之前或之後都算一次（就緒之後多加不影響等待）
+                    g_stop.store(true);
+                }
+            });
+        } catch (const std::system_error& e) {
+            // 執行緒建不起來（位址空間或執行緒數的限制）：已經啟動的執行緒由 joiner 收尾
+            pthread_sigmask(SIG_SETMASK, &old, nullptr);
+            g_stop.store(true);
+            throw Failure(1, "建立第 " + std::to_string(t + 1) + " 個執行緒失敗：" + e.what() +
+                                 "（ulimit -v／ulimit -u 太小？或減少 --threads）");
+        }
     }
     pthread_sigmask(SIG_SETMASK, &old, nullptr);
-    while (ready.load() < cfg.threads) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    while (ready.load() < cfg.threads && !g_stop.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
     if (!g_stop.load())
         printf("[就緒] io_uring echo 伺服器監聽 TCP 埠 %u（執行緒 %u，ring 模式 %s，緩衝池 %s/執行緒）\n",
                cfg.port, cfg.threads, modes[0].c_str(), pool.c_str());
@@ -1351,12 +1553,15 @@ int run_server(const ServerConfig& cfg) {
         return e->exit_code;
     }
     printf("[摘要] conns=%lu messages=%lu bytes=%lu bytes_out=%lu seconds=%.2f threads=%u mode=%s bufs=%s enobufs=%lu "
-           "paused=%lu emfile=%lu rejected=%lu resets=%lu\n",
+           "paused=%lu emfile=%lu rejected=%lu resets=%lu idle_closed=%lu spilled=%lu spilled_bytes=%lu idle_timeout=%u mshot_lim=%s\n",
            static_cast<unsigned long>(sum(&ServerStats::accepted)), static_cast<unsigned long>(sum(&ServerStats::recv_cqes)),
            static_cast<unsigned long>(sum(&ServerStats::bytes_in)), static_cast<unsigned long>(sum(&ServerStats::bytes_out)),
            secs, cfg.threads, modes[0].c_str(), bufmode.c_str(), static_cast<unsigned long>(sum(&ServerStats::enobufs)),
            static_cast<unsigned long>(sum(&ServerStats::paused)), static_cast<unsigned long>(sum(&ServerStats::emfile)),
-           static_cast<unsigned long>(sum(&ServerStats::rejected)), static_cast<unsigned long>(sum(&ServerStats::resets)));
+           static_cast<unsigned long>(sum(&ServerStats::rejected)), static_cast<unsigned long>(sum(&ServerStats::resets)),
+           static_cast<unsigned long>(sum(&ServerStats::idle_closed)), static_cast<unsigned long>(sum(&ServerStats::spilled)),
+           static_cast<unsigned long>(sum(&ServerStats::spilled_bytes)),
+           cfg.idle_timeout, mshot_lim.load() ? "yes" : "no");
     return 0;
 }
 // >8 server-main
@@ -1384,6 +1589,9 @@ int main(int argc, char** argv) {
         return f.exit_code;
     } catch (const std::exception& e) {
         fprintf(stderr, "錯誤：%s\n", e.what());
+        return 1;
+    } catch (...) {
+        fprintf(stderr, "錯誤：發生不明例外\n");
         return 1;
     }
 }

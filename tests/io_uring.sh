@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# tests/io_uring.sh — io_uring_async：echo 正確、壞客戶端、背壓、EMFILE、信號、sanitizer、效能比較。
+# tests/io_uring.sh — io_uring_async：echo 正確、壞客戶端、背壓與保留區、關閉時的洩漏、閒置逾時、執行緒失敗、EMFILE、信號、sanitizer、效能比較。
 
 IOU=io_uring_async
 IOU_PEERS=$ROOT/tests/io_uring_peers.py
@@ -52,7 +52,7 @@ iou_help() {
     local out rc=0
     out=$("$(bin "$IOU")" --help 2>&1) || rc=$?
     local opt missing=""
-    for opt in --threads --sqpoll --buf-size --buf-count --no-inc --max-conns --conns --size --depth --duration 12345; do
+    for opt in --threads --sqpoll --buf-size --buf-count --no-inc --max-conns --idle-timeout --conns --size --depth --duration 12345; do
         grep -q -- "$opt" <<<"$out" || missing+=" $opt"
     done
     if [ "$rc" == 0 ] && grep -q '用法' <<<"$out" && grep -q '預設' <<<"$out" && [ -z "$missing" ]; then
@@ -152,23 +152,139 @@ iou_bench_matrix() {
     kill -0 "$SRV_PID" || fail io_uring.bench_matrix "伺服器在負載後仍在執行" "執行中" "已結束"
 }
 
-# 不讀資料的客戶端：背壓傳回送方，伺服器記憶體不成長，其他客戶端照常服務
+# 不讀資料的客戶端拿不走整個緩衝池：很多條只送不讀的連線先把回送路徑塞滿，再各自每 20 ms 滴 1 個位元組
+# （每一小段都可能各佔一個緩衝區），數目是緩衝池的整數倍；這時一條正常讀取的客戶端仍要在時限內逐位元組收回 64 KiB。
+# 伺服器保留四分之一的緩衝池給「沒有資料卡著」的連線，卡住的連線吃進保留區、正常客戶端又等不到緩衝區時，
+# 卡住的資料被搬出緩衝池（spilled=）。緩衝池一開始就碰過，RSS 看不到被佔住的緩衝區；RSS 檢查的是緩衝池以外
+# （搬出去的資料、佇列）有沒有超過設計的上限：每條連線最多 256 KiB，再加 8 MiB；核心沒有 multishot 的總量上限
+# （mshot_lim=no，舊核心）時，取消生效前一次喚醒還能多收 32 段，上限放寬為每條 1.25 MiB。
 iou_slow_reader() {
-    local port log=$WORK/slow-srv.log plog=$WORK/slow-peer.log rss0 rss1 grow sent got
-    port=$(iou_free_port)
-    iou_start "$log" "$port"
-    rss0=$(awk '/VmRSS/{print $2}' "/proc/$SRV_PID/status")
-    bg_start "$plog" python3 "$IOU_PEERS" 127.0.0.1 "$port" slow-reader 8
-    wait_marker "$plog" '^sent=' 15 "$BG_PID" || { fail io_uring.slow_reader "慢讀客戶端沒有回報"; show_log "$plog"; return 0; }
-    rss1=$(awk '/VmRSS/{print $2}' "/proc/$SRV_PID/status")
-    grow=$(((rss1 - rss0) / 1024))
-    sent=$(sed -n 's/^sent=\([0-9]*\).*/\1/p' "$plog")
-    got=$(printf 'still-serving' | run_timeout 5 nc -N 127.0.0.1 "$port" || true)
-    if grep -q 'blocked=yes' "$plog" && [ "$grow" -lt 8 ] && [ "$got" == still-serving ]; then
-        pass io_uring.slow_reader "只送不讀的客戶端在送出 $((sent / 1024)) KiB 後被背壓擋住，伺服器 RSS 增加 ${grow} MiB（< 8），其他客戶端照常回聲"
+    local case n args port log plog rss0 rss1 grow out blocked closed spilled cap bad="" ok=""
+    for case in "64 --no-inc --buf-count 64" "128 --no-inc --buf-count 64" "64 --buf-count 64" "200"; do
+        read -r n args <<<"$case"
+        port=$(iou_free_port)
+        log=$WORK/slow-srv-$n.log plog=$WORK/slow-peer-$n.log
+        # shellcheck disable=SC2086 # 故意拆開選項
+        iou_start "$log" "$port" $args
+        rss0=$(awk '/VmRSS/{print $2}' "/proc/$SRV_PID/status")
+        bg_start "$plog" python3 "$IOU_PEERS" 127.0.0.1 "$port" slow-readers "$n" 12
+        local ppid=$BG_PID
+        if ! wait_marker "$plog" '^sent=' 40 "$ppid"; then
+            bad+=" [$n 條 ${args:-預設}：慢讀客戶端沒有回報：$(tail -n 2 "$plog" | tr '\n' ' ')]"
+            stop_pid "$ppid"; stop_pid "$SRV_PID" INT; continue
+        fi
+        sleep 1  # 讓滴進來的小段先佔住緩衝區
+        out=$(run_timeout 15 python3 "$IOU_PEERS" 127.0.0.1 "$port" binary 65536 5 2>&1 || true)
+        rss1=$(awk '/VmRSS/{print $2}' "/proc/$SRV_PID/status" 2>/dev/null || echo 0)
+        grow=$(((rss1 - rss0) / 1024))
+        blocked=$(sed -n 's/.* blocked=\([0-9]*\).*/\1/p' "$plog")
+        closed=$(sed -n 's/.* closed=\([0-9]*\).*/\1/p' "$plog")
+        if ! grep -q 'result=ok' <<<"$out"; then
+            bad+=" [$n 條 ${args:-預設}：讀取的客戶端 5 秒內沒有收回 64 KiB：$out]"
+        elif [ "$((blocked + closed))" != "$n" ]; then
+            bad+=" [$n 條 ${args:-預設}：只有 $blocked 條被背壓擋住、$closed 條被關閉（應共 $n）]"
+        fi
+        stop_pid "$ppid"
+        stop_pid "$SRV_PID" INT
+        spilled=$(summary_get "$log" spilled)
+        if [ "$(summary_get "$log" mshot_lim)" == yes ]; then cap=$((n / 4 + 8)); else cap=$((n * 5 / 4 + 8)); fi
+        [ "$grow" -lt "$cap" ] || bad+=" [$n 條 ${args:-預設}：RSS 增加 ${grow} MiB（上限 $cap MiB）]"
+        [[ "$bad" == *"$n 條 ${args:-預設}"* ]] ||
+            ok+=" $n 條/${args:-預設}（$(sed -n 's/.*seconds=//p' <<<"$out") 秒，擋住 $blocked、關閉 $closed，搬出 ${spilled:-?} 次，RSS +${grow} MiB）"
+    done
+    if [ -z "$bad" ]; then
+        pass io_uring.slow_reader "只送不讀、還一直滴小段的連線佔不走整個緩衝池，正常客戶端照常逐位元組回聲：$ok"
     else
-        fail io_uring.slow_reader "背壓與記憶體上限" "blocked=yes、RSS 增加 < 8 MiB、其他客戶端回聲" \
-            "$(cat "$plog")、RSS +${grow} MiB、回聲「$got」"
+        fail io_uring.slow_reader "緩衝池保留區" "每種情況下正常客戶端 5 秒內收回 64 KiB、慢讀連線都被擋住或關閉、RSS 增加 < 連線數 × 256 KiB（沒有 mshot_lim 時 1.25 MiB）+ 8 MiB" "$bad"
+        show_log "$log"
+    fi
+}
+
+# iou_fds PID：打開的 fd 數；iou_live LOG：最後一行 [統計] 的連線數
+iou_fds() { find "/proc/$1/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l; }
+iou_live() { sed -n 's/^\[統計\] 連線 \([0-9]*\).*/\1/p' "$1" | tail -n 1; }
+
+# 關閉中的連線不能漏掉 fd 與槽位：小緩衝池下一大群客戶端各送 64 KiB、回送到一半就 RST；
+# 之後 fd 數與連線數都回到基準，SIGINT 遠在 2 秒寬限之內結束。
+iou_churn_leak() {
+    local mode port log rlog base fds live rc t0 ms bad="" ok=""
+    for mode in --no-inc --inc; do
+        port=$(iou_free_port)
+        log=$WORK/churn-srv$mode.log rlog=$WORK/churn-peer$mode.log
+        if [ "$mode" == --inc ]; then iou_start "$log" "$port" --buf-size 512 --buf-count 64; else iou_start "$log" "$port" --buf-size 512 --buf-count 64 --no-inc; fi
+        base=$(iou_fds "$SRV_PID")
+        run_timeout 90 python3 "$IOU_PEERS" 127.0.0.1 "$port" churn 400 65536 >"$rlog" 2>&1 || true
+        # 等 fd 數回到基準，並等下一行 [統計]（每秒一行）反映連線數
+        local deadline=$((SECONDS + 5))
+        while ((SECONDS < deadline)); do
+            fds=$(iou_fds "$SRV_PID")
+            [ "$fds" == "$base" ] && [ "$(iou_live "$log")" == 0 ] && break
+            sleep 0.2
+        done
+        sleep 1.1
+        fds=$(iou_fds "$SRV_PID") live=$(iou_live "$log")
+        rc=0
+        t0=$(date +%s%N)
+        kill -INT "$SRV_PID"
+        wait_exit "$SRV_PID" 10 || rc=$?
+        ms=$((($(date +%s%N) - t0) / 1000000))
+        if ! grep -q '^churn=400' "$rlog"; then
+            bad+=" [$mode：客戶端沒有跑完：$(tail -n 1 "$rlog")]"
+        elif [ "$fds" != "$base" ] || [ "$live" != 0 ] || [ "$rc" != 0 ] || [ "$ms" -ge 1000 ]; then
+            bad+=" [$mode：fd $base → $fds、連線數 $live、SIGINT 後 $ms ms 結束（rc=$rc）]"
+        else
+            ok+=" ${mode#--}：fd $base → $fds、連線 0、SIGINT $ms ms"
+        fi
+    done
+    if [ -z "$bad" ]; then
+        pass io_uring.churn_leak "64 個 512 B 的緩衝區、400 條各送 64 KiB 後 RST 的連線之後沒有洩漏：$ok"
+    else
+        fail io_uring.churn_leak "RST 洪水後的 fd 與槽位" "fd 數回到基準、連線數 0、SIGINT < 1000 ms" "$bad"
+        show_log "$log"
+    fi
+}
+
+# --idle-timeout：閒置的連線被關閉、計入摘要，--max-conns 被閒置連線佔滿時，之後新的連線照樣被接受；
+# 有在送資料的連線（slowloris 式每 0.3 秒一個位元組）不算閒置。
+iou_idle_timeout() {
+    local port log=$WORK/idle-srv.log ilog=$WORK/idle-peer.log flog=$WORK/idle-flood.log slog=$WORK/idle-loris.log
+    local got closed refused rc=0 idle_closed
+    port=$(iou_free_port)
+    iou_start "$log" "$port" --idle-timeout 2 --max-conns 20 || { fail io_uring.idle_timeout "伺服器不接受 --idle-timeout 2"; return 0; }
+    bg_start "$slog" python3 "$IOU_PEERS" 127.0.0.1 "$port" slowloris 1 5
+    local lpid=$BG_PID
+    bg_start "$ilog" python3 "$IOU_PEERS" 127.0.0.1 "$port" idle 19 10
+    local ipid=$BG_PID
+    wait_marker "$ilog" '^connected=' 10 "$ipid" || true
+    # 伺服器已滿（1 + 19）：再來的連線被立刻關閉
+    run_timeout 10 python3 "$IOU_PEERS" 127.0.0.1 "$port" connflood 5 0 >"$flog" 2>&1 || true
+    refused=$(sed -n 's/.*refused=\([0-9]*\).*/\1/p' "$flog")
+    wait_exit "$ipid" 15 || true
+    closed=$(sed -n 's/^closed=\([0-9]*\).*/\1/p' "$ilog")
+    got=$(printf 'after-idle' | run_timeout 5 nc -N 127.0.0.1 "$port" || true)
+    wait_exit "$lpid" 15 || rc=$?
+    kill -INT "$SRV_PID"
+    wait_exit "$SRV_PID" 10 || true
+    idle_closed=$(summary_get "$log" idle_closed)
+    if [ "$refused" == 5 ] && [ "$closed" == 19 ] && [ "$got" == after-idle ] && [ "$rc" == 0 ] && [ "${idle_closed:-0}" -ge 19 ]; then
+        pass io_uring.idle_timeout "--idle-timeout 2：佔滿 --max-conns 的 19 條閒置連線在 $(sed -n 's/.*seconds=//p' "$ilog") 秒內被關閉（idle_closed=$idle_closed），之後新連線照常回聲，持續送資料的連線沒被關"
+    else
+        fail io_uring.idle_timeout "閒置逾時" "滿時拒絕 5/5、閒置 19/19 被關、之後回聲 after-idle、slowloris rc=0、idle_closed ≥ 19" \
+            "拒絕 ${refused:-?}/5、被關 ${closed:-?}/19、回聲「$got」、slowloris rc=$rc（$(tail -n 1 "$slog")）、idle_closed=${idle_closed:-無}"
+        show_log "$log"
+    fi
+}
+
+# 執行緒建立失敗（位址空間限制讓第 N 個執行緒的堆疊配置不到）：其他執行緒收尾，結束碼 1，中文說明，不是 std::terminate
+iou_thread_failure() {
+    need_cmd prlimit io_uring.thread_failure util-linux || return 0
+    local port out rc=0
+    port=$(iou_free_port)
+    out=$(run_timeout 10 prlimit --as=$((120 << 20)) "$ROOT/$IOU" "$port" --threads 64 --buf-count 64 2>&1) || rc=$?
+    if [ "$rc" == 1 ] && grep -q '錯誤' <<<"$out" && ! grep -qiE 'terminate|abort' <<<"$out"; then
+        pass io_uring.thread_failure "位址空間不夠開 64 個執行緒：已啟動的執行緒收尾，結束碼 1，中文說明「$(grep -m1 '錯誤' <<<"$out")」"
+    else
+        fail io_uring.thread_failure "執行緒建立失敗" "rc=1、中文錯誤、沒有 terminate" "rc=$rc：$(head -c 300 <<<"$out")"
     fi
 }
 
@@ -343,6 +459,9 @@ io_uring_smoke() {
     SUFFIX=_classic run_test iou_binary_echo --no-inc
     run_test iou_bench_matrix
     run_test iou_slow_reader
+    run_test iou_churn_leak
+    run_test iou_idle_timeout
+    run_test iou_thread_failure
     run_test iou_bad_peers
     run_test iou_emfile
     run_test iou_signal_summary

@@ -122,6 +122,10 @@ if [ "$MODE" == perf ]; then
     echo "   絕對數字在這台共用的 2 核心機器上很吵，看的是同一次執行裡的比值。結果：results/bench.csv、bench.png、machine.txt"
     mkdir -p "$RESULTS_DIR"
     # 只重跑部分群組時，保留其他群組上一次的結果
+    # 欄位改過的舊檔不能合併：整個重來
+    if [ -f "$RESULTS_DIR/bench.csv" ] && [ "$(head -n 1 "$RESULTS_DIR/bench.csv")" != "$BENCH_HEADER" ]; then
+        rm -f "$RESULTS_DIR/bench.csv"
+    fi
     if [ -f "$RESULTS_DIR/bench.csv" ] && [ $# -gt 0 ]; then
         keep=$WORK/bench.keep
         head -n 1 "$RESULTS_DIR/bench.csv" >"$keep"

@@ -3,8 +3,9 @@
 
 用法：bench_report.py CSV [--png PNG] [--machine TXT] [--check]
   --check   只檢查 CSV：欄位齊全、數字可解析、ratio = ours / peer（四捨五入到 3 位）
-CSV 欄位：technology, workload, metric, unit, better, ours, peer, peer_name, ratio, rounds, spread
-ratio 一律是 ours / peer；圖上畫的是「優勢」：越大越好的指標用 ours/peer，越小越好的用 peer/ours，
+CSV 欄位：technology, workload, metric, unit, better, ours, peer, peer_name, ratio, rounds, spread, ratio_lo, ratio_hi
+ratio 一律是 ours / peer（中位數之比）；ratio_lo / ratio_hi 是回合交錯、同回合配對的比值的 95 % bootstrap 區間
+（沒有配對資料的列留空）；圖上畫的是「優勢」：越大越好的指標用 ours/peer，越小越好的用 peer/ours，
 所以圖上每根長條超過 1 都代表我們的程式比對照組好。
 """
 import csv
@@ -15,7 +16,8 @@ import shutil
 import subprocess
 import sys
 
-COLUMNS = ["technology", "workload", "metric", "unit", "better", "ours", "peer", "peer_name", "ratio", "rounds", "spread"]
+COLUMNS = ["technology", "workload", "metric", "unit", "better", "ours", "peer", "peer_name", "ratio", "rounds", "spread",
+           "ratio_lo", "ratio_hi"]
 
 
 def load(path):
@@ -52,6 +54,15 @@ def check(rows):
             errors.append(f"第 {i} 行：ratio 應為 {want:.3f}（{ours}/{peer}），實得 {got}")
         if not r["rounds"].isdigit():
             errors.append(f"第 {i} 行：rounds 應為整數，實得 {r['rounds']}")
+        lo, hi = r.get("ratio_lo") or "", r.get("ratio_hi") or ""
+        if bool(lo) != bool(hi):
+            errors.append(f"第 {i} 行：ratio_lo 與 ratio_hi 要同時有或同時空（{lo!r}, {hi!r}）")
+        elif lo:
+            try:
+                if not float(lo) <= float(hi):
+                    errors.append(f"第 {i} 行：區間下限 {lo} 大於上限 {hi}")
+            except ValueError:
+                errors.append(f"第 {i} 行：區間不是數字（{lo}, {hi}）")
     return errors
 
 
@@ -63,10 +74,11 @@ def advantage(r):
 
 
 def table(rows):
-    lines = [f"{'技術':<10} {'工作負載':<30} {'指標':<14} {'我們':>12} {'對照':>12} {'對照組':<16} {'比值':>7} {'優勢':>6}"]
+    lines = [f"{'技術':<10} {'工作負載':<30} {'指標':<14} {'我們':>12} {'對照':>12} {'對照組':<16} {'比值':>7} {'95% 區間':<16} {'優勢':>6}"]
     for r in rows:
+        ci = f"[{r['ratio_lo']}, {r['ratio_hi']}]" if r.get("ratio_lo") else "—"
         lines.append(f"{r['technology']:<10} {r['workload']:<30} {r['metric']:<14} {r['ours']:>12} {r['peer']:>12} "
-                     f"{r['peer_name']:<16} {r['ratio']:>7} {advantage(r):>6.2f}")
+                     f"{r['peer_name']:<16} {r['ratio']:>7} {ci:<16} {advantage(r):>6.2f}")
     return "\n".join(lines)
 
 

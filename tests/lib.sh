@@ -228,24 +228,67 @@ median() { printf '%s\n' $* | sort -g | awk '{a[NR]=$1} END{ if(NR==0){print "na
 # spread V...：(最大 - 最小) / 中位數，百分比
 # shellcheck disable=SC2048,SC2086 # 故意依空白拆開
 spread() { printf '%s\n' $* | sort -g | awk '{a[NR]=$1} END{ m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; if(m==0){print "0"} else {printf "%.1f%%\n", (a[NR]-a[1])/m*100} }'; }
-# bench_row 技術 工作負載 指標 單位 較佳方向(higher|lower) 我們 對照 對照名稱 回合數 離散度
-# 寫一行到 results/bench.csv；ratio = 我們 / 對照
-BENCH_HEADER="technology,workload,metric,unit,better,ours,peer,peer_name,ratio,rounds,spread"
+# bench_row 技術 工作負載 指標 單位 較佳方向(higher|lower) 我們 對照 對照名稱 回合數 離散度 [區間下限 區間上限]
+# 寫一行到 results/bench.csv；ratio = 我們 / 對照（中位數之比）。區間由 bench_pair 填入。
+BENCH_HEADER="technology,workload,metric,unit,better,ours,peer,peer_name,ratio,rounds,spread,ratio_lo,ratio_hi"
 bench_row() {
-    local csv=$RESULTS_DIR/bench.csv ratio
+    local csv=$RESULTS_DIR/bench.csv ratio ci=""
     mkdir -p "$RESULTS_DIR"
     [ -s "$csv" ] || echo "$BENCH_HEADER" >"$csv"
     ratio=$(awk -v a="$6" -v b="$7" 'BEGIN{ if (b+0 == 0) print "nan"; else printf "%.3f", a/b }')
-    echo "$1,$2,$3,$4,$5,$6,$7,$8,$ratio,$9,${10}" >>"$csv"
-    printf '  %-10s %-34s %-10s 我們 %-12s %-14s %-12s 比值 %s（%s 回合，離散 %s）\n' \
-        "$1" "$2" "$3" "$6" "$8" "$7" "$ratio" "$9" "${10}"
+    echo "$1,$2,$3,$4,$5,$6,$7,$8,$ratio,$9,${10},${11:-},${12:-}" >>"$csv"
+    [ -z "${11:-}" ] || ci="，配對比值 95% 區間 [${11}, ${12}]"
+    printf '  %-10s %-34s %-10s 我們 %-12s %-14s %-12s 比值 %s（%s 回合，離散 %s%s）\n' \
+        "$1" "$2" "$3" "$6" "$8" "$7" "$ratio" "$9" "${10}" "$ci"
 }
-# goal NAME 說明 比值 運算子 目標：效能目標是否達成（只在 -p 模式使用，記為 PASS/FAIL）
+# pair_ci "我們的各回合值" "對照的各回合值"：同一回合配成一對，印出「比值中位數 下限 上限」
+# （每對比值 我們/對照 的中位數，與它的 95 % bootstrap 區間；回合少時區間接近最小到最大）
+pair_ci() {
+    python3 - "$1" "$2" <<'PY'
+import random, statistics, sys
+a, b = [float(x) for x in sys.argv[1].split()], [float(x) for x in sys.argv[2].split()]
+r = [x / y for x, y in zip(a, b) if y != 0]
+if not r:
+    print("nan nan nan"); sys.exit(0)
+rng = random.Random(1)
+meds = sorted(statistics.median(rng.choices(r, k=len(r))) for _ in range(2000))
+lo, hi = (meds[50], meds[1949]) if len(r) > 1 else (r[0], r[0])
+print(f"{statistics.median(r):.3f} {lo:.3f} {hi:.3f}")
+PY
+}
+# bench_pair 技術 工作負載 指標 單位 較佳方向 "我們的各回合值" "對照的各回合值" 對照名稱
+# 回合交錯量到的兩組值：CSV 記兩邊的中位數、離散度與配對比值的區間；區間留在 BENCH_CI（「中位數 下限 上限」）給 goal 用
+bench_pair() {
+    local ours=$6 peer=$7 n
+    n=$(wc -w <<<"$ours")
+    BENCH_CI=$(pair_ci "$ours" "$peer")
+    read -r _ lo hi <<<"$BENCH_CI"
+    bench_row "$1" "$2" "$3" "$4" "$5" "$(median "$ours")" "$(median "$peer")" "$8" "$n" \
+        "$(spread "$ours")/$(spread "$peer")" "$lo" "$hi"
+}
+# goal NAME 說明 比值 運算子 目標 [下限 上限]：效能目標（只在 -p 模式使用，記為 PASS/FAIL）。
+# 給了區間時，整個區間過關才算達成；區間跨過目標是「在雜訊內」，不算達成。
+# 不給區間時沿用 bench_pair 最後留下的 BENCH_CI（若比值相同），否則只看比值。
 goal() {
-    if awk -v r="$3" -v g="$5" -v op="$4" 'BEGIN{ exit !((op==">=" && r>=g) || (op=="<=" && r<=g)) }'; then
-        pass "$1" "$2：比值 $3 $4 $5"
+    local lo=${6:-} hi=${7:-} ok_lo ok_hi
+    if [ -z "$lo" ] && [ -n "${BENCH_CI:-}" ] && [ "$(cut -d' ' -f1 <<<"$BENCH_CI")" == "$3" ]; then
+        read -r _ lo hi <<<"$BENCH_CI"
+    fi
+    _goal_ok() { awk -v r="$1" -v g="$3" -v op="$2" 'BEGIN{ exit !((op==">=" && r>=g) || (op=="<=" && r<=g)) }'; }
+    if [ -z "$lo" ]; then
+        if _goal_ok "$3" "$4" "$5"; then pass "$1" "$2：比值 $3 $4 $5（單一數字，沒有區間）"
+        else fail "$1" "$2" "比值 $4 $5" "$3"; fi
+        return 0
+    fi
+    ok_lo=0 ok_hi=0
+    _goal_ok "$lo" "$4" "$5" && ok_lo=1
+    _goal_ok "$hi" "$4" "$5" && ok_hi=1
+    if [ "$ok_lo$ok_hi" == 11 ]; then
+        pass "$1" "$2：比值 $3，95% 區間 [$lo, $hi] 整個 $4 $5，達成"
+    elif [ "$ok_lo$ok_hi" == 00 ]; then
+        fail "$1" "$2：未達成" "比值 $4 $5" "$3，區間 [$lo, $hi]"
     else
-        fail "$1" "$2" "比值 $4 $5" "$3"
+        fail "$1" "$2：在雜訊內（區間跨過目標，不算達成）" "區間整個 $4 $5" "$3，區間 [$lo, $hi]"
     fi
 }
 

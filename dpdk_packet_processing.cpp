@@ -2,10 +2,11 @@
 //
 // 這個程式示範什麼
 //   * EAL 初始化、mbuf mempool、以 port 為單位設定 RX/TX queue（多 worker 時每個 worker 一組 queue，能用 RSS 就用）；
-//   * 每個 lcore（main 除外）一個 worker：在堆疊上的 32 個 mbuf burst、prefetch、以 rte_eth_dev_tx_buffer 緩衝
+//   * 每個 lcore（main 除外）一個 worker：在堆疊上的 32 個 mbuf burst、prefetch、以 rte_eth_tx_buffer 緩衝
 //     TX（滿 32 個才送）並用計時器（TSC）每 100 µs rte_eth_tx_buffer_flush()、送不出的 mbuf 釋放並計數；
-//   * 四種模式：io（原封不動轉送）、macswap（對調來源與目的 MAC 再送出）、drop（收下就釋放，rxonly）、
-//     classify（依 L2/L3/L4 分類計數，再像 io 一樣轉送）；
+//   * 五種模式：io（原封不動轉送）、macswap（對調來源與目的 MAC 再送出）、drop（收下就釋放，rxonly）、
+//     classify（依 L2/L3/L4 分類計數，再像 io 一樣轉送）、echo（UDP echo 伺服器：對調 MAC、IP 與埠，
+//     從收到的 port 整批 rte_eth_tx_burst 送回）；
 //   * 轉送或分類前先檢查每個 frame：宣稱的表頭放不進 frame 就是 malformed（計數、釋放、絕不轉送），
 //     檢查時絕不讀超過 frame 的結尾；
 //   * 每個 lcore 自己一份 alignas(RTE_CACHE_LINE_SIZE) 計數器，main lcore 每秒印出各 port 的 pps 與 Mbit/s；
@@ -20,13 +21,14 @@
 // 編譯：make dpdk
 // 執行：./dpdk_packet_processing -l 0-1 --no-pci --vdev net_null0 --vdev net_null1 -- --mode macswap --duration 5
 //       ./dpdk_packet_processing -l 0-1 --no-pci --vdev 'net_pcap0,rx_pcap=in.pcap,tx_pcap=out.pcap' -- --mode io
-//       ./dpdk_packet_processing -l 0-1 --no-pci --vdev net_af_packet0,iface=veth0 -- --mode macswap
+//       ./dpdk_packet_processing -l 0-1 --no-pci --vdev net_af_xdp0,iface=veth0 -- --mode echo --udp-port 19000
 //   EAL 選項放在 `--` 之前，程式選項放在 `--` 之後（--help 列出全部與預設值）。
 //   沒有指定 --in-memory / --file-prefix / --proc-type 時，程式會自動加上 --in-memory（--no-huge 時改加 --no-shconf）：
 //   hugepage 用匿名 memfd，結束後 /dev/hugepages 不留任何檔案，也能同時跑多個行程。
 //   指定 --file-prefix 時（只接受英文字母或數字開頭、由英文字母、數字、-、_ 組成的 1–32 個字元，其他在 rte_eal_init 之前以 2 結束），
 //   程式在 rte_eal_cleanup() 之後只刪 EAL 說是自己的 hugepage 檔案與執行目錄（rte_eal_get_runtime_dir()）。
-//   試試看：測試會用 tests/dpdk_frames.py 產生 pcap；或在 veth 的另一端（netns）用 tcpdump 看 MAC 對調後的 frame。
+//   試試看：測試會用 tests/dpdk_frames.py 產生 pcap；echo 模式在 veth 另一端（netns）用 nc -u 198.18.3.1 19000 就看得到回音
+//   （對端要有靜態的 ARP 項目：echo 模式不回 ARP）。
 //
 // 指南章節：docs/kernel-bypass-guide.md 第 4 章「DPDK」。以 `// 8< 名稱` … `// >8 名稱` 標出的片段是章節引用的程式碼。
 
@@ -54,11 +56,13 @@
 
 #include <algorithm>
 #include <array>
-#include <bit>
 #include <atomic>
+#include <bit>
 #include <cerrno>
 #include <charconv>
 #include <chrono>
+#include <cmath>
+#include <concepts>
 #include <csignal>
 #include <cstdint>
 #include <cstdio>
@@ -66,11 +70,15 @@
 #include <exception>
 #include <filesystem>
 #include <fstream>
+#include <iomanip>
 #include <memory>
 #include <span>
+#include <sstream>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <thread>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -90,11 +98,14 @@ constexpr uint16_t kTxRingSize = 1024;      // TX descriptor 數
 constexpr unsigned kMempoolCache = 256;     // 每個 lcore 的 mempool cache（mbuf 數），≤ RTE_MEMPOOL_CACHE_MAX_SIZE
 constexpr unsigned kPrefetchAhead = 3;      // 處理第 i 個 frame 時先 prefetch 第 i+3 個的資料
 constexpr unsigned kDrainUs = 100;          // TX 緩衝最長停留時間（微秒）：流量小時也不會卡住 frame
-constexpr unsigned kTscCheckEvery = 4;      // worker 每幾圈輪詢才檢查一次 TX flush 計時器（一圈最多幾百 ns）
+constexpr unsigned kTscCheckEvery = 4;      // worker 每幾圈輪詢才讀一次 TSC（讀 TSC 與處理一個 burst 同一個量級，見指南 4.3）
 constexpr unsigned kStatsPollMs = 50;       // main lcore 檢查停止旗標的間隔（毫秒）
 constexpr unsigned kMaxPairsPerWorker = 64; // 每個 worker 最多處理幾個 (port, queue)
 constexpr uint16_t kMaxVlanTags = 4;        // 最多剝幾層 VLAN 標籤（802.1Q / QinQ 再多兩層）；更深的堆疊算 malformed
 constexpr size_t kMaxFilePrefix = 32;       // --file-prefix 最長幾個字元：它會成為 /var/run/dpdk/<prefix>/mp_socket_…（sun_path 只有 108 B）
+constexpr double kMaxDurationS = 86400.0 * 365;  // --duration 的上限（一年）
+constexpr uint16_t kDefaultEchoPort = 19000;     // echo 模式預設的 UDP 埠（與 af_xdp_socket、tests/compare.sh 相同）
+constexpr uint16_t kEchoMinSrcPort = 1024;       // echo 不回應來源埠 < 1024 的封包（不替 DNS、NTP、echo 等服務反射流量）
 
 static_assert(kBurst <= kRxRingSize && kBurst <= kTxRingSize, "burst 不能大於 ring");
 static_assert(std::has_single_bit(kRxRingSize) && std::has_single_bit(kTxRingSize), "ring 大小必須是 2 的次方");
@@ -102,58 +113,128 @@ static_assert(kMempoolCache <= RTE_MEMPOOL_CACHE_MAX_SIZE, "mempool cache 超過
 static_assert(kPrefetchAhead < kBurst, "prefetch 距離必須小於 burst");
 static_assert(std::has_single_bit(kTscCheckEvery), "kTscCheckEvery 取 2 的次方，% 才會變成位元運算");
 
-// 唯一的全域：停止旗標。信號處理函式只設定它；worker 與 main lcore 都輪詢它。
-std::atomic<bool> g_stop{false};
-static_assert(std::atomic<bool>::is_always_lock_free, "信號處理函式需要 lock-free 的旗標");
-
-extern "C" void on_signal(int) { g_stop.store(true, std::memory_order_relaxed); }
-
-// 結束碼
+// ============================================================================
+// 共同詞彙（四個程式寫法相同，見 README〈開發者慣例〉）：結束碼、錯誤、數字參數、停止旗標、fd、[摘要]
+// ============================================================================
 constexpr int kExitOk = 0, kExitRuntime = 1, kExitUsage = 2, kExitNoDevice = 77;
 
-// 設定期的錯誤：帶著結束碼與中文訊息往上丟到 main（main 以下不呼叫 exit()）。
-// 它是 std::exception：main 另外也接住其他任何例外，解構（port stop、rte_eal_cleanup()）一樣會執行。
-struct AppError : std::exception {
+// 錯誤：結束碼 + 中文訊息。設定階段（與 worker 執行緒）丟出，main 接住、收尾、印出「錯誤：…」、以 code 結束
+struct Failure : std::runtime_error {
     int code;
-    std::string message;
-    AppError(int c, std::string m) : code(c), message(std::move(m)) {}
-    const char* what() const noexcept override { return message.c_str(); }
+    Failure(int exit_code, const std::string& message) : std::runtime_error(message), code(exit_code) {}
+};
+
+// 數字參數：整個字串都必須是數字（空字串、尾巴的垃圾、NaN、inf 都不行），而且在 [lo, hi] 之內；否則丟出 kExitUsage
+// （DPDK 多一個 base 參數：--portmask 是十六進位）
+template <typename T>
+T parse_number(std::string_view option, std::string_view text, T lo, T hi, int base = 10) {
+    T v{};
+    std::from_chars_result r{};
+    if constexpr (std::is_floating_point_v<T>) r = std::from_chars(text.data(), text.data() + text.size(), v);
+    else r = std::from_chars(text.data(), text.data() + text.size(), v, base);
+    auto [end, ec] = r;
+    bool ok = !text.empty() && ec == std::errc() && end == text.data() + text.size() && !(v < lo) && !(hi < v);
+    if constexpr (std::is_floating_point_v<T>) ok = ok && std::isfinite(v);
+    if (!ok) {
+        std::ostringstream m;
+        m.precision(10);  // DPDK：--duration 的上限印成 31536000，不是 3.1536e+07
+        m << option << " 的值「" << text << "」無效：必須是 " << +lo << " 到 " << +hi << " 之間的"
+          << (std::is_floating_point_v<T> ? "數字" : base == 16 ? "整數（十六進位）" : "整數");
+        throw Failure(kExitUsage, m.str());
+    }
+    return v;
+}
+
+// 8< signals
+// 停止旗標：唯一的全域變數。信號處理函式只設定它；main 的第一步就安裝（在任何可能阻塞的呼叫之前）
+std::atomic<bool> g_stop{false};
+static_assert(std::atomic<bool>::is_always_lock_free, "信號處理函式需要 lock-free 的旗標");
+extern "C" void on_stop_signal(int) { g_stop.store(true, std::memory_order_relaxed); }
+void install_stop_handler() {
+    struct sigaction sa{};
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    // DPDK 加 SA_RESTART：信號可能落在 EAL 自己的執行緒（telemetry 的 accept 被 EINTR 打斷就整條執行緒結束）或卡在 rte_eal_init 裡的 open()
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGINT, &sa, nullptr);
+    sigaction(SIGTERM, &sa, nullptr);
+    signal(SIGPIPE, SIG_IGN);   // 對方關閉後的寫入回傳 EPIPE，不殺掉行程
+}
+// >8 signals
+
+// 檔案描述符的擁有者：可移動、不可複製，解構時關閉
+class Fd {
+public:
+    explicit Fd(int fd = -1) : fd_(fd) {}
+    Fd(Fd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
+    Fd& operator=(Fd&& o) noexcept { reset(std::exchange(o.fd_, -1)); return *this; }
+    Fd(const Fd&) = delete;
+    Fd& operator=(const Fd&) = delete;
+    ~Fd() { reset(); }
+    void reset(int fd = -1) { if (fd_ >= 0) ::close(fd_); fd_ = fd; }
+    int get() const { return fd_; }
+    explicit operator bool() const { return fd_ >= 0; }
+private:
+    int fd_;
+};
+
+// [摘要] 行：一個 key 一個值，key 與值寫在同一個呼叫裡，不會錯位。key 是穩定的 ASCII（測試解析它們）
+class Summary {
+public:
+    Summary& add(std::string_view key, std::string_view value) { line_ << ' ' << key << '=' << value; return *this; }
+    Summary& add(std::string_view key, const char* value) { return add(key, std::string_view(value)); }
+    Summary& add(std::string_view key, bool value) { return add(key, value ? "yes" : "no"); }
+    template <std::integral T> requires (!std::same_as<T, bool>)
+    Summary& add(std::string_view key, T value) { line_ << ' ' << key << '=' << +value; return *this; }
+    Summary& add(std::string_view key, double value, int digits) {
+        line_ << ' ' << key << '=' << std::fixed << std::setprecision(digits) << value; return *this;
+    }
+    void print(FILE* f = stdout) const { std::fprintf(f, "[摘要]%s\n", line_.str().c_str()); std::fflush(f); }
+private:
+    std::ostringstream line_;
 };
 
 // ---------------------------------------------------------------- 設定與參數
-enum class Mode { io, macswap, drop, classify };
+enum class Mode { Io, MacSwap, Drop, Classify, Echo };
+
+// 命令列上的模式名稱（小寫）；rxonly 是 drop 的別名（testpmd 的叫法）
+constexpr std::array<std::pair<std::string_view, Mode>, 6> kModeNames{{
+    {"io", Mode::Io}, {"macswap", Mode::MacSwap}, {"drop", Mode::Drop}, {"classify", Mode::Classify},
+    {"echo", Mode::Echo}, {"rxonly", Mode::Drop},
+}};
 
 constexpr std::string_view mode_name(Mode m) {
-    switch (m) {
-    case Mode::io: return "io";
-    case Mode::macswap: return "macswap";
-    case Mode::drop: return "drop";
-    case Mode::classify: return "classify";
-    }
+    for (const auto& [name, mode] : kModeNames)
+        if (mode == m) return name;
     return "?";
 }
 
 struct Config {
-    Mode mode = Mode::macswap;
-    uint64_t portmask = 0;  // 0 = 所有偵測到的 port
-    double duration_s = 0;  // 0 = 直到 SIGINT/SIGTERM
+    Mode mode = Mode::MacSwap;
+    uint64_t portmask = 0;                 // 0 = 所有偵測到的 port
+    double duration_s = 0;                 // 0 = 直到 SIGINT/SIGTERM
+    uint16_t udp_port = kDefaultEchoPort;  // echo 模式回應的 UDP 目的埠
     bool help = false;
+    std::vector<std::string> eal_args;     // `--` 之前的一切（含 argv[0]），交給 rte_eal_init
 };
 
-void print_usage(const char* prog) {
-    std::printf(
+void print_usage(FILE* f, const char* prog) {
+    std::fprintf(f,
         "用法：%s [EAL 選項] -- [程式選項]\n"
         "\n"
-        "DPDK 輪詢模式封包處理：每個 worker lcore 輪詢自己的 (port, queue)，依模式轉送、對調 MAC、丟棄或分類。\n"
+        "DPDK 輪詢模式封包處理：每個 worker lcore 輪詢自己的 (port, queue)，依模式轉送、對調 MAC、丟棄、分類或回應 UDP echo。\n"
         "\n"
         "程式選項（放在 -- 之後）：\n"
-        "  --mode MODE       io | macswap | drop | classify（預設 macswap）\n"
+        "  --mode MODE       io | macswap | drop | classify | echo（預設 macswap）\n"
         "                      io        原封不動轉送\n"
         "                      macswap   對調來源與目的 MAC 後轉送\n"
         "                      drop      收下就釋放（rxonly，不檢查內容）\n"
         "                      classify  依 IPv4/IPv6/ARP/VLAN/TCP/UDP/ICMP/分段/其他 計數，再像 io 一樣轉送\n"
+        "                      echo      UDP echo：送到 --udp-port 的 IPv4/IPv6 UDP 封包對調 MAC、IP 與埠，從收到的 port 送回；\n"
+        "                                其他封包丟棄（not_echo）；來源埠等於 echo 埠或小於 %u 的不回應（refused）\n"
+        "  --udp-port 埠     echo 模式回應的 UDP 目的埠（預設 %u）\n"
         "  --portmask HEX    使用哪些 port 的十六進位遮罩（預設 0 = 全部）；\n"
-        "                    1 個 port：從同一個 port 送回；偶數個：0↔1、2↔3 配對轉送；奇數個（>1）是錯誤\n"
+        "                    1 個 port：從同一個 port 送回；偶數個：0↔1、2↔3 配對轉送；奇數個（>1）是錯誤（echo 模式除外）\n"
         "  --duration 秒     執行多久後自動結束（預設 0 = 直到 Ctrl-C / SIGTERM）\n"
         "  -h, --help        顯示這段說明\n"
         "\n"
@@ -172,61 +253,68 @@ void print_usage(const char* prog) {
         "範例：\n"
         "  %s -l 0-1 --no-pci --vdev net_null0 --vdev net_null1 -- --mode io --duration 5\n"
         "  %s -l 0-1 --no-pci --vdev 'net_pcap0,rx_pcap=in.pcap,tx_pcap=out.pcap' -- --mode classify --duration 2\n"
+        "  %s -l 0-1 --no-pci --vdev net_af_xdp0,iface=veth0 -- --mode echo --udp-port 19000\n"
         "\n"
         "輸出：[就緒] 表示 port 已啟動；每秒一行 [統計]；最後一行 [摘要] key=value …\n"
         "結束碼：0 成功，1 執行錯誤，2 參數錯誤，77 沒有 hugepage 或沒有 port\n",
-        prog, prog, prog);
-}
-
-// 解析數字：std::from_chars，整個字串都要被吃掉，並檢查範圍
-template <typename T>
-bool parse_number(std::string_view s, T& out, int base = 10) {
-    if (s.empty()) return false;
-    const char* end = s.data() + s.size();
-    std::from_chars_result r{};
-    if constexpr (std::is_floating_point_v<T>) {
-        r = std::from_chars(s.data(), end, out);
-    } else {
-        r = std::from_chars(s.data(), end, out, base);
-    }
-    return r.ec == std::errc{} && r.ptr == end;
+        prog, unsigned{kEchoMinSrcPort}, unsigned{kDefaultEchoPort}, prog, prog, prog);
 }
 
 // 8< parse_args
-// 解析 `--` 之後的程式選項；錯誤丟出 AppError{2, ...}
-Config parse_app_args(std::span<char* const> args) {
+// `--` 之前是 EAL 選項（原封不動留給 rte_eal_init），之後是程式選項；錯誤丟出 Failure(kExitUsage, …)。
+// -h / --help 出現在哪一邊都算，看到就停止解析。
+Config parse_args(std::span<char* const> argv) {
     Config cfg;
-    for (size_t i = 0; i < args.size(); ++i) {
-        const std::string_view a = args[i];
-        auto value = [&](std::string_view opt) -> std::string_view {
-            if (i + 1 >= args.size()) throw AppError{kExitUsage, "選項 " + std::string(opt) + " 需要一個值"};
-            return args[++i];
+    const auto sep = std::find_if(argv.begin() + 1, argv.end(), [](const char* a) { return std::string_view(a) == "--"; });
+    cfg.eal_args.assign(argv.begin(), sep);
+    cfg.help = std::any_of(cfg.eal_args.begin() + 1, cfg.eal_args.end(), [](const std::string& a) { return a == "-h" || a == "--help"; });
+    const std::span<char* const> app(sep == argv.end() ? sep : sep + 1, argv.end());
+    for (size_t i = 0; i < app.size() && !cfg.help; ++i) {
+        const std::string_view a = app[i];
+        auto value = [&]() -> std::string_view {
+            if (i + 1 >= app.size()) throw Failure(kExitUsage, "選項 " + std::string(a) + " 需要一個值");
+            return app[++i];
         };
         if (a == "-h" || a == "--help") {
             cfg.help = true;
         } else if (a == "--mode") {
-            const std::string_view v = value(a);
-            if (v == "io") cfg.mode = Mode::io;
-            else if (v == "macswap") cfg.mode = Mode::macswap;
-            else if (v == "drop" || v == "rxonly") cfg.mode = Mode::drop;
-            else if (v == "classify") cfg.mode = Mode::classify;
-            else throw AppError{kExitUsage, "未知的模式：" + std::string(v) + "（可用：io、macswap、drop、classify）"};
+            const std::string_view v = value();
+            const auto* it = std::find_if(kModeNames.begin(), kModeNames.end(), [&](const auto& m) { return m.first == v; });
+            if (it == kModeNames.end())
+                throw Failure(kExitUsage, "未知的模式：" + std::string(v) + "（可用：io、macswap、drop、classify、echo）");
+            cfg.mode = it->second;
         } else if (a == "--portmask") {
-            std::string_view v = value(a);
+            std::string_view v = value();
             if (v.starts_with("0x") || v.starts_with("0X")) v.remove_prefix(2);
-            if (!parse_number(v, cfg.portmask, 16))
-                throw AppError{kExitUsage, "--portmask 必須是十六進位數字（例如 0x3），收到：" + std::string(args[i])};
+            cfg.portmask = parse_number<uint64_t>(a, v, 0, UINT64_MAX, 16);
         } else if (a == "--duration") {
-            const std::string_view v = value(a);
-            if (!parse_number(v, cfg.duration_s) || !(cfg.duration_s >= 0) || cfg.duration_s > 86400.0 * 365)
-                throw AppError{kExitUsage, "--duration 必須是 0 到 31536000 之間的秒數，收到：" + std::string(v)};
+            cfg.duration_s = parse_number<double>(a, value(), 0.0, kMaxDurationS);
+        } else if (a == "--udp-port") {
+            cfg.udp_port = parse_number<uint16_t>(a, value(), 1, 65535);
         } else {
-            throw AppError{kExitUsage, "未知的程式選項：" + std::string(a) + "（EAL 選項請放在 -- 之前）"};
+            throw Failure(kExitUsage, "未知的程式選項：" + std::string(a) + "（EAL 選項請放在 -- 之前）");
         }
     }
     return cfg;
 }
 // >8 parse_args
+
+// ---------------------------------------------------------------- 流量分類：一張表
+// 加一個分類只要改這裡兩行（列舉值與名稱）再在 check_frame 裡設它的位元：計數器、[摘要] 的 cls_<名稱> 都從這張表來。
+// 表的順序就是 [摘要] 裡 cls_* 的順序。
+// 8< classes
+enum ClassIndex : unsigned { kIpv4, kIpv6, kArp, kVlan, kTcp, kUdp, kIcmp, kOther, kL4Other, kFrag, kNumClasses };
+constexpr std::array<std::pair<std::string_view, ClassIndex>, kNumClasses> kClasses{{
+    {"ipv4", kIpv4}, {"ipv6", kIpv6}, {"arp", kArp}, {"vlan", kVlan}, {"tcp", kTcp},  // other = 不是 IPv4/IPv6/ARP
+    {"udp", kUdp}, {"icmp", kIcmp}, {"other", kOther}, {"l4_other", kL4Other},          // tcp…l4_other 只算 IPv4/IPv6
+    {"frag", kFrag},                                                                    // 非第一個 IP 分段：沒有 L4 表頭
+}};
+constexpr uint16_t cls_bit(ClassIndex c) { return static_cast<uint16_t>(1u << c); }
+constexpr uint16_t kMalformed = 1u << 15;  // check_frame 的結果：這個位元 = malformed，其餘位元 = 分類
+static_assert(kNumClasses < 15, "分類的位元不能碰到 kMalformed");
+static_assert([] { for (unsigned i = 0; i < kNumClasses; ++i) if (kClasses[i].second != i) return false; return true; }(),
+              "kClasses 的第 i 列必須是計數器 i");
+// >8 classes
 
 // ---------------------------------------------------------------- 計數器（每個 worker 一份，cache line 對齊）
 // 只有擁有它的 worker 會寫；main lcore 以 relaxed atomic 讀取，所以寫入也用 atomic_ref 的 relaxed store
@@ -235,17 +323,13 @@ Config parse_app_args(std::span<char* const> args) {
 struct alignas(RTE_CACHE_LINE_SIZE) PortCounters {
     uint64_t rx_packets = 0, rx_bytes = 0;  // 這個 port 收到的
     uint64_t tx_packets = 0, tx_bytes = 0;  // 從這個 port 送出的
-    uint64_t dropped = 0;                   // 送不出去（TX 滿）或 drop 模式丟掉的
+    uint64_t dropped = 0;                   // 送不出去（TX 滿）、drop 模式丟掉的、echo 模式不回應的
     uint64_t malformed = 0;                 // 這個 port 收到、檢查不合格的
-};
-struct alignas(RTE_CACHE_LINE_SIZE) ClassCounters {
-    uint64_t ipv4 = 0, ipv6 = 0, arp = 0, vlan = 0, other = 0;  // L2/L3：other = 不是 IPv4/IPv6/ARP
-    uint64_t tcp = 0, udp = 0, icmp = 0, l4_other = 0;           // L4（只算 IPv4/IPv6）
-    uint64_t frag = 0;                                           // 非第一個 IP 分段：沒有 L4 表頭，不算進 L4
+    uint64_t not_echo = 0, refused = 0;     // echo 模式：dropped 之中，不是給 echo 埠的 UDP／迴圈保護拒絕回應的
 };
 struct alignas(RTE_CACHE_LINE_SIZE) WorkerStats {
     std::array<PortCounters, RTE_MAX_ETHPORTS> port{};
-    ClassCounters cls{};
+    std::array<uint64_t, kNumClasses> cls{};  // classify 模式：kClasses 的每一列一個
 };
 // >8 counters
 
@@ -265,12 +349,6 @@ inline uint64_t peek(uint64_t& c) { return std::atomic_ref<uint64_t>(c).load(std
 // IPv6 的 version 不是 6、表頭（40 B）或 payload length 超出 frame；
 // 宣稱 UDP/TCP 卻放不下那個表頭（見 check_l4）。frame 比 IP 宣稱的長（例如補到 60 B 的 padding）是合法的。
 // 非第一個分段（fragment offset ≠ 0）沒有 L4 表頭：分類為 frag，不檢查 L4、不算 TCP/UDP。
-enum FrameClass : uint16_t {
-    kClsIpv4 = 1u << 0, kClsIpv6 = 1u << 1, kClsArp = 1u << 2, kClsVlan = 1u << 3, kClsOther = 1u << 4,
-    kClsTcp = 1u << 5, kClsUdp = 1u << 6, kClsIcmp = 1u << 7, kClsL4Other = 1u << 8, kClsFrag = 1u << 9,
-    kMalformed = 1u << 15,
-};
-
 inline uint16_t be16_at(const uint8_t* p) { return static_cast<uint16_t>((p[0] << 8) | p[1]); }
 
 // L4：l4_len = IP 宣稱的 L4 長度（已確認在 frame 之內），avail = 第一個 segment 裡從 l4 起還有幾個位元組。
@@ -283,17 +361,17 @@ inline uint16_t be16_at(const uint8_t* p) { return static_cast<uint16_t>((p[0] <
         if (l4_len < sizeof(rte_udp_hdr) || avail < sizeof(rte_udp_hdr)) [[unlikely]] return kMalformed;
         const uint32_t ulen = be16_at(l4 + 4);
         if (!more_fragments && (ulen < sizeof(rte_udp_hdr) || ulen > l4_len)) [[unlikely]] return kMalformed;
-        return kClsUdp;
+        return cls_bit(kUdp);
     }
     case IPPROTO_TCP: {
         if (l4_len < sizeof(rte_tcp_hdr) || avail < sizeof(rte_tcp_hdr)) [[unlikely]] return kMalformed;
         const uint32_t doff = (l4[12] >> 4) * 4u;
         if (doff < sizeof(rte_tcp_hdr) || doff > l4_len) [[unlikely]] return kMalformed;
-        return kClsTcp;
+        return cls_bit(kTcp);
     }
     case IPPROTO_ICMP:
-    case IPPROTO_ICMPV6: return kClsIcmp;
-    default: return kClsL4Other;
+    case IPPROTO_ICMPV6: return cls_bit(kIcmp);
+    default: return cls_bit(kL4Other);
     }
 }
 
@@ -305,7 +383,7 @@ inline uint16_t be16_at(const uint8_t* p) { return static_cast<uint16_t>((p[0] <
     // 標籤疊得比我們剝的還深：裡面的 IP 沒檢查過，不能當成「其他」轉送出去（否則疊標籤就能繞過檢查）
     for (uint16_t tags = 0; type == RTE_ETHER_TYPE_VLAN || type == RTE_ETHER_TYPE_QINQ; ++tags) {
         if (tags == kMaxVlanTags || seg_len < off + sizeof(rte_vlan_hdr)) [[unlikely]] return kMalformed;
-        cls |= kClsVlan;
+        cls |= cls_bit(kVlan);
         type = be16_at(p + off + 2);
         off += sizeof(rte_vlan_hdr);
     }
@@ -318,8 +396,8 @@ inline uint16_t be16_at(const uint8_t* p) { return static_cast<uint16_t>((p[0] <
             off + total > frame_len) [[unlikely]]
             return kMalformed;
         const uint16_t frag = be16_at(p + off + 6);
-        if (frag & RTE_IPV4_HDR_OFFSET_MASK) [[unlikely]] return cls | kClsIpv4 | kClsFrag;
-        return cls | kClsIpv4 |
+        if (frag & RTE_IPV4_HDR_OFFSET_MASK) [[unlikely]] return cls | cls_bit(kIpv4) | cls_bit(kFrag);
+        return cls | cls_bit(kIpv4) |
                check_l4(p[off + 9], p + off + ihl_bytes, total - ihl_bytes, seg_len - off - ihl_bytes,
                         (frag & RTE_IPV4_HDR_MF_FLAG) != 0);
     }
@@ -333,61 +411,19 @@ inline uint16_t be16_at(const uint8_t* p) { return static_cast<uint16_t>((p[0] <
         if (next == IPPROTO_FRAGMENT) [[unlikely]] {  // 分段擴充表頭（8 B）；其他擴充表頭依 next header 分類
             if (l4_len < 8 || seg_len < l4 + 8) return kMalformed;
             const uint16_t frag = be16_at(p + l4 + 2);
-            if (frag & 0xfff8) return cls | kClsIpv6 | kClsFrag;  // offset ≠ 0：非第一個分段
+            if (frag & 0xfff8) return cls | cls_bit(kIpv6) | cls_bit(kFrag);  // offset ≠ 0：非第一個分段
             more = (frag & 1) != 0;
             next = p[l4];
             l4 += 8;
             l4_len -= 8;
         }
-        return cls | kClsIpv6 | check_l4(next, p + l4, l4_len, seg_len - l4, more);
+        return cls | cls_bit(kIpv6) | check_l4(next, p + l4, l4_len, seg_len - l4, more);
     }
-    case RTE_ETHER_TYPE_ARP: return cls | kClsArp;
-    default: return cls | kClsOther;
+    case RTE_ETHER_TYPE_ARP: return cls | cls_bit(kArp);
+    default: return cls | cls_bit(kOther);
     }
 }
 // >8 frame_check
-
-inline void count_class(ClassCounters& local, uint16_t c) {
-    local.ipv4 += (c & kClsIpv4) != 0;
-    local.ipv6 += (c & kClsIpv6) != 0;
-    local.arp += (c & kClsArp) != 0;
-    local.vlan += (c & kClsVlan) != 0;
-    local.other += (c & kClsOther) != 0;
-    local.tcp += (c & kClsTcp) != 0;
-    local.udp += (c & kClsUdp) != 0;
-    local.icmp += (c & kClsIcmp) != 0;
-    local.l4_other += (c & kClsL4Other) != 0;
-    local.frag += (c & kClsFrag) != 0;
-}
-
-// ---------------------------------------------------------------- worker
-// 一個 worker 負責的一組 (rx port, queue)：收進來的 frame 從 tx_port 的同號 queue 送出。
-// 配對的兩個 port queue 數相同，(p, q) → (peer(p), q) 是一對一，所以每個 TX queue 只有一個 worker 在用，不需要鎖。
-struct QueuePair {
-    uint16_t rx_port = 0, queue = 0, tx_port = 0;
-    rte_eth_dev_tx_buffer* tx_buf = nullptr;  // 送往 (tx_port, queue) 的緩衝
-};
-
-struct WorkerCtx {
-    unsigned lcore = 0;
-    Mode mode = Mode::macswap;
-    std::array<QueuePair, kMaxPairsPerWorker> pairs{};
-    unsigned nb_pairs = 0;
-    WorkerStats* stats = nullptr;
-    std::array<char, 256> error{};  // worker 因例外結束時的訊息（空字串 = 正常結束）
-};
-
-// rte_eth_tx_buffer 送不出去時的回呼：釋放 mbuf，並把它們從「已送出」改記為「丟棄」。
-// 在 worker 自己的執行緒上被呼叫（在 rte_eth_tx_buffer / flush 裡），所以仍是單一寫入者。
-extern "C" void on_tx_unsent(rte_mbuf** pkts, uint16_t unsent, void* userdata) {
-    auto* pc = static_cast<PortCounters*>(userdata);
-    uint64_t bytes = 0;
-    for (uint16_t i = 0; i < unsent; ++i) bytes += rte_pktmbuf_pkt_len(pkts[i]);
-    rte_pktmbuf_free_bulk(pkts, unsent);
-    bump(pc->tx_packets, -static_cast<uint64_t>(unsent));
-    bump(pc->tx_bytes, -bytes);
-    bump(pc->dropped, unsent);
-}
 
 // 8< macswap
 // 對調目的 MAC（位元組 0–5）與來源 MAC（6–11）：一次 8 B 加一次 4 B 的讀寫，不逐位元組搬。
@@ -405,22 +441,162 @@ inline void swap_macs(uint8_t* p) {
 }
 // >8 macswap
 
+// 8< echo
+// echo 模式：把一個已通過 check_frame（分類 cls）的 frame 就地改寫成回覆。回傳這個 frame 的去向。
+// 只回應 IPv4/IPv6 的 UDP、目的埠 = echo_port、沒有 VLAN 標籤、不是分段（也不是還有後續分段的第一段）、
+// 目的 MAC 與目的 IP 不是群播或廣播（回覆的來源位址不能是群播位址，也不替廣播放大流量）。
+// 迴圈保護（與 af_xdp_socket 的 echo 相同）：來源埠等於 echo 埠（對方也是 echo，會互相回應到天荒地老）
+// 或小於 1024（DNS、NTP、chargen 等服務：偽造來源位址就能把我們變成反射器）的，不回應。
+// 檢查和不必重算：IPv4 表頭檢查和與 UDP 檢查和都是 16 位元字的 1 補數和；對調兩個位址（UDP 的偽表頭也含這兩個位址）
+// 與兩個埠只是換了加法的順序，和不變。TTL 與其他欄位都不動，所以整個回覆除了對調的欄位之外逐位元組與請求相同。
+enum class EchoVerdict : uint8_t { Answer, NotEcho, Refused };
+
+inline void swap_fields(uint8_t* a, uint8_t* b, size_t n) { std::swap_ranges(a, a + n, b); }
+
+[[gnu::always_inline]] inline EchoVerdict echo_frame(uint8_t* p, uint16_t cls, uint16_t echo_port) {
+    constexpr uint32_t l3 = sizeof(rte_ether_hdr);  // 沒有 VLAN 標籤：IP 表頭從 14 開始
+    if ((cls & (cls_bit(kUdp) | cls_bit(kVlan) | cls_bit(kFrag))) != cls_bit(kUdp) || (p[0] & 1)) return EchoVerdict::NotEcho;
+    uint32_t l4;
+    if (cls & cls_bit(kIpv4)) {
+        if ((be16_at(p + l3 + 6) & RTE_IPV4_HDR_MF_FLAG) || p[l3 + 16] >= 224) return EchoVerdict::NotEcho;
+        l4 = l3 + (p[l3] & 0x0f) * 4u;
+    } else {
+        if (p[l3 + 6] != IPPROTO_UDP || p[l3 + 24] == 0xff) return EchoVerdict::NotEcho;  // 擴充表頭（含分段）、ff00::/8
+        l4 = l3 + sizeof(rte_ipv6_hdr);
+    }
+    const uint16_t sport = be16_at(p + l4), dport = be16_at(p + l4 + 2);
+    if (dport != echo_port) return EchoVerdict::NotEcho;
+    if (sport == echo_port || sport < kEchoMinSrcPort) return EchoVerdict::Refused;
+    swap_macs(p);
+    if (cls & cls_bit(kIpv4)) swap_fields(p + l3 + 12, p + l3 + 16, 4);  // 來源 ↔ 目的 IPv4 位址
+    else swap_fields(p + l3 + 8, p + l3 + 24, 16);                      // 來源 ↔ 目的 IPv6 位址
+    swap_fields(p + l4, p + l4 + 2, 2);                                  // 來源埠 ↔ 目的埠
+    return EchoVerdict::Answer;
+}
+// >8 echo
+
+// ---------------------------------------------------------------- worker
+// 一個 worker 負責的一組 (rx port, queue)：收進來的 frame 從 tx_port 的同號 queue 送出。
+// 配對的兩個 port queue 數相同，(p, q) → (peer(p), q) 是一對一（echo 模式是 (p, q) → (p, q)），
+// 所以每個 TX queue 只有一個 worker 在用，不需要鎖。
+struct QueuePair {
+    uint16_t rx_port = 0, queue = 0, tx_port = 0;
+    rte_eth_dev_tx_buffer* tx_buf = nullptr;  // 送往 (tx_port, queue) 的緩衝
+};
+
+struct WorkerCtx {
+    unsigned lcore = 0;
+    Mode mode = Mode::MacSwap;
+    uint16_t echo_port = kDefaultEchoPort;
+    std::array<QueuePair, kMaxPairsPerWorker> pairs{};
+    unsigned nb_pairs = 0;
+    WorkerStats* stats = nullptr;
+    std::array<char, 256> error{};  // worker 因例外結束時的訊息（空字串 = 正常結束）
+};
+
+// 送不出去的 mbuf：釋放，並把它們從「已送出」改記為「丟棄」。rte_eth_tx_buffer 的錯誤回呼（在 worker 自己的
+// rte_eth_tx_buffer / flush 裡被呼叫），echo 模式 tx_burst 沒收下的也交給它，所以仍是單一寫入者。
+extern "C" void on_tx_unsent(rte_mbuf** pkts, uint16_t unsent, void* userdata) {
+    auto* pc = static_cast<PortCounters*>(userdata);
+    uint64_t bytes = 0;
+    for (uint16_t i = 0; i < unsent; ++i) bytes += rte_pktmbuf_pkt_len(pkts[i]);
+    rte_pktmbuf_free_bulk(pkts, unsent);
+    bump(pc->tx_packets, -static_cast<uint64_t>(unsent));
+    bump(pc->tx_bytes, -bytes);
+    bump(pc->dropped, unsent);
+}
+
+// 一個 burst 的計數，處理完整批才寫進 WorkerStats（每個 burst 每個計數器一次 store）
+struct BurstTally {
+    uint64_t rx_bytes = 0, tx_bytes = 0, malformed = 0, not_echo = 0, refused = 0;
+    std::array<uint64_t, kNumClasses> cls{};
+};
+
 // 8< tx_buffer
-// 把 n 個 mbuf 放進 TX 緩衝，結果與逐個呼叫 rte_eth_tx_buffer() 完全相同（滿了就 rte_eth_tx_buffer_flush()）。
-// 差別只在緩衝長度每個 burst 更新一次：逐個呼叫時每個 mbuf 都要「讀長度 → 加一 → 寫回 → 讀 size」，
-// 這條經過記憶體的相依鏈在 net_null 上量得到佔了 worker 自己時間的三分之一。
-inline void tx_buffer_bulk(QueuePair& qp, rte_mbuf** pkts, uint16_t n) {
-    rte_eth_dev_tx_buffer* b = qp.tx_buf;
-    while (n > 0) {
-        const uint16_t k = std::min<uint16_t>(n, b->size - b->length);
-        std::memcpy(&b->pkts[b->length], pkts, k * sizeof(rte_mbuf*));
-        b->length += k;
-        pkts += k;
-        n -= k;
-        if (b->length == b->size) rte_eth_tx_buffer_flush(qp.tx_port, qp.queue, b);
+// 交給 TX：轉送模式放進 rte_eth_dev_tx_buffer（滿 kBurst 個才真正 tx_burst，計時器再把零頭送出去）。
+// 結果與逐個呼叫 rte_eth_tx_buffer() 完全相同，只是整批放進去、長度每個 burst 更新一次：這裡直接寫 DPDK 公開結構的
+// length 與 pkts[]（rte_ethdev.h 裡 rte_eth_tx_buffer() 自己也只做這兩件事），理由是量得到的成本差，見指南 4.3〈交給 TX〉。
+// echo 模式立刻整批 rte_eth_tx_burst（一個請求不該等 100 µs 的計時器），沒收下的交給 on_tx_unsent 釋放並計數。
+template <Mode M>
+[[gnu::always_inline]] inline void transmit(QueuePair& qp, rte_mbuf** pkts, uint16_t n, PortCounters& txc) {
+    if constexpr (M == Mode::Echo) {
+        const uint16_t sent = n ? rte_eth_tx_burst(qp.tx_port, qp.queue, pkts, n) : 0;
+        if (sent < n) [[unlikely]] on_tx_unsent(pkts + sent, n - sent, &txc);
+    } else {
+        rte_eth_dev_tx_buffer* b = qp.tx_buf;
+        while (n > 0) {
+            const uint16_t k = std::min<uint16_t>(n, b->size - b->length);
+            std::memcpy(&b->pkts[b->length], pkts, k * sizeof(rte_mbuf*));
+            b->length += k;
+            pkts += k;
+            n -= k;
+            if (b->length == b->size) rte_eth_tx_buffer_flush(qp.tx_port, qp.queue, b);
+        }
     }
 }
 // >8 tx_buffer
+
+// 8< handle_burst
+// 一個 burst：檢查每個 frame、依模式改寫，合法的往前壓縮到 pkts[0, nb_ok) 再整批交給 TX。
+// drop 模式連 frame 長度都不讀（位元組數改由 main lcore 從驅動的 rte_eth_stats.ibytes 取得）。
+template <Mode M>
+[[gnu::always_inline]] inline void handle_burst(QueuePair& qp, rte_mbuf** pkts, uint16_t nb_rx, uint16_t echo_port,
+                                                WorkerStats& st) {
+    PortCounters& rxc = st.port[qp.rx_port];
+    if constexpr (M == Mode::Drop) {
+        rte_pktmbuf_free_bulk(pkts, nb_rx);
+        bump(rxc.rx_packets, nb_rx);
+        bump(rxc.dropped, nb_rx);
+        return;
+    }
+    for (unsigned i = 0; i < kPrefetchAhead && i < nb_rx; ++i) rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void*));
+    BurstTally t;
+    uint16_t nb_ok = 0;
+    for (uint16_t i = 0; i < nb_rx; ++i) {
+        if (i + kPrefetchAhead < nb_rx) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + kPrefetchAhead], void*));
+        rte_mbuf* m = pkts[i];
+        const uint32_t len = rte_pktmbuf_pkt_len(m);
+        t.rx_bytes += len;
+        auto* data = rte_pktmbuf_mtod(m, uint8_t*);
+        const uint16_t c = check_frame(data, rte_pktmbuf_data_len(m), len);
+        if (c & kMalformed) [[unlikely]] {
+            rte_pktmbuf_free(m);
+            ++t.malformed;
+            continue;
+        }
+        if constexpr (M == Mode::Classify)
+            for (unsigned k = 0; k < kNumClasses; ++k) t.cls[k] += (c >> k) & 1u;
+        if constexpr (M == Mode::MacSwap) swap_macs(data);
+        if constexpr (M == Mode::Echo) {
+            const EchoVerdict v = echo_frame(data, c, echo_port);
+            if (v != EchoVerdict::Answer) {
+                rte_pktmbuf_free(m);
+                ++(v == EchoVerdict::Refused ? t.refused : t.not_echo);
+                continue;
+            }
+        }
+        t.tx_bytes += len;
+        pkts[nb_ok++] = m;
+    }
+    // 先記「已交給 TX」，送不出去的由 on_tx_unsent 扣回來（所以要在交給 TX 之前記，計數器才不會暫時變成負的）
+    PortCounters& txc = st.port[qp.tx_port];
+    bump(rxc.rx_packets, nb_rx);
+    bump(rxc.rx_bytes, t.rx_bytes);
+    if (t.malformed) [[unlikely]] bump(rxc.malformed, t.malformed);
+    if constexpr (M == Mode::Echo) {
+        if (t.not_echo + t.refused) [[unlikely]] {
+            bump(rxc.dropped, t.not_echo + t.refused);
+            bump(rxc.not_echo, t.not_echo);
+            bump(rxc.refused, t.refused);
+        }
+    }
+    bump(txc.tx_packets, nb_ok);
+    bump(txc.tx_bytes, t.tx_bytes);
+    transmit<M>(qp, pkts, nb_ok, txc);
+    if constexpr (M == Mode::Classify)
+        for (unsigned k = 0; k < kNumClasses; ++k) bump(st.cls[k], t.cls[k]);
+}
+// >8 handle_burst
 
 // 8< worker_loop
 template <Mode M>
@@ -428,70 +604,21 @@ void worker_loop(WorkerCtx& ctx) {
     const uint64_t drain_tsc = (rte_get_tsc_hz() + US_PER_S - 1) / US_PER_S * kDrainUs;
     uint64_t prev_tsc = rte_rdtsc();
     const std::span<QueuePair> pairs(ctx.pairs.data(), ctx.nb_pairs);
-    WorkerStats& st = *ctx.stats;
 
     for (unsigned iter = 0; !g_stop.load(std::memory_order_relaxed); ++iter) [[likely]] {
-        // TX 計時 flush：緩衝裡的 frame 最多停留約 kDrainUs 微秒。
-        // 每 kTscCheckEvery 圈才讀一次 TSC（這台 VM 上 rdtsc 約 10 ns，與處理一個 burst 同一個量級）
-        if (iter % kTscCheckEvery == 0) {
+        // TX 計時 flush：緩衝裡的 frame 最多停留約 kDrainUs 微秒；每 kTscCheckEvery 圈才讀一次 TSC
+        if (M != Mode::Echo && iter % kTscCheckEvery == 0) {
             const uint64_t now = rte_rdtsc();
             if (now - prev_tsc > drain_tsc) [[unlikely]] {
                 for (QueuePair& qp : pairs) rte_eth_tx_buffer_flush(qp.tx_port, qp.queue, qp.tx_buf);
                 prev_tsc = now;
             }
         }
-
         for (QueuePair& qp : pairs) {
             rte_mbuf* bufs[kBurst];
             const uint16_t nb_rx = rte_eth_rx_burst(qp.rx_port, qp.queue, bufs, kBurst);
             if (nb_rx == 0) [[unlikely]] continue;
-            PortCounters& rxc = st.port[qp.rx_port];
-
-            if constexpr (M == Mode::drop) {
-                // 連長度都不讀：在 net_null 上多讀一次 pkt_len 就慢了約 15%。
-                // 這個模式的位元組數改由 main lcore 從驅動的 rte_eth_stats（ibytes）取得。
-                rte_pktmbuf_free_bulk(bufs, nb_rx);
-                bump(rxc.rx_packets, nb_rx);
-                bump(rxc.dropped, nb_rx);
-                continue;
-            }
-
-            for (unsigned i = 0; i < kPrefetchAhead && i < nb_rx; ++i) rte_prefetch0(rte_pktmbuf_mtod(bufs[i], void*));
-            uint64_t rx_bytes = 0, tx_bytes = 0, bad = 0;
-            uint16_t nb_ok = 0;  // 合法的 frame 往前壓縮到 bufs[0, nb_ok)
-            ClassCounters cls{};
-            for (uint16_t i = 0; i < nb_rx; ++i) {
-                if (i + kPrefetchAhead < nb_rx) rte_prefetch0(rte_pktmbuf_mtod(bufs[i + kPrefetchAhead], void*));
-                rte_mbuf* m = bufs[i];
-                const uint32_t len = rte_pktmbuf_pkt_len(m);
-                rx_bytes += len;
-                auto* data = rte_pktmbuf_mtod(m, uint8_t*);
-                const uint16_t c = check_frame(data, rte_pktmbuf_data_len(m), len);
-                if (c & kMalformed) [[unlikely]] {
-                    rte_pktmbuf_free(m);
-                    ++bad;
-                    continue;
-                }
-                if constexpr (M == Mode::classify) count_class(cls, c);
-                if constexpr (M == Mode::macswap) swap_macs(data);
-                tx_bytes += len;
-                bufs[nb_ok++] = m;
-            }
-            // 先記「已交給 TX」，送不出去的由 on_tx_unsent 扣回來（所以要在交給緩衝之前記，計數器才不會暫時變成負的）
-            PortCounters& txc = st.port[qp.tx_port];
-            bump(rxc.rx_packets, nb_rx);
-            bump(rxc.rx_bytes, rx_bytes);
-            if (bad) [[unlikely]] bump(rxc.malformed, bad);
-            bump(txc.tx_packets, nb_ok);
-            bump(txc.tx_bytes, tx_bytes);
-            // 交給 TX 緩衝：滿 kBurst 個才真正呼叫 tx_burst；送不出去的由 on_tx_unsent 釋放並計數
-            tx_buffer_bulk(qp, bufs, nb_ok);
-            if constexpr (M == Mode::classify) {
-                bump(st.cls.ipv4, cls.ipv4); bump(st.cls.ipv6, cls.ipv6); bump(st.cls.arp, cls.arp);
-                bump(st.cls.vlan, cls.vlan); bump(st.cls.other, cls.other); bump(st.cls.tcp, cls.tcp);
-                bump(st.cls.udp, cls.udp); bump(st.cls.icmp, cls.icmp); bump(st.cls.l4_other, cls.l4_other);
-                bump(st.cls.frag, cls.frag);
-            }
+            handle_burst<M>(qp, bufs, nb_rx, ctx.echo_port, *ctx.stats);
         }
     }
     // 停止前把緩衝裡剩下的送出去（送不出去的由回呼釋放）
@@ -505,10 +632,11 @@ extern "C" int worker_main(void* arg) noexcept {
     auto& ctx = *static_cast<WorkerCtx*>(arg);
     try {
         switch (ctx.mode) {
-        case Mode::io: worker_loop<Mode::io>(ctx); break;
-        case Mode::macswap: worker_loop<Mode::macswap>(ctx); break;
-        case Mode::drop: worker_loop<Mode::drop>(ctx); break;
-        case Mode::classify: worker_loop<Mode::classify>(ctx); break;
+        case Mode::Io: worker_loop<Mode::Io>(ctx); break;
+        case Mode::MacSwap: worker_loop<Mode::MacSwap>(ctx); break;
+        case Mode::Drop: worker_loop<Mode::Drop>(ctx); break;
+        case Mode::Classify: worker_loop<Mode::Classify>(ctx); break;
+        case Mode::Echo: worker_loop<Mode::Echo>(ctx); break;
         }
         return 0;
     } catch (const std::exception& e) {
@@ -560,9 +688,9 @@ std::string port_name(uint16_t port) {
     return name;
 }
 
-AppError port_error(uint16_t port, const char* call, int ret, const char* hint) {
-    return AppError{kExitRuntime, "port " + std::to_string(port) + "（" + port_name(port) + "）的 " + call +
-                                      " 失敗：" + rte_strerror(-ret) + "（" + std::to_string(ret) + "）；" + hint};
+Failure port_error(uint16_t port, const char* call, int ret, const char* hint) {
+    return Failure(kExitRuntime, "port " + std::to_string(port) + "（" + port_name(port) + "）的 " + call + " 失敗：" +
+                                     rte_strerror(-ret) + "（" + std::to_string(ret) + "）；" + hint);
 }
 
 // 8< port_init
@@ -610,57 +738,48 @@ void port_init(Port& port, uint16_t nb_queues, rte_mempool* pool) {
 }
 // >8 port_init
 
-// ---------------------------------------------------------------- hugepage 與 EAL 參數
-bool has_arg(std::span<const std::string> args, std::string_view name) {
-    return std::any_of(args.begin(), args.end(), [&](const std::string& a) {
-        return a == name || (a.starts_with(name) && a.size() > name.size() && a[name.size()] == '=');
-    });
-}
-
-// 系統上所有大小的 hugepage 中，空閒的總頁數
-uint64_t free_hugepages() {
-    namespace fs = std::filesystem;
-    uint64_t total = 0;
-    std::error_code ec;
-    // range-for 的 ++ 是會丟例外的版本，所以用 increment(ec) 自己走
-    for (fs::directory_iterator it("/sys/kernel/mm/hugepages", ec), end; !ec && it != end; it.increment(ec)) {
-        std::ifstream f(it->path() / "free_hugepages");
-        uint64_t n = 0;
-        if (f >> n) total += n;
-    }
-    return total;
-}
-
+// ---------------------------------------------------------------- EAL 參數與 hugepage
 // 8< file_prefix
+// EAL 選項裡程式要知道的只有這幾件事，其餘原封不動交給 rte_eal_init。
 // --file-prefix 的值會成為 EAL 執行目錄（root 是 /var/run/dpdk/<prefix>/）與 hugepage 檔名（<hugetlbfs>/<prefix>map_N）的一部分，
 // DPDK 22.11 自己不檢查它：.. 會讓執行目錄變成 /var/run 本身。所以只接受 DPDK 自己會合理建立的名字——
 // 英文字母或數字開頭，其餘是英文字母、數字、- 或 _，最多 kMaxFilePrefix 個字元——其他的在 rte_eal_init 之前以結束碼 2 拒絕。
 // getopt_long 接受不含糊的縮寫（--fi、--file-pre…），那也是 --file-prefix，所以縮寫一律請使用者寫完整。
-// 回傳最後一次出現的值（EAL 用的也是最後一次），沒有就是空字串。
-std::string checked_file_prefix(std::span<const std::string> eal_args) {
-    constexpr std::string_view kOpt = "--file-prefix";
+// 出現好幾次時取最後一次（EAL 用的也是最後一次）。
+struct EalOptions {
+    std::string file_prefix;    // 空字串 = 沒給
+    bool no_shared_files = false;  // --in-memory 或 --no-shconf：EAL 不建 hugepage 檔案與共享設定檔
+    bool proc_type = false;     // --proc-type：使用者自己選了多行程的角色
+    bool no_huge = false;
+};
+
+EalOptions scan_eal_args(std::span<const std::string> args) {
+    constexpr std::string_view kPrefixOpt = "--file-prefix";
     auto is_alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); };
-    std::string prefix;
-    for (size_t i = 1; i < eal_args.size(); ++i) {
-        const std::string_view a = eal_args[i];
+    EalOptions o;
+    for (size_t i = 1; i < args.size(); ++i) {
+        const std::string_view a = args[i];
         const size_t eq = a.find('=');
         const std::string_view name = a.substr(0, eq);
-        if (name.size() < 4 || !kOpt.starts_with(name)) continue;  // --fi 起才只可能是 --file-prefix
-        if (name != kOpt)
-            throw AppError{kExitUsage, "EAL 選項 " + std::string(name) + " 是 --file-prefix 的縮寫：請寫完整的 --file-prefix"};
+        o.no_shared_files |= name == "--in-memory" || name == "--no-shconf";
+        o.proc_type |= name == "--proc-type";
+        o.no_huge |= name == "--no-huge";
+        if (name.size() < 4 || !kPrefixOpt.starts_with(name)) continue;  // --fi 起才只可能是 --file-prefix
+        if (name != kPrefixOpt)
+            throw Failure(kExitUsage, "EAL 選項 " + std::string(name) + " 是 --file-prefix 的縮寫：請寫完整的 --file-prefix");
         std::string_view v;
         if (eq != std::string_view::npos) v = a.substr(eq + 1);
-        else if (i + 1 < eal_args.size()) v = eal_args[++i];
-        else throw AppError{kExitUsage, "EAL 選項 --file-prefix 需要一個值（例如 --file-prefix kbd）"};
+        else if (i + 1 < args.size()) v = args[++i];
+        else throw Failure(kExitUsage, "EAL 選項 --file-prefix 需要一個值（例如 --file-prefix kbd）");
         const bool ok = !v.empty() && v.size() <= kMaxFilePrefix && is_alnum(v.front()) &&
                         std::all_of(v.begin(), v.end(), [&](char c) { return is_alnum(c) || c == '-' || c == '_'; });
         if (!ok)
-            throw AppError{kExitUsage, "--file-prefix 只接受英文字母或數字開頭、由英文字母、數字、- 或 _ 組成的 1 到 " +
-                                           std::to_string(kMaxFilePrefix) + " 個字元（它會成為 /var/run/dpdk/<prefix>/ 與 hugepage "
-                                           "檔名的一部分，不能有 /、.、空白），收到：「" + std::string(v) + "」"};
-        prefix = v;
+            throw Failure(kExitUsage, "--file-prefix 只接受英文字母或數字開頭、由英文字母、數字、- 或 _ 組成的 1 到 " +
+                                          std::to_string(kMaxFilePrefix) + " 個字元（它會成為 /var/run/dpdk/<prefix>/ 與 hugepage "
+                                          "檔名的一部分，不能有 /、.、空白），收到：「" + std::string(v) + "」");
+        o.file_prefix = v;
     }
-    return prefix;
+    return o;
 }
 // >8 file_prefix
 
@@ -676,11 +795,11 @@ std::string checked_file_prefix(std::span<const std::string> eal_args) {
 // 解構函式不丟例外：路徑清單在 try 裡收集，其餘都是不會丟例外的 C 呼叫。
 class Eal {
 public:
-    explicit Eal(std::string_view prefix) noexcept : prefix_(prefix) {
+    explicit Eal(std::string_view own_prefix) noexcept : prefix_(own_prefix) {
         if (prefix_.empty() || rte_eal_process_type() != RTE_PROC_PRIMARY) return;
         const char* dir = rte_eal_get_runtime_dir();
         const std::string_view d = dir ? dir : "";
-        if (d.size() < sizeof runtime_dir_ && d.ends_with(prefix_) && d.size() > prefix_.size() &&
+        if (d.size() < sizeof runtime_dir_ && d.size() > prefix_.size() && d.ends_with(prefix_) &&
             d[d.size() - prefix_.size() - 1] == '/')
             std::snprintf(runtime_dir_, sizeof runtime_dir_, "%s", dir);
         own_ = true;
@@ -731,17 +850,14 @@ private:
         return 0;
     }
     static void remove_runtime_dir(const char* dir) noexcept {
-        const int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (dfd < 0) return;
-        if (DIR* d = fdopendir(dfd)) {
-            while (const dirent* e = readdir(d)) {
-                const std::string_view name = e->d_name;
-                if (name != "." && name != "..") unlinkat(dfd, e->d_name, 0);  // 子目錄（EAL 不建）unlinkat 會失敗，留著
-            }
-            closedir(d);  // 也關掉 dfd
-        } else {
-            close(dfd);
+        const Fd dfd(open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        DIR* d = dfd ? fdopendir(dup(dfd.get())) : nullptr;  // 目錄串流用自己的一份 fd（closedir 關掉它），dfd 給 unlinkat 用
+        if (!d) return;
+        while (const dirent* e = readdir(d)) {
+            const std::string_view name = e->d_name;
+            if (name != "." && name != "..") unlinkat(dfd.get(), e->d_name, 0);  // 子目錄（EAL 不建）unlinkat 會失敗，留著
         }
+        closedir(d);
         rmdir(dir);  // 還有東西（例如別人放的子目錄）就失敗，留著
     }
 
@@ -751,20 +867,30 @@ private:
 };
 // >8 eal_raii
 
+// 系統上所有大小的 hugepage 中，空閒的總頁數
+uint64_t free_hugepages() {
+    namespace fs = std::filesystem;
+    uint64_t total = 0;
+    std::error_code ec;
+    // range-for 的 ++ 是會丟例外的版本，所以用 increment(ec) 自己走
+    for (fs::directory_iterator it("/sys/kernel/mm/hugepages", ec), end; !ec && it != end; it.increment(ec)) {
+        std::ifstream f(it->path() / "free_hugepages");
+        uint64_t n = 0;
+        if (f >> n) total += n;
+    }
+    return total;
+}
+
 // 8< eal_init
 // EAL 參數：使用者沒選記憶體模式時加上 --in-memory（/dev/hugepages 不留檔案、不建共享設定檔，
-// 所以同時跑好幾個行程也不必各給 --file-prefix）。
+// 所以同時跑好幾個行程也不必各給 --file-prefix）；--no-huge 已不碰 hugetlbfs（而且與 --in-memory 不相容），改加 --no-shconf。
 // 沒有 hugepage 又沒加 --no-huge 時，在 rte_eal_init 之前就用中文說明並以 77 結束。
-void eal_init(std::vector<std::string> eal_args) {
-    const bool no_huge = has_arg(eal_args, "--no-huge");
-    // --no-huge 已不碰 hugetlbfs（而且與 --in-memory 不相容），改加 --no-shconf：同樣不建共享設定檔。
-    if (!has_arg(eal_args, "--in-memory") && !has_arg(eal_args, "--file-prefix") && !has_arg(eal_args, "--proc-type") &&
-        !has_arg(eal_args, "--no-shconf"))
-        eal_args.emplace_back(no_huge ? "--no-shconf" : "--in-memory");
-    if (!no_huge && free_hugepages() == 0)
-        throw AppError{kExitNoDevice,
-                       "沒有可用的 hugepage（/sys/kernel/mm/hugepages/*/free_hugepages 全是 0）。"
-                       "請以 root 執行 make setup-hugepages 保留 2 MiB hugepage，或加上 EAL 選項 --no-huge（例如 --no-huge -m 256）改用一般記憶體"};
+void eal_init(std::vector<std::string> eal_args, const EalOptions& o) {
+    if (!o.no_shared_files && o.file_prefix.empty() && !o.proc_type) eal_args.emplace_back(o.no_huge ? "--no-shconf" : "--in-memory");
+    if (!o.no_huge && free_hugepages() == 0)
+        throw Failure(kExitNoDevice,
+                      "沒有可用的 hugepage（/sys/kernel/mm/hugepages/*/free_hugepages 全是 0）。"
+                      "請以 root 執行 make setup-hugepages 保留 2 MiB hugepage，或加上 EAL 選項 --no-huge（例如 --no-huge -m 256）改用一般記憶體");
 
     std::vector<char*> argv;
     for (std::string& a : eal_args) argv.push_back(a.data());
@@ -777,39 +903,45 @@ void eal_init(std::vector<std::string> eal_args) {
         else if (err == EACCES || err == EPERM) msg += "權限不足，請以 root 執行";
         else if (err == ENOMEM) msg += "記憶體不足：執行 make setup-hugepages 保留更多 hugepage，或用 --no-huge -m 256";
         else msg += "看上面 EAL 的訊息；只用虛擬 port 時加上 --no-pci";
-        throw AppError{err == EINVAL ? kExitUsage : kExitRuntime, msg};
+        throw Failure(err == EINVAL ? kExitUsage : kExitRuntime, msg);
     }
 }
 // >8 eal_init
 
+
 // ---------------------------------------------------------------- 統計
 struct Totals {
-    uint64_t rx_packets = 0, rx_bytes = 0, tx_packets = 0, tx_bytes = 0, dropped = 0, malformed = 0;
+    uint64_t rx_packets = 0, rx_bytes = 0, tx_packets = 0, tx_bytes = 0, dropped = 0, malformed = 0, not_echo = 0, refused = 0;
+
+    // 每個欄位配上另一份的同一個欄位：+= 與 -= 都經過這裡，加一個欄位只改這裡與 snapshot
+    template <typename F> void zip(const Totals& o, F f) {
+        f(rx_packets, o.rx_packets); f(rx_bytes, o.rx_bytes); f(tx_packets, o.tx_packets); f(tx_bytes, o.tx_bytes);
+        f(dropped, o.dropped); f(malformed, o.malformed); f(not_echo, o.not_echo); f(refused, o.refused);
+    }
+    Totals& operator+=(const Totals& o) { zip(o, [](uint64_t& a, uint64_t b) { a += b; }); return *this; }
+    Totals& operator-=(const Totals& o) { zip(o, [](uint64_t& a, uint64_t b) { a -= b; }); return *this; }
+    friend Totals operator-(Totals a, const Totals& b) { return a -= b; }
 };
 
-// driver_rx_bytes：drop 模式的 worker 不讀 frame 長度，收到的位元組改用驅動的計數器（rte_eth_stats.ibytes；
-// net_null 不計位元組，所以是 0）
+// 一個 worker 在一個 port 上的計數（worker 可能還在寫：relaxed 讀取）
+Totals snapshot(PortCounters& p) {
+    return {peek(p.rx_packets), peek(p.rx_bytes), peek(p.tx_packets), peek(p.tx_bytes),
+            peek(p.dropped),    peek(p.malformed), peek(p.not_echo),  peek(p.refused)};
+}
+
+// 所有 worker 在一個 port 上的計數。driver_rx_bytes：drop 模式的 worker 不讀 frame 長度，收到的位元組改用驅動的計數器
+// （rte_eth_stats.ibytes；net_null 不計位元組，所以是 0）
 Totals port_totals(std::span<WorkerStats> stats, uint16_t port, bool driver_rx_bytes) {
     Totals t;
-    if (driver_rx_bytes) {
-        rte_eth_stats es{};
-        if (rte_eth_stats_get(port, &es) == 0) t.rx_bytes = es.ibytes;
-    }
-    for (WorkerStats& w : stats) {
-        PortCounters& p = w.port[port];
-        t.rx_packets += peek(p.rx_packets);
-        t.rx_bytes += peek(p.rx_bytes);
-        t.tx_packets += peek(p.tx_packets);
-        t.tx_bytes += peek(p.tx_bytes);
-        t.dropped += peek(p.dropped);
-        t.malformed += peek(p.malformed);
-    }
+    for (WorkerStats& w : stats) t += snapshot(w.port[port]);
+    rte_eth_stats es{};
+    if (driver_rx_bytes && rte_eth_stats_get(port, &es) == 0) t.rx_bytes = es.ibytes;
     return t;
 }
 
-struct Summary {
+struct RunResult {
     Totals total;
-    ClassCounters cls;
+    std::array<uint64_t, kNumClasses> cls{};
     unsigned ports = 0, workers = 0;
     double seconds = 0;
 };
@@ -822,26 +954,20 @@ public:
         : stats_(stats), ports_(ports), prev_(ports.size()), driver_rx_bytes_(driver_rx_bytes) {}
 
     void print(unsigned second, double dt) {
-        std::string line = "[統計] 第 " + std::to_string(second) + " 秒";
-        Totals sum_delta;
+        Totals sum;
         std::string per_port;
         for (size_t i = 0; i < ports_.size(); ++i) {
             const Totals now = port_totals(stats_, ports_[i], driver_rx_bytes_);
-            const Totals d{now.rx_packets - prev_[i].rx_packets, now.rx_bytes - prev_[i].rx_bytes,
-                           now.tx_packets - prev_[i].tx_packets, now.tx_bytes - prev_[i].tx_bytes,
-                           now.dropped - prev_[i].dropped, now.malformed - prev_[i].malformed};
+            const Totals d = now - prev_[i];
             prev_[i] = now;
-            sum_delta.rx_packets += d.rx_packets;
-            sum_delta.tx_packets += d.tx_packets;
+            sum += d;
             char buf[256];
             std::snprintf(buf, sizeof buf, " | port%u rx %.3f Mpps %.1f Mbit/s tx %.3f Mpps %.1f Mbit/s drop %.0f pps malformed %.0f pps",
                           ports_[i], d.rx_packets / dt / 1e6, d.rx_bytes * 8 / dt / 1e6, d.tx_packets / dt / 1e6,
                           d.tx_bytes * 8 / dt / 1e6, d.dropped / dt, d.malformed / dt);
             per_port += buf;
         }
-        char head[128];
-        std::snprintf(head, sizeof head, " rx_pps=%.0f tx_pps=%.0f", sum_delta.rx_packets / dt, sum_delta.tx_packets / dt);
-        std::printf("%s%s%s\n", line.c_str(), head, per_port.c_str());
+        std::printf("[統計] 第 %u 秒 rx_pps=%.0f tx_pps=%.0f%s\n", second, sum.rx_packets / dt, sum.tx_packets / dt, per_port.c_str());
     }
 
 private:
@@ -867,8 +993,16 @@ unsigned mempool_size(unsigned nb_ports, unsigned nb_queues, unsigned nb_workers
 }
 // >8 mempool_size
 
-// 依 --portmask 選出要用的 port，並檢查個數
-std::vector<uint16_t> select_ports(uint64_t portmask) {
+// 要用的 port、每個 port 的 queue 數與 worker lcore。loopback：從收到的 port 送回（只有一個 port，或 echo 模式）
+struct Topology {
+    std::vector<uint16_t> ports, nb_queues;
+    std::vector<unsigned> worker_lcores;
+    bool loopback = false;
+    size_t peer(size_t i) const { return loopback ? i : (i ^ 1u); }
+};
+
+// 依 --portmask 選出要用的 port，並檢查個數（轉送模式要能兩兩配對）
+std::vector<uint16_t> select_ports(uint64_t portmask, bool allow_odd) {
     std::vector<uint16_t> ports;
     uint16_t id;
     RTE_ETH_FOREACH_DEV(id) {
@@ -876,66 +1010,80 @@ std::vector<uint16_t> select_ports(uint64_t portmask) {
     }
     if (ports.empty()) {
         if (rte_eth_dev_count_avail() == 0)
-            throw AppError{kExitNoDevice,
-                           "找不到任何 port。沒有綁定 DPDK 的網卡時，用 --vdev 建立虛擬 port，例如："
-                           "--vdev net_null0 --vdev net_null1、--vdev 'net_pcap0,rx_pcap=in.pcap,tx_pcap=out.pcap'、"
-                           "--vdev net_af_packet0,iface=veth0（只用虛擬 port 時加上 --no-pci）"};
-        throw AppError{kExitUsage, "--portmask 沒有選到任何存在的 port（共有 " + std::to_string(rte_eth_dev_count_avail()) + " 個）"};
+            throw Failure(kExitNoDevice,
+                          "找不到任何 port。沒有綁定 DPDK 的網卡時，用 --vdev 建立虛擬 port，例如："
+                          "--vdev net_null0 --vdev net_null1、--vdev 'net_pcap0,rx_pcap=in.pcap,tx_pcap=out.pcap'、"
+                          "--vdev net_af_packet0,iface=veth0（只用虛擬 port 時加上 --no-pci）");
+        throw Failure(kExitUsage, "--portmask 沒有選到任何存在的 port（共有 " + std::to_string(rte_eth_dev_count_avail()) + " 個）");
     }
-    if (ports.size() > 1 && ports.size() % 2 != 0)
-        throw AppError{kExitUsage, "選到 " + std::to_string(ports.size()) +
-                                       " 個 port：奇數個（大於 1）無法兩兩配對（0↔1、2↔3）；用 --portmask 選 1 個或偶數個"};
+    if (!allow_odd && ports.size() > 1 && ports.size() % 2 != 0)
+        throw Failure(kExitUsage, "選到 " + std::to_string(ports.size()) +
+                                      " 個 port：奇數個（大於 1）無法兩兩配對（0↔1、2↔3）；用 --portmask 選 1 個或偶數個");
+    return ports;
+}
+
+Topology plan_topology(const Config& cfg) {
+    Topology t;
+    t.ports = select_ports(cfg.portmask, cfg.mode == Mode::Echo);
+    t.loopback = cfg.mode == Mode::Echo || t.ports.size() == 1;
+    unsigned lcore;
+    RTE_LCORE_FOREACH_WORKER(lcore) t.worker_lcores.push_back(lcore);
+    if (t.worker_lcores.empty()) throw Failure(kExitUsage, "至少需要 2 個 lcore（main + 1 個 worker），例如 -l 0-1");
+    // 每個 port 的 queue 數 = min(worker 數, 驅動的上限)，配對的兩端取一樣多
+    for (uint16_t p : t.ports) {
+        rte_eth_dev_info info{};
+        if (int ret = rte_eth_dev_info_get(p, &info); ret != 0) throw port_error(p, "rte_eth_dev_info_get", ret, "port 可能已被移除");
+        t.nb_queues.push_back(static_cast<uint16_t>(
+            std::min<unsigned>({static_cast<unsigned>(t.worker_lcores.size()), info.max_rx_queues, info.max_tx_queues})));
+    }
+    for (size_t i = 0; i < t.ports.size(); ++i) t.nb_queues[i] = std::min(t.nb_queues[i], t.nb_queues[t.peer(i)]);
+    return t;
+}
+
+MempoolPtr create_mempool(const Topology& t) {
+    const unsigned n = mempool_size(static_cast<unsigned>(t.ports.size()), *std::max_element(t.nb_queues.begin(), t.nb_queues.end()),
+                                    static_cast<unsigned>(t.worker_lcores.size()));
+    MempoolPtr pool(rte_pktmbuf_pool_create("mbuf_pool", n, kMempoolCache, 0, RTE_MBUF_DEFAULT_BUF_SIZE, static_cast<int>(rte_socket_id())));
+    if (!pool)
+        throw Failure(kExitRuntime, "rte_pktmbuf_pool_create（" + std::to_string(n) + " 個 mbuf）失敗：" + rte_strerror(rte_errno) +
+                                        "；hugepage 不夠時執行 make setup-hugepages 或加大 -m");
+    return pool;
+}
+
+std::vector<Port> start_ports(const Topology& t, rte_mempool* pool) {
+    std::vector<Port> ports;
+    ports.reserve(t.ports.size());
+    for (size_t i = 0; i < t.ports.size(); ++i) {
+        ports.emplace_back(t.ports[i]);
+        port_init(ports.back(), t.nb_queues[i], pool);
+    }
     return ports;
 }
 
 // 8< assign_queues
 // 把每個 port 的每個 queue 輪流分給 worker：(ports[i], q) 收到的從 (peer, q) 送出，每組配一個 TX 緩衝。
 // 送不出去時的回呼記在「負責這組的 worker」的計數器上，所以仍是單一寫入者。
-std::vector<TxBufferPtr> assign_queue_pairs(std::span<const uint16_t> ports, std::span<const uint16_t> nb_queues,
-                                            std::span<WorkerCtx> ctxs, std::span<WorkerStats> stats) {
+std::vector<TxBufferPtr> assign_queue_pairs(const Topology& t, std::span<WorkerCtx> ctxs, std::span<WorkerStats> stats) {
     std::vector<TxBufferPtr> tx_buffers;
-    const size_t nb_workers = ctxs.size();
     size_t next = 0;
-    for (size_t i = 0; i < ports.size(); ++i) {
-        const uint16_t tx_port = ports[ports.size() == 1 ? i : (i ^ 1u)];
-        for (uint16_t q = 0; q < nb_queues[i]; ++q, ++next) {
-            const size_t w = next % nb_workers;
+    for (size_t i = 0; i < t.ports.size(); ++i) {
+        const uint16_t tx_port = t.ports[t.peer(i)];
+        for (uint16_t q = 0; q < t.nb_queues[i]; ++q, ++next) {
+            const size_t w = next % ctxs.size();
             WorkerCtx& ctx = ctxs[w];
-            if (ctx.nb_pairs == kMaxPairsPerWorker) throw AppError{kExitUsage, "每個 worker 的 (port, queue) 太多，請減少 port"};
+            if (ctx.nb_pairs == kMaxPairsPerWorker) throw Failure(kExitUsage, "每個 worker 的 (port, queue) 太多，請減少 port");
             auto* buf = static_cast<rte_eth_dev_tx_buffer*>(
                 rte_zmalloc_socket("tx_buffer", RTE_ETH_TX_BUFFER_SIZE(kBurst), 0, rte_eth_dev_socket_id(tx_port)));
-            if (!buf) throw AppError{kExitRuntime, "rte_zmalloc_socket（TX 緩衝）失敗：記憶體不足"};
+            if (!buf) throw Failure(kExitRuntime, "rte_zmalloc_socket（TX 緩衝）失敗：記憶體不足");
             tx_buffers.emplace_back(buf);
             rte_eth_tx_buffer_init(buf, kBurst);
             rte_eth_tx_buffer_set_err_callback(buf, on_tx_unsent, &stats[w].port[tx_port]);
-            ctx.pairs[ctx.nb_pairs++] = QueuePair{ports[i], q, tx_port, buf};
+            ctx.pairs[ctx.nb_pairs++] = QueuePair{t.ports[i], q, tx_port, buf};
         }
     }
     return tx_buffers;
 }
 // >8 assign_queues
-
-// 所有 port、所有 worker 的計數相加（worker 都已停止）
-Summary collect_summary(std::span<WorkerStats> stats, std::span<const uint16_t> ports, bool driver_rx_bytes) {
-    Summary s;
-    s.ports = static_cast<unsigned>(ports.size());
-    for (uint16_t p : ports) {
-        const Totals t = port_totals(stats, p, driver_rx_bytes);
-        s.total.rx_packets += t.rx_packets;
-        s.total.rx_bytes += t.rx_bytes;
-        s.total.tx_packets += t.tx_packets;
-        s.total.tx_bytes += t.tx_bytes;
-        s.total.dropped += t.dropped;
-        s.total.malformed += t.malformed;
-    }
-    for (WorkerStats& w : stats) {
-        s.cls.ipv4 += w.cls.ipv4; s.cls.ipv6 += w.cls.ipv6; s.cls.arp += w.cls.arp;
-        s.cls.vlan += w.cls.vlan; s.cls.other += w.cls.other; s.cls.tcp += w.cls.tcp;
-        s.cls.udp += w.cls.udp; s.cls.icmp += w.cls.icmp; s.cls.l4_other += w.cls.l4_other;
-        s.cls.frag += w.cls.frag;
-    }
-    return s;
-}
 
 // rte_eal_mp_wait_lcore() 之前離開 run()（例外）時，先讓 worker 停下來，port 才能關：宣告在 port 與 TX 緩衝之後，所以最先解構
 struct WorkerStopper {
@@ -948,83 +1096,34 @@ struct WorkerStopper {
     }
 };
 
-Summary run(const Config& cfg, std::vector<std::string> eal_args) {
-    // 1. EAL（信號處理函式在 main 的第一步就裝好了）
-    const std::string prefix = checked_file_prefix(eal_args);  // 不合理的 --file-prefix：rte_eal_init 之前就以 2 結束
-    const bool own_prefix = !prefix.empty() && !has_arg(eal_args, "--in-memory") && !has_arg(eal_args, "--no-shconf");
-    eal_init(std::move(eal_args));
-    Eal eal(own_prefix ? std::string_view(prefix) : std::string_view{});  // 從這裡起，離開 run() 一定會 rte_eal_cleanup()
-
-    // 2. port 與 worker
-    const std::vector<uint16_t> ports = select_ports(cfg.portmask);
-    std::vector<unsigned> worker_lcores;
-    unsigned lcore;
-    RTE_LCORE_FOREACH_WORKER(lcore) worker_lcores.push_back(lcore);
-    if (worker_lcores.empty())
-        throw AppError{kExitUsage, "至少需要 2 個 lcore（main + 1 個 worker），例如 -l 0-1"};
-    const unsigned nb_workers = static_cast<unsigned>(worker_lcores.size());
-
-    // 每對 port 的 queue 數 = min(worker 數, 兩邊驅動的上限)，配對兩端相同
-    auto peer_of = [&](size_t i) { return ports.size() == 1 ? i : (i ^ 1u); };
-    std::vector<uint16_t> nb_queues(ports.size());
-    for (size_t i = 0; i < ports.size(); ++i) {
-        rte_eth_dev_info info{};
-        if (int ret = rte_eth_dev_info_get(ports[i], &info); ret != 0)
-            throw port_error(ports[i], "rte_eth_dev_info_get", ret, "port 可能已被移除");
-        nb_queues[i] = static_cast<uint16_t>(std::min<unsigned>({nb_workers, info.max_rx_queues, info.max_tx_queues}));
-    }
-    for (size_t i = 0; i < ports.size(); ++i) nb_queues[i] = std::min(nb_queues[i], nb_queues[peer_of(i)]);
-
-    // 3. mempool
-    const unsigned nb_mbufs = mempool_size(static_cast<unsigned>(ports.size()), *std::max_element(nb_queues.begin(), nb_queues.end()), nb_workers);
-    MempoolPtr pool(rte_pktmbuf_pool_create("mbuf_pool", nb_mbufs, kMempoolCache, 0, RTE_MBUF_DEFAULT_BUF_SIZE, static_cast<int>(rte_socket_id())));
-    if (!pool)
-        throw AppError{kExitRuntime, std::string("rte_pktmbuf_pool_create（") + std::to_string(nb_mbufs) + " 個 mbuf）失敗：" +
-                                         rte_strerror(rte_errno) + "；hugepage 不夠時執行 make setup-hugepages 或加大 -m"};
-
-    // 4. 啟動 port
-    std::vector<Port> port_objs;
-    port_objs.reserve(ports.size());
-    for (size_t i = 0; i < ports.size(); ++i) {
-        port_objs.emplace_back(ports[i]);
-        port_init(port_objs.back(), nb_queues[i], pool.get());
-    }
-
-    // 5. 把 (port, queue) 輪流分給 worker，每組配一個 TX 緩衝
-    std::vector<WorkerStats> stats(nb_workers);
-    std::vector<WorkerCtx> ctxs(nb_workers);
-    const std::vector<TxBufferPtr> tx_buffers = assign_queue_pairs(ports, nb_queues, ctxs, stats);
-
-    // 6. 啟動 worker，main lcore 印統計並等待停止
-    WorkerStopper stopper;
-    if (g_stop.load()) {  // 啟動途中（例如 rte_eal_init 還在映射 hugepage 時）就收到 SIGINT/SIGTERM
-        std::fprintf(stderr, "注意：啟動途中收到停止信號，不啟動 worker，直接收尾\n");
-        Summary s;
-        s.ports = static_cast<unsigned>(ports.size());
-        s.workers = nb_workers;
-        return s;
-    }
-    for (unsigned w = 0; w < nb_workers; ++w) {
-        ctxs[w].lcore = worker_lcores[w];
+void launch_workers(const Config& cfg, const Topology& t, std::span<WorkerCtx> ctxs, std::span<WorkerStats> stats) {
+    for (size_t w = 0; w < ctxs.size(); ++w) {
+        ctxs[w].lcore = t.worker_lcores[w];
         ctxs[w].mode = cfg.mode;
+        ctxs[w].echo_port = cfg.udp_port;
         ctxs[w].stats = &stats[w];
-        if (int ret = rte_eal_remote_launch(worker_main, &ctxs[w], worker_lcores[w]); ret != 0) {
-            g_stop.store(true);
-            rte_eal_mp_wait_lcore();
-            throw AppError{kExitRuntime, "rte_eal_remote_launch（lcore " + std::to_string(worker_lcores[w]) + "）失敗：" + rte_strerror(-ret)};
-        }
+        if (int ret = rte_eal_remote_launch(worker_main, &ctxs[w], ctxs[w].lcore); ret != 0)
+            throw Failure(kExitRuntime, "rte_eal_remote_launch（lcore " + std::to_string(ctxs[w].lcore) + "）失敗：" + rte_strerror(-ret));
     }
-    std::string port_list;
-    for (size_t i = 0; i < ports.size(); ++i)
-        port_list += (i ? "、" : "") + std::to_string(ports[i]) + "（" + port_name(ports[i]) + "，" + std::to_string(nb_queues[i]) +
-                     " queue，送往 port " + std::to_string(ports[peer_of(i)]) + "）";
-    std::printf("[就緒] 模式 %s，%zu 個 port：%s；%u 個 worker，mempool %u 個 mbuf\n", mode_name(cfg.mode).data(), ports.size(),
-                port_list.c_str(), nb_workers, nb_mbufs);
-    for (unsigned w = 0; w < nb_workers; ++w)
-        if (ctxs[w].nb_pairs == 0) std::printf("注意：lcore %u 沒有分到 queue（queue 數少於 worker 數），閒置\n", ctxs[w].lcore);
+}
 
+void print_ready(const Config& cfg, const Topology& t, std::span<const WorkerCtx> ctxs, unsigned nb_mbufs) {
+    std::string port_list;
+    for (size_t i = 0; i < t.ports.size(); ++i)
+        port_list += (i ? "、" : "") + std::to_string(t.ports[i]) + "（" + port_name(t.ports[i]) + "，" + std::to_string(t.nb_queues[i]) +
+                     " queue，送往 port " + std::to_string(t.ports[t.peer(i)]) + "）";
+    std::string echo;
+    if (cfg.mode == Mode::Echo) echo = "，回應 UDP 埠 " + std::to_string(cfg.udp_port);
+    std::printf("[就緒] 模式 %s%s，%zu 個 port：%s；%zu 個 worker，mempool %u 個 mbuf\n", mode_name(cfg.mode).data(), echo.c_str(),
+                t.ports.size(), port_list.c_str(), ctxs.size(), nb_mbufs);
+    for (const WorkerCtx& c : ctxs)
+        if (c.nb_pairs == 0) std::printf("注意：lcore %u 沒有分到 queue（queue 數少於 worker 數），閒置\n", c.lcore);
+}
+
+// main lcore：印統計、等停止旗標或 --duration，再等所有 worker 返回；回傳經過的秒數
+double stats_loop(const Config& cfg, std::span<WorkerStats> stats, std::span<const uint16_t> ports) {
     // 8< main_loop
-    StatsPrinter printer(stats, ports, cfg.mode == Mode::drop);
+    StatsPrinter printer(stats, ports, cfg.mode == Mode::Drop);
     using clock = std::chrono::steady_clock;
     const auto start = clock::now();
     auto last = start;
@@ -1040,70 +1139,90 @@ Summary run(const Config& cfg, std::vector<std::string> eal_args) {
     }
     rte_eal_mp_wait_lcore();  // worker 看到旗標、flush 完 TX 緩衝後返回
     // >8 main_loop
+    return std::chrono::duration<double>(clock::now() - start).count();
+}
 
+// 所有 port、所有 worker 的計數相加（worker 都已停止）
+RunResult collect(std::span<WorkerStats> stats, const Topology& t, bool driver_rx_bytes) {
+    RunResult r;
+    r.ports = static_cast<unsigned>(t.ports.size());
+    r.workers = static_cast<unsigned>(stats.size());
+    for (uint16_t p : t.ports) r.total += port_totals(stats, p, driver_rx_bytes);
+    for (const WorkerStats& w : stats)
+        for (unsigned k = 0; k < kNumClasses; ++k) r.cls[k] += w.cls[k];
+    return r;
+}
+
+// 各步驟與指南 4.3 節〈run() 的步驟與 main lcore〉的編號相同。解構（倒過來）：worker（已停）→ TX 緩衝 → port stop/close
+// → mempool → rte_eal_cleanup() → 自己的 hugepage 檔案與執行目錄
+RunResult run(const Config& cfg) {
+    // 1. EAL（信號處理函式在 main 的第一步就裝好了）
+    const EalOptions eal_opts = scan_eal_args(cfg.eal_args);  // 不合理的 --file-prefix：rte_eal_init 之前就以 2 結束
+    eal_init(cfg.eal_args, eal_opts);
+    Eal eal(eal_opts.no_shared_files ? std::string_view{} : std::string_view(eal_opts.file_prefix));  // 從這裡起一定 rte_eal_cleanup()
+    // 2. port 與 worker
+    const Topology topo = plan_topology(cfg);
+    // 3. mempool
+    const MempoolPtr pool = create_mempool(topo);
+    // 4. 啟動 port
+    const std::vector<Port> ports = start_ports(topo, pool.get());
+    // 5. 把 (port, queue) 輪流分給 worker，每組配一個 TX 緩衝
+    std::vector<WorkerStats> stats(topo.worker_lcores.size());
+    std::vector<WorkerCtx> ctxs(topo.worker_lcores.size());
+    const std::vector<TxBufferPtr> tx_buffers = assign_queue_pairs(topo, ctxs, stats);
+    // 6. 啟動 worker，main lcore 印統計並等待停止
+    WorkerStopper stopper;
+    if (g_stop.load()) {  // 啟動途中（例如 rte_eal_init 還在映射 hugepage 時）就收到 SIGINT/SIGTERM
+        std::fprintf(stderr, "注意：啟動途中收到停止信號，不啟動 worker，直接收尾\n");
+        return collect(stats, topo, false);
+    }
+    launch_workers(cfg, topo, ctxs, stats);
+    print_ready(cfg, topo, ctxs, pool->size);
+    const double seconds = stats_loop(cfg, stats, topo.ports);
     for (const WorkerCtx& c : ctxs)
         if (c.error[0] != '\0')
-            throw AppError{kExitRuntime, "lcore " + std::to_string(c.lcore) + " 的 worker 因例外結束：" + c.error.data() +
-                                             "（其他 worker 已停止，port 與 EAL 照常收尾）"};
-    Summary s = collect_summary(stats, ports, cfg.mode == Mode::drop);
-    s.seconds = std::chrono::duration<double>(clock::now() - start).count();
-    s.workers = nb_workers;
-    return s;  // 解構：worker（已停）→ TX 緩衝 → port stop/close → mempool → rte_eal_cleanup() → 自己的 hugepage 檔案與執行目錄
+            throw Failure(kExitRuntime, "lcore " + std::to_string(c.lcore) + " 的 worker 因例外結束：" + c.error.data() +
+                                            "（其他 worker 已停止，port 與 EAL 照常收尾）");
+    RunResult r = collect(stats, topo, cfg.mode == Mode::Drop);
+    r.seconds = seconds;
+    return r;
 }
 
-void print_summary(const Config& cfg, const Summary& s) {
-    const double secs = s.seconds > 0 ? s.seconds : 1;
-    std::printf("[摘要] mode=%s rx_packets=%lu tx_packets=%lu dropped=%lu malformed=%lu rx_pps=%.0f tx_pps=%.0f "
-                "rx_mbps=%.1f tx_mbps=%.1f ports=%u workers=%u seconds=%.3f "
-                "cls_ipv4=%lu cls_ipv6=%lu cls_arp=%lu cls_vlan=%lu cls_tcp=%lu cls_udp=%lu cls_icmp=%lu cls_other=%lu cls_l4_other=%lu cls_frag=%lu\n",
-                mode_name(cfg.mode).data(), s.total.rx_packets, s.total.tx_packets, s.total.dropped, s.total.malformed,
-                s.total.rx_packets / secs, s.total.tx_packets / secs, s.total.rx_bytes * 8 / secs / 1e6,
-                s.total.tx_bytes * 8 / secs / 1e6, s.ports, s.workers, s.seconds, s.cls.ipv4, s.cls.ipv6, s.cls.arp,
-                s.cls.vlan, s.cls.tcp, s.cls.udp, s.cls.icmp, s.cls.other, s.cls.l4_other, s.cls.frag);
+// [摘要]：key 的順序是測試與 README 依賴的介面，只能往後加
+Summary summarize(const Config& cfg, const RunResult& r) {
+    const double secs = r.seconds > 0 ? r.seconds : 1;
+    const Totals& t = r.total;
+    Summary s;
+    s.add("mode", mode_name(cfg.mode)).add("rx_packets", t.rx_packets).add("tx_packets", t.tx_packets);
+    s.add("dropped", t.dropped).add("malformed", t.malformed);
+    s.add("rx_pps", t.rx_packets / secs, 0).add("tx_pps", t.tx_packets / secs, 0);
+    s.add("rx_mbps", t.rx_bytes * 8 / secs / 1e6, 1).add("tx_mbps", t.tx_bytes * 8 / secs / 1e6, 1);
+    s.add("ports", r.ports).add("workers", r.workers).add("seconds", r.seconds, 3);
+    for (const auto& [name, k] : kClasses) s.add("cls_" + std::string(name), r.cls[k]);
+    s.add("not_echo", t.not_echo).add("refused", t.refused);
+    return s;
 }
-
-// 8< signals
-// SIGINT/SIGTERM 只設停止旗標。用 sigaction（std::signal 在不同平台的語意不一，例如處理一次後是否還原成預設），
-// 並加 SA_RESTART：EAL 的執行緒也可能接到信號，被打斷的系統呼叫自動重來，不會變成 EAL 裡意料之外的 EINTR。
-// 在 main 的第一步就裝好：rte_eal_init 可能要好幾秒（映射 hugepage、探測裝置），這段時間的 Ctrl-C 也要走正常的收尾，
-// 而不是被預設動作直接殺掉，留下 hugepage 檔案與執行目錄。
-bool install_stop_signals() {
-    struct sigaction sa{};
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = SA_RESTART;
-    return sigaction(SIGINT, &sa, nullptr) == 0 && sigaction(SIGTERM, &sa, nullptr) == 0;
-}
-// >8 signals
 
 }  // namespace
 
 int main(int argc, char** argv) {
     setvbuf(stdout, nullptr, _IOLBF, 0);
-    if (!install_stop_signals()) {
-        std::fprintf(stderr, "錯誤：sigaction（SIGINT/SIGTERM）失敗：%s\n", std::strerror(errno));
-        return kExitRuntime;
-    }
+    install_stop_handler();  // rte_eal_init 之前：啟動途中的 Ctrl-C 也走正常的收尾
     // 任何例外都在這裡接住：run() 的區域變數此時都已解構（worker 停止、port stop/close、rte_eal_cleanup()），
     // 只剩印訊息與選結束碼
     try {
-        const std::span<char* const> all(argv, static_cast<size_t>(argc));
-        // `--` 之前是 EAL 選項，之後是程式選項
-        const auto sep = std::find_if(all.begin() + 1, all.end(), [](const char* a) { return std::string_view(a) == "--"; });
-        std::vector<std::string> eal_args(all.begin(), sep);
-        const std::span<char* const> app_args = sep == all.end() ? std::span<char* const>{} : std::span<char* const>(sep + 1, all.end());
-        const Config cfg = parse_app_args(app_args);
-        if (cfg.help || has_arg(eal_args, "--help") || has_arg(eal_args, "-h")) {
-            print_usage(argv[0]);
+        const Config cfg = parse_args(std::span<char* const>(argv, static_cast<size_t>(argc)));
+        if (cfg.help) {
+            print_usage(stdout, argv[0]);
             return kExitOk;
         }
-        const Summary s = run(cfg, std::move(eal_args));
-        print_summary(cfg, s);  // 在 rte_eal_cleanup() 之後印，確保 [摘要] 是最後一行
+        const RunResult r = run(cfg);
+        summarize(cfg, r).print();  // 在 rte_eal_cleanup() 之後印，確保 [摘要] 是最後一行
         return kExitOk;
-    } catch (const AppError& e) {
+    } catch (const Failure& e) {
         std::fflush(stdout);
-        std::fprintf(stderr, "錯誤：%s\n", e.message.c_str());
-        if (e.code == kExitUsage) std::fprintf(stderr, "用 %s -- --help 查看用法\n", argv[0]);
+        std::fprintf(stderr, "錯誤：%s\n", e.what());
+        if (e.code == kExitUsage) print_usage(stderr, argv[0]);
         return e.code;
     } catch (const std::exception& e) {
         std::fflush(stdout);

@@ -4,8 +4,9 @@
 #   adversarial_dpdk_smoke：不需要 root——每個程式選項與 --file-prefix 的錯誤值，都要在 rte_eal_init 之前以結束碼 2 拒絕、
 #                           有中文說明、沒有 sanitizer 報告（一般版與 build/sanitize/ 的 UBSan 版各跑一次）；
 #   adversarial_dpdk_full ：需要 root——tests/hostile_frames.py 產生的幾千個隨機敵意 frame 經 net_pcap（rx_pcap → tx_pcap）
-#                           跑過 io、macswap、drop、classify 四個模式（一般版與 UBSan 版）：不當掉、
-#                           malformed + 轉送 + 丟棄 = 送進去的、送出去的 pcap 裡沒有任何 malformed（hostile_frames.py check）。
+#                           跑過 io、macswap、drop、classify、echo 五個模式（一般版與 UBSan 版）：不當掉、
+#                           malformed + 轉送 + 丟棄 = 送進去的、送出去的 pcap 裡沒有任何 malformed（hostile_frames.py check）；
+#                           echo 模式只回應給 --dport 的 UDP，回應的來源埠都是 echo 埠、IPv4 與 UDP 檢查和都正確。
 # 全部用 --no-huge（不佔 hugepage）；最後確認沒有留下 hugepage 檔案與 /var/run/dpdk 底下的目錄。
 
 ADV_DPDK_PROG=dpdk_packet_processing
@@ -34,6 +35,9 @@ adv_dpdk_t_cmdline() {
         "--duration" "--duration|" "--duration|-1" "--duration|-0.5" "--duration|1e400" "--duration|31536001"
         "--duration|99999999999999999999999" "--duration|nan" "--duration|NaN" "--duration|-nan" "--duration|inf"
         "--duration|-inf" "--duration|infinity" "--duration|5x" "--duration|0x10" "--duration|1,5" "--duration| 1"
+        "--udp-port" "--udp-port|" "--udp-port|0" "--udp-port|-1" "--udp-port|65536" "--udp-port|99999999999999999999"
+        "--udp-port|nan" "--udp-port|inf" "--udp-port|19000x" "--udp-port|0x4a38" "--udp-port|1.5" "--udp-port| 19000"
+        "--mode|echo|--udp-port|abc" "--mode|ECHO"
         "--bogus" "extra" "--mode=io" "--duration=1" "-x"
     )
     # --file-prefix 的值（EAL 選項，在 -- 之前）：都必須在 rte_eal_init 之前被拒絕
@@ -75,7 +79,7 @@ adv_dpdk_t_cmdline() {
         done
     done < <(adv_dpdk_builds)
     if [ ${#problems[@]} == 0 ]; then
-        pass adversarial.dpdk.cmdline "$n 個錯誤的命令列（--mode/--portmask/--duration 的空值、負數、極大、NaN、inf、尾巴垃圾、缺值，--file-prefix 的 ..、/、空白、過長、縮寫；$(adv_dpdk_builds | wc -l) 個版本）都是結束碼 2、有中文說明、沒有 sanitizer 報告$unsafe_skipped"
+        pass adversarial.dpdk.cmdline "$n 個錯誤的命令列（--mode/--portmask/--duration/--udp-port 的空值、負數、極大、NaN、inf、尾巴垃圾、缺值，--file-prefix 的 ..、/、空白、過長、縮寫；$(adv_dpdk_builds | wc -l) 個版本）都是結束碼 2、有中文說明、沒有 sanitizer 報告$unsafe_skipped"
     else
         fail adversarial.dpdk.cmdline "${#problems[@]}/$n 個命令列沒有被正確拒絕：$(printf '%s；' "${problems[@]:0:8}")"
     fi
@@ -94,7 +98,7 @@ adversarial_dpdk_smoke() {
 }
 
 # ---------------------------------------------------------------- 隨機敵意 frame 經 net_pcap（需要 root）
-# adv_dpdk_t_hostile BIN TAG：BIN 跑過四個模式，每個模式同一個 pcap
+# adv_dpdk_t_hostile BIN TAG：BIN 跑過五個模式，每個模式同一個 pcap
 adv_dpdk_t_hostile() {
     local b=$1 tag=$2 name="adversarial.dpdk.hostile_frames$2"
     need_root "$name" || return 0
@@ -103,16 +107,16 @@ adv_dpdk_t_hostile() {
     local seed=${ADV_DPDK_SEED:-$((RANDOM % 10000))} dir=$WORK/adv-dpdk$tag gen frames wf mf other
     mkdir -p "$dir"
     gen=$("$ADV_DPDK_PY" "$ROOT/tests/hostile_frames.py" gen "$dir/in.pcap" --count "$ADV_DPDK_COUNT" --seed "$seed" \
-        --src-ip 198.18.3.2 --dst-ip 198.18.3.1 --max-len 9014)
+        --src-ip 198.18.3.2 --dst-ip 198.18.3.1 --dport 19000 --max-len 9014)
     frames=$(tr ' ' '\n' <<<"$gen" | sed -n 's/^frames=//p')
     wf=$(tr ' ' '\n' <<<"$gen" | sed -n 's/^wellformed=//p')
     mf=$(tr ' ' '\n' <<<"$gen" | sed -n 's/^malformed=//p')
     other=$(tr ' ' '\n' <<<"$gen" | sed -n 's/^other=//p')
     local mode problems=() log out rc rx tx dr bad chk want_tx
-    for mode in io macswap drop classify; do
+    for mode in io macswap drop classify echo; do
         log=$dir/$mode.log out=$dir/out-$mode.pcap rc=0
         run_timeout 60 "$b" -l 0-1 --no-pci --no-huge -m 128 --vdev "net_pcap0,rx_pcap=$dir/in.pcap,tx_pcap=$out" \
-            -- --mode "$mode" --duration 1 >"$log" 2>&1 || rc=$?
+            -- --mode "$mode" --udp-port 19000 --duration 1 >"$log" 2>&1 || rc=$?
         rx=$(summary_get "$log" rx_packets) tx=$(summary_get "$log" tx_packets)
         dr=$(summary_get "$log" dropped) bad=$(summary_get "$log" malformed)
         if [ "$rc" != 0 ]; then problems+=("$mode：結束碼 $rc（$(grep -m1 -E '錯誤|runtime error|Sanitizer' "$log" | adv_dpdk_clip 80)）"); show_log "$log" 5; continue; fi
@@ -121,7 +125,19 @@ adv_dpdk_t_hostile() {
         [ "$((bad + tx + dr))" == "$frames" ] || problems+=("$mode：malformed $bad + tx $tx + dropped $dr ≠ $frames")
         want_tx=$((wf + other)) # 程式的 malformed 定義與 hostile_frames.py 相同（它最多疊 3 層 VLAN）
         [ "$mode" != drop ] || want_tx=0
-        [ "$tx" == "$want_tx" ] || problems+=("$mode：轉送 $tx 個，hostile_frames.py 說合法的（含非 IP）是 $want_tx 個")
+        if [ "$mode" == echo ]; then
+            # echo：回應的只是合法 frame 的一部分（給 19000 的 UDP），其餘記為 not_echo / refused（也算在 dropped 裡）
+            [ "$tx" -le "$wf" ] && [ "$dr" == "$(($(summary_get "$log" not_echo) + $(summary_get "$log" refused)))" ] ||
+                problems+=("echo：回應 $tx 個（合法的只有 $wf 個），dropped $dr ≠ not_echo + refused")
+            # 每個回應：來源埠是 19000、IPv4 表頭與 UDP 檢查和都正確（產生器的合法 frame 檢查和都正確，對調之後也必須正確）
+            local replies
+            replies=$("$ADV_DPDK_PY" -c 'import sys; sys.path.insert(0, sys.argv[2]); import dpdk_frames as d; from scapy.all import Ether, UDP
+fr = d.read_pcap(sys.argv[1]); sp = sorted({str(Ether(f)[UDP].sport) for f in fr if UDP in Ether(f)})
+print("sports=" + (",".join(sp) or "none"), "bad_checksum=%d" % sum(not d.checksums_ok(f) for f in fr))' "$out" "$ROOT/tests" 2>&1 | tail -n 1)
+            [ "$tx" == 0 ] || [ "$replies" == "sports=19000 bad_checksum=0" ] || problems+=("echo：回應「$replies」，預期 sports=19000 bad_checksum=0")
+        else
+            [ "$tx" == "$want_tx" ] || problems+=("$mode：轉送 $tx 個，hostile_frames.py 說合法的（含非 IP）是 $want_tx 個")
+        fi
         if chk=$("$ADV_DPDK_PY" "$ROOT/tests/hostile_frames.py" check "$out" 2>&1); then
             [ "$(tr ' ' '\n' <<<"$chk" | sed -n 's/^frames=//p')" == "$tx" ] || problems+=("$mode：out.pcap 有「$chk」，tx_packets=$tx")
         else
@@ -130,7 +146,7 @@ adv_dpdk_t_hostile() {
         if [ "$mode" == classify ] && [ "$(summary_get "$log" cls_frag)" == 0 ]; then problems+=("classify：cls_frag=0（產生器一定有非第一個分段）"); fi
     done
     if [ ${#problems[@]} == 0 ]; then
-        pass "$name" "${b#"$ROOT"/}：$frames 個敵意 frame（seed $seed，合法 $wf、malformed $mf、非 IP $other）經 net_pcap 跑過 io/macswap/drop/classify：沒有當掉，malformed + 轉送 + 丟棄 = $frames，送出的 pcap 沒有 malformed"
+        pass "$name" "${b#"$ROOT"/}：$frames 個敵意 frame（seed $seed，合法 $wf、malformed $mf、非 IP $other）經 net_pcap 跑過 io/macswap/drop/classify/echo：沒有當掉，malformed + 轉送 + 丟棄 = $frames，送出的 pcap 沒有 malformed"
     else
         fail "$name" "${b#"$ROOT"/}，seed $seed（ADV_DPDK_SEED=$seed 可重現）：$(printf '%s；' "${problems[@]}")"
     fi

@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# tests/dpdk.sh — dpdk_packet_processing 的測試、效能比較與 demo。
+# tests/dpdk.sh — dpdk_packet_processing 的測試與 demo（效能比較在 tests/dpdk_perf.sh）。
 #
 # 所有 frame 由 tests/dpdk_frames.py（scapy）產生，預期輸出在那裡依「建構方式」決定，與 C++ 的檢查邏輯無關。
 # 虛擬 port：net_pcap（讀寫 pcap 檔）、net_null（無限產生／丟棄）、net_af_packet / net_af_xdp（veth 到 netns 測試主機）。
@@ -10,6 +10,10 @@ DPDK_PROG=dpdk_packet_processing
 DPDK_PY=/usr/bin/python3 # Debian 的 python3（python3-scapy 裝在這裡；PATH 上可能是別的 python）
 DPDK_FRAMES=$ROOT/tests/dpdk_frames.py
 DPDK_EAL=(-l 0-1 --no-pci)
+
+# 效能比較（-p，dpdk_perf 與它的輔助函式）在自己的檔案
+# shellcheck source=tests/dpdk_perf.sh
+source "$ROOT/tests/dpdk_perf.sh"
 
 # ---------------------------------------------------------------- 共用
 # dpdk_bin：受測程式路徑（SANITIZE=1 時是 build/sanitize/ 的 UBSan 版）
@@ -311,6 +315,88 @@ dpdk_t_veth() {
     fi
 }
 
+# ---------------------------------------------------------------- echo 模式
+# byte-exact：dpdk_frames.py gen-echo 的 31 個 frame 經 net_pcap 跑 --mode echo：回覆（MAC、IP、UDP 埠對調，檢查和仍正確，
+# 產生器自己驗過）逐位元組、同順序；別的埠/協定/VLAN/分段/廣播與群播（not_echo）、迴圈保護（refused）、malformed 都不回應。
+dpdk_t_echo_pcap() {
+    dpdk_need_env dpdk.echo_pcap || return 0
+    local dir=$WORK/dpdk-echo log=$WORK/dpdk-echo-pcap.log out=$WORK/dpdk-echo-out.pcap rc=0 cmp
+    mkdir -p "$dir"
+    "$DPDK_PY" "$DPDK_FRAMES" gen-echo "$dir" --port 19000 >/dev/null
+    dpdk_run "$log" 30 "${DPDK_EAL[@]}" --vdev "net_pcap0,rx_pcap=$dir/echo_in.pcap,tx_pcap=$out" \
+        -- --mode echo --udp-port 19000 --duration 1 || rc=$?
+    if [ "$rc" == 0 ] && last_line "$log" | grep -q '^\[摘要\] mode=echo'; then
+        pass dpdk.echo_pcap.exit "echo 模式正常結束：結束碼 0，[摘要] 是最後一行"
+    else
+        fail dpdk.echo_pcap.exit "echo 模式的結束" "結束碼 0、[摘要] 最後一行" "結束碼 $rc、$(last_line "$log" | dpdk_clip 60)"
+        show_log "$log"; return 0
+    fi
+    if cmp=$("$DPDK_PY" "$DPDK_FRAMES" compare "$dir/echo_expected.pcap" "$out" 2>&1); then
+        pass dpdk.echo_pcap "echo 回覆與預期逐位元組相同（MAC、IPv4/IPv6 位址、UDP 埠對調，檢查和不必重算；$cmp）"
+    else
+        fail dpdk.echo_pcap "echo 回覆與預期不同" "echo_expected.pcap" "$cmp"; show_log "$log"
+    fi
+    local want got k
+    want=""; got=""
+    for k in frames answered malformed not_echo refused; do
+        want+="$(sed -n "s/^$k=//p" "$dir/echo_expected.txt")/"
+    done
+    got="$(summary_get "$log" rx_packets)/$(summary_get "$log" tx_packets)/$(summary_get "$log" malformed)/$(summary_get "$log" not_echo)/$(summary_get "$log" refused)/"
+    check_eq dpdk.echo_pcap.counts "[摘要] rx_packets/tx_packets/malformed/not_echo/refused（malformed 與非 echo 流量都不回應）" "$want" "$got"
+    local nr
+    nr=$(summary_get "$log" refused)
+    if [ "${nr:-0}" -gt 0 ] && [ "$(summary_get "$log" dropped)" == "$(($(summary_get "$log" not_echo) + nr))" ]; then
+        pass dpdk.echo_pcap.loop_guard "迴圈保護：來源埠 = echo 埠（IPv4/IPv6）或 < 1024 的 $nr 個都不回應（refused），dropped = not_echo + refused"
+    else
+        fail dpdk.echo_pcap.loop_guard "迴圈保護" "refused > 0、dropped = not_echo + refused" "refused=$nr dropped=$(summary_get "$log" dropped)"
+    fi
+}
+
+# dpdk_t_echo_veth DRIVER：netns kbdpdk-e（198.18.3.2）的 UDP 客戶端（build/tools/udp_echo_client，逐位元組檢查每個回音）
+# 經 veth 送到 198.18.3.1:19000；根 namespace 那一端 kbdpdk-e0 由 DPDK 以 DRIVER 接上，--mode echo 回應。
+# echo 模式不回 ARP：客戶端放一筆靜態的鄰居項目；客戶端不做 checksum offload（每個封包帶完整的 UDP 檢查和）。
+# kbdpdk-e0 沒有 IP、不轉送（forwarding=0）：net_af_packet 時核心也看得到這些封包，但不會回應或轉出去。
+dpdk_t_echo_veth() {
+    local drv=$1 name="dpdk.echo_veth_$1"
+    dpdk_need_env "$name" || return 0
+    [ -x "$(tool udp_echo_client)" ] || { skip "$name" "build/tools/udp_echo_client 沒有編譯出來（make tools）"; return 0; }
+    need_cmd ethtool "$name" ethtool || return 0
+    local ns=kbdpdk-e dif=kbdpdk-e0 hif=kbdpdk-e1 log=$WORK/dpdk-echo-$drv.log
+    netns_add "$ns"
+    veth_add "$dif" "" "$hif" "$ns"
+    sysctl -qw "net.ipv6.conf.$dif.disable_ipv6=1" "net.ipv4.conf.$dif.forwarding=0"
+    nsx "$ns" sysctl -qw "net.ipv6.conf.$hif.disable_ipv6=1"
+    nsx "$ns" ip addr add 198.18.3.2/24 dev "$hif"
+    nsx "$ns" ethtool -K "$hif" tx off >/dev/null
+    nsx "$ns" ip neigh replace 198.18.3.1 lladdr "$(cat "/sys/class/net/$dif/address")" dev "$hif" nud permanent
+    local vdev="net_af_packet0,iface=$dif"
+    [ "$drv" != af_xdp ] || vdev="net_af_xdp0,iface=$dif"
+    bg_start "$log" "$(dpdk_bin)" "${DPDK_EAL[@]}" --vdev "$vdev" -- --mode echo --udp-port 19000
+    local pid=$BG_PID
+    if ! wait_marker "$log" '\[就緒\]' 20 "$pid"; then fail "$name" "程式沒有印出 [就緒]"; show_log "$log"; return 0; fi
+    local size res="" bad=() crc
+    for size in 64 1472; do
+        crc=0
+        res=$(nsx "$ns" "$(tool udp_echo_client)" --server 198.18.3.1:19000 --closed --samples 2000 --size "$size" \
+            --timeout-ms 200 --max-seconds 20 2>&1 | grep '^\[摘要\]') || crc=$?
+        local got lost corrupt
+        got=$(tr ' ' '\n' <<<"$res" | sed -n 's/^samples=//p')
+        lost=$(tr ' ' '\n' <<<"$res" | sed -n 's/^lost=//p')
+        corrupt=$(tr ' ' '\n' <<<"$res" | sed -n 's/^corrupt=//p')
+        [ "$crc" == 0 ] && [ "${got:-0}" -ge 1990 ] && [ "$corrupt" == 0 ] ||
+            bad+=("$size B：結束碼 $crc、回音 ${got:-?}/2000、lost ${lost:-?}、corrupt ${corrupt:-?}")
+    done
+    kill -INT "$pid"
+    local erc=0
+    wait_exit "$pid" 10 || erc=$?
+    [ "$erc" == 0 ] || bad+=("程式結束碼 $erc")
+    if [ ${#bad[@]} == 0 ]; then
+        pass "$name" "netns 的 UDP 客戶端經 veth + $drv：64 B 與 1472 B 各 2000 個請求一次一個，回音逐位元組正確（[摘要] tx_packets=$(summary_get "$log" tx_packets)），SIGINT 後結束碼 0"
+    else
+        fail "$name" "經 $drv 的 echo：$(printf '%s；' "${bad[@]}")"; show_log "$log"
+    fi
+}
+
 # ---------------------------------------------------------------- 收尾與 hugepage
 # dpdk_t_signal SIG：SIGINT/SIGTERM → 結束碼 0、[摘要] 最後一行、/dev/hugepages 沒有新檔案
 dpdk_t_signal() {
@@ -548,6 +634,9 @@ dpdk_full() {
     run_test dpdk_t_tx_full
     run_test dpdk_t_veth af_packet
     run_test dpdk_t_veth af_xdp
+    run_test dpdk_t_echo_pcap
+    run_test dpdk_t_echo_veth af_xdp
+    run_test dpdk_t_echo_veth af_packet
     run_test dpdk_t_signal INT
     run_test dpdk_t_signal TERM
     run_test dpdk_t_file_prefix
@@ -563,160 +652,6 @@ dpdk_full() {
     run_test dpdk_t_bad_eal one_lcore "只有一個 lcore" 2 '至少需要 2 個 lcore' -l 0 --no-pci --vdev net_null0 -- --duration 1
     run_test dpdk_t_bad_port_start
     run_test dpdk_t_leftovers
-}
-
-# ---------------------------------------------------------------- 效能比較（-p）：對上 dpdk-testpmd
-# 速率一律是「每秒讀數」：我們讀 [統計] 行的 rx_pps / tx_pps（程式每秒把計數差除以經過時間），
-# testpmd 用 --stats-period 1 非互動執行，讀它每個週期印的 Rx-pps / Tx-pps——就是 `show port stats`
-# 的算法（這次與上次 ipackets/opackets 的差，除以兩次之間的時間），各 port 相加。
-# 丟掉前面的讀數（啟動、暖機），取最後 DPDK_PERF_KEEP 個讀數的中位數當這一回合的值。
-DPDK_PERF_SECS=${DPDK_PERF_SECS:-5}
-DPDK_PERF_KEEP=${DPDK_PERF_KEEP:-3}
-DPDK_TESTPMD_COMMON=(--in-memory --no-pci)
-
-# dpdk_ours_rate LOG METRIC：[統計] 行的 METRIC（rx_pps|tx_pps）最後 KEEP 個讀數的中位數
-dpdk_ours_rate() {
-    local vals
-    mapfile -t vals < <(grep '^\[統計\]' "$1" | sed -n "s/.* $2=\([0-9]*\).*/\1/p" | tail -n "$DPDK_PERF_KEEP")
-    [ ${#vals[@]} -gt 0 ] || { echo 0; return 0; }
-    median "${vals[@]}"
-}
-# dpdk_testpmd_rate LOG PORTS WHICH(Rx|Tx)：testpmd 每個週期各 port 的 WHICH-pps 相加，最後 KEEP 個週期的中位數
-dpdk_testpmd_rate() {
-    local vals
-    mapfile -t vals < <(awk -v p="$2" -v w="$3-pps:" '$1 == w { s += $2; n++; if (n % p == 0) { print s; s = 0 } }' "$1" |
-        tail -n "$DPDK_PERF_KEEP")
-    [ ${#vals[@]} -gt 0 ] || { echo 0; return 0; }
-    median "${vals[@]}"
-}
-
-# dpdk_perf_ours LOG METRIC [PRE...] -- EAL... -- APP...：執行我們的程式 DPDK_PERF_SECS(+2) 秒，輸出速率
-# PRE 是前置指令（例如 ip netns exec NS），INJECT 變數非空時在 [就緒] 後執行它（注入封包）
-dpdk_perf_run() { # LOG KIND(ours|testpmd) METRIC PORTS CMD...
-    local log=$1 kind=$2 metric=$3 ports=$4
-    shift 4
-    local secs=$((DPDK_PERF_SECS + DPDK_PERF_KEEP))
-    if [ -n "${DPDK_INJECT:-}" ]; then secs=$((secs + 2)); fi
-    "$@" >"$log" 2>&1 &
-    local pid=$! marker='\[就緒\]'
-    [ "$kind" == ours ] || marker='Rx-pps'
-    if [ -n "${DPDK_INJECT:-}" ] && wait_marker "$log" "$marker" 20 "$pid"; then
-        eval "$DPDK_INJECT" >/dev/null 2>&1 || true
-    fi
-    local t0=$SECONDS
-    while kill -0 "$pid" 2>/dev/null && ((SECONDS - t0 < secs)); do sleep 0.2; done
-    kill -INT "$pid" 2>/dev/null || true
-    wait_exit "$pid" 15 >/dev/null || true
-    if [ "$kind" == ours ]; then
-        dpdk_ours_rate "$log" "$metric"
-    else
-        local w=Tx
-        [ "$metric" == rx_pps ] && w=Rx
-        dpdk_testpmd_rate "$log" "$ports" "$w"
-    fi
-}
-
-# dpdk_bench NAME 說明 METRIC PORTS OURS_CMD_VAR TESTPMD_CMD_VAR：交錯 3 回合，各取中位數，寫 bench_row
-# OURS_CMD/TESTPMD_CMD 以陣列名稱傳入（nameref）
-dpdk_bench() {
-    local name=$1 workload=$2 metric=$3 ports=$4
-    local -n _ours=$5 _peer=$6
-    local r o p os=() ps=()
-    for r in 1 2 3; do
-        o=$(dpdk_perf_run "$WORK/dpdk-perf-$name-ours-$r.log" ours "$metric" "$ports" "${_ours[@]}")
-        p=$(dpdk_perf_run "$WORK/dpdk-perf-$name-testpmd-$r.log" testpmd "$metric" "$ports" "${_peer[@]}")
-        os+=("$o") ps+=("$p")
-    done
-    DPDK_BENCH_OURS=$(median "${os[@]}")
-    DPDK_BENCH_PEER=$(median "${ps[@]}")
-    local mo mp
-    mo=$(awk -v v="$DPDK_BENCH_OURS" 'BEGIN{printf "%.2f", v/1e6}')
-    mp=$(awk -v v="$DPDK_BENCH_PEER" 'BEGIN{printf "%.2f", v/1e6}')
-    bench_row DPDK "$workload" "${metric/_pps/}_rate" Mpps higher "$mo" "$mp" dpdk-testpmd 3 \
-        "我們$(spread "${os[@]}")/testpmd$(spread "${ps[@]}")"
-    DPDK_BENCH_RATIO=$(awk -v a="$DPDK_BENCH_OURS" -v b="$DPDK_BENCH_PEER" 'BEGIN{ if (b+0 == 0) print 0; else printf "%.3f", a/b }')
-}
-
-dpdk_perf_null() {
-    need_root dpdk.perf_null || return 0
-    need_bin "$DPDK_PROG" dpdk.perf_null || return 0
-    need_cmd dpdk-testpmd dpdk.perf_null dpdk-dev || return 0
-    local prog=$ROOT/$DPDK_PROG pair mode tmode metric
-    local null=(--vdev net_null0 --vdev net_null1)
-    for pair in macswap:macswap:tx_pps io:io:tx_pps drop:rxonly:rx_pps; do
-        IFS=: read -r mode tmode metric <<<"$pair"
-        # shellcheck disable=SC2034 # 以 nameref 傳給 dpdk_bench
-        local ours=("$prog" -l 0-1 --no-pci "${null[@]}" -- --mode "$mode")
-        # shellcheck disable=SC2034
-        local peer=(dpdk-testpmd -l 0-1 "${DPDK_TESTPMD_COMMON[@]}" "${null[@]}" --
-            "--forward-mode=$tmode" --stats-period 1 --total-num-mbufs=8191)
-        dpdk_bench "null_$mode" "net_null×2 $mode 1 worker" "$metric" 2 ours peer
-        # issue 的目標：每個模式 ≥ 1.0 × testpmd。testpmd 的 io 不看 frame 內容，我們每個 frame 都先做 malformed 檢查
-        # （讀一條 cache line），在每個 frame 只花約 9 ns 的 net_null 上這個差別看得出來；比值寫在 bench.csv。
-        goal "dpdk.perf_null_$mode" "$mode（testpmd $tmode）1 個 worker，兩個 net_null port：我們 / testpmd ≥ 1.0" \
-            "$DPDK_BENCH_RATIO" '>=' 1.0
-        if [ "$mode" == macswap ]; then DPDK_ONE_WORKER=$DPDK_BENCH_OURS DPDK_ONE_WORKER_PEER=$DPDK_BENCH_PEER; fi
-    done
-    # 兩個 worker：lcore 0（main，幾乎都在睡）與 worker 1 共用 CPU 0，worker 2 在 CPU 1；每個 port 2 個 queue
-    # shellcheck disable=SC2034
-    local ours2=("$prog" --lcores '0@0,1@0,2@1' --no-pci "${null[@]}" -- --mode macswap)
-    # shellcheck disable=SC2034
-    local peer2=(dpdk-testpmd --lcores '0@0,1@0,2@1' "${DPDK_TESTPMD_COMMON[@]}" "${null[@]}" --
-        --forward-mode=macswap --stats-period 1 --total-num-mbufs=16383 --nb-cores=2 --rxq=2 --txq=2)
-    dpdk_bench null_macswap_2w "net_null×2 macswap 2 workers" tx_pps 2 ours2 peer2
-    local s_ours s_peer
-    s_ours=$(awk -v a="$DPDK_BENCH_OURS" -v b="${DPDK_ONE_WORKER:-0}" 'BEGIN{ if (b+0==0) print "nan"; else printf "%.2f", a/b }')
-    s_peer=$(awk -v a="$DPDK_BENCH_PEER" -v b="${DPDK_ONE_WORKER_PEER:-0}" 'BEGIN{ if (b+0==0) print "nan"; else printf "%.2f", a/b }')
-    bench_row DPDK "macswap 2 workers / 1 worker" scaling x higher "$s_ours" "$s_peer" dpdk-testpmd 3 "-"
-    pass dpdk.perf_scaling "兩個 worker（2 顆 CPU，main lcore 與 worker 共用 CPU 0）：我們 ×$s_ours，testpmd ×$s_peer（相對一個 worker）"
-}
-
-# net_pcap：從記憶體裡的 pcap 無限重播（infinite_rx=1），送到 /dev/null；一個 port，frame 從同一個 port 送回
-dpdk_perf_pcap() {
-    need_root dpdk.perf_pcap || return 0
-    need_bin "$DPDK_PROG" dpdk.perf_pcap || return 0
-    need_cmd dpdk-testpmd dpdk.perf_pcap dpdk-dev || return 0
-    local dir=$WORK/dpdk-frames
-    dpdk_gen "$dir"
-    local vdev="net_pcap0,rx_pcap=$dir/expected_io.pcap,infinite_rx=1,tx_pcap=/dev/null"
-    # shellcheck disable=SC2034
-    local ours=("$ROOT/$DPDK_PROG" -l 0-1 --no-pci --vdev "$vdev" -- --mode io)
-    # shellcheck disable=SC2034
-    local peer=(dpdk-testpmd -l 0-1 "${DPDK_TESTPMD_COMMON[@]}" --vdev "$vdev" -- --forward-mode=io
-        --port-topology=loop --stats-period 1 --total-num-mbufs=8191)
-    dpdk_bench pcap_io "net_pcap 重播→/dev/null io" tx_pps 1 ours peer
-    pass dpdk.perf_pcap "net_pcap 路徑：我們 $(awk -v v="$DPDK_BENCH_OURS" 'BEGIN{printf "%.2f", v/1e6}') Mpps，testpmd $(awk -v v="$DPDK_BENCH_PEER" 'BEGIN{printf "%.2f", v/1e6}') Mpps（比值 $DPDK_BENCH_RATIO；對照 net_null 可看出虛擬裝置的成本）"
-}
-
-# net_af_packet：netns kbdpdk-p 裡的 veth 對 kbdpdk-pa ↔ kbdpdk-pb，兩端各是一個 DPDK port（0↔1 配對）。
-# [就緒] 後從 kbdpdk-pa 注入 256 個 frame，之後它們就在 port 與 veth 之間不停循環；速率 = 核心 veth + AF_PACKET 的成本
-dpdk_perf_af_packet() {
-    need_root dpdk.perf_af_packet || return 0
-    need_bin "$DPDK_PROG" dpdk.perf_af_packet || return 0
-    need_cmd dpdk-testpmd dpdk.perf_af_packet dpdk-dev || return 0
-    local ns=kbdpdk-p
-    netns_add "$ns"
-    ip -n "$ns" link add kbdpdk-pa type veth peer name kbdpdk-pb
-    local i
-    for i in kbdpdk-pa kbdpdk-pb; do
-        nsx "$ns" sysctl -qw "net.ipv6.conf.$i.disable_ipv6=1"
-        ip -n "$ns" link set "$i" up
-    done
-    local vdevs=(--vdev 'net_af_packet0,iface=kbdpdk-pa' --vdev 'net_af_packet1,iface=kbdpdk-pb')
-    # shellcheck disable=SC2034
-    local ours=(ip netns exec "$ns" "$ROOT/$DPDK_PROG" -l 0-1 --no-pci "${vdevs[@]}" -- --mode io)
-    # shellcheck disable=SC2034
-    local peer=(ip netns exec "$ns" dpdk-testpmd -l 0-1 "${DPDK_TESTPMD_COMMON[@]}" "${vdevs[@]}" --
-        --forward-mode=io --stats-period 1 --total-num-mbufs=8191)
-    local DPDK_INJECT="ip netns exec $ns $DPDK_PY $DPDK_FRAMES send kbdpdk-pa 02:00:00:00:03:01 02:00:00:00:03:02 256 $WORK/dpdk-inject.pcap"
-    dpdk_bench afp_io "net_af_packet×2（veth 迴圈）io" tx_pps 2 ours peer
-    pass dpdk.perf_af_packet "net_af_packet 路徑：我們 $(awk -v v="$DPDK_BENCH_OURS" 'BEGIN{printf "%.3f", v/1e6}') Mpps，testpmd $(awk -v v="$DPDK_BENCH_PEER" 'BEGIN{printf "%.3f", v/1e6}') Mpps（比值 $DPDK_BENCH_RATIO；每個 frame 都要經過核心的 veth 與 AF_PACKET）"
-}
-
-dpdk_perf() {
-    run_test dpdk_perf_null
-    run_test dpdk_perf_pcap
-    run_test dpdk_perf_af_packet
 }
 
 # ---------------------------------------------------------------- make demo

@@ -10,6 +10,8 @@ macswap 對調 MAC、drop 沒有輸出）。
                                 （key=value：frames、valid、malformed、cls_*）
   gen-pair DIR                  兩個 port 的輸入：DIR/in0.pcap、DIR/in1.pcap，以及 port 互換後的預期輸出
                                 DIR/expected_out1.pcap（= in0 經 macswap）、DIR/expected_out0.pcap（= in1 經 macswap）
+  gen-echo DIR [--port P]       echo 模式：DIR/echo_in.pcap、DIR/echo_expected.pcap（回覆：MAC、IP、UDP 埠對調，其餘位元組不變，
+                                檢查和仍然正確）、DIR/echo_expected.txt（frames、answered、malformed、not_echo、refused）
   compare EXPECTED GOT          逐個 frame 逐位元組比較兩個 pcap（順序也要相同）；不同時印出第一個差異，結束碼 1
   count PCAP                    印出 frame 數
   send IFACE SRC_MAC DST_MAC N OUT.pcap
@@ -188,6 +190,104 @@ def cmd_gen_pair(outdir):
     print("malformed=2")
 
 
+def echo_reply(fr):
+    """echo 模式的預期回覆：MAC、IP 位址、UDP 埠對調（沒有 VLAN 標籤），其餘位元組不變。"""
+    ip = 14
+    if fr[12:14] == b"\x08\x00":
+        l4 = ip + (fr[ip] & 0x0F) * 4
+        out = fr[6:12] + fr[0:6] + fr[12:ip + 12] + fr[ip + 16:ip + 20] + fr[ip + 12:ip + 16] + fr[ip + 20:l4]
+    else:
+        l4 = ip + 40
+        out = fr[6:12] + fr[0:6] + fr[12:ip + 8] + fr[ip + 24:ip + 40] + fr[ip + 8:ip + 24]
+    return out + fr[l4 + 2:l4 + 4] + fr[l4:l4 + 2] + fr[l4 + 4:]
+
+
+def build_echo_frames(port):
+    """回傳 [(bytes, 去向)]；去向是 answer、not_echo、refused、malformed 之一（由建構方式決定）。"""
+    from scapy.all import ARP, ICMP, IP, TCP, UDP, Dot1Q, Ether, IPv6, IPv6ExtHdrFragment, IPOption_Router_Alert, Raw
+    cli, srv = "02:00:00:00:03:02", "02:00:00:00:03:01"
+    e = Ether(src=cli, dst=srv)
+    v4 = dict(src="198.18.3.2", dst="198.18.3.1")
+    v6 = dict(src="2001:db8:3::2", dst="2001:db8:3::1")
+    out = []
+
+    def add(pkt, fate):
+        out.append((bytes(pkt), fate))
+
+    # 回應：IPv4/IPv6 UDP 到 echo 埠，來源埠 ≥ 1024 且不是 echo 埠
+    add(e / IP(**v4) / UDP(sport=40000, dport=port) / Raw(b"hello echo"), "answer")
+    add(e / IP(**v4, ttl=3, id=777) / UDP(sport=1024, dport=port) / Raw(bytes(range(256)) * 5 + bytes(192)), "answer")  # 1472 B payload
+    add(e / IP(**v4, options=[IPOption_Router_Alert()]) / UDP(sport=55555, dport=port) / Raw(b"opts"), "answer")  # IHL 6
+    add(bytes(e / IP(**v4) / UDP(sport=40001, dport=port) / Raw(b"pad")) + bytes(17), "answer")  # 補到 60 B 的 padding 原樣送回
+    add(e / IP(**v4) / UDP(sport=40002, dport=port, chksum=0) / Raw(b"no-checksum"), "answer")  # UDP 檢查和 0 = 沒有
+    add(e / IP(**v4) / UDP(sport=65535, dport=port), "answer")  # 沒有 payload
+    add(e / IPv6(**v6) / UDP(sport=40000, dport=port) / Raw(b"hello v6"), "answer")
+    add(e / IPv6(**v6, hlim=1) / UDP(sport=50000, dport=port) / Raw(b"y" * 1000), "answer")
+    # 不回應（not_echo）：別的埠、別的協定、VLAN、分段、廣播與群播
+    add(e / IP(**v4) / UDP(sport=40000, dport=port + 1) / Raw(b"other port"), "not_echo")
+    add(e / IP(**v4) / TCP(sport=40000, dport=port, flags="S"), "not_echo")
+    add(e / IP(**v4) / ICMP() / Raw(b"ping"), "not_echo")
+    add(Ether(src=cli, dst="ff:ff:ff:ff:ff:ff") / ARP(psrc="198.18.3.2", pdst="198.18.3.1"), "not_echo")
+    add(e / Dot1Q(vlan=3) / IP(**v4) / UDP(sport=40000, dport=port) / Raw(b"vlan"), "not_echo")
+    add(e / IP(**v4, flags="MF") / UDP(sport=40000, dport=port, len=1000) / Raw(b"first fragment"), "not_echo")
+    add(e / IP(**v4, proto=17, frag=100) / Raw(b"later fragment"), "not_echo")
+    add(e / IPv6(**v6) / IPv6ExtHdrFragment(offset=0, m=1) / UDP(sport=40000, dport=port, len=900) / Raw(b"f6"), "not_echo")
+    add(Ether(src=cli, dst="ff:ff:ff:ff:ff:ff") / IP(src="198.18.3.2", dst="198.18.3.255") / UDP(sport=40000, dport=port), "not_echo")
+    add(Ether(src=cli, dst="01:00:5e:00:00:fb") / IP(src="198.18.3.2", dst="224.0.0.251") / UDP(sport=40000, dport=port), "not_echo")
+    add(e / IP(src="198.18.3.2", dst="239.1.2.3") / UDP(sport=40000, dport=port), "not_echo")  # 單播 MAC、群播 IP
+    add(e / IPv6(src="2001:db8:3::2", dst="ff02::1") / UDP(sport=40000, dport=port), "not_echo")
+    add(e / IPv6(**v6) / TCP(sport=40000, dport=port), "not_echo")
+    # 迴圈保護（refused）：來源埠是 echo 埠，或小於 1024
+    add(e / IP(**v4) / UDP(sport=port, dport=port) / Raw(b"echo to echo"), "refused")
+    add(e / IP(**v4) / UDP(sport=53, dport=port) / Raw(b"dns reflection"), "refused")
+    add(e / IP(**v4) / UDP(sport=0, dport=port), "refused")
+    add(e / IP(**v4) / UDP(sport=1023, dport=port), "refused")
+    add(e / IPv6(**v6) / UDP(sport=port, dport=port) / Raw(b"v6 loop"), "refused")
+    # malformed：宣稱 UDP 卻放不下（不回應，計 malformed）
+    full = bytes(e / IP(**v4) / UDP(sport=40000, dport=port) / Raw(b"payload"))
+    add(full[:14 + 20 + 4], "malformed")                                                       # UDP 表頭被截斷
+    add(e / IP(**v4) / UDP(sport=40000, dport=port, len=200) / Raw(b"u"), "malformed")         # UDP length 超出
+    add(e / IP(**v4, len=1000) / UDP(sport=40000, dport=port) / Raw(b"short"), "malformed")    # total length 超出 frame
+    add(full[:10], "malformed")
+    # 最後再一個正常的：前面的東西沒有卡住後面
+    add(e / IP(**v4) / UDP(sport=40003, dport=port) / Raw(b"last one"), "answer")
+    return out
+
+
+def checksums_ok(fr):
+    """回覆的 IPv4 表頭檢查和與 UDP 檢查和都必須正確（scapy 重新計算後相同）。"""
+    from scapy.all import IP, UDP, Ether, IPv6
+    pkt = Ether(fr)
+    l3 = pkt[IP] if IP in pkt else pkt[IPv6]
+    udp = pkt[UDP]
+    if IP in pkt:
+        again = IP(bytes(l3))
+        del again.chksum
+        if IP(bytes(again)).chksum != l3.chksum:
+            return False
+    if udp.chksum == 0:
+        return True
+    again = l3.copy()
+    del again[UDP].chksum
+    return again.__class__(bytes(again))[UDP].chksum == udp.chksum
+
+
+def cmd_gen_echo(outdir, port):
+    frames = build_echo_frames(port)
+    replies = [echo_reply(fr) for fr, fate in frames if fate == "answer"]
+    bad = [i for i, r in enumerate(replies) if not checksums_ok(r)]
+    if bad:
+        raise SystemExit(f"產生器的錯誤：預期回覆 {bad} 的檢查和不對")
+    write_pcap(f"{outdir}/echo_in.pcap", [fr for fr, _ in frames])
+    write_pcap(f"{outdir}/echo_expected.pcap", replies)
+    counts = {k: sum(1 for _, f in frames if f == k) for k in ("answer", "not_echo", "refused", "malformed")}
+    text = (f"frames={len(frames)}\nanswered={counts['answer']}\nnot_echo={counts['not_echo']}\n"
+            f"refused={counts['refused']}\nmalformed={counts['malformed']}\n")
+    with open(f"{outdir}/echo_expected.txt", "w") as f:
+        f.write(text)
+    print(text, end="")
+
+
 def cmd_compare(expected_path, got_path):
     exp, got = read_pcap(expected_path), read_pcap(got_path)
     for i, (x, y) in enumerate(zip(exp, got)):
@@ -247,6 +347,10 @@ def main(argv):
         return 0
     if cmd == "gen-pair":
         cmd_gen_pair(args[0])
+        return 0
+    if cmd == "gen-echo":
+        port = int(args[args.index("--port") + 1]) if "--port" in args else 19000
+        cmd_gen_echo(args[0], port)
         return 0
     if cmd == "compare":
         return cmd_compare(args[0], args[1])

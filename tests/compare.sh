@@ -36,8 +36,9 @@ cmp_topology() {
     ip -n "$CMP_NS" addr add "$CMP_CLI/24" dev "$CMP_PEER"
     nsx "$CMP_NS" ethtool -K "$CMP_PEER" tx off >/dev/null
     ip -n "$CMP_NS" link set dev "$CMP_PEER" xdpdrv obj "$(tool xdp_livegen.bpf.o)" program xdp_pass
-    # 先解析一次 ARP，第一個樣本不含 ARP 的時間
-    nsx "$CMP_NS" ping -c 1 -W 2 "$CMP_SRV" >/dev/null
+    # 固定的 ARP 項目：DPDK 的 echo 不回應 ARP（net_af_xdp 把整個佇列導走、net_af_packet 的列拿掉了位址），
+    # 而且第一個樣本不該含 ARP 的時間
+    ip -n "$CMP_NS" neigh replace "$CMP_SRV" lladdr "$(cat "/sys/class/net/$CMP_IF/address")" dev "$CMP_PEER" nud permanent
 }
 
 # cmp_client ARGS...：在用戶端 namespace、CPU 1 上跑量測儀器
@@ -51,6 +52,7 @@ cmp_client() {
 cmp_stacks() {
     local s=(socket socket_busy_poll xdp_tx)
     [ ! -x "$ROOT/af_xdp_socket" ] || s+=(af_xdp af_xdp_busy_poll)
+    [ ! -x "$ROOT/dpdk_packet_processing" ] || s+=(dpdk_af_xdp dpdk_af_packet)
     echo "${s[@]}"
 }
 
@@ -80,6 +82,20 @@ cmp_server_start() {
             --pin-cpu 0 --duration 600 --bpf-obj "$ROOT/xdp_redirect.bpf.o" "${extra[@]}"
         CMP_PID=$BG_PID
         wait_marker "$log" '\[就緒\]' 15 "$CMP_PID"
+        ;;
+    dpdk_af_xdp | dpdk_af_packet)
+        # 兩個 lcore 都綁在 CPU 0（main 與忙碌輪詢的 worker）：CPU 1 是客戶端的。-l 0-1 會把 worker 放到客戶端的核心上。
+        local vdev=net_af_xdp0,iface=$CMP_IF
+        if [ "$stack" == dpdk_af_packet ]; then
+            vdev=net_af_packet0,iface=$CMP_IF
+            # 介面上有位址時，核心也會收到每個請求並回 ICMP port unreachable：這一列先拿掉位址
+            ip addr del "$CMP_SRV/24" dev "$CMP_IF"
+            defer "ip addr add $CMP_SRV/24 dev $CMP_IF"
+        fi
+        bg_start "$log" "$ROOT/dpdk_packet_processing" --lcores '0@0,1@0' --no-pci --file-prefix kbcmp --vdev "$vdev" \
+            -- --mode echo --udp-port "$CMP_PORT"
+        CMP_PID=$BG_PID
+        wait_marker "$log" '\[就緒\]' 30 "$CMP_PID"
         ;;
     *) echo "未知的 stack：$stack" >&2; return 1 ;;
     esac

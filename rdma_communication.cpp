@@ -35,6 +35,9 @@
 //       ./rdma_communication client 198.18.5.1 --test write --size 4K --iters 1000
 // 試試：沒有 RDMA 網卡時，tests/rdma_vm.sh 會開一台 qemu VM 載入 rdma_rxe 來跑（./run_tests.sh -f rdma）。
 // 對應指南章節：第 5 章「RDMA」（docs/kernel-bypass-guide.md）。
+// 結構：常數 → 共同詞彙（結束碼、Failure、parse_number、停止旗標、Summary）→ Config 與解析 → RAII 包裝 → 統計 →
+//       線上格式 → 資料樣式 → 一條連線：TestParams、ConnResources（擁有的資源）、ProgressEngine（收完成與等待）、
+//       Conn（貼 WR 與各階段）→ rdma_cm 事件 → client（QP 狀態機的說明在這裡）→ server → main。
 
 #include <infiniband/verbs.h>
 #include <rdma/rdma_cma.h>
@@ -54,18 +57,22 @@
 #include <charconv>
 #include <chrono>
 #include <cinttypes>
+#include <cmath>
+#include <concepts>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <iomanip>
 #include <list>
 #include <memory>
-#include <optional>
 #include <span>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <thread>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -93,8 +100,7 @@ constexpr uint32_t kSendRecvSlots = 256;           // SEND 測試最多預貼的
 constexpr uint64_t kRecvBudget = 16u << 20;        // bytes：SEND 測試的接收區最多 16 MiB（大訊息就少貼幾個）
 constexpr uint32_t kMaxSamples = 1u << 20;         // 延遲樣本最多存 1M 個（8 MiB）；更多次時覆寫最舊的
 constexpr int kPollBatch = 16;                     // 一次 ibv_poll_cq 取回的完成數
-constexpr uint32_t kSpinCheckMask = 0x3FFF;        // 忙碌輪詢每 16384 次空轉才看一次時鐘、停止旗標與 rdma_cm
-                                                   // （那是系統呼叫；在模擬的 CPU 上一次要好幾 µs）
+constexpr uint32_t kSpinCheckMask = 0x3FFF;        // 忙碌輪詢每 16384 次空轉才看一次時鐘、停止旗標與 rdma_cm（系統呼叫）
 constexpr int kEventWaitMs = 100;                  // --event：每次 poll() 最多等 100 ms 再檢查停止旗標
 constexpr int kListenBacklog = 8;
 constexpr uint8_t kRetryCount = 7;                 // RC 傳輸重試次數（IB 規格上限）
@@ -106,26 +112,92 @@ static_assert(kMinSize >= 16, "頭尾戳記各需要 8 bytes");
 static_assert(kMaxDepth + kCtrlSlack <= 0xFFFF, "slot 編號要放得進 wr_id 的低位元");
 static_assert(kSendRecvSlots <= kMaxDepth + kCtrlSlack, "接收完成的佇列要放得下所有預貼的接收");
 
-// 唯一的全域變數：停止旗標（信號處理函式只設定它）
+// ============================================================================
+// 共同詞彙（四個程式寫法相同，見 README〈開發者慣例〉）：結束碼、錯誤、數字參數、停止旗標、fd、[摘要]
+// ============================================================================
+constexpr int kExitOk = 0, kExitRuntime = 1, kExitUsage = 2, kExitNoDevice = 77;
+
+// 錯誤：結束碼 + 中文訊息。設定階段（與 worker 執行緒）丟出，main 接住、收尾、印出「錯誤：…」、以 code 結束
+struct Failure : std::runtime_error {
+    int code;
+    Failure(int exit_code, const std::string& message) : std::runtime_error(message), code(exit_code) {}
+};
+
+// 數字參數：整個字串都必須是數字（空字串、尾巴的垃圾、NaN、inf 都不行），而且在 [lo, hi] 之內；否則丟出 kExitUsage
+template <typename T>
+T parse_number(std::string_view option, std::string_view text, T lo, T hi) {
+    T v{};
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    bool ok = !text.empty() && ec == std::errc() && end == text.data() + text.size() && !(v < lo) && !(hi < v);
+    if constexpr (std::is_floating_point_v<T>) ok = ok && std::isfinite(v);
+    if (!ok) {
+        std::ostringstream m;
+        m << option << " 的值「" << text << "」無效：必須是 " << +lo << " 到 " << +hi << " 之間的" << (std::is_floating_point_v<T> ? "數字" : "整數");
+        throw Failure(kExitUsage, m.str());
+    }
+    return v;
+}
+
+// 停止旗標：唯一的全域變數。信號處理函式只設定它；main 的第一步就安裝（在任何可能阻塞的呼叫之前）
 std::atomic<bool> g_stop{false};
-extern "C" void on_signal(int) { g_stop.store(true, std::memory_order_relaxed); }
+extern "C" void on_stop_signal(int) { g_stop.store(true, std::memory_order_relaxed); }
+void install_stop_handler() {
+    struct sigaction sa{};
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);   // 不設 SA_RESTART：阻塞中的系統呼叫以 EINTR 返回，迴圈才看得到旗標
+    sigaction(SIGINT, &sa, nullptr);
+    sigaction(SIGTERM, &sa, nullptr);
+    signal(SIGPIPE, SIG_IGN);   // 對方關閉後的寫入回傳 EPIPE，不殺掉行程
+}
+
+// 檔案描述符的擁有者：本程式沒有自己擁有的 fd（completion channel 與 rdma_cm channel 的 fd 屬於各自的 verbs 物件，
+// 由下面「RAII」一節的擁有者關閉），所以省略共同詞彙裡的 Fd。
+
+// [摘要] 行：一個 key 一個值，key 與值寫在同一個呼叫裡，不會錯位。key 是穩定的 ASCII（測試解析它們）
+// （本程式的 [結果] 行用同一個建構器：建構時給標記）
+class Summary {
+public:
+    explicit Summary(const char* tag = "[摘要]") : tag_(tag) {}
+    Summary& add(std::string_view key, std::string_view value) { line_ << ' ' << key << '=' << value; return *this; }
+    Summary& add(std::string_view key, const char* value) { return add(key, std::string_view(value)); }
+    Summary& add(std::string_view key, bool value) { return add(key, value ? "yes" : "no"); }
+    template <std::integral T> requires (!std::same_as<T, bool>)
+    Summary& add(std::string_view key, T value) { line_ << ' ' << key << '=' << +value; return *this; }
+    Summary& add(std::string_view key, double value, int digits) {
+        line_ << ' ' << key << '=' << std::fixed << std::setprecision(digits) << value; return *this;
+    }
+    void print(FILE* f = stdout) const { std::fprintf(f, "%s%s\n", tag_, line_.str().c_str()); std::fflush(f); }
+private:
+    const char* tag_;
+    std::ostringstream line_;
+};
+
+// 失敗的呼叫：「<call> 失敗：<strerror(err)>（errno N）」，有提示時下一行是「  提示：…」。用法：throw call_failed(...)
+Failure call_failed(std::string_view call, int err, std::string_view hint, int code = kExitRuntime) {
+    std::string m = std::string(call) + " 失敗：" + std::strerror(err) + "（errno " + std::to_string(err) + "）";
+    if (!hint.empty()) m += "\n  提示：" + std::string(hint);
+    return Failure(code, m);
+}
+
 
 // ---------------------------------------------------------------- 設定
 enum class Role { Server, Client };
 enum class Test : uint8_t { Send = 0, Write = 1, Read = 2, All = 3 };
 enum class Mode : uint8_t { Lat = 1, Bw = 2, Both = 3 };
 
+// 命令列與輸出上的名字（小寫）：一張表，解析與印出都查它
+constexpr std::array<std::pair<Test, const char*>, 4> kTestNames{{
+    {Test::Send, "send"}, {Test::Write, "write"}, {Test::Read, "read"}, {Test::All, "all"}}};
+constexpr std::array<std::pair<Mode, const char*>, 3> kModeNames{{{Mode::Lat, "lat"}, {Mode::Bw, "bw"}, {Mode::Both, "both"}}};
 constexpr const char* test_name(Test t) {
-    switch (t) {
-    case Test::Send: return "send";
-    case Test::Write: return "write";
-    case Test::Read: return "read";
-    case Test::All: return "all";
-    }
+    for (const auto& [v, name] : kTestNames)
+        if (v == t) return name;
     return "?";
 }
 constexpr const char* mode_name(Mode m) {
-    return m == Mode::Lat ? "lat" : m == Mode::Bw ? "bw" : "both";
+    for (const auto& [v, name] : kModeNames)
+        if (v == m) return name;
+    return "?";
 }
 constexpr bool has_lat(Mode m) { return (static_cast<uint8_t>(m) & 1) != 0; }
 constexpr bool has_bw(Mode m) { return (static_cast<uint8_t>(m) & 2) != 0; }
@@ -147,18 +219,8 @@ struct Config {
     uint64_t max_region = kDefaultMaxRegionSrv;    // server：一個 client
     uint64_t max_total = kDefaultMaxTotal;         // server：全部 client
     std::string hostile;                           // 測試用：環境變數 RDMA_COMM_HOSTILE
+    bool help = false;                             // -h / --help：main 印出說明後以 kExitOk 結束
 };
-
-// 錯誤：名稱 + 解碼 + 中文提示；exit_code 1（執行錯誤）、2（參數）、77（沒有裝置）
-struct Failure : std::runtime_error {
-    int exit_code;
-    Failure(const std::string& msg, int code) : std::runtime_error(msg), exit_code(code) {}
-};
-[[noreturn]] void fail_call(const char* call, int err, std::string_view hint, int code = 1) {
-    std::string msg = std::string(call) + " 失敗：" + std::strerror(err) + "（errno " + std::to_string(err) + "）";
-    if (!hint.empty()) msg += "\n  提示：" + std::string(hint);
-    throw Failure(msg, code);
-}
 
 constexpr const char* kNoDeviceHint =
     "這台機器沒有 RDMA 裝置。沒有 RDMA 網卡時可用 Soft-RoCE：核心需要 rdma_rxe 模組"
@@ -198,157 +260,137 @@ void print_usage(FILE* out) {
 }
 
 // 8< parse
-template <class T>
-std::optional<T> parse_number(std::string_view s, T lo, T hi) {
-    T v{};
-    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (ec != std::errc{} || p != s.data() + s.size() || v < lo || v > hi) return std::nullopt;
-    return v;
-}
-std::optional<uint32_t> parse_size(std::string_view s) {
+// 帶 K / M / G 後綴的 bytes 數，範圍 [lo, hi]（先檢查範圍再乘，不會溢位）。數字部分交給 parse_number；
+// 錯誤訊息說出整個值與允許的範圍（expect），而不是去掉後綴之後的數字
+uint64_t parse_bytes(std::string_view option, std::string_view text, uint64_t lo, uint64_t hi, uint64_t max_suffix,
+                     std::string_view expect) {
     uint64_t mult = 1;
-    if (!s.empty() && (s.back() == 'K' || s.back() == 'k')) { mult = 1024; s.remove_suffix(1); }
-    else if (!s.empty() && (s.back() == 'M' || s.back() == 'm')) { mult = 1024 * 1024; s.remove_suffix(1); }
-    auto v = parse_number<uint64_t>(s, 1, kMaxSize);
-    if (!v || *v * mult < kMinSize || *v * mult > kMaxSize) return std::nullopt;
-    return static_cast<uint32_t>(*v * mult);
-}
-
-// 記憶體上限：整數加上可選的 K / M / G 後綴，範圍 [lo, hi]（先檢查範圍再乘，不會溢位）
-std::optional<uint64_t> parse_bytes(std::string_view s, uint64_t lo, uint64_t hi) {
-    uint64_t mult = 1;
-    if (!s.empty()) {
-        switch (s.back()) {
-        case 'K': case 'k': mult = 1ull << 10; break;
-        case 'M': case 'm': mult = 1ull << 20; break;
-        case 'G': case 'g': mult = 1ull << 30; break;
-        default: break;
-        }
-        if (mult != 1) s.remove_suffix(1);
+    switch (text.empty() ? '\0' : text.back()) {
+    case 'K': case 'k': mult = 1ull << 10; break;
+    case 'M': case 'm': mult = 1ull << 20; break;
+    case 'G': case 'g': mult = 1ull << 30; break;
+    default: break;
     }
-    auto v = parse_number<uint64_t>(s, 1, hi);
-    if (!v || *v > hi / mult || *v * mult < lo) return std::nullopt;
-    return *v * mult;
+    if (mult > max_suffix) mult = 1;          // 這個選項不接受的後綴：當成數字的一部分（於是不正確）
+    std::string_view digits = mult == 1 ? text : text.substr(0, text.size() - 1);
+    uint64_t v = 0;
+    try {
+        v = parse_number<uint64_t>(option, digits, 1, hi);
+    } catch (const Failure&) {
+        v = 0;   // 改用下面說出整個值的訊息
+    }
+    if (v == 0 || v > hi / mult || v * mult < lo)
+        throw Failure(kExitUsage, "選項 " + std::string(option) + " 的值「" + std::string(text) + "」不正確：應為" +
+                                      std::string(expect) + "（用 --help 看所有選項）");
+    return v * mult;
 }
 
-// 回傳 Config，或丟出 Failure(exit 2)；--help 以 exit 0 的 Failure 表示
+Failure bad_usage(const std::string& msg) { return Failure(kExitUsage, msg + "（用 --help 看所有選項）"); }
+
+// 一個選項（名稱 a、值由 value() 取得）寫進 cfg；未知的選項丟出 kExitUsage
+template <class ValueFn>
+void apply_option(Config& cfg, std::string_view a, ValueFn value, bool has_inline_val) {
+    auto invalid = [&](std::string_view v, const char* expect) {
+        return bad_usage("選項 " + std::string(a) + " 的值「" + std::string(v) + "」不正確：應為" + expect);
+    };
+    auto flag = [&](bool& b) {
+        if (has_inline_val) throw bad_usage("選項 " + std::string(a) + " 不接受值");
+        b = true;
+    };
+    if (a == "--port") {
+        cfg.port = parse_number<uint16_t>(a, value(), 1, 65535);
+    } else if (a == "--dev") {
+        auto v = value();
+        if (v.empty() || v.size() > 63) throw invalid(v, "裝置名稱，例如 rxe0");
+        cfg.dev = std::string(v);
+    } else if (a == "--test") {
+        auto v = value();
+        auto it = std::find_if(kTestNames.begin(), kTestNames.end(), [&](const auto& e) { return v == e.second; });
+        if (it == kTestNames.end()) throw invalid(v, " send、write、read 或 all");
+        cfg.test = it->first;
+    } else if (a == "--size") {
+        cfg.size = static_cast<uint32_t>(parse_bytes(a, value(), kMinSize, kMaxSize, 1ull << 20, " 16 到 64M 之間的 bytes 數（可加 K / M 後綴）"));
+    } else if (a == "--iters") {
+        cfg.iters = parse_number<uint32_t>(a, value(), 1, kMaxIters);
+    } else if (a == "--depth") {
+        cfg.depth = parse_number<uint32_t>(a, value(), 1, kMaxDepth);
+    } else if (a == "--mode") {
+        auto v = value();
+        auto it = std::find_if(kModeNames.begin(), kModeNames.end(), [&](const auto& e) { return v == e.second; });
+        if (it == kModeNames.end()) throw invalid(v, " lat、bw 或 both");
+        cfg.mode = it->first;
+    } else if (a == "--timeout") {
+        cfg.timeout_s = parse_number<int>(a, value(), 1, 3600);   // 整數秒（測試把 1.5 當成錯誤的值）
+    } else if (a == "--max-clients") {
+        cfg.max_clients = parse_number<uint32_t>(a, value(), 1, kMaxMaxClients);
+    } else if (a == "--max-region") {
+        cfg.max_region = parse_bytes(a, value(), kMinRegionLimit, kMaxRegion, 1ull << 30, " 64K..1G 的 bytes 數（可加 K / M / G 後綴）");
+    } else if (a == "--max-total") {
+        cfg.max_total = parse_bytes(a, value(), kMinRegionLimit, kMaxRegion * kMaxMaxClients, 1ull << 30,
+                                    " 64K..256G 的 bytes 數（可加 K / M / G 後綴）");
+    } else if (a == "--event") {
+        flag(cfg.event);
+    } else if (a == "--inline") {
+        flag(cfg.use_inline);
+    } else {
+        throw bad_usage("未知的選項「" + std::string(a) + "」");
+    }
+}
+
+// 選項之間的關係與測試用的環境變數
+void check_config(Config& cfg) {
+    if (cfg.role == Role::Client && cfg.address.empty()) throw bad_usage("client 需要 server 的 IPv4 位址，例如 client 198.18.5.1");
+    if (!cfg.address.empty()) {
+        in_addr tmp{};
+        if (inet_pton(AF_INET, cfg.address.c_str(), &tmp) != 1) throw bad_usage("位址「" + cfg.address + "」不是 IPv4 位址");
+    }
+    uint64_t region = 2ull * (cfg.depth + kCtrlSlack) * cfg.size;
+    if (region > kMaxRegion)
+        throw bad_usage("--size × --depth 太大：每條連線要註冊 " + std::to_string(region >> 20) + " MiB（上限 1024 MiB），請降低 --depth");
+    if (cfg.max_total < cfg.max_region)
+        throw bad_usage("--max-total（" + std::to_string(cfg.max_total >> 10) + " KiB）小於 --max-region（" +
+                        std::to_string(cfg.max_region >> 10) + " KiB）：一個 client 都放不下");
+    if (const char* h = std::getenv("RDMA_COMM_HOSTILE"); h && *h) {
+        std::string_view k = h;
+        if (k != "size" && k != "iters" && k != "short" && k != "rkey" && k != "oversend")
+            throw bad_usage("環境變數 RDMA_COMM_HOSTILE 的值「" + std::string(k) + "」不正確：應為 size、iters、short、rkey 或 oversend（測試用）");
+        if (k == "oversend" && cfg.size <= 64) throw bad_usage("RDMA_COMM_HOSTILE=oversend 需要 --size 大於 64（測試用）");
+        cfg.hostile = std::string(k);
+    }
+}
+
+// 回傳 Config（-h / --help 時 cfg.help = true，其餘不解析），或丟出 Failure(kExitUsage)
 Config parse_args(int argc, char** argv) {
-    auto bad = [](const std::string& msg) -> Failure { return Failure(msg + "（用 --help 看所有選項）", 2); };
     Config cfg;
     std::vector<std::string_view> args(argv + 1, argv + argc);
     for (auto a : args)
-        if (a == "-h" || a == "--help") throw Failure("", 0);
-    if (args.empty()) throw bad("缺少角色：請指定 server 或 client");
+        if (a == "-h" || a == "--help") { cfg.help = true; return cfg; }
+    if (args.empty()) throw bad_usage("缺少角色：請指定 server 或 client");
     if (args[0] == "server") cfg.role = Role::Server;
     else if (args[0] == "client") cfg.role = Role::Client;
-    else throw bad("未知的角色「" + std::string(args[0]) + "」：請指定 server 或 client");
+    else throw bad_usage("未知的角色「" + std::string(args[0]) + "」：請指定 server 或 client");
 
     for (size_t i = 1; i < args.size(); ++i) {
         std::string_view a = args[i], val;
         bool has_inline_val = false;
-        if (a.starts_with("--")) {
-            if (auto eq = a.find('='); eq != std::string_view::npos) {
-                val = a.substr(eq + 1);
-                a = a.substr(0, eq);
-                has_inline_val = true;
-            }
-        } else {
-            if (!cfg.address.empty()) throw bad("多餘的參數「" + std::string(a) + "」");
+        if (!a.starts_with("--")) {
+            if (!cfg.address.empty()) throw bad_usage("多餘的參數「" + std::string(a) + "」");
             cfg.address = std::string(a);
             continue;
         }
-        auto flag = [&](bool& b) {
-            if (has_inline_val) throw bad("選項 " + std::string(a) + " 不接受值");
-            b = true;
-        };
+        if (auto eq = a.find('='); eq != std::string_view::npos) {
+            val = a.substr(eq + 1);
+            a = a.substr(0, eq);
+            has_inline_val = true;
+        }
         auto value = [&]() -> std::string_view {
             if (has_inline_val) return val;
-            if (i + 1 >= args.size()) throw bad("選項 " + std::string(a) + " 缺少值");
+            if (i + 1 >= args.size()) throw bad_usage("選項 " + std::string(a) + " 缺少值");
             return args[++i];
         };
-        auto invalid = [&](std::string_view v, const char* expect) {
-            return bad("選項 " + std::string(a) + " 的值「" + std::string(v) + "」不正確：應為" + expect);
-        };
-        if (a == "--port") {
-            auto v = value();
-            auto n = parse_number<uint16_t>(v, 1, 65535);
-            if (!n) throw invalid(v, " 1..65535 的整數");
-            cfg.port = *n;
-        } else if (a == "--dev") {
-            auto v = value();
-            if (v.empty() || v.size() > 63) throw invalid(v, "裝置名稱，例如 rxe0");
-            cfg.dev = std::string(v);
-        } else if (a == "--test") {
-            auto v = value();
-            if (v == "send") cfg.test = Test::Send;
-            else if (v == "write") cfg.test = Test::Write;
-            else if (v == "read") cfg.test = Test::Read;
-            else if (v == "all") cfg.test = Test::All;
-            else throw invalid(v, " send、write、read 或 all");
-        } else if (a == "--size") {
-            auto v = value();
-            auto n = parse_size(v);
-            if (!n) throw invalid(v, " 16 到 64M 之間的 bytes 數（可加 K / M 後綴）");
-            cfg.size = *n;
-        } else if (a == "--iters") {
-            auto v = value();
-            auto n = parse_number<uint32_t>(v, 1, kMaxIters);
-            if (!n) throw invalid(v, " 1..100000000 的整數");
-            cfg.iters = *n;
-        } else if (a == "--depth") {
-            auto v = value();
-            auto n = parse_number<uint32_t>(v, 1, kMaxDepth);
-            if (!n) throw invalid(v, " 1..1024 的整數");
-            cfg.depth = *n;
-        } else if (a == "--mode") {
-            auto v = value();
-            if (v == "lat") cfg.mode = Mode::Lat;
-            else if (v == "bw") cfg.mode = Mode::Bw;
-            else if (v == "both") cfg.mode = Mode::Both;
-            else throw invalid(v, " lat、bw 或 both");
-        } else if (a == "--timeout") {
-            auto v = value();
-            auto n = parse_number<int>(v, 1, 3600);
-            if (!n) throw invalid(v, " 1..3600 的秒數");
-            cfg.timeout_s = *n;
-        } else if (a == "--max-clients") {
-            auto v = value();
-            auto n = parse_number<uint32_t>(v, 1, kMaxMaxClients);
-            if (!n) throw invalid(v, " 1..256 的整數");
-            cfg.max_clients = *n;
-        } else if (a == "--max-region" || a == "--max-total") {
-            auto v = value();
-            auto n = parse_bytes(v, kMinRegionLimit, kMaxRegion * (a == "--max-total" ? kMaxMaxClients : 1));
-            if (!n) throw invalid(v, a == "--max-region" ? " 64K..1G 的 bytes 數（可加 K / M / G 後綴）"
-                                                         : " 64K..256G 的 bytes 數（可加 K / M / G 後綴）");
-            (a == "--max-region" ? cfg.max_region : cfg.max_total) = *n;
-        } else if (a == "--event") {
-            flag(cfg.event);
-        } else if (a == "--inline") {
-            flag(cfg.use_inline);
-        } else {
-            throw bad("未知的選項「" + std::string(a) + "」");
-        }
+        apply_option(cfg, a, value, has_inline_val);
     }
-    if (cfg.role == Role::Client && cfg.address.empty()) throw bad("client 需要 server 的 IPv4 位址，例如 client 198.18.5.1");
-    if (!cfg.address.empty()) {
-        in_addr tmp{};
-        if (inet_pton(AF_INET, cfg.address.c_str(), &tmp) != 1)
-            throw bad("位址「" + cfg.address + "」不是 IPv4 位址");
-    }
-    uint64_t region = 2ull * (cfg.depth + kCtrlSlack) * cfg.size;
-    if (region > kMaxRegion)
-        throw bad("--size × --depth 太大：每條連線要註冊 " + std::to_string(region >> 20) + " MiB（上限 1024 MiB），請降低 --depth");
-    if (cfg.max_total < cfg.max_region)
-        throw bad("--max-total（" + std::to_string(cfg.max_total >> 10) + " KiB）小於 --max-region（" +
-                  std::to_string(cfg.max_region >> 10) + " KiB）：一個 client 都放不下");
-    if (const char* h = std::getenv("RDMA_COMM_HOSTILE"); h && *h) {
-        std::string_view k = h;
-        if (k != "size" && k != "iters" && k != "short" && k != "rkey" && k != "oversend")
-            throw bad("環境變數 RDMA_COMM_HOSTILE 的值「" + std::string(k) + "」不正確：應為 size、iters、short、rkey 或 oversend（測試用）");
-        if (k == "oversend" && cfg.size <= 64) throw bad("RDMA_COMM_HOSTILE=oversend 需要 --size 大於 64（測試用）");
-        cfg.hostile = std::string(k);
-    }
+    check_config(cfg);
     return cfg;
 }
 // >8 parse
@@ -399,7 +441,7 @@ struct Buffer {
 
 void set_nonblock(int fd, const char* what) {
     int fl = fcntl(fd, F_GETFL);
-    if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) fail_call(what, errno, "");
+    if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) throw call_failed(what, errno, "");
 }
 
 using Clock = std::chrono::steady_clock;
@@ -599,7 +641,7 @@ Percentiles percentiles(std::vector<uint64_t>& ns, double scale) {
     return {at(0.50), at(0.99), static_cast<double>(ns.back()) * scale / 1000.0};
 }
 
-// ---------------------------------------------------------------- 一條連線的資源與資料路徑
+// ---------------------------------------------------------------- 一條連線：參數與資源
 // 一條連線的 slot 數與要註冊的 bytes：server 在 rdma_accept 之前用同一個公式檢查 --max-region / --max-total
 struct Slots { uint32_t recv, send; };
 constexpr Slots conn_slots(Test test, uint32_t size, uint32_t depth) {
@@ -614,178 +656,144 @@ constexpr uint64_t conn_region(Test test, uint32_t size, uint32_t depth) {
     return (static_cast<uint64_t>(sl.recv) + sl.send) * size;
 }
 
-class Conn {
-public:
-    // 8< resources
-    Conn(const Config& cfg, rdma_cm_id* id, rdma_event_channel* cm_ch, Role role, Test test, Mode mode,
-         uint32_t size, uint32_t iters, uint32_t depth, bool event, bool want_inline, Stats& stats)
-        : cfg_(cfg), id_(id), cm_ch_(cm_ch), role_(role), test_(test), mode_(mode), size_(size), iters_(iters),
-          depth_(depth), event_(event), stats_(stats) {
-        // slot 數（conn_slots）：server 在 accept 之前已經用同一個公式檢查過記憶體上限
-        Slots sl = conn_slots(test_, size_, depth_);
-        sslots_ = sl.send;
-        rslots_ = sl.recv;
-        signal_every_ = std::max(1u, depth_ / 4);
-        ibv_context* ctx = id_->verbs;
+// 一個測試的參數：client 由 Config 填（params_from_config），server 由連線請求裡的 Hello 填（params_from_hello）。
+// 連線的資源與資料路徑只看這個結構，不再各自抄一份 Config 的欄位。
+struct TestParams {
+    Test test = Test::Send;
+    Mode mode = Mode::Both;
+    uint32_t size = kDefaultSize, iters = kDefaultIters, depth = kDefaultDepth;
+    bool event = false;             // --event：量測路徑睡在 completion channel 上
+    bool want_inline = false;       // --inline
+    int timeout_s = kDefaultTimeoutS;   // 本端的 --timeout（「S 秒沒有任何進展」；不是對方告訴我們的）
+};
+TestParams params_from_config(const Config& cfg, Test test) {
+    return {test, cfg.mode, cfg.size, cfg.iters, cfg.depth, cfg.event, cfg.use_inline, cfg.timeout_s};
+}
+TestParams params_from_hello(const Hello& h, int timeout_s) {
+    return {static_cast<Test>(h.test), static_cast<Mode>(h.mode), h.size, h.iters, h.depth, (h.flags & 1) != 0,
+            (h.flags & 2) != 0, timeout_s};
+}
 
-        // 1. protection domain：MR 與 QP 必須屬於同一個 PD
-        pd_.reset(ibv_alloc_pd(ctx));
-        if (!pd_) fail_call("ibv_alloc_pd", errno, "裝置資源不足？檢查 ulimit -l（locked memory）");
-
-        // 2. completion channel 與 completion queue：傳送與接收共用一個 CQ。channel 一律建立：
-        //    --event 時每次等待都睡在它上面；忙碌輪詢時只有不在量測路徑上的被動等待（relaxed_）用它
-        comp_ch_.reset(ibv_create_comp_channel(ctx));
-        if (!comp_ch_) fail_call("ibv_create_comp_channel", errno, "");
-        set_nonblock(comp_ch_->fd, "fcntl(completion channel)");
-        int cqe = static_cast<int>(rslots_ + sslots_);
-        cq_.cq = ibv_create_cq(ctx, cqe, nullptr, comp_ch_.get(), 0);
-        if (!cq_.cq) fail_call("ibv_create_cq", errno, "CQ 太大？請降低 --depth");
-        if (event_ && ibv_req_notify_cq(cq_.cq, 0) != 0) fail_call("ibv_req_notify_cq", errno, "");
-        notify_armed_ = event_;
-
-        // 3. 緩衝區：前段是接收區（rslots 個訊息），後段是傳送區（sslots 個）
-        buf_.len = (static_cast<size_t>(rslots_) + sslots_) * size_;
-        void* p = mmap(nullptr, buf_.len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        if (p == MAP_FAILED) fail_call("mmap", errno, "記憶體不足？請降低 --size 或 --depth");
-        buf_.p = static_cast<std::byte*>(p);
-        for (uint32_t s = 0; s < sslots_; ++s) fill_body(tx(s), size_);
-        if (test_ == Test::Read && role_ == Role::Server)      // READ 的來源：每個 slot 有自己的戳記
-            for (uint32_t s = 0; s < sslots_; ++s) put_stamp(tx(s), size_, s + 1);
-
-        // 4. memory region：只開這個測試、這一端需要的存取權限
-        access_ = mr_access();
-        mr_.reset(ibv_reg_mr(pd_.get(), buf_.p, buf_.len, access_));
-        if (!mr_) fail_call("ibv_reg_mr", errno, "無法鎖定記憶體：檢查 ulimit -l（RLIMIT_MEMLOCK），或降低 --size / --depth");
-
-        // 5. RC queue pair（rdma_create_qp 會把它綁在 cm_id 上，之後由 rdma_cm 轉換狀態）
-        create_qp(want_inline);
-
-        // 6. 接收事先貼好：SEND 測試的資料訊息、WRITE_WITH_IMM 通知與控制訊息都要消耗一個接收
-        for (uint32_t s = 0; s < rslots_; ++s)
-            if (post_recv(s) != Status::Ok) fail_call("ibv_post_recv", post_errno_, "");
+int mr_access(Test test, Mode mode, Role role) {
+    // 8< access
+    bool lat = has_lat(mode);
+    switch (test) {
+    case Test::Send:   // 接收緩衝區要讓 HCA 寫入
+        return IBV_ACCESS_LOCAL_WRITE;
+    case Test::Write:  // server 被寫；client 只在延遲 ping-pong 時被寫回（REMOTE_WRITE 需要 LOCAL_WRITE）
+        if (role == Role::Server || lat) return IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE;
+        return 0;      // 只當 RDMA WRITE 的來源：lkey 就夠了
+    case Test::Read:   // server 被讀；client 是 READ 的目的地
+        return role == Role::Server ? IBV_ACCESS_REMOTE_READ : IBV_ACCESS_LOCAL_WRITE;
+    case Test::All: break;
     }
-    // >8 resources
+    return IBV_ACCESS_LOCAL_WRITE;
+    // >8 access
+}
 
-    uint64_t local_addr() const { return reinterpret_cast<uint64_t>(test_ == Test::Read ? tx(0) : rx(0)); }
-    uint32_t rkey() const { return mr_->rkey; }
-    int access() const { return access_; }
-    uint32_t inline_cap() const { return inline_cap_; }
-    void set_remote(uint64_t addr, uint32_t rkey) { raddr_ = addr; rkey_ = rkey; }
-    const std::string& error() const { return err_; }
+// 8< resources
+// 一條連線擁有的 verbs 資源。成員的宣告順序 = 取得順序（建構子裡的 1–5），C++ 以相反順序解構：
+// QP → MR → 緩衝區 → CQ → completion channel → PD，正好是 verbs 要求的釋放順序。
+struct ConnResources {
+    ConnResources(rdma_cm_id* id, const TestParams& p, Role role);
+    std::byte* rx(uint32_t s) const { return buf.p + static_cast<size_t>(s) * size; }                 // 接收區的 slot
+    std::byte* tx(uint32_t s) const { return buf.p + (static_cast<size_t>(slots.recv) + s) * size; }  // 傳送區的 slot
 
-    // ---- client 端的各階段
-    Status client_lat(std::vector<uint64_t>& samples);
-    Status client_bw(double& seconds);
-    Status wait_ctrl(Ctrl want, uint8_t& value);
-    Status send_ctrl(Ctrl c, uint8_t value);
-    bool data_ok() const { return data_ok_; }
-
-    // ---- server 端的各階段
-    Status server_lat();
-    Status server_bw();
+    uint32_t size;                  // 一個 slot（= 一則訊息）的 bytes
+    Slots slots;                    // slot 數：server 在 accept 之前已經用同一個公式（conn_slots）檢查過記憶體上限
+    Pd pd;                          // 1
+    CompChannel comp_ch;            // 2
+    Cq cq;                          // 2
+    Buffer buf;                     // 3
+    Mr mr;                          // 4
+    Qp qp;                          // 5
+    int access = 0;                 // MR 的存取旗標
+    uint32_t inline_cap = 0;        // QP 實際允許的 inline bytes
+    bool use_inline = false;
 
 private:
-    std::byte* rx(uint32_t s) const { return buf_.p + static_cast<size_t>(s) * size_; }
-    std::byte* tx(uint32_t s) const { return buf_.p + (static_cast<size_t>(rslots_) + s) * size_; }
-    uint64_t remote(uint32_t s) const { return raddr_ + static_cast<uint64_t>(s) * size_; }
+    void create_qp(rdma_cm_id* id, bool want_inline);
+};
 
-    int mr_access() const {
-        // 8< access
-        bool lat = has_lat(mode_);
-        switch (test_) {
-        case Test::Send:   // 接收緩衝區要讓 HCA 寫入
-            return IBV_ACCESS_LOCAL_WRITE;
-        case Test::Write:  // server 被寫；client 只在延遲 ping-pong 時被寫回（REMOTE_WRITE 需要 LOCAL_WRITE）
-            if (role_ == Role::Server || lat) return IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE;
-            return 0;      // 只當 RDMA WRITE 的來源：lkey 就夠了
-        case Test::Read:   // server 被讀；client 是 READ 的目的地
-            return role_ == Role::Server ? IBV_ACCESS_REMOTE_READ : IBV_ACCESS_LOCAL_WRITE;
-        case Test::All: break;
-        }
-        return IBV_ACCESS_LOCAL_WRITE;
-        // >8 access
+ConnResources::ConnResources(rdma_cm_id* id, const TestParams& p, Role role)
+    : size(p.size), slots(conn_slots(p.test, p.size, p.depth)) {
+    ibv_context* ctx = id->verbs;
+
+    // 1. protection domain：MR 與 QP 必須屬於同一個 PD
+    pd.reset(ibv_alloc_pd(ctx));
+    if (!pd) throw call_failed("ibv_alloc_pd", errno, "裝置資源不足？檢查 ulimit -l（locked memory）");
+
+    // 2. completion channel 與 completion queue：傳送與接收共用一個 CQ。channel 一律建立：
+    //    --event 時每次等待都睡在它上面；忙碌輪詢時只有不在量測路徑上的被動等待（Wait::EventChannel）用它
+    comp_ch.reset(ibv_create_comp_channel(ctx));
+    if (!comp_ch) throw call_failed("ibv_create_comp_channel", errno, "");
+    set_nonblock(comp_ch->fd, "fcntl(completion channel)");
+    cq.cq = ibv_create_cq(ctx, static_cast<int>(slots.recv + slots.send), nullptr, comp_ch.get(), 0);
+    if (!cq.cq) throw call_failed("ibv_create_cq", errno, "CQ 太大？請降低 --depth");
+
+    // 3. 緩衝區：前段是接收區（slots.recv 個訊息），後段是傳送區（slots.send 個）
+    buf.len = (static_cast<size_t>(slots.recv) + slots.send) * size;
+    void* mem = mmap(nullptr, buf.len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (mem == MAP_FAILED) throw call_failed("mmap", errno, "記憶體不足？請降低 --size 或 --depth");
+    buf.p = static_cast<std::byte*>(mem);
+    for (uint32_t s = 0; s < slots.send; ++s) fill_body(tx(s), size);
+    if (p.test == Test::Read && role == Role::Server)      // READ 的來源：每個 slot 有自己的戳記
+        for (uint32_t s = 0; s < slots.send; ++s) put_stamp(tx(s), size, s + 1);
+
+    // 4. memory region：只開這個測試、這一端需要的存取權限
+    access = mr_access(p.test, p.mode, role);
+    mr.reset(ibv_reg_mr(pd.get(), buf.p, buf.len, access));
+    if (!mr) throw call_failed("ibv_reg_mr", errno, "無法鎖定記憶體：檢查 ulimit -l（RLIMIT_MEMLOCK），或降低 --size / --depth");
+
+    // 5. RC queue pair：rdma_create_qp 把它綁在 cm_id 上，建好時在 INIT；之後由 rdma_cm 推到 RTR、RTS（見 rdma_accept / rdma_connect）
+    create_qp(id, p.want_inline);
+}
+// >8 resources
+
+void ConnResources::create_qp(rdma_cm_id* id, bool want_inline) {
+    ibv_qp_init_attr attr{};
+    attr.send_cq = cq.cq;
+    attr.recv_cq = cq.cq;
+    attr.qp_type = IBV_QPT_RC;
+    attr.sq_sig_all = 0;                       // selective signalling：由每個 WR 自己決定
+    attr.cap.max_send_wr = slots.send;
+    attr.cap.max_recv_wr = slots.recv;
+    attr.cap.max_send_sge = 1;
+    attr.cap.max_recv_sge = 1;
+    attr.cap.max_inline_data = want_inline ? size : 0;
+    qp.id = id;
+    if (rdma_create_qp(id, pd.get(), &attr) != 0) {
+        if (!want_inline) throw call_failed("rdma_create_qp", errno, "QP 太大？請降低 --depth");
+        // 裝置不允許這麼大的 inline：退回一般傳送（一個小而說明清楚的分支）
+        std::printf("[注意] 裝置不支援 %u bytes 的 inline 資料（rdma_create_qp：%s），改用一般傳送\n", size, std::strerror(errno));
+        attr.cap.max_inline_data = 0;
+        if (rdma_create_qp(id, pd.get(), &attr) != 0) throw call_failed("rdma_create_qp", errno, "");
     }
+    inline_cap = attr.cap.max_inline_data;
+    use_inline = want_inline && inline_cap >= size;
+}
 
-    void create_qp(bool want_inline) {
-        ibv_qp_init_attr attr{};
-        attr.send_cq = cq_.cq;
-        attr.recv_cq = cq_.cq;
-        attr.qp_type = IBV_QPT_RC;
-        attr.sq_sig_all = 0;                       // selective signalling：由每個 WR 自己決定
-        attr.cap.max_send_wr = sslots_;
-        attr.cap.max_recv_wr = rslots_;
-        attr.cap.max_send_sge = 1;
-        attr.cap.max_recv_sge = 1;
-        attr.cap.max_inline_data = want_inline ? size_ : 0;
-        qp_.id = id_;
-        if (rdma_create_qp(id_, pd_.get(), &attr) != 0) {
-            if (!want_inline) fail_call("rdma_create_qp", errno, "QP 太大？請降低 --depth");
-            // 裝置不允許這麼大的 inline：退回一般傳送（一個小而說明清楚的分支）
-            std::printf("[注意] 裝置不支援 %u bytes 的 inline 資料（rdma_create_qp：%s），改用一般傳送\n",
-                        size_, std::strerror(errno));
-            attr.cap.max_inline_data = 0;
-            if (rdma_create_qp(id_, pd_.get(), &attr) != 0) fail_call("rdma_create_qp", errno, "");
-        }
-        inline_cap_ = attr.cap.max_inline_data;
-        use_inline_ = want_inline && inline_cap_ >= size_;
-    }
+// ---------------------------------------------------------------- 進度引擎：收完成、等待
+// 一個接收完成（依到達順序交給呼叫者）
+struct RecvDone { uint32_t slot; ibv_wc_opcode opcode; bool with_imm; uint32_t imm; uint32_t len; };
 
-    // 8< post
-    Status post_recv(uint32_t slot) {
-        ibv_sge sge{reinterpret_cast<uint64_t>(rx(slot)), size_, mr_->lkey};
-        ibv_recv_wr wr{};
-        wr.wr_id = wr_id(Wr::Recv, slot);
-        // 只有 SEND 測試的資料需要緩衝區；WRITE_WITH_IMM 與控制訊息長度為 0
-        if (test_ == Test::Send) { wr.sg_list = &sge; wr.num_sge = 1; }
-        ibv_recv_wr* bad = nullptr;
-        int rc = ibv_post_recv(id_->qp, &wr, &bad);
-        if (rc != 0) [[unlikely]] return post_failed("ibv_post_recv", rc);
-        return Status::Ok;
-    }
+// 8< progress
+// 等待的方式是明確的參數：
+//   BusyPoll     ：一直 ibv_poll_cq，每 16384 次空轉（kSpinCheckMask）才看一次停止旗標、rdma_cm 事件（對端斷線）與逾時。
+//                  量測路徑的預設。
+//   EventChannel ：武裝 CQ 的完成通知，睡在 completion channel 上（wait_event）。--event 的量測路徑，以及不在量測
+//                  路徑上的被動等待（READ 測試的 server、WRITE 頻寬時的 server、等控制訊息）：把 CPU 讓給 rxe 的核心工作。
+enum class Wait { BusyPoll, EventChannel };
 
-    // 貼一個傳送端 WR。window = 最多幾個尚未確認完成；每 signal_every 個（或 force）才要求完成事件，
-    // 完成事件的 wr_id 記著它涵蓋幾個 WR（RC 依序完成，一個完成代表它之前的都完成了）。
-    Status post_send(Wr kind, ibv_wr_opcode op, const std::byte* src, uint32_t len, uint64_t raddr,
-                     uint32_t imm, bool force_signal, uint32_t window) {
-        while (unacked_ >= window) {
-            Status st = progress();
-            if (st != Status::Ok) [[unlikely]] return st;
-        }
-        ++batch_;
-        if (op == IBV_WR_RDMA_READ) ++batch_reads_;
-        bool sig = force_signal || batch_ >= signal_every_;
-        ibv_sge sge{reinterpret_cast<uint64_t>(src), len, mr_->lkey};
-        ibv_send_wr wr{};
-        wr.wr_id = wr_id(kind, batch_, batch_reads_);
-        wr.opcode = op;
-        wr.sg_list = len ? &sge : nullptr;
-        wr.num_sge = len ? 1 : 0;
-        wr.send_flags = sig ? IBV_SEND_SIGNALED : 0;
-        if (use_inline_ && len && op != IBV_WR_RDMA_READ) wr.send_flags |= IBV_SEND_INLINE;
-        if (op == IBV_WR_SEND_WITH_IMM || op == IBV_WR_RDMA_WRITE_WITH_IMM) wr.imm_data = htonl(imm);
-        if (op != IBV_WR_SEND && op != IBV_WR_SEND_WITH_IMM) {
-            wr.wr.rdma.remote_addr = raddr;
-            wr.wr.rdma.rkey = rkey_;
-        }
-        ibv_send_wr* bad = nullptr;
-        int rc = ibv_post_send(id_->qp, &wr, &bad);
-        if (rc != 0) [[unlikely]] return post_failed("ibv_post_send", rc);
-        ++unacked_;
-        if (sig) batch_ = batch_reads_ = 0;
-        return Status::Ok;
-    }
-    // >8 post
+// 進度引擎：取回完成、記帳（還沒確認的傳送 WR、完成的 READ 數、依序的接收完成），以指定的方式等待。
+// 它不擁有任何資源（CQ 與 channel 屬於 ConnResources，cm channel 屬於呼叫者）。
+class ProgressEngine {
+public:
+    ProgressEngine(Cq& cq, ibv_comp_channel* comp_ch, rdma_event_channel* cm_ch, uint32_t msg_size, int timeout_s)
+        : cq_(cq), comp_ch_(comp_ch), cm_ch_(cm_ch), msg_size_(msg_size), timeout_s_(timeout_s) {}
 
-    Status post_failed(const char* call, int rc) {
-        post_errno_ = rc;
-        err_ = std::string(call) + " 失敗：" + std::strerror(rc) + "（QP 已進入錯誤狀態？對端可能已離線）";
-        return Status::PostError;
-    }
-
-    // 8< progress
-    // 取回一批完成事件。傳送端的完成只更新計數；接收端的完成放進 recvq_ 讓呼叫者依序處理。
-    // 忙碌輪詢時每 16384 次空轉（kSpinCheckMask）檢查一次停止旗標、rdma_cm 事件（對端斷線）與逾時；--event 時睡在 poll()。
-    Status progress() {
+    // 取回至少一批完成（或回報為什麼等不到）。傳送端的完成只更新計數；接收端的完成排進佇列讓呼叫者依序處理。
+    Status progress(Wait wait) {
         std::array<ibv_wc, kPollBatch> wc;
         uint32_t spins = 0;
         uint64_t start = 0;               // 第一次檢查時才讀時鐘：快的路徑上不讀
@@ -794,12 +802,8 @@ private:
             if (n < 0) [[unlikely]] { err_ = "ibv_poll_cq 失敗"; return Status::WcError; }
             if (n > 0) return handle(std::span(wc.data(), static_cast<size_t>(n)));
             Status st = Status::Ok;
-            if (event_) {
-                st = wait_event(start);
-            } else if (relaxed_) {
-                // 被動等待（不在量測路徑上，例如 READ 測試時的 server）：和 --event 一樣睡在 completion channel 上，
-                // 把 CPU 完全讓給 rxe 的核心工作。武裝通知之後要再 poll 一次 CQ：武裝前就到達的完成不會產生事件。
-                // （改用 poll() 每 1 ms 醒一次時，TCG 的 VM 裡 ib_read_lat 對照的 READ 延遲量得到變慢）
+            if (wait == Wait::EventChannel) {
+                // 武裝通知之後要再 poll 一次 CQ：武裝前就到達的完成不會產生事件
                 if (!notify_armed_) {
                     if (ibv_req_notify_cq(cq_.cq, 0) != 0) { err_ = "ibv_req_notify_cq 失敗"; return Status::WcError; }
                     notify_armed_ = true;
@@ -821,30 +825,12 @@ private:
     Status handle(std::span<const ibv_wc> wcs) {
         for (const ibv_wc& w : wcs) {
             Wr kind = wr_kind(w.wr_id);
-            if (w.status != IBV_WC_SUCCESS) [[unlikely]] {
-                // 對端違反協定：送來比貼出的接收還大的 SEND（接收端 LOC_LEN_ERR，rxe 回報 LOC_QP_OP_ERR），
-                // 或拿錯的 rkey / 位址存取、對方拒絕我們的請求（REM_*）
-                bool bad_recv = kind == Wr::Recv && (w.status == IBV_WC_LOC_LEN_ERR || w.status == IBV_WC_LOC_QP_OP_ERR);
-                bool proto = bad_recv || w.status == IBV_WC_REM_ACCESS_ERR || w.status == IBV_WC_REM_INV_REQ_ERR ||
-                             w.status == IBV_WC_REM_OP_ERR;
-                if (err_.empty())
-                    err_ = std::string(wr_name(kind)) + " 完成失敗：" + ibv_wc_status_str(w.status) + "（status " +
-                           std::to_string(w.status) + "，vendor_err 0x" + hex(w.vendor_err) + "）" +
-                           (w.status == IBV_WC_RETRY_EXC_ERR || w.status == IBV_WC_WR_FLUSH_ERR
-                                ? "——對端可能已經離線"
-                            : bad_recv
-                                ? "——對端送來的 SEND 不符協商（比協商的 " + std::to_string(size_) + " bytes 還大？）：對端違反協定"
-                            : w.status == IBV_WC_REM_ACCESS_ERR ? "——rkey 或 MR 的存取旗標不符"
-                            : w.status == IBV_WC_REM_INV_REQ_ERR || w.status == IBV_WC_REM_OP_ERR
-                                ? "——對端無法完成這個請求（長度或操作不符協商）" : "");
-                return proto ? Status::Protocol : Status::WcError;
-            }
+            if (w.status != IBV_WC_SUCCESS) [[unlikely]] return failed_completion(w, kind);
             if (kind == Wr::Recv) {
                 recvq_[recv_tail_++ % recvq_.size()] = {wr_value(w.wr_id), w.opcode, (w.wc_flags & IBV_WC_WITH_IMM) != 0,
                                                          ntohl(w.imm_data), w.byte_len};
             } else {
-                uint32_t covered = wr_value(w.wr_id);
-                unacked_ -= covered;
+                unacked_ -= wr_value(w.wr_id);     // 這個完成涵蓋的 WR 數
                 reads_done_ += wr_reads(w.wr_id);
             }
         }
@@ -852,21 +838,57 @@ private:
     }
     // >8 progress
 
-    static std::string hex(uint32_t v) {
-        char b[16];
-        std::snprintf(b, sizeof b, "%x", v);
-        return b;
+    // 不等待：收一批已經在 CQ 裡的完成（spin_tail 盯記憶體時順便收傳送端的完成）
+    Status poll_once() {
+        std::array<ibv_wc, kPollBatch> wc;
+        int n = ibv_poll_cq(cq_.cq, kPollBatch, wc.data());
+        return n > 0 ? handle(std::span(wc.data(), static_cast<size_t>(n))) : Status::Ok;
     }
 
     Status check_alive(uint64_t& start) {
         if (g_stop.load(std::memory_order_relaxed)) { err_ = "收到停止信號"; return Status::Stopped; }
         if (peer_gone()) return Status::PeerGone;
         if (start == 0) start = now_ns();
-        if (now_ns() - start > static_cast<uint64_t>(cfg_.timeout_s) * 1'000'000'000ull) {
-            err_ = "對端 " + std::to_string(cfg_.timeout_s) + " 秒沒有任何回應（--timeout）";
+        if (now_ns() - start > static_cast<uint64_t>(timeout_s_) * 1'000'000'000ull) {
+            err_ = "對端 " + std::to_string(timeout_s_) + " 秒沒有任何回應（--timeout）";
             return Status::Timeout;
         }
         return Status::Ok;
+    }
+
+    // 記帳
+    void posted_send() { ++unacked_; }
+    uint32_t unacked() const { return unacked_; }
+    uint64_t reads_done() const { return reads_done_; }
+    void reset_reads() { reads_done_ = 0; }
+    bool has_recv() const { return recv_head_ != recv_tail_; }
+    RecvDone pop_recv() { return recvq_[recv_head_++ % recvq_.size()]; }
+
+    // 錯誤文字：第一個原因留下來（之後的連鎖錯誤不蓋掉它）；set_error 一定蓋掉
+    const std::string& error() const { return err_; }
+    void note_error(std::string m) { if (err_.empty()) err_ = std::move(m); }
+    void set_error(std::string m) { err_ = std::move(m); }
+    bool disconnected() const { return disconnected_; }
+
+private:
+    Status failed_completion(const ibv_wc& w, Wr kind) {
+        // 對端違反協定：送來比貼出的接收還大的 SEND（接收端 LOC_LEN_ERR，rxe 回報 LOC_QP_OP_ERR），
+        // 或拿錯的 rkey / 位址存取、對方拒絕我們的請求（REM_*）
+        bool bad_recv = kind == Wr::Recv && (w.status == IBV_WC_LOC_LEN_ERR || w.status == IBV_WC_LOC_QP_OP_ERR);
+        bool proto = bad_recv || w.status == IBV_WC_REM_ACCESS_ERR || w.status == IBV_WC_REM_INV_REQ_ERR ||
+                     w.status == IBV_WC_REM_OP_ERR;
+        char vendor[16];
+        std::snprintf(vendor, sizeof vendor, "%x", w.vendor_err);
+        note_error(std::string(wr_name(kind)) + " 完成失敗：" + ibv_wc_status_str(w.status) + "（status " +
+                   std::to_string(w.status) + "，vendor_err 0x" + vendor + "）" +
+                   (w.status == IBV_WC_RETRY_EXC_ERR || w.status == IBV_WC_WR_FLUSH_ERR
+                        ? "——對端可能已經離線"
+                    : bad_recv
+                        ? "——對端送來的 SEND 不符協商（比協商的 " + std::to_string(msg_size_) + " bytes 還大？）：對端違反協定"
+                    : w.status == IBV_WC_REM_ACCESS_ERR ? "——rkey 或 MR 的存取旗標不符"
+                    : w.status == IBV_WC_REM_INV_REQ_ERR || w.status == IBV_WC_REM_OP_ERR
+                        ? "——對端無法完成這個請求（長度或操作不符協商）" : ""));
+        return proto ? Status::Protocol : Status::WcError;
     }
 
     // rdma_cm 事件（非阻塞）：DISCONNECTED 等表示對端已離開
@@ -885,7 +907,7 @@ private:
     }
 
     // 8< event
-    // --event（以及忙碌輪詢模式的被動等待）：completion channel 的 fd 與 rdma_cm 的 fd 一起 poll()；
+    // Wait::EventChannel：completion channel 的 fd 與 rdma_cm 的 fd 一起 poll()；
     // 收到事件後先重新 ibv_req_notify_cq，再回到 ibv_poll_cq（避免漏掉重新武裝前到達的完成）
     Status wait_event(uint64_t& start) {
         std::array<pollfd, 2> fds{{{comp_ch_->fd, POLLIN, 0}, {cm_ch_->fd, POLLIN, 0}}};
@@ -896,7 +918,7 @@ private:
         if (fds[0].revents & POLLIN) {
             ibv_cq* ev_cq = nullptr;
             void* ev_ctx = nullptr;
-            if (ibv_get_cq_event(comp_ch_.get(), &ev_cq, &ev_ctx) == 0) {
+            if (ibv_get_cq_event(comp_ch_, &ev_cq, &ev_ctx) == 0) {
                 if (++cq_.unacked_events >= 64) { ibv_ack_cq_events(cq_.cq, cq_.unacked_events); cq_.unacked_events = 0; }
                 if (ibv_req_notify_cq(cq_.cq, 0) != 0) { err_ = "ibv_req_notify_cq 失敗"; return Status::WcError; }
             }
@@ -906,22 +928,124 @@ private:
     }
     // >8 event
 
-    struct RecvDone { uint32_t slot; ibv_wc_opcode opcode; bool with_imm; uint32_t imm; uint32_t len; };
+    Cq& cq_;
+    ibv_comp_channel* comp_ch_;
+    rdma_event_channel* cm_ch_;
+    uint32_t msg_size_;             // 協商的訊息大小（只用在錯誤訊息）
+    int timeout_s_;
+    uint32_t unacked_ = 0;          // 已貼出、還沒確認完成的傳送端 WR
+    uint64_t reads_done_ = 0;       // 完成的 RDMA READ 數
+    std::array<RecvDone, kMaxDepth + kCtrlSlack> recvq_{};
+    uint64_t recv_head_ = 0, recv_tail_ = 0;
+    bool notify_armed_ = false;     // CQ 的完成通知已武裝（收到事件後 wait_event 會重新武裝）
+    bool disconnected_ = false;
+    std::string err_;
+};
+
+// ---------------------------------------------------------------- 一條連線：資源 + 進度引擎 + 資料路徑
+class Conn {
+public:
+    // id 與 cm_ch 屬於呼叫者（它們比 Conn 活得久）；Conn 擁有 verbs 資源
+    Conn(rdma_cm_id* id, rdma_event_channel* cm_ch, const TestParams& p, Role role, Stats& stats)
+        : p_(p), id_(id), stats_(stats), res_(id, p, role),
+          engine_(res_.cq, res_.comp_ch.get(), cm_ch, p.size, p.timeout_s),
+          wait_(p.event ? Wait::EventChannel : Wait::BusyPoll), signal_every_(std::max(1u, p.depth / 4)) {
+        // 6. 接收事先貼好（連線之前）：SEND 測試的資料訊息、WRITE_WITH_IMM 通知與控制訊息都要消耗一個接收
+        for (uint32_t s = 0; s < res_.slots.recv; ++s)
+            if (post_recv(s) != Status::Ok) throw call_failed("ibv_post_recv", post_errno_, "");
+    }
+
+    uint64_t local_addr() const { return reinterpret_cast<uint64_t>(p_.test == Test::Read ? res_.tx(0) : res_.rx(0)); }
+    uint32_t rkey() const { return res_.mr->rkey; }
+    int access() const { return res_.access; }
+    uint32_t inline_cap() const { return res_.inline_cap; }
+    void set_remote(uint64_t addr, uint32_t rkey) { raddr_ = addr; rkey_ = rkey; }
+    const std::string& error() const { return engine_.error(); }
+    bool disconnected() const { return engine_.disconnected(); }
+    bool data_ok() const { return data_ok_; }
+
+    // ---- client 端的各階段
+    Status client_lat(std::vector<uint64_t>& samples);
+    Status client_bw(double& seconds);
+    Status wait_ctrl(Ctrl want, uint8_t& value);
+    Status send_ctrl(Ctrl c, uint8_t value);
+
+    // ---- server 端的各階段
+    Status server_lat();
+    Status server_bw();
+
+private:
+    std::byte* rx(uint32_t s) const { return res_.rx(s); }
+    std::byte* tx(uint32_t s) const { return res_.tx(s); }
+    uint64_t remote(uint32_t s) const { return raddr_ + static_cast<uint64_t>(s) * p_.size; }
+    uint32_t size() const { return p_.size; }
+
+    // 8< post
+    Status post_recv(uint32_t slot) {
+        ibv_sge sge{reinterpret_cast<uint64_t>(rx(slot)), size(), res_.mr->lkey};
+        ibv_recv_wr wr{};
+        wr.wr_id = wr_id(Wr::Recv, slot);
+        // 只有 SEND 測試的資料需要緩衝區；WRITE_WITH_IMM 與控制訊息長度為 0
+        if (p_.test == Test::Send) { wr.sg_list = &sge; wr.num_sge = 1; }
+        ibv_recv_wr* bad = nullptr;
+        int rc = ibv_post_recv(id_->qp, &wr, &bad);
+        if (rc != 0) [[unlikely]] return post_failed("ibv_post_recv", rc);
+        return Status::Ok;
+    }
+
+    // 貼一個傳送端 WR。window = 最多幾個尚未確認完成；每 signal_every 個（或 force）才要求完成事件，
+    // 完成事件的 wr_id 記著它涵蓋幾個 WR（RC 依序完成，一個完成代表它之前的都完成了）。
+    Status post_send(Wr kind, ibv_wr_opcode op, const std::byte* src, uint32_t len, uint64_t raddr,
+                     uint32_t imm, bool force_signal, uint32_t window) {
+        while (engine_.unacked() >= window) {
+            Status st = engine_.progress(wait_);
+            if (st != Status::Ok) [[unlikely]] return st;
+        }
+        ++batch_;
+        if (op == IBV_WR_RDMA_READ) ++batch_reads_;
+        bool sig = force_signal || batch_ >= signal_every_;
+        ibv_sge sge{reinterpret_cast<uint64_t>(src), len, res_.mr->lkey};
+        ibv_send_wr wr{};
+        wr.wr_id = wr_id(kind, batch_, batch_reads_);
+        wr.opcode = op;
+        wr.sg_list = len ? &sge : nullptr;
+        wr.num_sge = len ? 1 : 0;
+        wr.send_flags = sig ? IBV_SEND_SIGNALED : 0;
+        if (res_.use_inline && len && op != IBV_WR_RDMA_READ) wr.send_flags |= IBV_SEND_INLINE;
+        if (op == IBV_WR_SEND_WITH_IMM || op == IBV_WR_RDMA_WRITE_WITH_IMM) wr.imm_data = htonl(imm);
+        if (op != IBV_WR_SEND && op != IBV_WR_SEND_WITH_IMM) {
+            wr.wr.rdma.remote_addr = raddr;
+            wr.wr.rdma.rkey = rkey_;
+        }
+        ibv_send_wr* bad = nullptr;
+        int rc = ibv_post_send(id_->qp, &wr, &bad);
+        if (rc != 0) [[unlikely]] return post_failed("ibv_post_send", rc);
+        engine_.posted_send();
+        if (sig) batch_ = batch_reads_ = 0;
+        return Status::Ok;
+    }
+    // >8 post
+
+    Status post_failed(const char* call, int rc) {
+        post_errno_ = rc;
+        engine_.set_error(std::string(call) + " 失敗：" + std::strerror(rc) + "（QP 已進入錯誤狀態？對端可能已離線）");
+        return Status::PostError;
+    }
 
     // 等下一個接收完成（依序）。上一次交出去的 slot 這時才補貼回去：呼叫者已經驗證完它的內容，
     // 若在驗證前就補貼，下一則訊息可能蓋掉還沒檢查的資料。
-    Status next_recv(RecvDone& out) {
+    Status next_recv(RecvDone& out, Wait wait) {
         if (repost_pending_) {
             repost_pending_ = false;
             Status st = post_recv(repost_slot_);
             if (st != Status::Ok) [[unlikely]] return st;
         }
         for (;;) {
-            while (recv_head_ == recv_tail_) {
-                Status st = progress();
+            while (!engine_.has_recv()) {
+                Status st = engine_.progress(wait);
                 if (st != Status::Ok) [[unlikely]] return st;
             }
-            out = recvq_[recv_head_++ % recvq_.size()];
+            out = engine_.pop_recv();
             // PROGRESS 只表示「client 還在進行」：馬上補貼接收，繼續等（progress() 重新開始計算 --timeout）
             if (!is_ctrl(out, Ctrl::Progress)) [[likely]] break;
             if (Status st = post_recv(out.slot); st != Status::Ok) return st;
@@ -938,30 +1062,25 @@ private:
     Status maybe_progress() {
         if (!stats_.progress_due.load(std::memory_order_relaxed)) [[likely]] return Status::Ok;
         stats_.progress_due.store(false, std::memory_order_relaxed);
-        return post_send(Wr::Ctrl, IBV_WR_SEND_WITH_IMM, nullptr, 0, 0, ctrl_imm(Ctrl::Progress, 0), true, sslots_);
+        return post_send(Wr::Ctrl, IBV_WR_SEND_WITH_IMM, nullptr, 0, 0, ctrl_imm(Ctrl::Progress, 0), true, res_.slots.send);
     }
     // 等所有傳送端 WR 都確認完成
     Status drain() {
-        while (unacked_ > 0) {
-            Status st = progress();
+        while (engine_.unacked() > 0) {
+            Status st = engine_.progress(wait_);
             if (st != Status::Ok) [[unlikely]] return st;
         }
         return Status::Ok;
     }
-    // 忙碌輪詢記憶體，直到 slot 0 的尾端戳記等於 n（write 延遲測試，不用 --event 時）
+    // 第四種等待：忙碌輪詢記憶體，直到 slot 0 的尾端戳記等於 n（write 延遲測試，不用 --event 時）
     Status spin_tail(uint64_t n) {
         uint32_t spins = 0;
         uint64_t start = 0;
-        while (load_tail(rx(0), size_) != n) {
+        while (load_tail(rx(0), size()) != n) {
             if ((++spins & kSpinCheckMask) == 0) [[unlikely]] {
                 // 順便收傳送端的完成（post_send 在 send queue 快滿時也會收）
-                std::array<ibv_wc, kPollBatch> wc;
-                int k = ibv_poll_cq(cq_.cq, kPollBatch, wc.data());
-                if (k > 0) {
-                    Status st = handle(std::span(wc.data(), static_cast<size_t>(k)));
-                    if (st != Status::Ok) return st;
-                }
-                Status st = check_alive(start);
+                Status st = engine_.poll_once();
+                if (st == Status::Ok) st = engine_.check_alive(start);
                 if (st != Status::Ok) return st;
             }
         }
@@ -969,177 +1088,171 @@ private:
     }
     Status bad_data(const std::string& what) {
         data_ok_ = false;
-        if (err_.empty()) err_ = what;
+        engine_.note_error(what);
         return Status::BadData;
     }
-    // ping-pong 的一步：送出第 n 則訊息（send 或 write）。最後一則一定要求完成（last）：否則 --iters 不是
-    // depth/4 的倍數時，最後幾個 WR 沒有任何完成涵蓋，之後的 drain() 會一直等到 --timeout
-    Status pp_send(uint64_t n, bool last) {
-        put_stamp(tx(0), size_, n);
-        uint32_t window = sslots_ - 1;
-        if (test_ == Test::Send)
-            return post_send(Wr::Send, IBV_WR_SEND, tx(0), size_, 0, 0, last, window);
-        if (event_)   // 對端睡在 completion channel 上：用 WRITE_WITH_IMM 讓它收到一個接收完成
-            return post_send(Wr::WriteImm, IBV_WR_RDMA_WRITE_WITH_IMM, tx(0), size_, remote(0), static_cast<uint32_t>(n),
-                             last, window);
-        return post_send(Wr::Write, IBV_WR_RDMA_WRITE, tx(0), size_, remote(0), 0, last, window);
+    void count_op(uint64_t ops, uint64_t bytes) {
+        stats_.ops.store(ops, std::memory_order_relaxed);
+        stats_.bytes.fetch_add(bytes, std::memory_order_relaxed);
     }
-    // ping-pong 的一步：等第 n 則訊息到達並驗證
-    Status pp_recv(uint64_t n, bool full_check) {
-        const std::byte* msg = rx(0);
-        if (test_ == Test::Send || event_) {
-            RecvDone r{};
-            Status st = next_recv(r);
-            if (st != Status::Ok) return st;
-            if (r.with_imm && test_ == Test::Send) return bad_data("延遲測試中收到非預期的控制訊息");
-            if (test_ == Test::Send) msg = rx(r.slot);
-            else if (r.imm != static_cast<uint32_t>(n)) return bad_data("WRITE_WITH_IMM 的 imm 與迭代次數不符");
-        } else {
-            Status st = spin_tail(n);
-            if (st != Status::Ok) return st;
-        }
-        if (!stamp_ok(msg, size_, n)) [[unlikely]] return bad_data("第 " + std::to_string(n) + " 則訊息的戳記不符（遺失或亂序）");
-        if (full_check && !body_ok(msg, size_)) [[unlikely]] return bad_data("第 " + std::to_string(n) + " 則訊息的內容不符");
-        return Status::Ok;
-    }
+    Status pp_send(uint64_t n, bool last);
+    Status pp_recv(uint64_t n, bool full_check);
+    Status read_once(uint32_t i, bool full);
+    Status verify_reads(uint64_t& verified_upto, bool check_last_body);
+    Status client_bw_post(uint32_t i, uint64_t& verified_upto);
 
-    const Config& cfg_;
+    TestParams p_;
     rdma_cm_id* id_;
-    rdma_event_channel* cm_ch_;
-    Role role_;
-    Test test_;
-    Mode mode_;
-    uint32_t size_, iters_, depth_, rslots_ = 0, sslots_ = 0, signal_every_ = 1;
-    bool event_;
     Stats& stats_;
-    // 宣告順序 = 取得順序；解構時反過來：QP → MR → 緩衝區 → CQ → completion channel → PD
-    Pd pd_;
-    CompChannel comp_ch_;
-    Cq cq_;
-    Buffer buf_;
-    Mr mr_;
-    Qp qp_;
-
-    int access_ = 0;
-    uint32_t inline_cap_ = 0;
-    bool use_inline_ = false;
-    uint64_t raddr_ = 0;
+    ConnResources res_;             // 先建資源……
+    ProgressEngine engine_;         // ……引擎只借用它們的 CQ 與 channel
+    Wait wait_;                     // 量測路徑的等待方式：--event → EventChannel，否則 BusyPoll
+    uint32_t signal_every_;
+    uint64_t raddr_ = 0;            // 對方的緩衝區與 rkey（來自 private data）
     uint32_t rkey_ = 0;
-    uint32_t unacked_ = 0, batch_ = 0, batch_reads_ = 0;
-    uint64_t reads_done_ = 0;
-    std::array<RecvDone, kMaxDepth + kCtrlSlack> recvq_{};
-    uint64_t recv_head_ = 0, recv_tail_ = 0;
+    uint32_t batch_ = 0, batch_reads_ = 0;   // 上一個 signalled WR 之後貼了幾個（其中幾個是 READ）
     bool repost_pending_ = false;
     uint32_t repost_slot_ = 0;
     bool data_ok_ = true;
-    bool relaxed_ = false;          // true：等待不在量測路徑上，不必忙碌輪詢
-    bool notify_armed_ = false;     // CQ 的完成通知已武裝（收到事件後 wait_event 會重新武裝）
-    bool disconnected_ = false;
     int post_errno_ = 0;
-    std::string err_;
-
-public:
-    bool disconnected() const { return disconnected_; }
 };
+
+// ping-pong 的一步：送出第 n 則訊息（send 或 write）。最後一則一定要求完成（last）：否則 --iters 不是
+// depth/4 的倍數時，最後幾個 WR 沒有任何完成涵蓋，之後的 drain() 會一直等到 --timeout
+Status Conn::pp_send(uint64_t n, bool last) {
+    put_stamp(tx(0), size(), n);
+    uint32_t window = res_.slots.send - 1;
+    if (p_.test == Test::Send)
+        return post_send(Wr::Send, IBV_WR_SEND, tx(0), size(), 0, 0, last, window);
+    if (p_.event)   // 對端睡在 completion channel 上：用 WRITE_WITH_IMM 讓它收到一個接收完成
+        return post_send(Wr::WriteImm, IBV_WR_RDMA_WRITE_WITH_IMM, tx(0), size(), remote(0), static_cast<uint32_t>(n), last, window);
+    return post_send(Wr::Write, IBV_WR_RDMA_WRITE, tx(0), size(), remote(0), 0, last, window);
+}
+
+// ping-pong 的一步：等第 n 則訊息到達並驗證
+Status Conn::pp_recv(uint64_t n, bool full_check) {
+    const std::byte* msg = rx(0);
+    if (p_.test == Test::Send || p_.event) {
+        RecvDone r{};
+        Status st = next_recv(r, wait_);
+        if (st != Status::Ok) return st;
+        if (r.with_imm && p_.test == Test::Send) return bad_data("延遲測試中收到非預期的控制訊息");
+        if (p_.test == Test::Send) msg = rx(r.slot);
+        else if (r.imm != static_cast<uint32_t>(n)) return bad_data("WRITE_WITH_IMM 的 imm 與迭代次數不符");
+    } else {
+        Status st = spin_tail(n);
+        if (st != Status::Ok) return st;
+    }
+    if (!stamp_ok(msg, size(), n)) [[unlikely]] return bad_data("第 " + std::to_string(n) + " 則訊息的戳記不符（遺失或亂序）");
+    if (full_check && !body_ok(msg, size())) [[unlikely]] return bad_data("第 " + std::to_string(n) + " 則訊息的內容不符");
+    return Status::Ok;
+}
+
+// READ 延遲的一次：清掉目的地的戳記，讀 server 的 slot（i % depth），完成後檢查戳記
+Status Conn::read_once(uint32_t i, bool full) {
+    uint32_t s = i % p_.depth;
+    clear_stamp(rx(s), size());
+    Status st = post_send(Wr::Read, IBV_WR_RDMA_READ, rx(s), size(), remote(s), 0, true, 1);
+    if (st == Status::Ok) st = drain();
+    if (st == Status::Ok && !stamp_ok(rx(s), size(), s + 1)) st = bad_data("RDMA READ 讀回的戳記不符");
+    if (st == Status::Ok && full && !body_ok(rx(s), size())) st = bad_data("RDMA READ 讀回的內容不符");
+    return st;
+}
 
 // ---------------------------------------------------------------- client 的各階段
 // 8< client_lat
 Status Conn::client_lat(std::vector<uint64_t>& samples) {
     stats_.phase = 0;
-    for (uint32_t i = 0; i < iters_; ++i) {
+    for (uint32_t i = 0; i < p_.iters; ++i) {
         uint64_t n = i + 1;
-        bool full = (i == 0 || i + 1 == iters_);
-        if (test_ == Test::Read) {    // server 看不到 READ：偶爾告訴它還在進行（在計時之外）
+        bool full = (i == 0 || i + 1 == p_.iters);
+        if (p_.test == Test::Read) {    // server 看不到 READ：偶爾告訴它還在進行（在計時之外）
             Status sp = maybe_progress();
             if (sp == Status::Ok) sp = drain();
             if (sp != Status::Ok) [[unlikely]] return sp;
         }
         uint64_t t0 = now_ns();
-        Status st;
-        if (test_ == Test::Read) {
-            // READ：清掉目的地的戳記，讀 server 的 slot（i % depth），完成後檢查戳記
-            uint32_t s = i % depth_;
-            clear_stamp(rx(s), size_);
-            st = post_send(Wr::Read, IBV_WR_RDMA_READ, rx(s), size_, remote(s), 0, true, 1);
-            if (st == Status::Ok) st = drain();
-            if (st == Status::Ok && !stamp_ok(rx(s), size_, s + 1)) st = bad_data("RDMA READ 讀回的戳記不符");
-            if (st == Status::Ok && full && !body_ok(rx(s), size_)) st = bad_data("RDMA READ 讀回的內容不符");
+        Status st = Status::Ok;
+        if (p_.test == Test::Read) {
+            st = read_once(i, full);
         } else {
-            st = pp_send(n, i + 1 == iters_);
+            st = pp_send(n, i + 1 == p_.iters);
             if (st == Status::Ok) st = pp_recv(n, full);
         }
         if (st != Status::Ok) [[unlikely]] return st;
         samples[i % samples.size()] = now_ns() - t0;
-        stats_.ops.store(i + 1, std::memory_order_relaxed);
-        stats_.bytes.fetch_add(size_, std::memory_order_relaxed);
+        count_op(i + 1, size());
     }
     return drain();
 }
 // >8 client_lat
 
+// READ 頻寬：依序驗證所有已完成的 READ（check_last_body：最後一個再逐 byte 檢查內容）
+Status Conn::verify_reads(uint64_t& verified_upto, bool check_last_body) {
+    for (; verified_upto < engine_.reads_done(); ++verified_upto) {
+        uint32_t vs = static_cast<uint32_t>(verified_upto % p_.depth);
+        if (!stamp_ok(rx(vs), size(), vs + 1)) return bad_data("RDMA READ 讀回的戳記不符");
+        if (check_last_body && verified_upto + 1 == engine_.reads_done() && !body_ok(rx(vs), size()))
+            return bad_data("RDMA READ 讀回的內容不符");
+    }
+    return Status::Ok;
+}
+
 // 8< client_bw
+// 頻寬階段的第 i 個 WR（視窗已經有空位）
+Status Conn::client_bw_post(uint32_t i, uint64_t& verified_upto) {
+    uint32_t s = i % p_.depth;
+    bool last = (i + 1 == p_.iters);
+    switch (p_.test) {
+    case Test::Send:
+        put_stamp(tx(s), size(), i + 1);
+        return post_send(Wr::Send, IBV_WR_SEND, tx(s), size(), 0, 0, last, p_.depth);
+    case Test::Write:
+        // 最後一個用 WRITE_WITH_IMM：imm = 總次數，server 收到即知道全部資料已經放好
+        put_stamp(tx(s), size(), i + 1);
+        return last ? post_send(Wr::WriteImm, IBV_WR_RDMA_WRITE_WITH_IMM, tx(s), size(), remote(s), p_.iters, true, p_.depth)
+                    : post_send(Wr::Write, IBV_WR_RDMA_WRITE, tx(s), size(), remote(s), 0, false, p_.depth);
+    default: {
+        // 第 i-depth 個 READ 已經完成（呼叫者等過視窗）：先依序驗證所有已完成的 READ，再清掉戳記重用 slot
+        Status st = verify_reads(verified_upto, false);
+        if (st != Status::Ok) return st;
+        clear_stamp(rx(s), size());
+        return post_send(Wr::Read, IBV_WR_RDMA_READ, rx(s), size(), remote(s), 0, last, p_.depth);
+    }
+    }
+}
+
 Status Conn::client_bw(double& seconds) {
     stats_.phase = 1;
     stats_.ops.store(0, std::memory_order_relaxed);
     uint64_t verified_upto = 0;           // READ：已驗證到第幾個
-    reads_done_ = 0;                      // 延遲階段的 READ 不算（它們已經 drain 並驗證過）
+    engine_.reset_reads();                // 延遲階段的 READ 不算（它們已經 drain 並驗證過）
     uint64_t t0 = now_ns();
-    for (uint32_t i = 0; i < iters_; ++i) {
-        uint32_t s = i % depth_;
-        bool last = (i + 1 == iters_);
+    for (uint32_t i = 0; i < p_.iters; ++i) {
         Status st = Status::Ok;
-        if (test_ != Test::Send) st = maybe_progress();   // server 看不到 WRITE / READ 的完成：偶爾告訴它還在進行
+        if (p_.test != Test::Send) st = maybe_progress();   // server 看不到 WRITE / READ 的完成：偶爾告訴它還在進行
         // 視窗 = depth：先等到第 i-depth 個（同一個 slot）完成，才改寫這個 slot（SEND / WRITE 的來源、READ 的目的地）。
         // 寫入戳記之後才等是錯的：還在傳的第 i-depth 個可能帶著第 i 個的戳記出去
-        while (st == Status::Ok && unacked_ >= depth_) st = progress();
+        while (st == Status::Ok && engine_.unacked() >= p_.depth) st = engine_.progress(wait_);
+        if (st == Status::Ok) st = client_bw_post(i, verified_upto);
         if (st != Status::Ok) [[unlikely]] return st;
-        switch (test_) {
-        case Test::Send:
-            put_stamp(tx(s), size_, i + 1);
-            st = post_send(Wr::Send, IBV_WR_SEND, tx(s), size_, 0, 0, last, depth_);
-            break;
-        case Test::Write:
-            // 最後一個用 WRITE_WITH_IMM：imm = 總次數，server 收到即知道全部資料已經放好
-            put_stamp(tx(s), size_, i + 1);
-            st = last ? post_send(Wr::WriteImm, IBV_WR_RDMA_WRITE_WITH_IMM, tx(s), size_, remote(s), iters_, true, depth_)
-                      : post_send(Wr::Write, IBV_WR_RDMA_WRITE, tx(s), size_, remote(s), 0, false, depth_);
-            break;
-        default:
-            // 第 i-depth 個 READ 已經完成（上面等過視窗）：先依序驗證所有已完成的 READ，再清掉戳記重用 slot
-            for (; st == Status::Ok && verified_upto < reads_done_; ++verified_upto) {
-                uint32_t vs = static_cast<uint32_t>(verified_upto % depth_);
-                if (!stamp_ok(rx(vs), size_, vs + 1)) st = bad_data("RDMA READ 讀回的戳記不符");
-            }
-            if (st != Status::Ok) break;
-            clear_stamp(rx(s), size_);
-            st = post_send(Wr::Read, IBV_WR_RDMA_READ, rx(s), size_, remote(s), 0, last, depth_);
-            break;
-        }
-        if (st != Status::Ok) [[unlikely]] return st;
-        stats_.ops.store(i + 1, std::memory_order_relaxed);
-        stats_.bytes.fetch_add(size_, std::memory_order_relaxed);
+        count_op(i + 1, size());
     }
     Status st = drain();
     seconds = static_cast<double>(now_ns() - t0) / 1e9;
-    if (st != Status::Ok) return st;
-    for (; test_ == Test::Read && verified_upto < reads_done_; ++verified_upto) {
-        uint32_t vs = static_cast<uint32_t>(verified_upto % depth_);
-        if (!stamp_ok(rx(vs), size_, vs + 1)) return bad_data("RDMA READ 讀回的戳記不符");
-        if (verified_upto + 1 == reads_done_ && !body_ok(rx(vs), size_)) return bad_data("RDMA READ 讀回的內容不符");
-    }
-    return Status::Ok;
+    if (st != Status::Ok || p_.test != Test::Read) return st;
+    return verify_reads(verified_upto, true);
 }
 // >8 client_bw
 
 Status Conn::send_ctrl(Ctrl c, uint8_t value) {
-    Status st = post_send(Wr::Ctrl, IBV_WR_SEND_WITH_IMM, nullptr, 0, 0, ctrl_imm(c, value), true, sslots_);
+    Status st = post_send(Wr::Ctrl, IBV_WR_SEND_WITH_IMM, nullptr, 0, 0, ctrl_imm(c, value), true, res_.slots.send);
     return st == Status::Ok ? drain() : st;
 }
+// 等控制訊息：不在量測路徑上，睡在 completion channel 上
 Status Conn::wait_ctrl(Ctrl want, uint8_t& value) {
     RecvDone r{};
-    relaxed_ = true;
-    Status st = next_recv(r);
-    relaxed_ = false;
+    Status st = next_recv(r, Wait::EventChannel);
     if (st != Status::Ok) return st;
     if (!r.with_imm || (r.imm >> 16) != kCtrlTag || ((r.imm >> 8) & 0xFF) != static_cast<uint32_t>(want))
         return bad_data("預期控制訊息，卻收到其他訊息（協定不同步）");
@@ -1150,14 +1263,13 @@ Status Conn::wait_ctrl(Ctrl want, uint8_t& value) {
 // ---------------------------------------------------------------- server 的各階段（client 的鏡像）
 Status Conn::server_lat() {
     stats_.phase = 0;
-    if (test_ == Test::Read) return Status::Ok;      // READ 不需要 server 的 CPU
-    for (uint32_t i = 0; i < iters_; ++i) {
+    if (p_.test == Test::Read) return Status::Ok;      // READ 不需要 server 的 CPU
+    for (uint32_t i = 0; i < p_.iters; ++i) {
         uint64_t n = i + 1;
-        Status st = pp_recv(n, i == 0 || i + 1 == iters_);
-        if (st == Status::Ok) st = pp_send(n, n == iters_);
+        Status st = pp_recv(n, i == 0 || i + 1 == p_.iters);
+        if (st == Status::Ok) st = pp_send(n, n == p_.iters);
         if (st != Status::Ok) [[unlikely]] return st;
-        stats_.ops.store(n, std::memory_order_relaxed);
-        stats_.bytes.fetch_add(size_, std::memory_order_relaxed);
+        count_op(n, size());
     }
     return drain();
 }
@@ -1166,43 +1278,39 @@ Status Conn::server_lat() {
 Status Conn::server_bw() {
     stats_.phase = 1;
     stats_.ops.store(0, std::memory_order_relaxed);
-    if (test_ == Test::Read) return Status::Ok;
+    if (p_.test == Test::Read) return Status::Ok;
     bool ok = true;
-    if (test_ == Test::Send) {
+    if (p_.test == Test::Send) {
         // 每則訊息依序到達：第 i 則的戳記必須是 i+1
-        for (uint32_t i = 0; i < iters_; ++i) {
+        for (uint32_t i = 0; i < p_.iters; ++i) {
             RecvDone r{};
-            Status st = next_recv(r);
+            Status st = next_recv(r, wait_);
             if (st != Status::Ok) return st;
-            if (r.with_imm || r.len != size_ || !stamp_ok(rx(r.slot), size_, i + 1) ||
-                ((i == 0 || i + 1 == iters_) && !body_ok(rx(r.slot), size_))) [[unlikely]] {
+            if (r.with_imm || r.len != size() || !stamp_ok(rx(r.slot), size(), i + 1) ||
+                ((i == 0 || i + 1 == p_.iters) && !body_ok(rx(r.slot), size()))) [[unlikely]] {
                 ok = false;
                 bad_data("SEND 第 " + std::to_string(i + 1) + " 則訊息驗證失敗（遺失、亂序或內容錯誤）");
             }
-            stats_.ops.store(i + 1, std::memory_order_relaxed);
-            stats_.bytes.fetch_add(size_, std::memory_order_relaxed);
+            count_op(i + 1, size());
         }
     } else {
         // WRITE：等最後一個 WRITE_WITH_IMM（imm = 總次數），再檢查每個 slot 留下的是最後寫入它的那一次。
-        // 這段等待不忙碌輪詢：server 的 CPU 不參與 RDMA WRITE，讓出來給 rxe（perftest 的 server 也是閒著）
+        // 這段等待不忙碌輪詢（Wait::EventChannel）：server 的 CPU 不參與 RDMA WRITE，讓出來給 rxe（perftest 的 server 也是閒著）
         RecvDone r{};
-        relaxed_ = true;
-        Status st = next_recv(r);
-        relaxed_ = false;
+        Status st = next_recv(r, Wait::EventChannel);
         if (st != Status::Ok) return st;
-        if (r.opcode != IBV_WC_RECV_RDMA_WITH_IMM || r.imm != iters_) {
+        if (r.opcode != IBV_WC_RECV_RDMA_WITH_IMM || r.imm != p_.iters) {
             ok = false;
             bad_data("WRITE_WITH_IMM 的 imm 與總次數不符");
         }
-        for (uint32_t s = 0; ok && s < std::min(depth_, iters_); ++s) {
-            uint32_t last_i = s + depth_ * ((iters_ - 1 - s) / depth_);
-            if (!stamp_ok(rx(s), size_, last_i + 1) || !body_ok(rx(s), size_)) {
+        for (uint32_t s = 0; ok && s < std::min(p_.depth, p_.iters); ++s) {
+            uint32_t last_i = s + p_.depth * ((p_.iters - 1 - s) / p_.depth);
+            if (!stamp_ok(rx(s), size(), last_i + 1) || !body_ok(rx(s), size())) {
                 ok = false;
                 bad_data("RDMA WRITE slot " + std::to_string(s) + " 的內容不是第 " + std::to_string(last_i + 1) + " 次寫入的資料");
             }
         }
-        stats_.ops.store(iters_, std::memory_order_relaxed);
-        stats_.bytes.fetch_add(static_cast<uint64_t>(size_) * iters_, std::memory_order_relaxed);
+        count_op(p_.iters, static_cast<uint64_t>(size()) * p_.iters);
     }
     return send_ctrl(Ctrl::BwDone, ok ? 1 : 0);
 }
@@ -1235,7 +1343,7 @@ bool next_cm_event(rdma_event_channel* ch, int timeout_ms, CmEvent& out) {
             rdma_ack_cm_event(ev);
             return true;
         }
-        if (errno != EAGAIN && errno != EWOULDBLOCK) fail_call("rdma_get_cm_event", errno, "");
+        if (errno != EAGAIN && errno != EWOULDBLOCK) throw call_failed("rdma_get_cm_event", errno, "");
         if (g_stop.load()) return false;
         uint64_t now = now_ns();
         if (now >= deadline) return false;
@@ -1256,7 +1364,7 @@ std::string cm_status_text(const CmEvent& ev) {
 void check_devices(const Config& cfg) {
     int n = 0;
     DeviceList list(ibv_get_device_list(&n));
-    if (!list || n == 0) throw Failure(std::string("找不到任何 RDMA 裝置（ibv_get_device_list 回傳 0 個）。\n  提示：") + kNoDeviceHint, 77);
+    if (!list || n == 0) throw Failure(kExitNoDevice, std::string("找不到任何 RDMA 裝置（ibv_get_device_list 回傳 0 個）。\n  提示：") + kNoDeviceHint);
     if (cfg.dev.empty()) return;
     std::string names;
     for (int i = 0; i < n; ++i) {
@@ -1264,15 +1372,15 @@ void check_devices(const Config& cfg) {
         if (cfg.dev == name) return;
         names += std::string(names.empty() ? "" : "、") + name;
     }
-    throw Failure("找不到 RDMA 裝置「" + cfg.dev + "」；這台機器有：" + names + "（ibv_devices 可列出）", 77);
+    throw Failure(kExitNoDevice, "找不到 RDMA 裝置「" + cfg.dev + "」；這台機器有：" + names + "（ibv_devices 可列出）");
 }
 
 EventChannel make_channel() {
     EventChannel ch(rdma_create_event_channel());
     if (!ch) {
         int e = errno;
-        if (e == ENODEV || e == ENOENT) fail_call("rdma_create_event_channel", e, kNoDeviceHint, 77);
-        fail_call("rdma_create_event_channel", e, "需要 /dev/infiniband/rdma_cm（核心模組 rdma_ucm）");
+        if (e == ENODEV || e == ENOENT) throw call_failed("rdma_create_event_channel", e, kNoDeviceHint, kExitNoDevice);
+        throw call_failed("rdma_create_event_channel", e, "需要 /dev/infiniband/rdma_cm（核心模組 rdma_ucm）");
     }
     set_nonblock(ch->fd, "fcntl(rdma_cm channel)");
     return ch;
@@ -1312,109 +1420,115 @@ void apply_hostile(const Config& cfg, Hello& h) {
 }
 
 // ---------------------------------------------------------------- client：一個測試 = 一條連線
+// QP 的狀態機（rc_pingpong 用 ibv_modify_qp 一步一步走的；這裡由 rdma_cm 代勞，見 run_client_test 與 serve_one）：
+//
+//   RESET ──ibv_modify_qp(INIT)──> INIT ──ibv_modify_qp(RTR)──> RTR ──ibv_modify_qp(RTS)──> RTS
+//           pkey、port、存取旗標          對方的 QPN 與起始 PSN、路徑（GID）、     自己的 PSN、逾時、retry_cnt、
+//                                         max_dest_rd_atomic（= responder_resources） rnr_retry、max_rd_atomic（= initiator_depth）
+//
+//   rc_pingpong 在這之前先用 TCP 交換 QPN、PSN、GID；rdma_cm 把交換放進 REQ / REP，並在下面標出的地方替我們呼叫 ibv_modify_qp：
+//     rdma_create_qp        ：RESET → INIT（ConnResources 的第 5 步）
+//     server 的 rdma_accept ：INIT → RTR → RTS，然後送出 REP
+//     client 收到 REP       ：librdmacm 把 QP 推到 RTR → RTS，送出 RTU，之後才交出 ESTABLISHED 事件
+//     rdma_disconnect 或傳輸錯誤：→ ERROR，尚未完成的 WR 以 IBV_WC_WR_FLUSH_ERR 完成
+
 // 8< client_connect
-TestResult run_client_test(const Config& cfg, Test test, Stats& stats) {
-    TestResult res;
-    res.test = test;
-    uint64_t t_start = now_ns();
+// 1–3. event channel 與 cm_id（RDMA_PS_TCP = 可靠連線），位址與路由解析；回傳使用的 RDMA 裝置名稱
+const char* resolve_server(const Config& cfg, rdma_event_channel* ch, rdma_cm_id* id) {
     const int timeout_ms = cfg.timeout_s * 1000;
-
-    // 1. event channel 與 cm_id（RDMA_PS_TCP = 可靠連線）
-    EventChannel ch = make_channel();
-    rdma_cm_id* raw = nullptr;
-    if (rdma_create_id(ch.get(), &raw, nullptr, RDMA_PS_TCP) != 0) fail_call("rdma_create_id", errno, "");
-    CmId id(raw);
-
     // 2. 位址解析：決定用哪個 RDMA 裝置（路由到該位址的那個 netdev 上的 RDMA 裝置）
     sockaddr_in dst = make_addr(cfg.address, cfg.port);
-    if (rdma_resolve_addr(id.get(), nullptr, reinterpret_cast<sockaddr*>(&dst), timeout_ms) != 0)
-        fail_call("rdma_resolve_addr", errno,
-                  "沒有任何 RDMA 裝置的網路介面能路由到 " + cfg.address + "：用 `ip route get " + cfg.address +
-                      "` 看走哪個介面，`rdma link` 看哪些介面有 RDMA 裝置");
+    if (rdma_resolve_addr(id, nullptr, reinterpret_cast<sockaddr*>(&dst), timeout_ms) != 0)
+        throw call_failed("rdma_resolve_addr", errno,
+                          "沒有任何 RDMA 裝置的網路介面能路由到 " + cfg.address + "：用 `ip route get " + cfg.address +
+                              "` 看走哪個介面，`rdma link` 看哪些介面有 RDMA 裝置");
     CmEvent ev;
-    if (!next_cm_event(ch.get(), timeout_ms, ev)) {
-        if (g_stop) throw Failure("收到停止信號，放棄連線", 1);
-        throw Failure("位址解析逾時（" + std::to_string(cfg.timeout_s) + " 秒）：" + cfg.address + " 沒有回應 ARP", 1);
+    if (!next_cm_event(ch, timeout_ms, ev)) {
+        if (g_stop) throw Failure(kExitRuntime, "收到停止信號，放棄連線");
+        throw Failure(kExitRuntime, "位址解析逾時（" + std::to_string(cfg.timeout_s) + " 秒）：" + cfg.address + " 沒有回應 ARP");
     }
     if (ev.type != RDMA_CM_EVENT_ADDR_RESOLVED)
-        throw Failure("無法解析位址 " + cfg.address + "（" + cm_status_text(ev) + "）\n  提示：沒有 RDMA 裝置能路由到這個位址，或對方不存在；用 `ip route get " +
-                          cfg.address + "` 與 `rdma link` 檢查", 1);
+        throw Failure(kExitRuntime, "無法解析位址 " + cfg.address + "（" + cm_status_text(ev) +
+                                        "）\n  提示：沒有 RDMA 裝置能路由到這個位址，或對方不存在；用 `ip route get " +
+                                        cfg.address + "` 與 `rdma link` 檢查");
     const char* devname = ibv_get_device_name(id->verbs->device);
     if (!cfg.dev.empty() && cfg.dev != devname)
-        throw Failure("位址 " + cfg.address + " 經由 RDMA 裝置 " + devname + "，不是 --dev 指定的 " + cfg.dev, 1);
+        throw Failure(kExitRuntime, "位址 " + cfg.address + " 經由 RDMA 裝置 " + devname + "，不是 --dev 指定的 " + cfg.dev);
 
     // 3. 路由解析（RoCE：決定 GID 與來源位址）
-    if (rdma_resolve_route(id.get(), timeout_ms) != 0) fail_call("rdma_resolve_route", errno, "");
-    if (!next_cm_event(ch.get(), timeout_ms, ev) || ev.type != RDMA_CM_EVENT_ROUTE_RESOLVED)
-        throw Failure("路由解析失敗（" + (ev.type == RDMA_CM_EVENT_ROUTE_ERROR ? cm_status_text(ev) : std::string("逾時")) + "）", 1);
+    if (rdma_resolve_route(id, timeout_ms) != 0) throw call_failed("rdma_resolve_route", errno, "");
+    if (!next_cm_event(ch, timeout_ms, ev) || ev.type != RDMA_CM_EVENT_ROUTE_RESOLVED)
+        throw Failure(kExitRuntime, "路由解析失敗（" +
+                                        (ev.type == RDMA_CM_EVENT_ROUTE_ERROR ? cm_status_text(ev) : std::string("逾時")) + "）");
+    return devname;
+}
 
-    // 4. PD / CQ / MR / QP，並貼好接收
-    Conn conn(cfg, id.get(), ch.get(), Role::Client, test, cfg.mode, cfg.size, cfg.iters, cfg.depth, cfg.event,
-              cfg.use_inline, stats);
-    std::printf("[資訊] test=%s 裝置 %s，MR 存取旗標 %s%s\n", test_name(test), devname, access_text(conn.access()).c_str(),
-                cfg.use_inline ? (" ，inline 上限 " + std::to_string(conn.inline_cap()) + " bytes").c_str() : "");
-
-    // 5. 連線：private data 帶測試參數與自己的緩衝區位址、rkey
-    Hello hello{kMagic, kProtoVersion, static_cast<uint8_t>(test), static_cast<uint8_t>(cfg.mode),
-                static_cast<uint8_t>((cfg.event ? 1 : 0) | (cfg.use_inline ? 2 : 0)), cfg.size, cfg.iters, cfg.depth,
+// 5. 連線：private data 帶測試參數與自己的緩衝區位址、rkey；回傳 server 的 Reply
+Reply connect_to_server(const Config& cfg, const TestParams& p, rdma_event_channel* ch, rdma_cm_id* id, const Conn& conn) {
+    Hello hello{kMagic, kProtoVersion, static_cast<uint8_t>(p.test), static_cast<uint8_t>(p.mode),
+                static_cast<uint8_t>((p.event ? 1 : 0) | (p.want_inline ? 2 : 0)), p.size, p.iters, p.depth,
                 conn.local_addr(), conn.rkey(), 0};
     if (!cfg.hostile.empty()) apply_hostile(cfg, hello);
     rdma_conn_param param{};
     param.private_data = &hello;
     param.private_data_len = cfg.hostile == "short" ? 8 : sizeof hello;
-    param.initiator_depth = rd_atomic(id->verbs, cfg.depth, true);
-    param.responder_resources = rd_atomic(id->verbs, cfg.depth, false);
-    param.retry_count = kRetryCount;
-    param.rnr_retry_count = kRnrRetry;
-    if (rdma_connect(id.get(), &param) != 0) fail_call("rdma_connect", errno, "");
-    if (!next_cm_event(ch.get(), timeout_ms, ev)) {
-        if (g_stop) throw Failure("收到停止信號，放棄連線", 1);
-        throw Failure("連線逾時（" + std::to_string(cfg.timeout_s) + " 秒）：" + cfg.address + ":" + std::to_string(cfg.port) +
-                          " 沒有回應\n  提示：server 有在執行嗎？（./rdma_communication server --port " + std::to_string(cfg.port) + "）", 1);
+    param.initiator_depth = rd_atomic(id->verbs, p.depth, true);       // RTS 的 max_rd_atomic
+    param.responder_resources = rd_atomic(id->verbs, p.depth, false);  // RTR 的 max_dest_rd_atomic
+    param.retry_count = kRetryCount;                                    // RTS 的 retry_cnt
+    param.rnr_retry_count = kRnrRetry;                                  // RTS 的 rnr_retry
+    // QP 狀態：這裡仍在 INIT。收到 server 的 REP 時 librdmacm 把它推到 RTR → RTS 並回 RTU，然後才有 ESTABLISHED
+    if (rdma_connect(id, &param) != 0) throw call_failed("rdma_connect", errno, "");
+    CmEvent ev;
+    if (!next_cm_event(ch, cfg.timeout_s * 1000, ev)) {
+        if (g_stop) throw Failure(kExitRuntime, "收到停止信號，放棄連線");
+        throw Failure(kExitRuntime, "連線逾時（" + std::to_string(cfg.timeout_s) + " 秒）：" + cfg.address + ":" +
+                                        std::to_string(cfg.port) + " 沒有回應\n  提示：server 有在執行嗎？（./rdma_communication server --port " +
+                                        std::to_string(cfg.port) + "）");
     }
     if (Reject rj{}; ev.type == RDMA_CM_EVENT_REJECTED && ev.pdata_len >= sizeof rj &&
                      (std::memcpy(&rj, ev.pdata.data(), sizeof rj), rj.magic == kMagic))
-        throw Failure("server 拒絕連線（reason=" + std::string(reason_key(static_cast<Reason>(rj.reason))) + "）：" +
-                          reason_text(static_cast<Reason>(rj.reason), rj.asked, rj.limit), 1);
+        throw Failure(kExitRuntime, "server 拒絕連線（reason=" + std::string(reason_key(static_cast<Reason>(rj.reason))) + "）：" +
+                                        reason_text(static_cast<Reason>(rj.reason), rj.asked, rj.limit));
     if (ev.type == RDMA_CM_EVENT_REJECTED)
-        throw Failure("連線被拒絕（" + cm_status_text(ev) + "）：" + cfg.address + ":" + std::to_string(cfg.port) +
-                          " 沒有 server 在聽，或 server 不接受這些參數\n  提示：先啟動 ./rdma_communication server --port " +
-                          std::to_string(cfg.port), 1);
+        throw Failure(kExitRuntime, "連線被拒絕（" + cm_status_text(ev) + "）：" + cfg.address + ":" + std::to_string(cfg.port) +
+                                        " 沒有 server 在聽，或 server 不接受這些參數\n  提示：先啟動 ./rdma_communication server --port " +
+                                        std::to_string(cfg.port));
     if (ev.type != RDMA_CM_EVENT_ESTABLISHED)
-        throw Failure("連線失敗（" + cm_status_text(ev) + "）：server 不存在或無法到達 " + cfg.address, 1);
+        throw Failure(kExitRuntime, "連線失敗（" + cm_status_text(ev) + "）：server 不存在或無法到達 " + cfg.address);
     Reply reply{};
     std::memcpy(&reply, ev.pdata.data(), std::min<size_t>(sizeof reply, ev.pdata_len));
     if (ev.pdata_len < sizeof reply || reply.magic != kMagic || reply.status != 0)
-        throw Failure("server 的回覆不正確（private data 長度 " + std::to_string(ev.pdata_len) + "）", 1);
-    conn.set_remote(reply.addr, cfg.hostile == "rkey" ? reply.rkey ^ 0x00A5A500u : reply.rkey);
-    // >8 client_connect
+        throw Failure(kExitRuntime, "server 的回覆不正確（private data 長度 " + std::to_string(ev.pdata_len) + "）");
+    return reply;
+}
+// >8 client_connect
 
-    // 6. 量測：延遲 → 頻寬 → 收 server 的驗證結果 → BYE
-    stats.active = 1 + static_cast<uint32_t>(test);
+// 6. 量測：延遲 → 頻寬 → 收 server 的驗證結果 → BYE
+void measure(Conn& conn, const TestParams& p, TestResult& res) {
     Status st = Status::Ok;
     bool server_ok = true;
-    if (has_lat(cfg.mode)) {
-        std::vector<uint64_t> samples(std::min(cfg.iters, kMaxSamples));
+    if (has_lat(p.mode)) {
+        std::vector<uint64_t> samples(std::min(p.iters, kMaxSamples));
         st = conn.client_lat(samples);
         if (st == Status::Ok) {
             // send / write 是 ping-pong：回報往返的一半；read 是一次 READ 的完整時間（與 perftest 相同）
-            Percentiles p = percentiles(samples, test == Test::Read ? 1.0 : 0.5);
-            res.lat_p50 = p.p50;
-            res.lat_p99 = p.p99;
-            res.lat_max = p.max;
-            res.bytes += static_cast<uint64_t>(cfg.size) * cfg.iters * (test == Test::Read ? 1 : 2);
+            Percentiles pc = percentiles(samples, p.test == Test::Read ? 1.0 : 0.5);
+            res.lat_p50 = pc.p50;
+            res.lat_p99 = pc.p99;
+            res.lat_max = pc.max;
+            res.bytes += static_cast<uint64_t>(p.size) * p.iters * (p.test == Test::Read ? 1 : 2);
         }
     }
-    if (st == Status::Ok && has_bw(cfg.mode)) {
+    if (st == Status::Ok && has_bw(p.mode)) {
         double secs = 0;
         st = conn.client_bw(secs);
         uint8_t v = 1;
-        if (st == Status::Ok && test != Test::Read) {
+        if (st == Status::Ok && p.test != Test::Read) {
             st = conn.wait_ctrl(Ctrl::BwDone, v);
             server_ok = (v == 1);
         }
         if (st == Status::Ok) {
-            double bytes = static_cast<double>(cfg.size) * cfg.iters;
+            double bytes = static_cast<double>(p.size) * p.iters;
             res.bw_mbps = bytes / secs / 1e6;
             res.bw_gbps = bytes * 8 / secs / 1e9;
             res.bytes += static_cast<uint64_t>(bytes);
@@ -1422,12 +1536,36 @@ TestResult run_client_test(const Config& cfg, Test test, Stats& stats) {
     }
     bool mine = conn.data_ok();
     if (st == Status::Ok) st = conn.send_ctrl(Ctrl::Bye, mine && server_ok ? 1 : 0);
-    stats.active = 0;
     res.ok = (st == Status::Ok);
     res.verified = res.ok && mine && server_ok;
     if (!res.ok) res.error = conn.error();
     else if (!server_ok) res.error = "server 端的資料驗證失敗";
+}
 
+TestResult run_client_test(const Config& cfg, Test test, Stats& stats) {
+    TestResult res;
+    res.test = test;
+    uint64_t t_start = now_ns();
+    TestParams p = params_from_config(cfg, test);
+
+    // 1. event channel 與 cm_id（RDMA_PS_TCP = 可靠連線）
+    EventChannel ch = make_channel();
+    rdma_cm_id* raw = nullptr;
+    if (rdma_create_id(ch.get(), &raw, nullptr, RDMA_PS_TCP) != 0) throw call_failed("rdma_create_id", errno, "");
+    CmId id(raw);
+    // 2–3. 位址與路由解析
+    const char* devname = resolve_server(cfg, ch.get(), id.get());
+    // 4. PD / CQ / MR / QP（INIT），並貼好接收
+    Conn conn(id.get(), ch.get(), p, Role::Client, stats);
+    std::printf("[資訊] test=%s 裝置 %s，MR 存取旗標 %s%s\n", test_name(test), devname, access_text(conn.access()).c_str(),
+                cfg.use_inline ? (" ，inline 上限 " + std::to_string(conn.inline_cap()) + " bytes").c_str() : "");
+    // 5. 連線（QP → RTR → RTS），記下 server 的位址與 rkey
+    Reply reply = connect_to_server(cfg, p, ch.get(), id.get(), conn);
+    conn.set_remote(reply.addr, cfg.hostile == "rkey" ? reply.rkey ^ 0x00A5A500u : reply.rkey);
+    // 6. 量測
+    stats.active = 1 + static_cast<uint32_t>(test);
+    measure(conn, p, res);
+    stats.active = 0;
     // 7. 斷線（對端已離開時不用等）
     if (!conn.disconnected()) {
         rdma_disconnect(id.get());
@@ -1439,13 +1577,36 @@ TestResult run_client_test(const Config& cfg, Test test, Stats& stats) {
     // 離開時依反向順序釋放：conn（QP → MR → 緩衝區 → CQ → channel → PD）→ cm_id → event channel
 }
 
-void print_result(const char* prefix, const Config& cfg, const TestResult& r) {
-    std::printf("%s test=%s size=%u iters=%u depth=%u mode=%s event=%s inline=%s lat_p50_us=%s lat_p99_us=%s lat_max_us=%s "
-                "bw_mbps=%s bw_gbps=%s verified=%s seconds=%.3f\n",
-                prefix, test_name(r.test), cfg.size, cfg.iters, cfg.depth, mode_name(cfg.mode), cfg.event ? "yes" : "no",
-                cfg.use_inline ? "yes" : "no", fmt_num(r.lat_p50).c_str(), fmt_num(r.lat_p99).c_str(),
-                fmt_num(r.lat_max).c_str(), fmt_num(r.bw_mbps).c_str(), fmt_num(r.bw_gbps, 3).c_str(),
-                r.verified ? "yes" : "no", r.seconds);
+// 一個測試的 key=value 行（[結果] 或 --test 只有一個時的 [摘要]）
+void print_result(const char* tag, const Config& cfg, const TestResult& r) {
+    Summary(tag)
+        .add("test", test_name(r.test)).add("size", cfg.size).add("iters", cfg.iters).add("depth", cfg.depth)
+        .add("mode", mode_name(cfg.mode)).add("event", cfg.event).add("inline", cfg.use_inline)
+        .add("lat_p50_us", fmt_num(r.lat_p50)).add("lat_p99_us", fmt_num(r.lat_p99)).add("lat_max_us", fmt_num(r.lat_max))
+        .add("bw_mbps", fmt_num(r.bw_mbps)).add("bw_gbps", fmt_num(r.bw_gbps, 3)).add("verified", r.verified)
+        .add("seconds", r.seconds, 3)
+        .print();
+}
+
+// --test all：最後一行 [摘要] 彙總三個測試——延遲取最差（最大），頻寬取最低，三個都驗證通過才是 yes；
+// 另外附上每個測試自己的數字（send_lat_p50_us ...）
+void print_all_summary(const Config& cfg, const std::vector<TestResult>& results, size_t tests, bool all_ok, double secs) {
+    double p50 = -1, p99 = -1, bw = -1;
+    for (const TestResult& r : results) {
+        p50 = std::max(p50, r.lat_p50);
+        p99 = std::max(p99, r.lat_p99);
+        if (r.bw_mbps >= 0) bw = bw < 0 ? r.bw_mbps : std::min(bw, r.bw_mbps);
+    }
+    size_t passed = static_cast<size_t>(std::count_if(results.begin(), results.end(), [](const TestResult& r) { return r.verified; }));
+    Summary sum;
+    sum.add("test", "all").add("size", cfg.size).add("iters", cfg.iters).add("depth", cfg.depth).add("mode", mode_name(cfg.mode))
+        .add("event", cfg.event).add("lat_p50_us", fmt_num(p50)).add("lat_p99_us", fmt_num(p99)).add("bw_mbps", fmt_num(bw))
+        .add("tests", tests).add("passed", passed);
+    for (const TestResult& r : results) {
+        std::string n = test_name(r.test);
+        sum.add(n + "_lat_p50_us", fmt_num(r.lat_p50)).add(n + "_bw_mbps", fmt_num(r.bw_mbps)).add(n + "_verified", r.verified);
+    }
+    sum.add("verified", all_ok).add("seconds", secs, 3).print();
 }
 
 int run_client(const Config& cfg) {
@@ -1458,7 +1619,7 @@ int run_client(const Config& cfg) {
 
     std::vector<TestResult> results;
     uint64_t t0 = now_ns();
-    int code = 0;
+    int code = kExitOk;
     for (Test t : tests) {
         if (g_stop) break;
         TestResult r;
@@ -1467,11 +1628,11 @@ int run_client(const Config& cfg) {
             r = run_client_test(cfg, t, stats);
         } catch (const Failure& f) {
             stats.active = 0;
-            if (f.exit_code == 77) throw;
+            if (f.code == kExitNoDevice) throw;
             r.test = t;
             r.error = f.what();
             setup_failed = true;
-            code = 1;
+            code = kExitRuntime;
         }
         if (!r.error.empty()) std::fprintf(stderr, "[錯誤] %s：%s\n", test_name(t), r.error.c_str());
         std::printf("%s：延遲 p50 %s µs、p99 %s µs、最大 %s µs；頻寬 %s MB/s（%s Gbit/s）；資料驗證%s\n", test_name(t),
@@ -1486,32 +1647,16 @@ int run_client(const Config& cfg) {
 
     bool all_ok = !results.empty() && results.size() == tests.size() &&
                   std::all_of(results.begin(), results.end(), [](const TestResult& r) { return r.verified; });
-    if (!all_ok) code = 1;
+    if (!all_ok) code = kExitRuntime;
     double secs = static_cast<double>(now_ns() - t0) / 1e9;
-    if (tests.size() == 1) {
-        TestResult r = results.empty() ? TestResult{} : results[0];
-        r.test = tests[0];
-        r.seconds = secs;
-        print_result("[摘要]", cfg, r);
+    if (tests.size() > 1) {
+        print_all_summary(cfg, results, tests.size(), all_ok, secs);
         return code;
     }
-    // --test all：最後一行 [摘要] 彙總三個測試——延遲取最差（最大），頻寬取最低，三個都驗證通過才是 yes；
-    // 另外附上每個測試自己的數字（send_lat_p50_us ...）
-    double p50 = -1, p99 = -1, bw = -1;
-    std::string per;
-    for (const TestResult& r : results) {
-        p50 = std::max(p50, r.lat_p50);
-        p99 = std::max(p99, r.lat_p99);
-        if (r.bw_mbps >= 0) bw = bw < 0 ? r.bw_mbps : std::min(bw, r.bw_mbps);
-        std::string n = test_name(r.test);
-        per += " " + n + "_lat_p50_us=" + fmt_num(r.lat_p50) + " " + n + "_bw_mbps=" + fmt_num(r.bw_mbps) + " " + n +
-               "_verified=" + (r.verified ? "yes" : "no");
-    }
-    size_t passed = static_cast<size_t>(std::count_if(results.begin(), results.end(), [](const TestResult& r) { return r.verified; }));
-    std::printf("[摘要] test=all size=%u iters=%u depth=%u mode=%s event=%s lat_p50_us=%s lat_p99_us=%s bw_mbps=%s tests=%zu "
-                "passed=%zu%s verified=%s seconds=%.3f\n",
-                cfg.size, cfg.iters, cfg.depth, mode_name(cfg.mode), cfg.event ? "yes" : "no", fmt_num(p50).c_str(),
-                fmt_num(p99).c_str(), fmt_num(bw).c_str(), tests.size(), passed, per.c_str(), all_ok ? "yes" : "no", secs);
+    TestResult r = results.empty() ? TestResult{} : results[0];
+    r.test = tests[0];
+    r.seconds = secs;
+    print_result("[摘要]", cfg, r);
     return code;
 }
 
@@ -1559,6 +1704,13 @@ Admission admit(const Config& cfg, const CmEvent& req, const Hello& h, const cha
     return a;
 }
 
+// [結果] 行的開頭：role=server peer=... test=... size=... iters=...
+Summary server_result(const std::string& peer, const char* test, uint32_t size, uint32_t iters) {
+    Summary r("[結果]");
+    r.add("role", "server").add("peer", peer).add("test", test).add("size", size).add("iters", iters);
+    return r;
+}
+
 // 8< serve_one
 // 服務一個 client（在它自己的執行緒裡）：建立資源、accept、跑鏡像的各階段、等斷線。
 // ch 與 id 已經由 main 移轉給這個 client（rdma_migrate_id），這裡擁有它們。
@@ -1567,43 +1719,42 @@ bool serve_one(const Config& cfg, EventChannel ch_in, CmId id_in, const CmEvent&
     // 宣告順序：event channel 在 cm_id 之前，所以 cm_id 先被銷毀（rdma_destroy_id 需要它的 channel）
     EventChannel ch = std::move(ch_in);
     CmId id = std::move(id_in);
-    Test test = static_cast<Test>(h.test);
-    Mode mode = static_cast<Mode>(h.mode);
-    bool event = (h.flags & 1) != 0;
+    TestParams p = params_from_hello(h, cfg.timeout_s);   // 測試參數由 client 決定；逾時是 server 自己的
     std::printf("[連線] client %s：test=%s size=%u iters=%u depth=%u mode=%s%s%s（裝置 %s，註冊 %" PRIu64 " KiB）\n", peer.c_str(),
-                test_name(test), h.size, h.iters, h.depth, mode_name(mode), event ? " --event" : "", (h.flags & 2) ? " --inline" : "",
-                ibv_get_device_name(id->verbs->device), conn_region(test, h.size, h.depth) >> 10);
+                test_name(p.test), p.size, p.iters, p.depth, mode_name(p.mode), p.event ? " --event" : "",
+                p.want_inline ? " --inline" : "", ibv_get_device_name(id->verbs->device), conn_region(p.test, p.size, p.depth) >> 10);
 
     uint64_t t0 = now_ns();
-    Conn conn(cfg, id.get(), ch.get(), Role::Server, test, mode, h.size, h.iters, h.depth, event, (h.flags & 2) != 0, stats);
+    Conn conn(id.get(), ch.get(), p, Role::Server, stats);   // QP 在 INIT，接收已貼好
     conn.set_remote(h.addr, h.rkey);
     Reply reply{kMagic, 0, conn.local_addr(), conn.rkey(), h.size * h.depth};
     rdma_conn_param param{};
     param.private_data = &reply;
     param.private_data_len = sizeof reply;
-    param.responder_resources = std::min(req.initiator_depth, rd_atomic(id->verbs, h.depth, false));
-    param.initiator_depth = std::min(req.responder_resources, rd_atomic(id->verbs, h.depth, true));
+    param.responder_resources = std::min(req.initiator_depth, rd_atomic(id->verbs, p.depth, false));   // RTR 的 max_dest_rd_atomic
+    param.initiator_depth = std::min(req.responder_resources, rd_atomic(id->verbs, p.depth, true));     // RTS 的 max_rd_atomic
     param.retry_count = kRetryCount;
     param.rnr_retry_count = kRnrRetry;
-    if (rdma_accept(id.get(), &param) != 0) fail_call("rdma_accept", errno, "");
+    // QP 狀態：rdma_accept 把 QP 從 INIT 推到 RTR（對方的 QPN、PSN、路徑來自 REQ）再到 RTS，然後送出 REP
+    if (rdma_accept(id.get(), &param) != 0) throw call_failed("rdma_accept", errno, "");
     CmEvent ev;
     if (!next_cm_event(ch.get(), cfg.timeout_s * 1000, ev) || ev.type != RDMA_CM_EVENT_ESTABLISHED) {
-        std::printf("[結果] role=server peer=%s test=%s size=%u iters=%u status=connect_failed verified=no（%s）\n", peer.c_str(),
-                    test_name(test), h.size, h.iters, g_stop ? "停止" : cm_status_text(ev).c_str());
+        server_result(peer, test_name(p.test), p.size, p.iters).add("status", "connect_failed")
+            .add("verified", "no（" + (g_stop ? std::string("停止") : cm_status_text(ev)) + "）").print();
         return false;
     }
     stats.clients.fetch_add(1);
 
     // 逾時是「--timeout 秒沒有任何進展」：每個完成（含 client 的 PROGRESS）都重新計算
     Status st = Status::Ok;
-    if (has_lat(mode)) st = conn.server_lat();
-    if (st == Status::Ok && has_bw(mode)) st = conn.server_bw();
+    if (has_lat(p.mode)) st = conn.server_lat();
+    if (st == Status::Ok && has_bw(p.mode)) st = conn.server_bw();
     uint8_t client_ok = 0;
     if (st == Status::Ok) st = conn.wait_ctrl(Ctrl::Bye, client_ok);
     bool verified = st == Status::Ok && client_ok == 1 && conn.data_ok();
     double secs = static_cast<double>(now_ns() - t0) / 1e9;
     if (st != Status::Ok)
-        std::fprintf(stderr, "[錯誤] client %s 的 %s 測試中斷：%s；繼續服務其他 client\n", peer.c_str(), test_name(test),
+        std::fprintf(stderr, "[錯誤] client %s 的 %s 測試中斷：%s；繼續服務其他 client\n", peer.c_str(), test_name(p.test),
                      conn.error().c_str());
     if (!conn.disconnected()) {
         if (st != Status::Ok) rdma_disconnect(id.get());
@@ -1611,8 +1762,8 @@ bool serve_one(const Config& cfg, EventChannel ch_in, CmId id_in, const CmEvent&
         (void)next_cm_event(ch.get(), 2000, dev);
     }
     // [結果] 在斷線之後才印：看到它時，這個 client 的名額與記憶體額度已經（幾乎）歸還
-    std::printf("[結果] role=server peer=%s test=%s size=%u iters=%u status=%s verified=%s seconds=%.3f\n", peer.c_str(),
-                test_name(test), h.size, h.iters, status_key(st), verified ? "yes" : "no", secs);
+    server_result(peer, test_name(p.test), p.size, p.iters).add("status", status_key(st)).add("verified", verified)
+        .add("seconds", secs, 3).print();
     return verified;
     // 反向釋放：conn（QP → MR → 緩衝區 → CQ → completion channel → PD）→ cm_id → event channel
 }
@@ -1623,16 +1774,17 @@ void session_main(const Config& cfg, EventChannel ch, CmId id, CmEvent req, Hell
                   ServerCounts& counts, Session& self) noexcept {
     bool ok = false;
     stats.sessions.fetch_add(1);
+    auto error_result = [&] {
+        server_result(peer, test_name(static_cast<Test>(h.test)), h.size, h.iters).add("status", "error").add("verified", false).print();
+    };
     try {
         ok = serve_one(cfg, std::move(ch), std::move(id), req, h, peer, stats);
     } catch (const std::exception& e) {
         std::fprintf(stderr, "[錯誤] 服務 client %s 時失敗：%s；繼續服務其他 client\n", peer.c_str(), e.what());
-        std::printf("[結果] role=server peer=%s test=%s size=%u iters=%u status=error verified=no\n", peer.c_str(),
-                    test_name(static_cast<Test>(h.test)), h.size, h.iters);
+        error_result();
     } catch (...) {
         std::fprintf(stderr, "[錯誤] 服務 client %s 時發生未知的例外；繼續服務其他 client\n", peer.c_str());
-        std::printf("[結果] role=server peer=%s test=%s size=%u iters=%u status=error verified=no\n", peer.c_str(),
-                    test_name(static_cast<Test>(h.test)), h.size, h.iters);
+        error_result();
     }
     (ok ? counts.good : counts.bad).fetch_add(1);
     stats.sessions.fetch_sub(1);
@@ -1656,8 +1808,8 @@ void on_connect_request(const Config& cfg, const CmEvent& req, std::list<Session
         Reject rj{kMagic, static_cast<uint8_t>(a.reason), {}, a.asked, a.limit};
         std::printf("[警告] 拒絕來自 %s 的連線（rdma_reject，reason=%s）：%s\n", peer, reason_key(a.reason),
                     reason_text(a.reason, a.asked, a.limit).c_str());
-        std::printf("[結果] role=server peer=%s test=%s size=%u iters=%u status=rejected reason=%s verified=no\n", peer,
-                    h.test <= 2 ? test_name(static_cast<Test>(h.test)) : "?", h.size, h.iters, reason_key(a.reason));
+        server_result(peer, h.test <= 2 ? test_name(static_cast<Test>(h.test)) : "?", h.size, h.iters)
+            .add("status", "rejected").add("reason", reason_key(a.reason)).add("verified", false).print();
         rdma_reject(id.get(), &rj, sizeof rj);
         counts.rejected.fetch_add(1);
         counts.bad.fetch_add(1);
@@ -1665,7 +1817,7 @@ void on_connect_request(const Config& cfg, const CmEvent& req, std::list<Session
     }
     // 每條連線一個自己的 event channel：監聽 channel 只收新的連線請求
     EventChannel ch = make_channel();
-    if (rdma_migrate_id(id.get(), ch.get()) != 0) fail_call("rdma_migrate_id", errno, "");
+    if (rdma_migrate_id(id.get(), ch.get()) != 0) throw call_failed("rdma_migrate_id", errno, "");
     Session& s = sessions.emplace_back();
     s.region = a.region;
     try {
@@ -1690,33 +1842,39 @@ void reap(std::list<Session>& sessions, uint64_t& reserved) {
     }
 }
 
-int run_server(const Config& cfg) {
-    check_devices(cfg);
+// 監聽：rdma_cm 的 event channel 與 cm_id，綁定位址與埠，開始監聽。ch 在 id 之前宣告（呼叫者），id 先被銷毀
+CmId listen_on(const Config& cfg, rdma_event_channel* ch) {
     // 8< listen
-    EventChannel ch = make_channel();
     rdma_cm_id* raw = nullptr;
-    if (rdma_create_id(ch.get(), &raw, nullptr, RDMA_PS_TCP) != 0) fail_call("rdma_create_id", errno, "");
+    if (rdma_create_id(ch, &raw, nullptr, RDMA_PS_TCP) != 0) throw call_failed("rdma_create_id", errno, "");
     CmId listen_id(raw);
     sockaddr_in addr = make_addr(cfg.address, cfg.port);
     if (rdma_bind_addr(listen_id.get(), reinterpret_cast<sockaddr*>(&addr)) != 0) {
         int e = errno;
         // rdma_cm 的埠與 TCP 的埠是分開的兩個空間；埠衝突時核心回 EADDRNOTAVAIL（有時是 EADDRINUSE）
         if (e == EADDRINUSE || (e == EADDRNOTAVAIL && cfg.address.empty()))
-            throw Failure("rdma_bind_addr 失敗：rdma_cm 埠 " + std::to_string(cfg.port) + " 已被佔用（" + std::strerror(e) +
-                              "）\n  提示：已經有另一個 server 在這個埠上？換一個 --port，或先結束它", 1);
+            throw Failure(kExitRuntime, "rdma_bind_addr 失敗：rdma_cm 埠 " + std::to_string(cfg.port) + " 已被佔用（" + std::strerror(e) +
+                                            "）\n  提示：已經有另一個 server 在這個埠上？換一個 --port，或先結束它");
         if (e == EADDRNOTAVAIL)
-            fail_call("rdma_bind_addr", e, "位址 " + cfg.address + " 不在任何有 RDMA 裝置的介面上，或埠 " +
-                                               std::to_string(cfg.port) + " 已被佔用（rdma link、ip addr 檢查）");
-        fail_call("rdma_bind_addr", e, cfg.address.empty() ? "" : "位址 " + cfg.address + " 不在任何有 RDMA 裝置的介面上（rdma link 檢查）");
+            throw call_failed("rdma_bind_addr", e, "位址 " + cfg.address + " 不在任何有 RDMA 裝置的介面上，或埠 " +
+                                                       std::to_string(cfg.port) + " 已被佔用（rdma link、ip addr 檢查）");
+        throw call_failed("rdma_bind_addr", e, cfg.address.empty() ? "" : "位址 " + cfg.address + " 不在任何有 RDMA 裝置的介面上（rdma link 檢查）");
     }
     if (rdma_listen(listen_id.get(), kListenBacklog) != 0) {
         int e = errno;   // 綁定萬用位址時，埠衝突到 rdma_listen 才會發現
         if (e == EADDRINUSE)
-            throw Failure("rdma_listen 失敗：埠 " + std::to_string(cfg.port) + " 已被佔用（" + std::strerror(e) +
-                              "）\n  提示：已經有另一個 server 在這個埠上？換一個 --port，或先結束它", 1);
-        fail_call("rdma_listen", e, "");
+            throw Failure(kExitRuntime, "rdma_listen 失敗：埠 " + std::to_string(cfg.port) + " 已被佔用（" + std::strerror(e) +
+                                            "）\n  提示：已經有另一個 server 在這個埠上？換一個 --port，或先結束它");
+        throw call_failed("rdma_listen", e, "");
     }
     // >8 listen
+    return listen_id;
+}
+
+int run_server(const Config& cfg) {
+    check_devices(cfg);
+    EventChannel ch = make_channel();
+    CmId listen_id = listen_on(cfg, ch.get());
     std::printf("[就緒] server 在 %s:%u 等待 RDMA 連線（最多同時 %u 個 client，每個最多註冊 %" PRIu64 " KiB、合計 %" PRIu64
                 " KiB；Ctrl-C 結束）\n",
                 cfg.address.empty() ? "0.0.0.0" : cfg.address.c_str(), cfg.port, cfg.max_clients, cfg.max_region >> 10,
@@ -1739,7 +1897,7 @@ int run_server(const Config& cfg) {
             on_connect_request(cfg, ev, sessions, reserved, stats, counts);
         } catch (const std::exception& e) {
             std::fprintf(stderr, "[錯誤] 接受 client 時失敗：%s；繼續等待下一個 client\n", e.what());
-            std::printf("[結果] role=server peer=? status=error verified=no\n");
+            Summary("[結果]").add("role", "server").add("peer", "?").add("status", "error").add("verified", false).print();
             counts.bad.fetch_add(1);
         }
     }
@@ -1747,49 +1905,48 @@ int run_server(const Config& cfg) {
     stats_thread.request_stop();
     stats_thread.join();
     uint64_t bad = counts.bad.load();
-    std::printf("[摘要] role=server port=%u clients=%" PRIu64 " verified_ok=%" PRIu64 " failed=%" PRIu64 " rejected=%" PRIu64
-                " bytes=%" PRIu64 " verified=%s seconds=%.3f\n",
-                cfg.port, counts.served.load(), counts.good.load(), bad, counts.rejected.load(), stats.bytes.load(),
-                bad == 0 ? "yes" : "no", static_cast<double>(now_ns() - t0) / 1e9);
-    return 0;
+    Summary().add("role", "server").add("port", cfg.port).add("clients", counts.served.load())
+        .add("verified_ok", counts.good.load()).add("failed", bad).add("rejected", counts.rejected.load())
+        .add("bytes", stats.bytes.load()).add("verified", bad == 0).add("seconds", static_cast<double>(now_ns() - t0) / 1e9, 3)
+        .print();
+    return kExitOk;
+}
+
+// main 的最後一道防線：任何例外都在這裡結束——到這裡時每個 RAII 擁有者都已依反向順序釋放，最後一行仍是 [摘要]
+int fail_summary(const Config& cfg, int code) {
+    if (cfg.role == Role::Client)
+        Summary().add("test", test_name(cfg.test)).add("size", cfg.size).add("iters", cfg.iters).add("lat_p50_us", "na")
+            .add("lat_p99_us", "na").add("bw_mbps", "na").add("verified", false).add("seconds", 0).add("exit", code).print();
+    else
+        Summary().add("role", "server").add("port", cfg.port).add("clients", 0).add("verified", false).add("exit", code).print();
+    return code;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
     setvbuf(stdout, nullptr, _IOLBF, 0);
+    install_stop_handler();
     Config cfg;
     try {
         cfg = parse_args(argc, argv);
     } catch (const Failure& f) {
-        if (f.exit_code == 0) { print_usage(stdout); return 0; }
-        std::fprintf(stderr, "錯誤：%s\n", f.what());
-        return f.exit_code;
+        std::fprintf(stderr, "錯誤：%s\n\n", f.what());
+        print_usage(stderr);
+        return f.code;
     }
-    struct sigaction sa{};
-    sa.sa_handler = on_signal;             // 不設 SA_RESTART：poll() 會被打斷，迴圈馬上看到停止旗標
-    sigaction(SIGINT, &sa, nullptr);
-    sigaction(SIGTERM, &sa, nullptr);
-
-    // 任何例外都在這裡結束：到這裡時每個 RAII 擁有者都已依反向順序釋放，最後一行仍是 [摘要]
-    auto summary = [&](int code) {
-        if (cfg.role == Role::Client)
-            std::printf("[摘要] test=%s size=%u iters=%u lat_p50_us=na lat_p99_us=na bw_mbps=na verified=no seconds=0 exit=%d\n",
-                        test_name(cfg.test), cfg.size, cfg.iters, code);
-        else
-            std::printf("[摘要] role=server port=%u clients=0 verified=no exit=%d\n", cfg.port, code);
-        return code;
-    };
+    if (cfg.help) { print_usage(stdout); return kExitOk; }
     try {
+        // 5.4：client 每個測試一條連線（run_client_test）；server 監聽、把關、每個 client 一個執行緒（serve_one）
         return cfg.role == Role::Server ? run_server(cfg) : run_client(cfg);
     } catch (const Failure& f) {
         std::fprintf(stderr, "錯誤：%s\n", f.what());
-        return summary(f.exit_code);
+        return fail_summary(cfg, f.code);
     } catch (const std::exception& e) {
         std::fprintf(stderr, "錯誤：未預期的例外：%s\n", e.what());
-        return summary(1);
+        return fail_summary(cfg, kExitRuntime);
     } catch (...) {
         std::fprintf(stderr, "錯誤：未預期的例外（不是 std::exception）\n");
-        return summary(1);
+        return fail_summary(cfg, kExitRuntime);
     }
 }

@@ -38,7 +38,7 @@ _adv_rdma_cmdlines() {
         "$c|--size|64M|--depth|1024"
 }
 
-adv_rdma_cmdline() { # LABEL BINARY
+rdma_t_adv_cmdline() { # LABEL BINARY
     local label=$1 exe=$2 line n=0 problems="" p
     if [ ! -x "$exe" ]; then
         fail "adversarial.rdma.cmdline_$label" "$exe 存在" "可執行檔" "不存在（make 沒有產生）"
@@ -67,12 +67,12 @@ adversarial_rdma_smoke() {
         skip adversarial.rdma.cmdline "rdma_communication 沒有編譯出來（make 會說明缺少哪個函式庫）"
         return 0
     fi
-    run_test adv_rdma_cmdline normal "$ROOT/rdma_communication" || return
-    run_test adv_rdma_cmdline sanitize "$ROOT/build/sanitize/rdma_communication" || return
+    run_test rdma_t_adv_cmdline normal "$ROOT/rdma_communication" || return
+    run_test rdma_t_adv_cmdline sanitize "$ROOT/build/sanitize/rdma_communication" || return
 }
 
 # ---------------------------------------------------------------- 敵意 client（VM）
-adv_rdma_hostile() {
+rdma_t_adv_hostile() {
     need_bin "$RDMA_PROG" adversarial.rdma.hostile || return 0
     local log=$WORK/rdma_adv_console.log kind line srv next cli bad=0 want
     # 有 sanitizer 版本時用它：敵意輸入下的記憶體錯誤會變成報告
@@ -133,5 +133,5 @@ adv_rdma_desc() {
 
 adversarial_rdma_full() {
     need_root adversarial.rdma.hostile || return 0
-    run_test adv_rdma_hostile || return
+    run_test rdma_t_adv_hostile || return
 }

@@ -4,9 +4,10 @@
 #   rdma_smoke：這台主機上（通常沒有 RDMA 裝置）：中文 --help、沒有裝置時 exit 77 與提示、錯誤參數 exit 2。
 #   rdma_full ：在有 RDMA 的環境裡跑 tests/rdma_cases.sh full——主機核心有 rdma_rxe 時直接在主機上
 #               （dummy 介面 + rxe），否則開一次測試 VM（tests/rdma_vm.sh）。VM 的 console 解析成一個個 PASS/FAIL。
-#   rdma_perf ：同一次 VM 開機裡，本程式與 perftest（ib_send_lat、ib_write_lat、ib_read_lat、ib_write_bw、
-#               ib_send_bw）交替跑三回合，取中位數比較。
+#   rdma_perf ：（tests/rdma_perf.sh）同一次 VM 開機裡，本程式與 perftest（ib_send_lat、ib_write_lat、ib_read_lat、
+#               ib_write_bw、ib_send_bw）交替跑三回合，取中位數比較。
 #   rdma_demo ：make demo 用：VM 裡跑一次 4 KiB 的 send / write / read。
+#   測試函式一律叫 rdma_t_<案例>（run_test 呼叫它們）；其餘是共用的小工具。
 
 # shellcheck source=tests/rdma_vm.sh
 source "${ROOT:?}/tests/rdma_vm.sh"
@@ -14,7 +15,6 @@ source "${ROOT:?}/tests/rdma_vm.sh"
 RDMA_PROG=rdma_communication
 RDMA_HINT='rdma link add rxe0 type rxe netdev'
 RDMA_FULL_TIMEOUT=420     # 秒：功能測試整次 VM 執行的上限（正常約 60–110 秒，主機忙時更久）
-RDMA_PERF_TIMEOUT=420     # 秒：效能比較整次 VM 執行的上限
 RDMA_DEMO_TIMEOUT=120
 
 # 主機自己有沒有 RDMA 裝置（實體 RNIC 或 rxe）
@@ -23,7 +23,7 @@ rdma_host_has_device() {
 }
 
 # ---------------------------------------------------------------- 冒煙測試（不需要 root、不需要裝置）
-rdma_help() {
+rdma_t_help() {
     need_bin "$RDMA_PROG" rdma.help || return 0
     local out rc=0
     out=$("$(bin "$RDMA_PROG")" --help 2>&1) || rc=$?
@@ -39,7 +39,7 @@ rdma_help() {
     fi
 }
 
-rdma_no_device() {
+rdma_t_no_device() {
     need_bin "$RDMA_PROG" rdma.no_device || return 0
     local log=$WORK/rdma_nodev.log rc=0
     if rdma_host_has_device; then
@@ -58,7 +58,7 @@ rdma_no_device() {
     fi
 }
 
-rdma_bad_options() {
+rdma_t_bad_options() {
     need_bin "$RDMA_PROG" rdma.bad_options || return 0
     local -a cases=(
         ""                                  # 沒有角色
@@ -92,9 +92,9 @@ rdma_bad_options() {
 
 # run_test 回傳 130（Ctrl-C）時立刻往上傳，讓 run_tests.sh 停下來
 rdma_smoke() {
-    run_test rdma_help || return
-    run_test rdma_no_device || return
-    run_test rdma_bad_options || return
+    run_test rdma_t_help || return
+    run_test rdma_t_no_device || return
+    run_test rdma_t_bad_options || return
 }
 
 # ---------------------------------------------------------------- 在 RDMA 環境裡執行 rdma_cases.sh
@@ -248,7 +248,7 @@ rdma_check_limits() {
     return "$bad"
 }
 
-rdma_functional() {
+rdma_t_functional() {
     local log=$WORK/rdma_console.log bad=0
     rdma_run_cases full "$log" "$RDMA_FULL_TIMEOUT" || return 0
     pass rdma.env "在 $RDMA_WHERE 裡建立 rxe0 並跑完所有案例（$(grep -c '^@@KB ' "$log") 行結果）"
@@ -333,7 +333,7 @@ rdma_functional() {
 
 # 同一組案例用 ASan + UBSan 版本（build/sanitize/rdma_communication 與它的 libasan/libubsan 一起放進 VM）再跑一次：
 # 任何 sanitizer 報告都會讓程式以非零結束，案例就不會是 rc=0 verified=yes
-rdma_sanitize() {
+rdma_t_sanitize() {
     if [ ! -x "$ROOT/build/sanitize/$RDMA_PROG" ]; then
         fail rdma.sanitize "make sanitize 沒有產生 build/sanitize/$RDMA_PROG" "存在" "不存在"
         return 0
@@ -356,70 +356,13 @@ rdma_sanitize() {
 
 rdma_full() {
     need_root rdma.full || return 0
-    run_test rdma_functional || return
-    run_test rdma_sanitize || return
+    run_test rdma_t_functional || return
+    run_test rdma_t_sanitize || return
 }
 
-# ---------------------------------------------------------------- 效能比較
-# @@OURS <test> rc=0 <[摘要] key=value>；@@PT <test> rc=0 <perftest 的結果列>
-rdma_benchmark() {
-    local log=$WORK/rdma_perf_console.log
-    echo "  注意：這裡的 RDMA 是 Soft-RoCE（rdma_rxe，用 CPU 模擬 RNIC），又跑在 qemu TCG 模擬的 CPU 上：絕對數字很慢、"
-    echo "        而且忽快忽慢（主機忙時差到毫秒級）。只看同一次 VM 開機裡本程式與 perftest 交替跑出的比值。"
-    rdma_run_cases perf "$log" "$RDMA_PERF_TIMEOUT" || return 0
-    grep '^@@KB perf_params' "$log" | sed 's/^@@KB perf_params/  參數：/'
-    local t ours peer rounds sp ratio unit better metric workload ptool
-    local params
-    params=$(grep '^@@KB perf_params' "$log" | tail -n 1)
-    local ls bs bd
-    ls=$(rdma_kv "$params" lat_size)
-    bs=$(rdma_kv "$params" bw_size)
-    bd=$(rdma_kv "$params" bw_depth)
-    for t in send_lat write_lat read_lat write_bw send_bw; do
-        local -a o=() p=()
-        local line v
-        while read -r line; do
-            [ "$(rdma_kv "$line" rc)" == 0 ] || continue
-            if [[ $t == *_lat ]]; then v=$(rdma_kv "$line" lat_p50_us); else v=$(rdma_kv "$line" bw_mbps); fi
-            [[ "$v" =~ ^[0-9.]+$ ]] && o+=("$v")
-        done < <(grep "^@@OURS $t " "$log")
-        while read -r line; do
-            [ "$(rdma_kv "$line" rc)" == 0 ] || continue
-            # perftest 結果列：延遲 #bytes #iter t_min t_max t_typical ...；頻寬 #bytes #iter BW_peak BW_avg MsgRate，
-            # 頻寬的 MB/sec 是 2^20 bytes：換成 10^6 bytes 的 MB/s 才能和本程式的 bw_mbps 比
-            line=$(sed -E 's/ (tries|secs)=[0-9]+//g' <<<"$line")
-            if [[ $t == *_lat ]]; then v=$(awk '{print $8}' <<<"$line"); else v=$(awk '{printf "%.2f", $7 * 1.048576}' <<<"$line"); fi
-            [[ "$v" =~ ^[0-9.]+$ ]] && awk -v x="$v" 'BEGIN{exit !(x > 0)}' && p+=("$v")
-        done < <(grep "^@@PT $t " "$log")
-        ptool="perftest ib_$t"
-        if [ ${#o[@]} == 0 ] || [ ${#p[@]} == 0 ]; then
-            fail "rdma.perf_$t" "$t 的量測" "本程式與 $ptool 各至少一個有效回合" "本程式 ${#o[@]} 個、perftest ${#p[@]} 個"
-            grep -E "^@@LOG (ours|pt)_$t " "$log" | tail -n 8 | sed 's/^/    │ /'
-            continue
-        fi
-        rounds=$(( ${#o[@]} < ${#p[@]} ? ${#o[@]} : ${#p[@]} ))
-        ours=$(median "${o[@]}")
-        peer=$(median "${p[@]}")
-        sp="$(spread "${o[@]}")/$(spread "${p[@]}")"
-        if [[ $t == *_lat ]]; then
-            metric=p50_latency unit=us better=lower workload="${t%_lat} ${ls}B ping-pong"
-            bench_row RDMA "$workload" "$metric" "$unit" "$better" "$ours" "$peer" "$ptool" "$rounds" "$sp"
-            ratio=$(awk -v a="$ours" -v b="$peer" 'BEGIN{printf "%.3f", a/b}')
-            goal "rdma.perf_$t" "${t%_lat} 延遲 p50（本程式 $ours µs，perftest t_typical $peer µs）≤ 1.1 × perftest" "$ratio" '<=' 1.1
-        else
-            metric=bandwidth unit=MB/s better=higher workload="${t%_bw} ${bs}B depth ${bd}"
-            bench_row RDMA "$workload" "$metric" "$unit" "$better" "$ours" "$peer" "$ptool" "$rounds" "$sp"
-            ratio=$(awk -v a="$ours" -v b="$peer" 'BEGIN{printf "%.3f", a/b}')
-            goal "rdma.perf_$t" "${t%_bw} 頻寬（本程式 $ours MB/s，perftest $peer MB/s）≥ 0.9 × perftest" "$ratio" '>=' 0.9
-        fi
-    done
-    if grep -q '^FAIL rdma.perf' "$RESULTS_FILE"; then show_log "$log" 10; fi
-}
-
-rdma_perf() {
-    need_root rdma.perf || return 0
-    run_test rdma_benchmark || return
-}
+# ---------------------------------------------------------------- 效能比較（-p）：tests/rdma_perf.sh
+# shellcheck source=tests/rdma_perf.sh
+source "$ROOT/tests/rdma_perf.sh"
 
 # ---------------------------------------------------------------- make demo
 # rdma_follow FILE：VM 執行時，把 console 裡的進度行即時印出來（每 0.5 秒看一次新增的行）

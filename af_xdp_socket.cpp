@@ -7,6 +7,8 @@
 //   封包不經過 sk_buff 與協定堆疊。四種模式：
 //     rxdrop  收下就丟（量測接收上限）        txonly  產生 UDP 封包（可限速 --rate）
 //     l2fwd   交換 MAC 後從同一佇列送回       echo    交換 MAC/IP/埠，nc -u 收得到自己的字
+//   延伸（指南 3.6–3.8）：--queues N 一個佇列一個 socket 與執行緒；--jumbo 以 XDP_USE_SG 收送跨多個 frame 的封包；
+//   --fwd-if 介面2 是兩埠 l2fwd，兩個 socket 共用一個 UMEM（XDP_SHARED_UMEM），frame 在兩埠之間不複製。
 //   XDP 程式只導向「送給這個介面」（它的 MAC、它的 IPv4）的封包；l2fwd 與 echo 不送出標頭不一致的訊框
 //   （malformed），echo 不回應可能形成迴圈或反射的封包（refused，見錨點 echo）。
 //
@@ -25,7 +27,7 @@
 //
 // 結構：常數 → 共同詞彙（結束碼、Failure、parse_number、停止旗標、Fd、Summary）→ Config 與解析 →
 //       RAII 包裝 → 裝置檢查 → 擁有權與殘留 → XDP 程式 → UMEM 與 socket → 封包處理 →
-//       環的迴圈（Worker）→ 統計 → run() 的步驟 → main。
+//       環的迴圈（Worker）→ 統計 → 兩埠轉送（TwoPort）→ 車道（多佇列）→ run() 的步驟 → main。
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -74,6 +76,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iomanip>
+#include <memory>
 #include <optional>
 #include <span>
 #include <sstream>
@@ -105,6 +108,9 @@ constexpr int kIdlePollMs = 100;               // poll() 逾時；也決定多�
 constexpr auto kTxDrainTimeout = std::chrono::milliseconds(500);  // 結束時等待 TX 完成的上限
 constexpr uint32_t kCopyTxPerKick = 32;        // copy 模式每次 sendto() 預設最多送 32 個（net/xdp/xsk.c 的 TX_BATCH_SIZE）
 constexpr int kSockoptMaxTxBudget = 9;         // XDP_MAX_TX_SKB_BUDGET（Linux 6.17+；Debian 12 的標頭還沒有）
+constexpr uint16_t kXdpUseSg = 1 << 4;         // XDP_USE_SG：bind 旗標，一個封包可跨多個 frame（Linux 6.6+；Debian 12 的標頭還沒有）
+constexpr uint32_t kXdpPktContd = 1 << 0;      // XDP_PKT_CONTD：rx / tx 描述子的 options，「這個封包還有下一個 buffer」
+constexpr uint32_t kMaxSgBuffers = 18;         // 一個封包最多幾個 buffer（核心的 MAX_SKB_FRAGS 17 + 1 個線性部分）
 constexpr uint32_t kMaxQueues = 64;            // 與 xdp_redirect.bpf.c 的 XSKMAP 大小一致
 constexpr uint32_t kMaxIp4 = 4;                // 與 xdp_redirect.bpf.c 的 MAX_IP4 一致：比對介面的前 4 個 IPv4 位址
 constexpr uint32_t kXdpStats = 4;              // xsk_stats 的項目數：redirected、passed、no_socket、not_local
@@ -211,7 +217,8 @@ constexpr std::string_view mode_name(Mode m) {
 
 struct Config {
     std::string ifname;
-    uint32_t queue = 0;
+    uint32_t queue = 0;                              // 第一個佇列
+    uint32_t queues = 1;                             // --queues：從 queue 起連續幾個佇列（每個一個 socket、一個執行緒）
     Mode mode = Mode::RxDrop;
     uint16_t udp_port = kDefaultUdpPort;
     bool all = false;
@@ -226,6 +233,8 @@ struct Config {
     bool skb_mode = false;
     bool need_wakeup = true;
     bool busy_poll = false;
+    std::string fwd_if;                              // --fwd-if：兩埠轉送的第二個介面（空 = 單埠）
+    bool jumbo = false;                              // --jumbo：XDP_USE_SG（multi-buffer）+ frags 版的 XDP 程式
     uint32_t batch = kDefaultBatch;
     uint32_t frame_size = kDefaultFrameSize;
     uint32_t frames = kDefaultFrames;
@@ -269,6 +278,8 @@ void print_usage(FILE* out) {
         "  --skb-mode         XDP 掛在通用（SKB）路徑；預設 native（驅動內）\n"
         "  --no-need-wakeup   不用 need_wakeup 旗標（預設使用：只在核心要求時才做系統呼叫）\n"
         "  --busy-poll        SO_PREFER_BUSY_POLL + SO_BUSY_POLL=%d µs（預設關閉）\n"
+        "  --jumbo            multi-buffer：MTU 大於一個 frame 的封包（例 MTU 9000）跨多個 frame 收進來、原樣轉送 / 回音\n"
+        "                       （XDP_USE_SG + frags 版的 XDP 程式，Linux 6.6+；只用於 rxdrop、l2fwd、echo；預設關閉）\n"
         "  --force            介面上已有別人的 XDP 程式時，移除它並換上我們的\n"
         "  --unload           移除這個介面上我們殘留的 XDP 程式（例如 kill -9 之後）然後結束；\n"
         "                       有實例正在使用這個介面時拒絕\n"
@@ -280,12 +291,20 @@ void print_usage(FILE* out) {
         "  --frames N         UMEM frame 數，2 的冪（預設 %u，範圍 256..262144）\n"
         "  --duration S       執行 S 秒後結束（預設 0 = 直到 Ctrl-C）\n"
         "  --count N          收到（txonly：送出）N 個封包後結束（預設 0 = 不限）\n"
-        "  --pin-cpu N        把環的迴圈固定在 CPU N（預設 不固定）\n"
+        "  --pin-cpu N        把環的迴圈固定在 CPU N（預設 不固定；多佇列時第 i 個佇列在 CPU N+i）\n"
+        "兩埠轉送（共用 UMEM）：\n"
+        "  --fwd-if 介面2     l2fwd 兩埠轉送：從「介面」收到的原樣從「介面2」送出，反之亦然（同一個佇列編號）；\n"
+        "                       兩個 socket 共用一個 UMEM（XDP_SHARED_UMEM），frame 在兩埠之間不複製；\n"
+        "                       不比對目的 MAC／IP（封包是給線另一頭的主機的），只轉送 --udp-port（--all：全部）（預設 不用）\n"
+        "多佇列：\n"
+        "  --queues N         從「佇列」起連續 N 個接收佇列，每個佇列一個 socket、一個 UMEM、一個執行緒，\n"
+        "                       執行緒依序固定在允許的 CPU 上；[摘要] 有每個佇列與總計（預設 1，範圍 1..%u）\n"
+        "                       --count 與 txonly 的 --rate 是所有佇列的總數\n"
         "  -h, --help         顯示這段說明\n"
         "\n"
         "結束碼：0 成功，1 執行錯誤，2 參數錯誤，77 沒有權限或裝置\n",
         kDefaultUdpPort, kDefaultTxSize, kMinTxSize, kBusyPollUsec, kBpfObjName, kDefaultBatch, kMaxBatch,
-        kDefaultFrameSize, kDefaultFrames);
+        kDefaultFrameSize, kDefaultFrames, kMaxQueues);
 }
 
 Failure usage(const std::string& message) { return Failure(kExitUsage, message); }
@@ -318,6 +337,7 @@ bool parse_flag(Config& c, std::string_view a) {
     else if (a == "--skb-mode") c.skb_mode = true;
     else if (a == "--no-need-wakeup") c.need_wakeup = false;
     else if (a == "--busy-poll") c.busy_poll = true;
+    else if (a == "--jumbo") c.jumbo = true;
     else if (a == "--force") c.force = true;
     else if (a == "--unload") c.unload = true;
     else if (a == "-v" || a == "--verbose") c.verbose = true;
@@ -326,7 +346,7 @@ bool parse_flag(Config& c, std::string_view a) {
 }
 
 // 帶值的選項（名字在這張表裡）：設定 Config，值有錯丟出 kExitUsage
-constexpr std::array<std::string_view, 15> kValueOptions{"--mode", "--udp-port", "--size", "--dst-mac", "--src-mac",
+constexpr std::array<std::string_view, 17> kValueOptions{"--queues", "--fwd-if", "--mode", "--udp-port", "--size", "--dst-mac", "--src-mac",
     "--dst-ip", "--src-ip", "--rate", "--batch", "--frame-size", "--frames", "--duration", "--count", "--pin-cpu", "--bpf-obj"};
 
 void parse_value(Config& c, std::string_view a, const std::string& v) {
@@ -353,6 +373,11 @@ void parse_value(Config& c, std::string_view a, const std::string& v) {
     }
     else if (a == "--duration") c.duration_s = parse_number<double>(a, v, 0, 86400.0 * 365);
     else if (a == "--count") c.count = parse_number<uint64_t>(a, v, 0, UINT64_MAX);
+    else if (a == "--fwd-if") {
+        if (v.empty() || v.size() >= IFNAMSIZ) throw usage("--fwd-if 的介面名稱「" + v + "」是空的或太長");
+        c.fwd_if = v;
+    }
+    else if (a == "--queues") c.queues = parse_number<uint32_t>(a, v, 1, kMaxQueues);
     else if (a == "--pin-cpu") c.pin_cpu = parse_number<int>(a, v, 0, CPU_SETSIZE - 1);
     else if (a == "--bpf-obj") {
         std::error_code ec;
@@ -365,14 +390,23 @@ void parse_value(Config& c, std::string_view a, const std::string& v) {
 
 // 位置參數（介面、佇列）與選項之間的組合
 void check_config(Config& c, const std::vector<std::string_view>& pos) {
+    if (!c.fwd_if.empty() && (c.mode != Mode::L2Fwd || c.queues != 1 || c.jumbo || c.unload))
+        throw usage("--fwd-if（兩埠轉送）只用於 --mode l2fwd，而且不能和 --queues、--jumbo、--unload 一起用（兩個介面各自 --unload）");
+    if (c.jumbo && c.mode == Mode::TxOnly) throw usage("--jumbo 只用於收的模式（rxdrop、l2fwd、echo）：txonly 產生的訊框放得進一個 frame");
     if (c.bind == BindPref::ZeroCopy && c.skb_mode) throw usage("--zero-copy 不能和 --skb-mode 一起用（SKB 模式一定是 copy）");
     if (pos.empty()) throw usage("缺少參數：介面");
     if (pos.size() > 2) throw usage("多餘的參數：" + std::string(pos[2]));
     if (pos[0].empty()) throw usage("介面名稱是空的");
     if (pos[0].size() >= IFNAMSIZ) throw usage("介面名稱太長：" + std::string(pos[0]));
     c.ifname = pos[0];
+    if (c.fwd_if == c.ifname) throw usage("--fwd-if 必須是另一個介面（不是 " + c.ifname + "）");
     if (pos.size() == 2) c.queue = parse_number<uint32_t>("佇列", pos[1], 0, kMaxQueues - 1);
     else if (!c.unload) throw usage("缺少參數：佇列（例：af_xdp_socket eth0 0）");
+    if (c.mode == Mode::TxOnly && ((c.count && c.count < c.queues) || (c.rate && c.rate < c.queues)))
+        throw usage("txonly 的 --count 與 --rate 分給 " + std::to_string(c.queues) + " 個佇列，每個至少要 1（不能小於 --queues）");
+    if (c.queue + c.queues > kMaxQueues)
+        throw usage("佇列 " + std::to_string(c.queue) + " 起的 " + std::to_string(c.queues) + " 個佇列超出 XSKMAP 的 " +
+                    std::to_string(kMaxQueues) + " 格（0.." + std::to_string(kMaxQueues - 1) + "）");
     if (c.tx_size > c.frame_size - XDP_PACKET_HEADROOM)
         throw usage("--size " + std::to_string(c.tx_size) + " 放不進 " + std::to_string(c.frame_size) +
                     " bytes 的 frame（上限 frame 大小 - " + std::to_string(XDP_PACKET_HEADROOM) + "）");
@@ -505,19 +539,22 @@ Device inspect_device(const Config& cfg, bool need_queue) {
         ::freeifaddrs(ifa);
     }
 
-    if (need_queue && cfg.queue >= d.rx_queues)
-        throw Failure(kExitRuntime, "佇列 " + std::to_string(cfg.queue) + " 不存在：" + cfg.ifname + " 只有 " +
+    const uint32_t last = cfg.queue + cfg.queues - 1;  // --queues：用到的最後一個佇列
+    if (need_queue && last >= d.rx_queues)
+        throw Failure(kExitRuntime, "佇列 " + std::to_string(last) + " 不存在：" + cfg.ifname + " 只有 " +
                                       std::to_string(d.rx_queues) + " 個接收佇列（0.." +
                                       std::to_string(d.rx_queues - 1) + "）\n  提示：ethtool -l " + cfg.ifname +
                                       " 查看佇列數；veth 可用 ip link add ... numrxqueues N 建立多佇列");
     // 一個封包（含一層 VLAN）要放得進 frame 扣掉 XDP 保留的 headroom
-    const uint32_t room = cfg.frame_size - XDP_PACKET_HEADROOM;
+    // --jumbo：跨多個 frame，上限是 kMaxSgBuffers 個（見錨點 rx_batch_sg）
+    const uint32_t room = (cfg.frame_size - XDP_PACKET_HEADROOM) * (cfg.jumbo ? kMaxSgBuffers : 1);
     if (need_queue && d.mtu + ETH_HLEN + 4 > room)
         throw Failure(kExitRuntime, "MTU 太大：" + cfg.ifname + " 的 MTU 是 " + std::to_string(d.mtu) + "，加上標頭 " +
                                       std::to_string(d.mtu + ETH_HLEN + 4) + " bytes 放不進 " +
                                       std::to_string(cfg.frame_size) + " bytes 的 frame（可用 " +
-                                      std::to_string(room) + "）\n  提示：加大 --frame-size，或 ip link set " +
-                                      cfg.ifname + " mtu " + std::to_string(room - ETH_HLEN - 4));
+                                      std::to_string(room) + "）\n  提示：" + (cfg.jumbo ? "" : "加 --jumbo（multi-buffer），") +
+                                      "加大 --frame-size，或 ip link set " + cfg.ifname + " mtu " +
+                                      std::to_string(room - ETH_HLEN - 4));
     return d;
 }
 // >8 device
@@ -543,7 +580,7 @@ struct XskCfg {
     uint8_t broadcast;
     std::array<uint8_t, 6> mac;
     uint8_t n_ip4;
-    uint8_t pad;
+    uint8_t wire;  // 1 = 兩埠轉送：不比對目的 MAC／IP
     std::array<uint32_t, kMaxIp4> ip4;  // 網路位元組序
 };
 static_assert(sizeof(XskCfg) == 32);
@@ -691,6 +728,11 @@ public:
         // 掛上之前先確認「這是我們的程式與 map」：錯的檔案在這裡就被拒絕，介面完全不受影響
         try {
             check_object(cfg.bpf_obj);
+            // --jumbo：以 BPF_F_XDP_HAS_FRAGS 載入（等於 SEC("xdp.frags")）。驅動只讓「懂 frags」的程式掛在 MTU 大於
+            // 一頁的介面上（veth：「Peer MTU is too large to set XDP」）；程式本身只讀第一個 buffer 裡的標頭，不必改
+            if (cfg.jumbo)
+                if (const int err = xdp_program__set_xdp_frags_support(prog_, true); err)
+                    throw call_failed("xdp_program__set_xdp_frags_support", -err, "libxdp 太舊（需要 1.3+）：不能用 --jumbo");
         } catch (...) {
             xdp_program__close(prog_);
             prog_ = nullptr;
@@ -700,8 +742,9 @@ public:
             xdp_program__close(prog_);
             prog_ = nullptr;
             throw call_failed("xdp_program__attach", -err,
-                      cfg.skb_mode ? "SKB 模式也掛不上：核心是否支援 XDP（CONFIG_XDP_SOCKETS、CONFIG_BPF_SYSCALL）？"
-                                   : "驅動可能不支援 native XDP，試試 --skb-mode；veth 的 MTU 需 ≤ 約 3500");
+                      cfg.jumbo ? "--jumbo：驅動或核心不接受 frags 版的 XDP 程式（multi-buffer XDP，Linux 6.0+，驅動要支援）"
+                      : cfg.skb_mode ? "SKB 模式也掛不上：核心是否支援 XDP（CONFIG_XDP_SOCKETS、CONFIG_BPF_SYSCALL）？"
+                                     : "驅動可能不支援 native XDP，試試 --skb-mode；veth 的 MTU 需 ≤ 約 3500（更大就加 --jumbo）");
         }
         // 從這裡起程式已經掛在介面上。建構函式丟出例外時解構函式「不會」執行，
         // 所以之後任何失敗都要在這裡自己卸下，再把例外往外丟
@@ -821,7 +864,7 @@ private:
 class XskSocket {
 public:
     // 回傳負的 errno 而不丟例外：呼叫端要依錯誤決定是否改用 copy 模式
-    int create(const Config& cfg, XskUmem& umem, uint16_t bind_flags) {
+    int create(const Config& cfg, uint32_t queue, XskUmem& umem, uint16_t bind_flags) {
         xsk_socket_config sc{};
         sc.rx_size = ring_size_for(cfg.frames);
         sc.tx_size = ring_size_for(cfg.frames);
@@ -829,8 +872,20 @@ public:
         sc.xdp_flags = 0;
         sc.bind_flags = bind_flags;
         const bool want_rx = cfg.mode != Mode::TxOnly, want_tx = cfg.mode != Mode::RxDrop;  // 只建要用的環
-        const int err = xsk_socket__create(&xsk_, cfg.ifname.c_str(), cfg.queue, umem.get(), want_rx ? &rx : nullptr,
+        const int err = xsk_socket__create(&xsk_, cfg.ifname.c_str(), queue, umem.get(), want_rx ? &rx : nullptr,
                                            want_tx ? &tx : nullptr, &sc);
+        if (err) xsk_ = nullptr;
+        return err;
+    }
+    // 共用 UMEM 的第二個 socket（--fwd-if：另一個介面）：核心規定不同（介面, 佇列）的 socket 各有自己的 fill 與
+    // completion 環（下面的 fill、comp）。bind 旗標不能再給：libxdp 只設 XDP_SHARED_UMEM 與第一個 socket 的 fd，
+    // copy／zero-copy 與 need_wakeup 沿用第一個 socket 的
+    int create_shared(const Config& cfg, const std::string& ifname, uint32_t queue, XskUmem& umem) {
+        xsk_socket_config sc{};
+        sc.rx_size = ring_size_for(cfg.frames);
+        sc.tx_size = ring_size_for(cfg.frames);
+        sc.libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD;
+        const int err = xsk_socket__create_shared(&xsk_, ifname.c_str(), queue, umem.get(), &rx, &tx, &fill, &comp, &sc);
         if (err) xsk_ = nullptr;
         return err;
     }
@@ -842,6 +897,8 @@ public:
     int fd() const { return xsk_socket__fd(xsk_); }
     xsk_ring_cons rx{};
     xsk_ring_prod tx{};
+    xsk_ring_prod fill{};  // 只有 create_shared 的 socket 用（第一個 socket 的在 XskUmem 裡）
+    xsk_ring_cons comp{};
 private:
     xsk_socket* xsk_ = nullptr;
 };
@@ -887,6 +944,20 @@ uint32_t csum_add(uint32_t sum, const uint8_t* p, size_t len) {
     return sum;
 }
 
+// --jumbo：跨好幾個 buffer 的 1 的補數和。buffer 的長度可能是奇數：那之後的第一個位元組是 16 位元字的低位元組
+struct CsumStream {
+    uint32_t sum = 0;
+    bool odd = false;
+    void add(const uint8_t* p, size_t n) {
+        if (n == 0) return;
+        if (odd) { sum += p[0]; ++p; --n; odd = false; }
+        sum = csum_add(sum, p, n);  // 奇數長度時最後一個位元組算在高位元組
+        odd = (n & 1) != 0;
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+};
+using Buffers = std::span<const std::span<const uint8_t>>;  // 封包第一個 buffer 之後的 buffer（--jumbo）
+
 // 8< swap_mac
 inline void swap_mac(uint8_t* eth) {
     std::array<uint8_t, 6> tmp;
@@ -913,21 +984,23 @@ struct Parsed {
     bool fragment = false;   // IPv4 分段（MF 或 offset ≠ 0）
 };
 
-inline bool l4_fits(uint8_t proto, const uint8_t* l4, uint32_t n, bool more_fragments) {
+// n：IP 長度欄位說的 L4 位元組數；present：其中在第一個 buffer 裡的（標頭必須整個在第一個 buffer 裡）
+inline bool l4_fits(uint8_t proto, const uint8_t* l4, uint32_t n, uint32_t present, bool more_fragments) {
     if (proto == IPPROTO_UDP) {  // 有 MF 的第一個分段：UDP 長度說的是重組後的長度，不檢查
-        if (n < 8) return false;
+        if (n < 8 || present < 8) return false;
         const uint32_t ulen = load_be16(l4 + 4);
         return more_fragments || (ulen >= 8 && ulen <= n);
     }
     if (proto == IPPROTO_TCP) {
-        if (n < 20) return false;
+        if (n < 20 || present < 20) return false;
         const uint32_t doff = l4[12] >> 4;
         return doff >= 5 && doff * 4 <= n;
     }
     return true;
 }
 
-inline bool parse_frame(const uint8_t* p, uint32_t len, Parsed& f) {
+// len：第一個 buffer 的位元組數（標頭只從這裡讀）；more：--jumbo 時後面幾個 buffer 的位元組數（只用來核對長度欄位）
+inline bool parse_frame(const uint8_t* p, uint32_t len, Parsed& f, uint32_t more = 0) {
     if (len < ETH_HLEN) return false;
     uint32_t off = ETH_HLEN;
     uint16_t proto = load_be16(p + 12);
@@ -943,21 +1016,21 @@ inline bool parse_frame(const uint8_t* p, uint32_t len, Parsed& f) {
     if (proto == ETH_P_IP) {  // 版本 / IHL 在 0、總長度在 2、分段在 6、協定在 9
         if (n < 20 || (l3[0] >> 4) != 4) return false;
         const uint32_t ihl = (l3[0] & 0x0f) * 4u, total = load_be16(l3 + 2), frag = load_be16(l3 + 6);
-        if (ihl < 20 || ihl > n || total < ihl || total > n) return false;
+        if (ihl < 20 || ihl > n || total < ihl || total > n + more) return false;
         f.l4_proto = l3[9];
         f.l4 = off + ihl;
         f.l4_len = total - ihl;
         f.fragment = (frag & 0x3fff) != 0;
         if (frag & 0x1fff) return true;  // 非第一個分段：沒有 L4 標頭可檢查
-        return l4_fits(f.l4_proto, l3 + ihl, f.l4_len, (frag & 0x2000) != 0);
+        return l4_fits(f.l4_proto, l3 + ihl, f.l4_len, std::min(f.l4_len, n - ihl), (frag & 0x2000) != 0);
     }
     if (proto == ETH_P_IPV6) {  // payload 長度在 4、下一個標頭在 6
         if (n < 40 || (l3[0] >> 4) != 6) return false;
         f.l4_proto = l3[6];
         f.l4 = off + 40;
         f.l4_len = load_be16(l3 + 4);
-        if (f.l4_len > n - 40) return false;
-        return l4_fits(f.l4_proto, l3 + 40, f.l4_len, false);
+        if (f.l4_len > n - 40 + more) return false;
+        return l4_fits(f.l4_proto, l3 + 40, f.l4_len, std::min(f.l4_len, n - 40), false);
     }
     return true;
 }
@@ -987,9 +1060,12 @@ inline bool ip4_unusable_src(const uint8_t* a) {  // 0.0.0.0/8、127/8、多播 
     return a[0] == 0 || a[0] == 127 || a[0] >= 224;
 }
 
-inline Verdict make_echo(uint8_t* pkt, uint32_t len, const EchoPolicy& pol) {
+// more：--jumbo 時封包其餘的 buffer（標頭都在第一個 buffer，只有 UDP 檢查和要讀它們）
+inline Verdict make_echo(uint8_t* pkt, uint32_t len, const EchoPolicy& pol, Buffers more = {}) {
     Parsed f;
-    if (!parse_frame(pkt, len, f)) [[unlikely]] return Verdict::Malformed;
+    uint32_t more_bytes = 0;
+    for (const auto& b : more) more_bytes += static_cast<uint32_t>(b.size());
+    if (!parse_frame(pkt, len, f, more_bytes)) [[unlikely]] return Verdict::Malformed;
     if ((f.l3_proto != ETH_P_IP && f.l3_proto != ETH_P_IPV6) || f.l4_proto != IPPROTO_UDP || f.fragment)
         return Verdict::Refused;  // 不是完整的 UDP 資料報（--all 時什麼都會進來）
     uint8_t* l3 = pkt + f.l3;
@@ -1023,7 +1099,22 @@ inline Verdict make_echo(uint8_t* pkt, uint32_t len, const EchoPolicy& pol) {
     swap_bytes(udp, udp + 2, 2);
     store_be16(udp + 6, 0);
     sum += IPPROTO_UDP + ulen;
-    const uint16_t c = csum_fold(csum_add(sum, udp, ulen));
+    uint16_t c = 0;
+    if (more.empty()) {
+        c = csum_fold(csum_add(sum, udp, ulen));
+    } else {  // --jumbo：UDP 資料延續到後面的 buffer
+        CsumStream cs{sum};
+        uint32_t left = ulen;
+        const uint32_t first = std::min(left, len - f.l4);
+        cs.add(udp, first);
+        left -= first;
+        for (const auto& b : more) {
+            const uint32_t k = std::min<uint32_t>(left, static_cast<uint32_t>(b.size()));
+            cs.add(b.data(), k);
+            left -= k;
+        }
+        c = csum_fold(cs.sum);
+    }
     store_be16(udp + 6, c == 0 ? 0xffff : c);  // 算出 0 時寫 0xffff（0 代表「沒有檢查和」）
     swap_mac(pkt);
     return Verdict::Send;
@@ -1031,9 +1122,9 @@ inline Verdict make_echo(uint8_t* pkt, uint32_t len, const EchoPolicy& pol) {
 // >8 echo
 
 // l2fwd：標頭一致就交換 MAC 送回
-inline Verdict make_l2fwd(uint8_t* pkt, uint32_t len) {
+inline Verdict make_l2fwd(uint8_t* pkt, uint32_t len, uint32_t more_bytes = 0) {
     Parsed f;
-    if (!parse_frame(pkt, len, f)) [[unlikely]] return Verdict::Malformed;
+    if (!parse_frame(pkt, len, f, more_bytes)) [[unlikely]] return Verdict::Malformed;
     swap_mac(pkt);
     return Verdict::Send;
 }
@@ -1072,6 +1163,8 @@ struct alignas(64) WorkerCounters {
     std::atomic<uint64_t> tx_completed{0}, fill_submitted{0}, syscalls{0};
     std::atomic<uint64_t> malformed{0};  // 標頭不一致：不轉送、不回音
     std::atomic<uint64_t> refused{0};    // echo：合法但不回應（迴圈防護、不是送給我們、不是 UDP）
+    // --jumbo：一個封包第一個以外的 buffer（描述子）數。frame 的帳以描述子計：收到的描述子 = rx_packets + rx_extra_bufs
+    std::atomic<uint64_t> rx_extra_bufs{0}, tx_extra_bufs{0};
 };
 static_assert(sizeof(WorkerCounters) % 64 == 0);
 
@@ -1081,9 +1174,10 @@ inline void bump(std::atomic<uint64_t>& c, uint64_t n) {  // 單一寫者：不�
 
 class Worker {
 public:
+    // 一個佇列一個 Worker。count、rate：這個佇列的份（多佇列時由 run() 分配；0 = 不限）
     Worker(const Config& cfg, UmemArea& area, XskUmem& umem, XskSocket& xsk, std::span<const uint8_t> tx_template,
-           const EchoPolicy& echo)
-        : cfg_(cfg), area_(area), umem_(umem), xsk_(xsk), echo_(echo), alloc_(cfg.frames, cfg.frame_size),
+           const EchoPolicy& echo, uint64_t count, uint64_t rate)
+        : cfg_(cfg), area_(area), umem_(umem), xsk_(xsk), echo_(echo), count_(count), rate_(rate), alloc_(cfg.frames, cfg.frame_size),
           frame_mask_(~static_cast<uint64_t>(cfg.frame_size - 1)), tx_len_(static_cast<uint32_t>(tx_template.size())) {
         if (cfg.mode == Mode::TxOnly)  // 每個 frame 先寫好樣板，送出時只需填描述子
             for (uint32_t i = 0; i < cfg.frames; ++i)
@@ -1098,8 +1192,12 @@ public:
     void set_tx_per_kick(uint32_t n) { tx_per_kick_ = n; }
     void run();
     void request_stop() { stop_.store(true, std::memory_order_relaxed); }
-    void mark_finished() { finished_.store(true, std::memory_order_release); }  // run() 丟出例外時由執行緒設定
+    void mark_failed() {  // run() 丟出例外時由執行緒設定
+        failed_.store(true, std::memory_order_release);
+        finished_.store(true, std::memory_order_release);
+    }
     bool finished() const { return finished_.load(std::memory_order_acquire); }
+    bool failed() const { return failed_.load(std::memory_order_acquire); }
     // 工作執行緒真正在 CPU 上的時間 / 經過時間（%）：遠低於 100 表示它常在睡或被別的程序搶走 CPU
     double cpu_percent() const { return wall_s_ > 0 ? cpu_s_ / wall_s_ * 100 : 0; }
     const WorkerCounters& counters() const { return c_; }
@@ -1107,19 +1205,24 @@ public:
     struct Accounting { uint32_t total, free, in_fill, in_tx; bool free_list_ok; bool balanced() const {
         return free_list_ok && free + in_fill + in_tx == total; } };
     Accounting accounting() const {
-        const uint64_t in_fill = c_.fill_submitted.load() - c_.rx_packets.load();
-        const uint64_t in_tx = c_.tx_packets.load() - c_.tx_completed.load();
+        const uint64_t in_fill = c_.fill_submitted.load() - c_.rx_packets.load() - c_.rx_extra_bufs.load();
+        const uint64_t in_tx = c_.tx_packets.load() + c_.tx_extra_bufs.load() - c_.tx_completed.load();
         return {alloc_.total(), alloc_.available(), static_cast<uint32_t>(in_fill), static_cast<uint32_t>(in_tx),
                 alloc_.free_list_valid(cfg_.frame_size)};
     }
 
 private:
+    bool tx_in_flight() const {  // tx 環裡還有核心沒送完的描述子
+        return c_.tx_packets.load(std::memory_order_relaxed) + c_.tx_extra_bufs.load(std::memory_order_relaxed) !=
+               c_.tx_completed.load(std::memory_order_relaxed);
+    }
     bool stopping() const {
         return g_stop.load(std::memory_order_relaxed) || stop_.load(std::memory_order_relaxed);
     }
     void complete_tx();
     void refill_fill();
     uint32_t rx_batch();
+    uint32_t rx_batch_sg();
     uint32_t tx_generate(uint64_t budget);
     void kick_tx();
     void wait_idle();
@@ -1130,12 +1233,14 @@ private:
     XskUmem& umem_;
     XskSocket& xsk_;
     const EchoPolicy echo_;
+    const uint64_t count_, rate_;  // 這個佇列的 --count、--rate 份
     FrameAllocator alloc_;
     const uint64_t frame_mask_;
     const uint32_t tx_len_;
     WorkerCounters c_;
     std::atomic<bool> stop_{false};
     std::atomic<bool> finished_{false};
+    std::atomic<bool> failed_{false};
     uint32_t idle_ = 0;
     uint32_t tx_per_kick_ = kCopyTxPerKick;
     bool busy_poll_ = cfg_.busy_poll;             // 實際上是否 busy-poll（socket 沒有 NAPI id 時關掉）
@@ -1233,6 +1338,77 @@ uint32_t Worker::rx_batch() {
 }
 // >8 rx_batch
 
+// 8< rx_batch_sg
+// --jumbo（XDP_USE_SG）：一個封包可以跨好幾個 frame。核心依序放進 rx 環，除了最後一個，每個描述子的 options 都有
+// XDP_PKT_CONTD；標頭都在第一個 buffer。一批只處理完整的封包：批次尾巴不完整的封包用 cancel 退回 rx 環，下一輪再收
+// （所以一批至少要放得下一個最長的封包：kMaxSgBuffers 個描述子）。轉送時描述子照原樣放進 tx 環，
+// 前面的都帶 XDP_PKT_CONTD——核心把它們組回一個封包送出；MAC / IP / 埠的修改只動第一個 buffer，payload 不複製。
+uint32_t Worker::rx_batch_sg() {
+    uint32_t limit = std::max(cfg_.batch, kMaxSgBuffers);
+    const bool forward = cfg_.mode != Mode::RxDrop;
+    if (forward) {
+        limit = std::min(limit, xsk_prod_nb_free(&xsk_.tx, limit));
+        if (limit < kMaxSgBuffers) [[unlikely]] return 0;  // tx 環的空位不夠一個最長的封包：先讓核心送
+    }
+    uint32_t idx_rx = 0;
+    uint32_t n = xsk_ring_cons__peek(&xsk_.rx, limit, &idx_rx);
+    uint32_t complete = n;  // 最後一個完整封包之後的位置
+    while (complete > 0 && (xsk_ring_cons__rx_desc(&xsk_.rx, idx_rx + complete - 1)->options & kXdpPktContd)) --complete;
+    if (complete < n) xsk_ring_cons__cancel(&xsk_.rx, n - complete);
+    n = complete;
+    if (n == 0) return 0;
+    std::array<xdp_desc, kMaxBatch> out;
+    std::array<std::span<const uint8_t>, kMaxSgBuffers> more;
+    uint32_t sent = 0, packets = 0, sent_packets = 0, malformed = 0, refused = 0;
+    uint64_t rx_bytes = 0, tx_bytes = 0;
+    for (uint32_t i = 0; i < n;) {
+        uint32_t end = i;  // 這個封包最後一個描述子
+        while (xsk_ring_cons__rx_desc(&xsk_.rx, idx_rx + end)->options & kXdpPktContd) ++end;
+        ++packets;
+        uint32_t pkt_bytes = 0, nmore = 0;
+        for (uint32_t k = i; k <= end; ++k) {
+            const xdp_desc* d = xsk_ring_cons__rx_desc(&xsk_.rx, idx_rx + k);
+            pkt_bytes += d->len;
+            if (k > i && nmore < more.size())
+                more[nmore++] = {static_cast<const uint8_t*>(xsk_umem__get_data(area_.data(), d->addr)), d->len};
+        }
+        rx_bytes += pkt_bytes;
+        const xdp_desc* first = xsk_ring_cons__rx_desc(&xsk_.rx, idx_rx + i);
+        uint8_t* pkt = static_cast<uint8_t*>(xsk_umem__get_data(area_.data(), first->addr));
+        Verdict v = Verdict::Refused;
+        if (forward)
+            v = end - i + 1 > kMaxSgBuffers ? Verdict::Malformed
+                : cfg_.mode == Mode::L2Fwd ? make_l2fwd(pkt, first->len, pkt_bytes - first->len)
+                                           : make_echo(pkt, first->len, echo_, Buffers(more.data(), nmore));
+        for (uint32_t k = i; k <= end; ++k) {
+            const xdp_desc* d = xsk_ring_cons__rx_desc(&xsk_.rx, idx_rx + k);
+            if (v == Verdict::Send) out[sent++] = xdp_desc{d->addr, d->len, k < end ? kXdpPktContd : 0};
+            else alloc_.release(d->addr & frame_mask_);
+        }
+        if (v == Verdict::Send) { ++sent_packets; tx_bytes += pkt_bytes; }
+        else if (forward) ++(v == Verdict::Malformed ? malformed : refused);
+        i = end + 1;
+    }
+    xsk_ring_cons__release(&xsk_.rx, n);
+    bump(c_.rx_packets, packets);
+    bump(c_.rx_extra_bufs, n - packets);
+    bump(c_.rx_bytes, rx_bytes);
+    bump(c_.malformed, malformed);
+    bump(c_.refused, refused);
+    if (sent) {
+        uint32_t idx_tx = 0;  // 一定成功：tx 環至少有 limit ≥ n ≥ sent 個空位
+        xsk_ring_prod__reserve(&xsk_.tx, sent, &idx_tx);
+        for (uint32_t k = 0; k < sent; ++k) *xsk_ring_prod__tx_desc(&xsk_.tx, idx_tx + k) = out[k];
+        xsk_ring_prod__submit(&xsk_.tx, sent);
+        bump(c_.tx_packets, sent_packets);
+        bump(c_.tx_extra_bufs, sent - sent_packets);
+        bump(c_.tx_bytes, tx_bytes);
+        for (uint32_t k = 0; k < sent; k += tx_per_kick_) kick_tx();
+    }
+    return n;
+}
+// >8 rx_batch_sg
+
 // 8< tx_generate
 // txonly：從空閒堆疊取 frame（內容是預先寫好的樣板），填描述子，一次 submit
 uint32_t Worker::tx_generate(uint64_t budget) {
@@ -1257,8 +1433,7 @@ uint32_t Worker::tx_generate(uint64_t budget) {
 // 沒有封包時：先空轉一會兒（延遲最低），再用 poll() 睡覺（不白燒 CPU）
 void Worker::wait_idle() {
     // 轉送模式：tx 環裡可能還有沒送出的（copy 模式每次 sendto 只送 32 個），睡覺前先催一次
-    if (cfg_.mode != Mode::RxDrop && c_.tx_packets.load(std::memory_order_relaxed) !=
-                                         c_.tx_completed.load(std::memory_order_relaxed)) {
+    if (cfg_.mode != Mode::RxDrop && tx_in_flight()) {
         kick_tx();
         complete_tx();
     }
@@ -1303,14 +1478,14 @@ void Worker::run() {
         if (txonly) {
             uint64_t budget = UINT64_MAX;
             const uint64_t sent = c_.tx_packets.load(std::memory_order_relaxed);
-            if (cfg_.count && sent >= cfg_.count) break;
-            if (cfg_.count) budget = cfg_.count - sent;
+            if (count_ && sent >= count_) break;
+            if (count_) budget = count_ - sent;
             double wait_s = 0;
-            if (cfg_.rate) {  // 依經過時間算出目前「可以送」的數量
+            if (rate_) {  // 依經過時間算出目前「可以送」的數量
                 const double el = std::chrono::duration<double>(Clock::now() - t0).count();
-                const auto allowed = static_cast<uint64_t>(el * static_cast<double>(cfg_.rate)) + 1;
+                const auto allowed = static_cast<uint64_t>(el * static_cast<double>(rate_)) + 1;
                 budget = std::min(budget, allowed > sent ? allowed - sent : 0);
-                wait_s = static_cast<double>(sent + 1) / static_cast<double>(cfg_.rate) - el;
+                wait_s = static_cast<double>(sent + 1) / static_cast<double>(rate_) - el;
             }
             if (budget == 0) {  // 限速：睡到下一個配額（最多 1 ms，才能及時看到停止旗標）
                 std::this_thread::sleep_for(std::chrono::duration<double>(std::clamp(wait_s, 5e-6, 1e-3)));
@@ -1322,18 +1497,18 @@ void Worker::run() {
             if (n == 0 && alloc_.available() == 0) kick_tx();             // frame 都在核心手上：催它送
         } else {
             refill_fill();
-            if (rx_batch() == 0) {
+            if ((cfg_.jumbo ? rx_batch_sg() : rx_batch()) == 0) {
                 wait_idle();
             } else {
                 idle_ = 0;
                 if (busy_poll_pending_) [[unlikely]] check_busy_poll();
             }
-            if (cfg_.count && c_.rx_packets.load(std::memory_order_relaxed) >= cfg_.count) break;
+            if (count_ && c_.rx_packets.load(std::memory_order_relaxed) >= count_) break;
         }
     }
     // 收尾：等核心送完 tx 環裡的 frame，讓每個 frame 都回到帳上
     const auto deadline = Clock::now() + kTxDrainTimeout;
-    while (cfg_.mode != Mode::RxDrop && c_.tx_packets.load() != c_.tx_completed.load() && Clock::now() < deadline) {
+    while (cfg_.mode != Mode::RxDrop && tx_in_flight() && Clock::now() < deadline) {
         kick_tx();
         complete_tx();
         std::this_thread::sleep_for(std::chrono::microseconds(100));
@@ -1354,13 +1529,13 @@ struct Bound {
 // 8< bind
 // 預設先試 zero-copy（驅動直接 DMA 進 UMEM）；驅動不支援就重建 UMEM 與 socket，改用 copy 模式。
 // 失敗的 bind 已經在 UMEM 的 fd 上設定了環，不能重用，所以 umem 要整個重建。
-Bound create_socket(const Config& cfg, const Device& dev, UmemArea& area, std::optional<XskUmem>& umem,
+Bound create_socket(const Config& cfg, uint32_t queue, const Device& dev, UmemArea& area, std::optional<XskUmem>& umem,
                     XskSocket& xsk) {
-    const uint16_t wake = cfg.need_wakeup ? XDP_USE_NEED_WAKEUP : 0;
+    const uint16_t wake = (cfg.need_wakeup ? XDP_USE_NEED_WAKEUP : 0) | (cfg.jumbo ? kXdpUseSg : 0);
     const bool try_zc = cfg.bind != BindPref::Copy && !cfg.skb_mode;
     if (try_zc) {
         umem.emplace(area, cfg);
-        const int err = xsk.create(cfg, *umem, XDP_ZEROCOPY | wake);
+        const int err = xsk.create(cfg, queue, *umem, XDP_ZEROCOPY | wake);
         if (err == 0) return {true};
         if (cfg.bind == BindPref::ZeroCopy)
             throw call_failed("xsk_socket__create(XDP_ZEROCOPY)", -err,
@@ -1374,10 +1549,12 @@ Bound create_socket(const Config& cfg, const Device& dev, UmemArea& area, std::o
         umem.reset();
     }
     umem.emplace(area, cfg);
-    if (const int err = xsk.create(cfg, *umem, XDP_COPY | wake); err)
+    if (const int err = xsk.create(cfg, queue, *umem, XDP_COPY | wake); err)
         throw call_failed("xsk_socket__create(XDP_COPY)", -err,
                   err == -EBUSY ? "這個佇列已經綁了另一個 AF_XDP socket"
-                                : "核心是否有 CONFIG_XDP_SOCKETS？佇列編號是否正確？");
+                  : cfg.jumbo && (err == -EINVAL || err == -EOPNOTSUPP)
+                      ? "--jumbo：這個核心不支援 AF_XDP multi-buffer（XDP_USE_SG，Linux 6.6+）；拿掉 --jumbo 並把 MTU 調到一個 frame 放得下"
+                      : "核心是否有 CONFIG_XDP_SOCKETS？佇列編號是否正確？");
     return {false};
 }
 // >8 bind
@@ -1405,6 +1582,12 @@ uint32_t raise_tx_budget(int fd, uint32_t want) {
 struct KernelStats {
     uint64_t rx_dropped = 0, rx_invalid_descs = 0, rx_ring_full = 0, rx_fill_ring_empty_descs = 0;
     uint64_t tx_invalid_descs = 0, tx_ring_empty_descs = 0;
+    KernelStats& operator+=(const KernelStats& o) {  // 多佇列：每個 socket 各一份，加總
+        rx_dropped += o.rx_dropped; rx_invalid_descs += o.rx_invalid_descs; rx_ring_full += o.rx_ring_full;
+        rx_fill_ring_empty_descs += o.rx_fill_ring_empty_descs; tx_invalid_descs += o.tx_invalid_descs;
+        tx_ring_empty_descs += o.tx_ring_empty_descs;
+        return *this;
+    }
 };
 
 KernelStats read_xdp_statistics(int fd) {
@@ -1421,11 +1604,17 @@ struct Snapshot {
         return {c.rx_packets.load(), c.rx_bytes.load(), c.tx_packets.load(), c.tx_bytes.load(), c.malformed.load(),
                 c.refused.load()};
     }
+    Snapshot& operator+=(const Snapshot& o) {
+        rx_packets += o.rx_packets; rx_bytes += o.rx_bytes; tx_packets += o.tx_packets; tx_bytes += o.tx_bytes;
+        malformed += o.malformed; refused += o.refused;
+        return *this;
+    }
 };
 
 // 8< stats
+// 多佇列時 per_queue 是「｜每佇列 rx pps q0=… q1=…」，單一佇列時是空的
 void print_stats_line(int second, double dt, const Snapshot& now, const Snapshot& prev, const KernelStats& ks,
-                      const XdpAttachment::ProgStats& ps) {
+                      const XdpAttachment::ProgStats& ps, const std::string& per_queue) {
     const double rx_pps = static_cast<double>(now.rx_packets - prev.rx_packets) / dt;
     const double tx_pps = static_cast<double>(now.tx_packets - prev.tx_packets) / dt;
     const double rx_mbps = static_cast<double>(now.rx_bytes - prev.rx_bytes) * 8 / dt / 1e6;
@@ -1433,10 +1622,10 @@ void print_stats_line(int second, double dt, const Snapshot& now, const Snapshot
     std::printf("[統計] 第 %d 秒 rx %.0f pps %.1f Mbit/s｜tx %.0f pps %.1f Mbit/s｜XDP_STATISTICS rx_dropped=%" PRIu64
                 " rx_invalid_descs=%" PRIu64 " rx_ring_full=%" PRIu64 " rx_fill_ring_empty_descs=%" PRIu64
                 " tx_invalid_descs=%" PRIu64 " tx_ring_empty_descs=%" PRIu64 "｜malformed=%" PRIu64 " refused=%" PRIu64
-                "｜XDP 程式 redirected=%" PRIu64 " passed=%" PRIu64 " not_local=%" PRIu64 " no_socket=%" PRIu64 "\n",
+                "｜XDP 程式 redirected=%" PRIu64 " passed=%" PRIu64 " not_local=%" PRIu64 " no_socket=%" PRIu64 "%s\n",
                 second, rx_pps, rx_mbps, tx_pps, tx_mbps, ks.rx_dropped, ks.rx_invalid_descs, ks.rx_ring_full,
                 ks.rx_fill_ring_empty_descs, ks.tx_invalid_descs, ks.tx_ring_empty_descs, now.malformed, now.refused,
-                ps.redirected, ps.passed, ps.not_local, ps.no_socket);
+                ps.redirected, ps.passed, ps.not_local, ps.no_socket, per_queue.c_str());
 }
 // >8 stats
 
@@ -1504,55 +1693,270 @@ void busy_poll_fallback(const Config& cfg, std::optional<IrqDeferralOff>& deferr
 // XDP 程式的設定（xsk_cfg map 的一筆）與 echo 的規則：同一份介面資訊（MAC、最多 kMaxIp4 個 IPv4），兩邊一致
 XskCfg xsk_cfg_for(const Config& cfg, const Device& dev) {
     XskCfg c{static_cast<uint32_t>(::getpid()), cfg.udp_port, static_cast<uint8_t>(cfg.all ? 1 : 0),
-             static_cast<uint8_t>(cfg.broadcast ? 1 : 0), dev.mac, static_cast<uint8_t>(dev.ip4.size()), 0, {}};
+             static_cast<uint8_t>(cfg.broadcast ? 1 : 0), dev.mac, static_cast<uint8_t>(dev.ip4.size()),
+             static_cast<uint8_t>(cfg.fwd_if.empty() ? 0 : 1), {}};
     for (size_t i = 0; i < dev.ip4.size(); ++i) c.ip4[i] = dev.ip4[i].s_addr;
     return c;
 }
 
 EchoPolicy echo_policy_for(const Config& cfg, const XskCfg& x) { return {cfg.udp_port, x.mac, x.ip4, x.n_ip4}; }
 
-void print_ready(const Config& cfg, const Device& dev, bool zerocopy, const XdpAttachment& xdp, uint32_t tx_budget) {
+// 8< two_port
+// 兩埠轉送（--fwd-if）：兩個介面上的兩個 socket 共用一個 UMEM（XDP_SHARED_UMEM）。從 A 的 rx 環拿到的描述子原樣放進 B 的
+// tx 環——同一塊 UMEM，位址在兩個 socket 都有效，frame 在兩埠之間不複製（bpf-examples 的 AF_XDP-forwarding 也是這樣）。
+// 每個 socket 有自己的 fill 與 completion 環；frame 配置器只有一個，所以兩埠在同一個執行緒裡輪流處理，不需要鎖。
+// 轉送不改內容（像一條線），標頭不一致的不送（malformed）。frame 的帳：空閒 + 兩個 fill 環 + 兩個 tx 環 = frames。
+class TwoPort {
+public:
+    struct Port {
+        XskSocket& xsk;
+        xsk_ring_prod& fill;
+        xsk_ring_cons& comp;
+        WorkerCounters c;  // rx_* = 這個埠收到的，tx_* = 從這個埠送出的
+    };
+    TwoPort(const Config& cfg, const UmemArea& area, XskUmem& umem, XskSocket& a, XskSocket& b, uint32_t tx_per_kick)
+        : cfg_(cfg), area_(area.data()), alloc_(cfg.frames, cfg.frame_size), frame_mask_(~static_cast<uint64_t>(cfg.frame_size - 1)),
+          tx_per_kick_(tx_per_kick), a_{a, umem.fill, umem.comp, {}}, b_{b, b.fill, b.comp, {}} {}
+    void prime() { refill(a_); refill(b_); }
+    void run();
+    void request_stop() { stop_.store(true, std::memory_order_relaxed); }
+    void mark_failed() { failed_.store(true); finished_.store(true, std::memory_order_release); }
+    bool finished() const { return finished_.load(std::memory_order_acquire); }
+    bool failed() const { return failed_.load(std::memory_order_acquire); }
+    double cpu_percent() const { return wall_s_ > 0 ? cpu_s_ / wall_s_ * 100 : 0; }
+    const Port& port(int i) const { return i == 0 ? a_ : b_; }
+    Worker::Accounting accounting() const {
+        uint64_t in_fill = 0, in_tx = 0;
+        for (const Port* p : {&a_, &b_}) {
+            in_fill += p->c.fill_submitted.load() - p->c.rx_packets.load();
+            in_tx += p->c.tx_packets.load() - p->c.tx_completed.load();
+        }
+        return {alloc_.total(), alloc_.available(), static_cast<uint32_t>(in_fill), static_cast<uint32_t>(in_tx),
+                alloc_.free_list_valid(cfg_.frame_size)};
+    }
+private:
+    static bool in_flight(const Port& p) { return p.c.tx_packets.load() != p.c.tx_completed.load(); }
+    bool stopping() const { return g_stop.load(std::memory_order_relaxed) || stop_.load(std::memory_order_relaxed); }
+    void complete(Port& p) {  // 這個埠送完的 frame 回到（共用的）空閒堆疊
+        uint32_t idx = 0;
+        const uint32_t n = xsk_ring_cons__peek(&p.comp, kMaxRingSize, &idx);
+        for (uint32_t i = 0; i < n; ++i) alloc_.release(*xsk_ring_cons__comp_addr(&p.comp, idx + i) & frame_mask_);
+        if (n) { xsk_ring_cons__release(&p.comp, n); bump(p.c.tx_completed, n); }
+    }
+    void refill(Port& p) {  // 空閒 frame 交給這個埠的 fill 環
+        const uint32_t n = std::min(alloc_.available(), xsk_prod_nb_free(&p.fill, std::min(alloc_.available(), kMaxRingSize)));
+        uint32_t idx = 0;
+        if (n == 0 || xsk_ring_prod__reserve(&p.fill, n, &idx) != n) return;
+        for (uint32_t i = 0; i < n; ++i) *xsk_ring_prod__fill_addr(&p.fill, idx + i) = alloc_.alloc();
+        xsk_ring_prod__submit(&p.fill, n);
+        bump(p.c.fill_submitted, n);
+    }
+    void kick(Port& p) {
+        if (cfg_.need_wakeup && !xsk_ring_prod__needs_wakeup(&p.xsk.tx)) return;
+        bump(a_.c.syscalls, 1);
+        ::sendto(p.xsk.fd(), nullptr, 0, MSG_DONTWAIT, nullptr, 0);  // 失敗（EAGAIN、ENOBUFS）就下一輪再踢
+    }
+    // in 收到的一批原樣放進 out 的 tx 環：描述子（UMEM 位址、長度）直接搬，資料不動
+    uint32_t forward(Port& in, Port& out) {
+        const uint32_t limit = std::min(cfg_.batch, xsk_prod_nb_free(&out.xsk.tx, cfg_.batch));
+        uint32_t idx_rx = 0;
+        const uint32_t n = limit ? xsk_ring_cons__peek(&in.xsk.rx, limit, &idx_rx) : 0;
+        if (n == 0) return 0;
+        std::array<xdp_desc, kMaxBatch> outd;
+        uint32_t sent = 0, malformed = 0;
+        uint64_t bytes = 0, sent_bytes = 0;
+        for (uint32_t i = 0; i < n; ++i) {
+            const xdp_desc* d = xsk_ring_cons__rx_desc(&in.xsk.rx, idx_rx + i);
+            Parsed f;
+            bytes += d->len;
+            if (!parse_frame(static_cast<const uint8_t*>(xsk_umem__get_data(area_, d->addr)), d->len, f)) [[unlikely]] {
+                ++malformed;
+                alloc_.release(d->addr & frame_mask_);
+                continue;
+            }
+            outd[sent++] = xdp_desc{d->addr, d->len, 0};
+            sent_bytes += d->len;
+        }
+        xsk_ring_cons__release(&in.xsk.rx, n);
+        bump(in.c.rx_packets, n);
+        bump(in.c.rx_bytes, bytes);
+        bump(in.c.malformed, malformed);
+        if (sent) {
+            uint32_t idx_tx = 0;  // 一定成功：上面確認過 out 的 tx 環至少有 limit ≥ sent 個空位
+            xsk_ring_prod__reserve(&out.xsk.tx, sent, &idx_tx);
+            for (uint32_t i = 0; i < sent; ++i) *xsk_ring_prod__tx_desc(&out.xsk.tx, idx_tx + i) = outd[i];
+            xsk_ring_prod__submit(&out.xsk.tx, sent);
+            bump(out.c.tx_packets, sent);
+            bump(out.c.tx_bytes, sent_bytes);
+            for (uint32_t k = 0; k < sent; k += tx_per_kick_) kick(out);
+        }
+        return n;
+    }
+    void wait_idle() {
+        for (Port* p : {&a_, &b_}) {
+            if (in_flight(*p)) { kick(*p); complete(*p); }
+            if (cfg_.need_wakeup && xsk_ring_prod__needs_wakeup(&p->fill)) {
+                bump(a_.c.syscalls, 1);
+                ::recvfrom(p->xsk.fd(), nullptr, 0, MSG_DONTWAIT, nullptr, nullptr);
+            }
+        }
+        if (++idle_ < kIdleSpins) return;
+        idle_ = 0;
+        std::array<pollfd, 2> pf{{{a_.xsk.fd(), POLLIN, 0}, {b_.xsk.fd(), POLLIN, 0}}};
+        bump(a_.c.syscalls, 1);
+        ::poll(pf.data(), pf.size(), kIdlePollMs);
+    }
+
+    const Config& cfg_;
+    uint8_t* const area_;  // 共用 UMEM 的起點：兩個 socket 的描述子位址都相對於它
+    FrameAllocator alloc_;
+    const uint64_t frame_mask_;
+    const uint32_t tx_per_kick_;
+    Port a_, b_;
+    std::atomic<bool> stop_{false}, finished_{false}, failed_{false};
+    uint32_t idle_ = 0;
+    double cpu_s_ = 0, wall_s_ = 0;
+};
+
+void TwoPort::run() {
+    using Clock = std::chrono::steady_clock;
+    const auto t0 = Clock::now();
+    while (!stopping()) {
+        complete(a_);
+        complete(b_);
+        refill(a_);
+        refill(b_);
+        if (forward(a_, b_) + forward(b_, a_) == 0) wait_idle();
+        else idle_ = 0;
+        if (cfg_.count && a_.c.rx_packets.load(std::memory_order_relaxed) + b_.c.rx_packets.load(std::memory_order_relaxed) >= cfg_.count)
+            break;
+    }
+    const auto deadline = Clock::now() + kTxDrainTimeout;  // 收尾：等兩個埠送完
+    while ((in_flight(a_) || in_flight(b_)) && Clock::now() < deadline) {
+        for (Port* p : {&a_, &b_}) { kick(*p); complete(*p); }
+        std::this_thread::sleep_for(std::chrono::microseconds(100));
+    }
+    timespec ts{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    cpu_s_ = static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+    wall_s_ = std::chrono::duration<double>(Clock::now() - t0).count();
+    finished_.store(true, std::memory_order_release);
+}
+// >8 two_port
+
+// 8< lane
+// 多佇列（--queues N）：一個佇列一條「車道」——自己的 UMEM 記憶體、UMEM（fill / completion 環）、socket 與 Worker，
+// 車道之間什麼都不共用（沒有鎖、沒有共用的環），所以每條車道的執行緒可以各自固定在一顆 CPU 上。
+// XDP 程式用 ctx->rx_queue_index 當 XSKMAP 的 key（錨點 xdp_prog），每個佇列的封包只會進那個佇列的 socket。
+// 放在 unique_ptr 裡：Worker 拿著其他成員的參考，車道不能搬動。成員依宣告的相反順序釋放：Worker → socket → UMEM → 記憶體
+struct Lane {
+    Lane(const Config& cfg, uint32_t q, const Device& dev, int pinned)
+        : queue(q), cpu(pinned), area(static_cast<size_t>(cfg.frames) * cfg.frame_size) {
+        bound = create_socket(cfg, q, dev, area, umem, xsk);
+    }
+    uint32_t queue;
+    int cpu;  // 執行緒固定在哪顆 CPU（-1 = 不固定）
+    UmemArea area;
+    std::optional<XskUmem> umem;
+    XskSocket xsk;
+    Bound bound;
+    std::optional<Worker> worker;
+};
+using Lanes = std::vector<std::unique_ptr<Lane>>;
+
+// 每條車道的執行緒固定在哪顆 CPU：--pin-cpu N 時第 i 條在 N+i；沒給而且不只一個佇列時，依序放在允許的 CPU 上
+// （sched_getaffinity，taskset 限制過的也算），佇列比 CPU 多就輪流放；只有一個佇列又沒給 --pin-cpu 時不固定
+std::vector<int> lane_cpus(const Config& cfg) {
+    std::vector<int> cpus(cfg.queues, -1);
+    if (cfg.pin_cpu >= 0) {
+        for (uint32_t i = 0; i < cfg.queues; ++i) cpus[i] = cfg.pin_cpu + static_cast<int>(i);
+        return cpus;
+    }
+    if (cfg.queues == 1) return cpus;
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (::sched_getaffinity(0, sizeof(set), &set) != 0) throw call_failed("sched_getaffinity", errno, "");
+    std::vector<int> allowed;
+    for (int c = 0; c < CPU_SETSIZE; ++c)
+        if (CPU_ISSET(c, &set)) allowed.push_back(c);
+    for (uint32_t i = 0; i < cfg.queues && !allowed.empty(); ++i) cpus[i] = allowed[i % allowed.size()];
+    return cpus;
+}
+
+// 總數分給 n 個佇列（--count、txonly 的 --rate）：前 total % n 個多 1；0 = 不限
+uint64_t share(uint64_t total, uint32_t n, uint32_t i) { return total == 0 ? 0 : total / n + (i < total % n ? 1 : 0); }
+// >8 lane
+
+void print_ready(const Config& cfg, const Device& dev, const Lanes& lanes, const XdpAttachment& xdp, uint32_t tx_budget) {
     std::string local = "送給 " + format_mac(dev.mac) + (cfg.broadcast ? " 與廣播 / 多播" : "");
     for (const auto& a : dev.ip4) {
         std::array<char, INET_ADDRSTRLEN> ip{};
         local += std::string(&a == dev.ip4.data() ? "、IPv4 " : " ") + ::inet_ntop(AF_INET, &a, ip.data(), ip.size());
     }
     const std::string what = cfg.all ? std::string("攔截全部封包") : "攔截 UDP 埠 " + std::to_string(cfg.udp_port) + "（" + local + "）";
-    std::printf("[就緒] %s 佇列 %u：mode=%s bind=%s xdp=%s（程式 id %u）need_wakeup=%d busy_poll=%d "
-                "frames=%u frame_size=%u batch=%u tx_budget=%u %s\n",
-                cfg.ifname.c_str(), cfg.queue, std::string(mode_name(cfg.mode)).c_str(), zerocopy ? "zerocopy" : "copy",
-                xdp.mode_name(), xdp.id(), cfg.need_wakeup, cfg.busy_poll, cfg.frames, cfg.frame_size, cfg.batch,
-                tx_budget, what.c_str());
+    std::string queues = std::to_string(cfg.queue);
+    if (cfg.queues > 1) {
+        queues += ".." + std::to_string(cfg.queue + cfg.queues - 1) + "（" + std::to_string(cfg.queues) + " 個佇列，執行緒在 CPU";
+        for (const auto& l : lanes) queues += " " + std::to_string(l->cpu);
+        queues += "）";
+    }
+    std::printf("[就緒] %s 佇列 %s：mode=%s bind=%s xdp=%s（程式 id %u）need_wakeup=%d busy_poll=%d "
+                "frames=%u frame_size=%u batch=%u tx_budget=%u queues=%u jumbo=%d %s\n",
+                cfg.ifname.c_str(), queues.c_str(), std::string(mode_name(cfg.mode)).c_str(),
+                lanes.front()->bound.zerocopy ? "zerocopy" : "copy", xdp.mode_name(), xdp.id(), cfg.need_wakeup,
+                cfg.busy_poll, cfg.frames, cfg.frame_size, cfg.batch, tx_budget, cfg.queues, cfg.jumbo, what.c_str());
 }
 
-// 主執行緒：每秒印 [統計]，確認介面還在，處理 busy-poll 的後備；直到停止旗標、--duration 或 worker 結束。
-// 回傳 false = 介面不見了
-bool supervise(const Config& cfg, const Device& dev, Worker& worker, const XskSocket& xsk, const XdpAttachment& xdp,
+// 主執行緒：每秒印 [統計]（總計；多佇列時加上每個佇列的 rx pps），確認介面還在，處理 busy-poll 的後備；
+// 直到停止旗標、--duration、--count（多佇列時是所有佇列的總數）、所有 worker 結束或任何一個出錯。回傳 false = 介面不見了
+bool supervise(const Config& cfg, const Device& dev, const Lanes& lanes, const XdpAttachment& xdp,
                std::optional<IrqDeferralOff>& deferral) {
     using Clock = std::chrono::steady_clock;
     const auto t0 = Clock::now();
-    Snapshot prev;
+    std::vector<Snapshot> prev(lanes.size());
+    Snapshot prev_total;
     auto last = t0;
     int second = 0;
     bool fallback_checked = !cfg.busy_poll;
-    while (!g_stop.load() && !worker.finished()) {
+    while (!g_stop.load()) {
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
         const auto now = Clock::now();
         if (cfg.duration_s > 0 && std::chrono::duration<double>(now - t0).count() >= cfg.duration_s) break;
-        if (!fallback_checked && worker.busy_poll_checked()) {
-            fallback_checked = true;
-            if (worker.napi_id() == 0) busy_poll_fallback(cfg, deferral);
+        bool all_finished = true, any_failed = false;
+        uint64_t rx = 0;
+        for (const auto& l : lanes) {
+            all_finished = all_finished && l->worker->finished();
+            any_failed = any_failed || l->worker->failed();
+            rx += l->worker->counters().rx_packets.load(std::memory_order_relaxed);
         }
+        if (all_finished || any_failed) break;
+        if (lanes.size() > 1 && cfg.count && cfg.mode != Mode::TxOnly && rx >= cfg.count) break;
+        for (const auto& l : lanes)
+            if (!fallback_checked && l->worker->busy_poll_checked()) {
+                fallback_checked = true;
+                if (l->worker->napi_id() == 0) busy_poll_fallback(cfg, deferral);
+            }
         if (now - last < std::chrono::seconds(1)) continue;
         // 介面被刪除（或移到別的 namespace）時 socket 不會報錯，只會再也收不到東西：每秒確認一次
         if (if_nametoindex(cfg.ifname.c_str()) != static_cast<unsigned>(dev.ifindex)) {
             std::fprintf(stderr, "錯誤：介面 %s 不見了（被刪除或移到別的 network namespace），結束\n", cfg.ifname.c_str());
             return false;
         }
-        const Snapshot s = Snapshot::of(worker.counters());
-        print_stats_line(++second, std::chrono::duration<double>(now - last).count(), s, prev,
-                         read_xdp_statistics(xsk.fd()), xdp.read_stats());
-        prev = s;
+        const double dt = std::chrono::duration<double>(now - last).count();
+        Snapshot total;
+        KernelStats ks;
+        std::string per_queue = lanes.size() > 1 ? "｜每佇列 rx pps" : "";
+        for (size_t i = 0; i < lanes.size(); ++i) {
+            const Snapshot s = Snapshot::of(lanes[i]->worker->counters());
+            if (lanes.size() > 1)
+                per_queue += " q" + std::to_string(lanes[i]->queue) + "=" +
+                             std::to_string(static_cast<uint64_t>(static_cast<double>(s.rx_packets - prev[i].rx_packets) / dt));
+            total += s;
+            ks += read_xdp_statistics(lanes[i]->xsk.fd());
+            prev[i] = s;
+        }
+        print_stats_line(++second, dt, total, prev_total, ks, xdp.read_stats(), per_queue);
+        prev_total = total;
         last = now;
     }
     return true;
@@ -1560,19 +1964,20 @@ bool supervise(const Config& cfg, const Device& dev, Worker& worker, const XskSo
 
 // 環的迴圈在自己的執行緒裡跑。執行緒裡的例外不能逃出執行緒（那是 std::terminate，XDP 程式就留在介面上）：
 // 接住、交給主執行緒；主執行緒在任何地方丟出例外，也都先停下並 join 工作執行緒（JoinOnExit）
+template <typename W>  // Worker，或兩埠轉送的 TwoPort
 class WorkerThread {
 public:
-    WorkerThread(Worker& w, int pin_cpu) : w_(w) {
+    WorkerThread(W& w, int pin_cpu) : w_(w) {
         try {
             t_ = std::thread([this] {
                 try {
                     w_.run();
                 } catch (const Failure& e) {
                     error_ = e;
-                    w_.mark_finished();
+                    w_.mark_failed();
                 } catch (const std::exception& e) {
                     error_ = Failure(kExitRuntime, std::string("環的迴圈發生例外：") + e.what());
-                    w_.mark_finished();
+                    w_.mark_failed();
                 }
             });
         } catch (const std::system_error& e) {
@@ -1599,38 +2004,66 @@ private:
         w_.request_stop();
         t_.join();
     }
-    Worker& w_;
+    W& w_;
     std::thread t_;
     std::optional<Failure> error_;  // join 之後才讀
 };
 
 // 8< summary
-void print_summary(const Config& cfg, bool zerocopy, const XdpAttachment& xdp, const Worker& worker, int fd, double secs) {
-    const auto& c = worker.counters();
-    const KernelStats ks = read_xdp_statistics(fd);
+// 總計的 key 與單一佇列時相同；多佇列時每個佇列另有 q<佇列>_rx_packets、q<佇列>_tx_packets、q<佇列>_cpu（固定在哪顆，-1 = 不固定）
+void print_summary(const Config& cfg, const XdpAttachment& xdp, const Lanes& lanes, double secs) {
+    Snapshot c;
+    KernelStats ks;
+    uint64_t syscalls = 0, rx_extra = 0, tx_extra = 0;
+    double cpu_pct = 0;
+    uint32_t frames = 0, free = 0, in_fill = 0, in_tx = 0;
+    bool balanced = true;
+    for (const auto& l : lanes) {
+        const Worker& w = *l->worker;
+        c += Snapshot::of(w.counters());
+        ks += read_xdp_statistics(l->xsk.fd());
+        syscalls += w.counters().syscalls.load();
+        rx_extra += w.counters().rx_extra_bufs.load();
+        tx_extra += w.counters().tx_extra_bufs.load();
+        cpu_pct += w.cpu_percent();
+        const auto acc = w.accounting();
+        if (!acc.balanced())
+            std::fprintf(stderr, "錯誤：佇列 %u 的 UMEM frame 對不上帳：總數 %u ≠ 空閒 %u + fill %u + tx %u（或空閒清單有重複）\n",
+                         l->queue, acc.total, acc.free, acc.in_fill, acc.in_tx);
+        balanced = balanced && acc.balanced();
+        frames += acc.total, free += acc.free, in_fill += acc.in_fill, in_tx += acc.in_tx;
+    }
     const auto ps = xdp.read_stats();
-    const auto acc = worker.accounting();
-    if (!acc.balanced())
-        std::fprintf(stderr, "錯誤：UMEM frame 對不上帳：總數 %u ≠ 空閒 %u + fill %u + tx %u（或空閒清單有重複）\n",
-                     acc.total, acc.free, acc.in_fill, acc.in_tx);
     Summary s;
-    s.add("mode", mode_name(cfg.mode)).add("bind", zerocopy ? "zerocopy" : "copy").add("xdp_mode", xdp.mode_name());
+    s.add("mode", mode_name(cfg.mode)).add("bind", lanes.front()->bound.zerocopy ? "zerocopy" : "copy").add("xdp_mode", xdp.mode_name());
     s.add("need_wakeup", int{cfg.need_wakeup}).add("busy_poll", int{cfg.busy_poll}).add("seconds", secs, 3);
-    s.add("rx_packets", c.rx_packets.load()).add("rx_bytes", c.rx_bytes.load());
-    s.add("tx_packets", c.tx_packets.load()).add("tx_bytes", c.tx_bytes.load());
-    s.add("rx_pps", static_cast<double>(c.rx_packets.load()) / secs, 0);
-    s.add("tx_pps", static_cast<double>(c.tx_packets.load()) / secs, 0);
+    s.add("rx_packets", c.rx_packets).add("rx_bytes", c.rx_bytes);
+    s.add("tx_packets", c.tx_packets).add("tx_bytes", c.tx_bytes);
+    s.add("rx_pps", static_cast<double>(c.rx_packets) / secs, 0);
+    s.add("tx_pps", static_cast<double>(c.tx_packets) / secs, 0);
     s.add("rx_dropped", ks.rx_dropped).add("rx_invalid_descs", ks.rx_invalid_descs).add("rx_ring_full", ks.rx_ring_full);
     s.add("rx_fill_ring_empty_descs", ks.rx_fill_ring_empty_descs).add("tx_ring_empty_descs", ks.tx_ring_empty_descs);
-    s.add("malformed", c.malformed.load()).add("refused", c.refused.load());
+    s.add("malformed", c.malformed).add("refused", c.refused);
+    s.add("jumbo", cfg.jumbo).add("rx_extra_bufs", rx_extra).add("tx_extra_bufs", tx_extra);  // --jumbo：第一個以外的 buffer
     s.add("xdp_redirected", ps.redirected).add("xdp_passed", ps.passed);
     s.add("xdp_not_local", ps.not_local).add("xdp_no_socket", ps.no_socket);
-    s.add("syscalls", c.syscalls.load()).add("worker_cpu_pct", worker.cpu_percent(), 0);
-    s.add("umem_frames", acc.total).add("umem_free", acc.free).add("umem_in_fill", acc.in_fill).add("umem_in_tx", acc.in_tx);
-    s.add("umem_balance", acc.balanced() ? "ok" : "mismatch");
+    s.add("syscalls", syscalls).add("worker_cpu_pct", cpu_pct, 0);
+    s.add("umem_frames", frames).add("umem_free", free).add("umem_in_fill", in_fill).add("umem_in_tx", in_tx);
+    s.add("umem_balance", balanced ? "ok" : "mismatch");
+    s.add("queues", cfg.queues);
+    for (const auto& l : lanes) {
+        const std::string q = "q" + std::to_string(l->queue) + "_";
+        s.add(q + "rx_packets", l->worker->counters().rx_packets.load());
+        s.add(q + "tx_packets", l->worker->counters().tx_packets.load());
+        s.add(q + "cpu", l->cpu);
+    }
     s.print();
 }
 // >8 summary
+
+bool all_balanced(const Lanes& lanes) {
+    return std::all_of(lanes.begin(), lanes.end(), [](const auto& l) { return l->worker->accounting().balanced(); });
+}
 
 // --unload：拿到鎖就證明介面上我們的程式都是殘留；只移除它們
 int unload(const Config& cfg, const Device& dev, const OwnerLock& lock) {
@@ -1640,9 +2073,112 @@ int unload(const Config& cfg, const Device& dev, const OwnerLock& lock) {
     return kExitOk;
 }
 
+// 8< run_two_port
+// 兩埠轉送的步驟：與 run() 相同，每個介面各一份裝置檢查、鎖與 XDP 程式（wire=1：不比對目的 MAC／IP），一個 UMEM、兩個 socket
+int run_two_port(const Config& cfg) {
+    check_privileges();
+    Config cfg_b = cfg;  // 第二個介面：同樣的選項，不同的名字
+    cfg_b.ifname = cfg.fwd_if;
+    const Device dev_a = inspect_device(cfg, true), dev_b = inspect_device(cfg_b, true);
+    const OwnerLock lock_a(cfg.ifname), lock_b(cfg_b.ifname);
+    ensure_bpffs();
+    handle_existing_xdp(cfg, dev_a, lock_a, false);
+    handle_existing_xdp(cfg_b, dev_b, lock_b, false);
+    XdpAttachment xdp_a(cfg, dev_a, xsk_cfg_for(cfg, dev_a)), xdp_b(cfg_b, dev_b, xsk_cfg_for(cfg_b, dev_b));
+
+    UmemArea area(static_cast<size_t>(cfg.frames) * cfg.frame_size);
+    std::optional<XskUmem> umem;
+    XskSocket xa, xb;
+    const Bound bound = create_socket(cfg, cfg.queue, dev_a, area, umem, xa);
+    if (const int err = xb.create_shared(cfg, cfg.fwd_if, cfg.queue, *umem); err)
+        throw call_failed("xsk_socket__create_shared(" + cfg.fwd_if + "，XDP_SHARED_UMEM)", -err,
+                          err == -EBUSY ? "這個佇列已經綁了另一個 AF_XDP socket"
+                                        : "共用 UMEM 到另一個介面需要 Linux 5.10+；zero-copy 時兩個介面的驅動都要支援");
+    const uint32_t budget = bound.zerocopy ? kCopyTxPerKick : std::min(raise_tx_budget(xa.fd(), cfg.batch), raise_tx_budget(xb.fd(), cfg.batch));
+    TwoPort fwd(cfg, area, *umem, xa, xb, budget);
+    fwd.prime();
+    for (auto [xsk, xdp] : {std::pair{&xa, &xdp_a}, std::pair{&xb, &xdp_b}})
+        if (const int err = xsk_socket__update_xskmap(xsk->get(), xdp->xsks_map_fd()); err)
+            throw call_failed("xsk_socket__update_xskmap", -err, "");
+    std::printf("[就緒] %s ⇄ %s 佇列 %u：mode=l2fwd ports=2 shared_umem=yes bind=%s xdp=%s（程式 id %u、%u）need_wakeup=%d "
+                "frames=%u frame_size=%u batch=%u tx_budget=%u 轉送 %s\n",
+                cfg.ifname.c_str(), cfg.fwd_if.c_str(), cfg.queue, bound.zerocopy ? "zerocopy" : "copy", xdp_a.mode_name(),
+                xdp_a.id(), xdp_b.id(), cfg.need_wakeup, cfg.frames, cfg.frame_size, cfg.batch, budget,
+                cfg.all ? "全部封包" : ("UDP 埠 " + std::to_string(cfg.udp_port)).c_str());
+
+    const auto t0 = std::chrono::steady_clock::now();
+    bool device_ok = true;
+    {
+        WorkerThread<TwoPort> thread(fwd, cfg.pin_cpu);
+        auto last = t0;
+        int second = 0;
+        Snapshot prev;
+        while (!g_stop.load() && !fwd.finished()) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+            const auto now = std::chrono::steady_clock::now();
+            if (cfg.duration_s > 0 && std::chrono::duration<double>(now - t0).count() >= cfg.duration_s) break;
+            if (now - last < std::chrono::seconds(1)) continue;
+            if (if_nametoindex(cfg.ifname.c_str()) != static_cast<unsigned>(dev_a.ifindex) ||
+                if_nametoindex(cfg.fwd_if.c_str()) != static_cast<unsigned>(dev_b.ifindex)) {
+                std::fprintf(stderr, "錯誤：介面 %s 或 %s 不見了（被刪除或移到別的 network namespace），結束\n", cfg.ifname.c_str(), cfg.fwd_if.c_str());
+                device_ok = false;
+                break;
+            }
+            Snapshot s = Snapshot::of(fwd.port(0).c);
+            s += Snapshot::of(fwd.port(1).c);
+            KernelStats ks = read_xdp_statistics(xa.fd());
+            ks += read_xdp_statistics(xb.fd());
+            auto ps = xdp_a.read_stats();
+            const auto pb = xdp_b.read_stats();
+            ps.redirected += pb.redirected, ps.passed += pb.passed, ps.no_socket += pb.no_socket, ps.not_local += pb.not_local;
+            print_stats_line(++second, std::chrono::duration<double>(now - last).count(), s, prev, ks, ps,
+                             "｜" + cfg.ifname + "→" + cfg.fwd_if + " " + std::to_string(fwd.port(1).c.tx_packets.load()) + "、" +
+                             cfg.fwd_if + "→" + cfg.ifname + " " + std::to_string(fwd.port(0).c.tx_packets.load()));
+            prev = s;
+            last = now;
+        }
+        thread.join_and_rethrow();
+    }
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+
+    // 摘要：總計的 key 與單埠相同；p0 = 介面、p1 = --fwd-if
+    Snapshot c = Snapshot::of(fwd.port(0).c);
+    c += Snapshot::of(fwd.port(1).c);
+    KernelStats ks = read_xdp_statistics(xa.fd());
+    ks += read_xdp_statistics(xb.fd());
+    const auto pa = xdp_a.read_stats(), pb = xdp_b.read_stats();
+    const auto acc = fwd.accounting();
+    if (!acc.balanced())
+        std::fprintf(stderr, "錯誤：UMEM frame 對不上帳：總數 %u ≠ 空閒 %u + fill %u + tx %u（或空閒清單有重複）\n",
+                     acc.total, acc.free, acc.in_fill, acc.in_tx);
+    Summary s;
+    s.add("mode", "l2fwd").add("bind", bound.zerocopy ? "zerocopy" : "copy").add("xdp_mode", xdp_a.mode_name());
+    s.add("need_wakeup", int{cfg.need_wakeup}).add("busy_poll", 0).add("seconds", secs, 3);
+    s.add("rx_packets", c.rx_packets).add("rx_bytes", c.rx_bytes).add("tx_packets", c.tx_packets).add("tx_bytes", c.tx_bytes);
+    s.add("rx_pps", static_cast<double>(c.rx_packets) / secs, 0).add("tx_pps", static_cast<double>(c.tx_packets) / secs, 0);
+    s.add("rx_dropped", ks.rx_dropped).add("rx_invalid_descs", ks.rx_invalid_descs).add("rx_ring_full", ks.rx_ring_full);
+    s.add("rx_fill_ring_empty_descs", ks.rx_fill_ring_empty_descs).add("tx_ring_empty_descs", ks.tx_ring_empty_descs);
+    s.add("malformed", c.malformed).add("refused", 0);
+    s.add("xdp_redirected", pa.redirected + pb.redirected).add("xdp_passed", pa.passed + pb.passed);
+    s.add("xdp_not_local", pa.not_local + pb.not_local).add("xdp_no_socket", pa.no_socket + pb.no_socket);
+    s.add("syscalls", fwd.port(0).c.syscalls.load()).add("worker_cpu_pct", fwd.cpu_percent(), 0);
+    s.add("umem_frames", acc.total).add("umem_free", acc.free).add("umem_in_fill", acc.in_fill).add("umem_in_tx", acc.in_tx);
+    s.add("umem_balance", acc.balanced() ? "ok" : "mismatch").add("ports", 2).add("shared_umem", true);
+    for (int i = 0; i < 2; ++i) {
+        const std::string p = "p" + std::to_string(i) + "_";
+        s.add(p + "if", i == 0 ? cfg.ifname : cfg.fwd_if);
+        s.add(p + "rx_packets", fwd.port(i).c.rx_packets.load()).add(p + "tx_packets", fwd.port(i).c.tx_packets.load());
+    }
+    s.print();
+    return acc.balanced() && device_ok ? kExitOk : kExitRuntime;
+}
+// >8 run_two_port
+
 // 8< run_steps
-// 步驟與指南〈3.3 程式走讀〉最後一段的編號相同。資源依宣告的相反順序釋放：socket → UMEM → 記憶體 → XDP 程式 → 鎖
+// 步驟與指南〈3.3 程式走讀〉最後一段的編號相同。資源依宣告的相反順序釋放：執行緒 → 車道（socket → UMEM → 記憶體）
+// → XDP 程式 → 鎖
 int run(const Config& cfg) {
+    if (!cfg.fwd_if.empty()) return run_two_port(cfg);  // --fwd-if：兩埠轉送，步驟相同、每個介面各一份（錨點 two_port）
     // 1. 權限與裝置
     check_privileges();
     const Device dev = inspect_device(cfg, !cfg.unload);
@@ -1659,34 +2195,39 @@ int run(const Config& cfg) {
     const XskCfg want = xsk_cfg_for(cfg, dev);
     XdpAttachment xdp(cfg, dev, want);
 
-    // 5. UMEM 與 socket（先試 zero-copy），填滿 fill 環，再把 socket 放進 XSKMAP 的「佇列」位置
-    UmemArea area(static_cast<size_t>(cfg.frames) * cfg.frame_size);
-    std::optional<XskUmem> umem;
-    XskSocket xsk;
-    const Bound bound = create_socket(cfg, dev, area, umem, xsk);
-    if (cfg.busy_poll) set_busy_poll(xsk.fd(), cfg.batch);
+    // 5. 每個佇列一條車道（錨點 lane）：UMEM 與 socket（先試 zero-copy），填滿 fill 環，再把 socket 放進 XSKMAP 的「佇列」位置
     const std::vector<uint8_t> tmpl =
         cfg.mode == Mode::TxOnly ? build_udp_frame(cfg, cfg.src_mac.value_or(dev.mac)) : std::vector<uint8_t>{};
-    Worker worker(cfg, area, *umem, xsk, tmpl, echo_policy_for(cfg, want));
+    const EchoPolicy echo = echo_policy_for(cfg, want);
+    const std::vector<int> cpus = lane_cpus(cfg);
+    Lanes lanes;
     uint32_t tx_budget = kCopyTxPerKick;
-    if (cfg.mode != Mode::RxDrop && !bound.zerocopy) worker.set_tx_per_kick(tx_budget = raise_tx_budget(xsk.fd(), cfg.batch));
-    worker.prime();
-    if (cfg.mode != Mode::TxOnly)
-        if (const int err = xsk_socket__update_xskmap(xsk.get(), xdp.xsks_map_fd()); err)
-            throw call_failed("xsk_socket__update_xskmap", -err, "");
-    print_ready(cfg, dev, bound.zerocopy, xdp, tx_budget);
+    for (uint32_t i = 0; i < cfg.queues; ++i) {
+        Lane& l = *lanes.emplace_back(std::make_unique<Lane>(cfg, cfg.queue + i, dev, cpus[i]));
+        if (cfg.busy_poll) set_busy_poll(l.xsk.fd(), cfg.batch);
+        // --count：txonly 每個佇列送自己的份；收的模式單一佇列時由 worker 自己停，多佇列時由主執行緒看總數（supervise）
+        const uint64_t count = cfg.mode == Mode::TxOnly ? share(cfg.count, cfg.queues, i) : cfg.queues == 1 ? cfg.count : 0;
+        l.worker.emplace(cfg, l.area, *l.umem, l.xsk, tmpl, echo, count, share(cfg.rate, cfg.queues, i));
+        if (cfg.mode != Mode::RxDrop && !l.bound.zerocopy) l.worker->set_tx_per_kick(tx_budget = raise_tx_budget(l.xsk.fd(), cfg.batch));
+        l.worker->prime();
+        if (cfg.mode != Mode::TxOnly)
+            if (const int err = xsk_socket__update_xskmap(l.xsk.get(), xdp.xsks_map_fd()); err)
+                throw call_failed("xsk_socket__update_xskmap（佇列 " + std::to_string(l.queue) + "）", -err, "");
+    }
+    print_ready(cfg, dev, lanes, xdp, tx_budget);
 
-    // 6. 環的迴圈在 worker 執行緒；主執行緒每秒印統計
+    // 6. 環的迴圈：每條車道一個 worker 執行緒（固定在 lane_cpus 選的 CPU）；主執行緒每秒印統計
     const auto t0 = std::chrono::steady_clock::now();
     std::optional<IrqDeferralOff> deferral;  // busy-poll 沒有作用時才建立（見錨點 irq_deferral）
-    WorkerThread thread(worker, cfg.pin_cpu);
-    const bool device_ok = supervise(cfg, dev, worker, xsk, xdp, deferral);
-    thread.join_and_rethrow();
+    std::vector<std::unique_ptr<WorkerThread<Worker>>> threads;
+    for (const auto& l : lanes) threads.push_back(std::make_unique<WorkerThread<Worker>>(*l->worker, l->cpu));
+    const bool device_ok = supervise(cfg, dev, lanes, xdp, deferral);
+    for (auto& t : threads) t->join_and_rethrow();
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
-    // 7. 摘要，核對 UMEM 帳目
-    print_summary(cfg, bound.zerocopy, xdp, worker, xsk.fd(), secs);
-    return worker.accounting().balanced() && device_ok ? kExitOk : kExitRuntime;
+    // 7. 摘要，核對每條車道的 UMEM 帳目
+    print_summary(cfg, xdp, lanes, secs);
+    return all_balanced(lanes) && device_ok ? kExitOk : kExitRuntime;
 }
 // >8 run_steps
 

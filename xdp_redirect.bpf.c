@@ -16,6 +16,10 @@
  * 擁有者 PID 只是給人看的資訊（ip link / bpftool 查得到誰掛的）；「另一個實例是否還在執行」由
  * af_xdp_socket 用 /run 下的 flock 鎖判斷，不靠 PID。
  *
+ * 多佇列：XSKMAP 的 key 是 ctx->rx_queue_index，每個接收佇列的封包只導向綁在那個佇列上的 socket（--queues）。
+ * jumbo（--jumbo）：af_xdp_socket 以 BPF_F_XDP_HAS_FRAGS 載入這個程式（等於 SEC("xdp.frags")），它只讀第一個 buffer 的標頭。
+ * 兩埠轉送（--fwd-if）：xsk_cfg.wire = 1，不比對目的 MAC／IP。
+ *
  * 編譯：clang -O2 -g -target bpf -c xdp_redirect.bpf.c -o xdp_redirect.bpf.o（-g 產生 BTF，
  *       libxdp 的 dispatcher 需要它）。需要核心 5.3+（bpf_redirect_map 的 flags 參數可指定找不到 socket 時的動作）。
  */
@@ -39,7 +43,7 @@ struct xsk_cfg {
 	__u8 broadcast;   /* 1 = 目的 MAC 是廣播或多播的也算送給我們 */
 	__u8 mac[6];      /* 介面的 MAC */
 	__u8 n_ip4;       /* ip4[] 裡有幾個；0 = 介面沒有 IPv4 位址，不比對 IP */
-	__u8 pad;
+	__u8 wire;        /* 1 = 兩埠轉送（--fwd-if）：封包是給另一邊的主機的，不比對目的 MAC／IP */
 	__be32 ip4[MAX_IP4]; /* 介面的 IPv4 位址（網路位元組序） */
 };
 
@@ -176,8 +180,9 @@ int kb_xsk_redirect(struct xdp_md *ctx)
 			return count(STAT_PASSED, XDP_PASS);
 		/* 埠對了，但不是送給這個介面的（別人的 MAC、別人的 IP）：也交給核心，
 		 * 核心會當成 PACKET_OTHERHOST 丟掉——echo 不該替別的主機回應。
+		 * 兩埠轉送（wire）例外：那裡的封包本來就是給線另一頭的主機的。
 		 * udp_dest_port 回傳非 0 時已確認乙太網路標頭在 data_end 之內。 */
-		if (!is_local(cfg, data, dst4))
+		if (!cfg->wire && !is_local(cfg, data, dst4))
 			return count(STAT_NOT_LOCAL, XDP_PASS);
 	}
 

@@ -18,10 +18,25 @@ af_xdp_prog() { bin af_xdp_socket; }
 # af_xdp_run ARGS...：以測試用的 BPF 物件路徑執行（sanitize 版本在 build/sanitize/，物件不在它旁邊）
 af_xdp_run() { "$(af_xdp_prog)" --bpf-obj "$ROOT/xdp_redirect.bpf.o" "$@"; }
 
-# af_xdp_net：建立 namespace 與 veth，設定位址；輸出變數 AF_XDP_MAC、AF_XDP_PEER_MAC
+# af_xdp_net [QUEUES [MTU]]：建立 namespace 與 veth，設定位址；輸出變數 AF_XDP_MAC、AF_XDP_PEER_MAC。
+# QUEUES > 1：兩端各有 QUEUES 個收送佇列（numrxqueues / numtxqueues；veth 的 XDP 要求收的佇列數 ≥ 對端送的佇列數）
+# MTU：兩端的 MTU（預設 1500）
 af_xdp_net() {
+    local queues=${1:-1} mtu=${2:-1500}
     netns_add "$AF_XDP_NS"
-    veth_add "$AF_XDP_IF" "" "$AF_XDP_PEER_IF" "$AF_XDP_NS"
+    if [ "$queues" -gt 1 ]; then
+        ip link del "$AF_XDP_IF" 2>/dev/null || true
+        ip link add "$AF_XDP_IF" numrxqueues "$queues" numtxqueues "$queues" type veth \
+            peer name "$AF_XDP_PEER_IF" numrxqueues "$queues" numtxqueues "$queues"
+        defer "ip link del $AF_XDP_IF"
+        ip link set "$AF_XDP_PEER_IF" netns "$AF_XDP_NS"
+        ip link set "$AF_XDP_IF" up
+        ip -n "$AF_XDP_NS" link set "$AF_XDP_PEER_IF" up
+    else
+        veth_add "$AF_XDP_IF" "" "$AF_XDP_PEER_IF" "$AF_XDP_NS"
+    fi
+    ip link set "$AF_XDP_IF" mtu "$mtu"
+    ip -n "$AF_XDP_NS" link set "$AF_XDP_PEER_IF" mtu "$mtu"
     ip addr add "$AF_XDP_IP/24" dev "$AF_XDP_IF"
     ip -n "$AF_XDP_NS" addr add "$AF_XDP_PEER_IP/24" dev "$AF_XDP_PEER_IF"
     AF_XDP_MAC=$(cat "/sys/class/net/$AF_XDP_IF/address")
@@ -88,7 +103,8 @@ af_xdp_t_help() {
     check_eq af_xdp.help "--help 的結束碼" 0 "$rc"
     local opt missing=""
     for opt in --mode --udp-port --all --size --dst-mac --dst-ip --src-ip --rate --zero-copy --copy --skb-mode \
-        --no-need-wakeup --busy-poll --batch --frame-size --frames --duration --count --pin-cpu --force --unload; do
+        --no-need-wakeup --busy-poll --batch --frame-size --frames --duration --count --pin-cpu --force --unload \
+        --queues --jumbo --fwd-if; do
         grep -q -- "$opt" <<<"$out" || missing+=" $opt"
     done
     check_eq af_xdp.help_options "--help 列出每個選項（缺少的）" "" "${missing# }"
@@ -104,7 +120,10 @@ af_xdp_t_bad_args() {
     local -a cases=("lo" "lo 0 --mode fly" "lo 0 --batch 0" "lo 0 --batch 5000" "lo 0 --frames 1000"
         "lo 0 --frame-size 3000" "lo 0 --udp-port 70000" "lo 0 --dst-mac zz:00" "lo 0 --dst-ip 1.2.3"
         "lo 0 --duration -1" "lo 0 --bogus" "lo x" "lo 0 --zero-copy --skb-mode" "lo 0 --size 4000 --frame-size 2048"
-        "lo 0 --duration nan" "lo 0 --duration inf" "lo 0 --bpf-obj=" "lo 0 --all=1")
+        "lo 0 --duration nan" "lo 0 --duration inf" "lo 0 --bpf-obj=" "lo 0 --all=1"
+        "lo 0 --queues 0" "lo 0 --queues 65" "lo 63 --queues 2" "lo 0 --queues 2 --mode txonly --count 1"
+        "lo 0 --jumbo --mode txonly" "lo 0 --jumbo=1" "lo 0 --fwd-if lo2" "lo 0 --mode l2fwd --fwd-if lo"
+        "lo 0 --mode l2fwd --fwd-if x --queues 2" "lo 0 --mode l2fwd --fwd-if=" "lo --mode l2fwd --fwd-if x --unload")
     for args in "${cases[@]}"; do
         rc=0
         # shellcheck disable=SC2086 # 刻意分詞
@@ -730,8 +749,143 @@ af_xdp_t_thread_fail() {
     af_xdp_check_clean af_xdp.thread_fail_teardown "執行緒建立失敗之後"
 }
 
+# 多佇列（--queues 2）：兩個佇列的 veth。veth 把封包放進「對端送出時用的 tx 佇列」同號的 rx 佇列；af_packet_peer 用
+# PACKET_QDISC_BYPASS，核心替它選 tx 佇列時記下的是 CPU 編號 % tx 佇列數（packet_pick_tx_queue → skb_tx_hash），
+# 所以 taskset -c 0 的送端一定進佇列 0、taskset -c 1 的進佇列 1（實驗確認過：3000 / 5000 分毫不差）。
+# rxdrop：兩個送端同時送 n0 與 n1 個，每個封包剛好算一次（總數 = 送出數，每個佇列 = 它那個送端送的數），執行緒各自固定在 CPU 0 與 1。
+# echo：兩個 xchg（不同來源埠）同時從兩顆 CPU 送，回音逐位元組核對；兩個佇列都有送出。
+af_xdp_t_multiqueue() {
+    local n0=3000 n1=5000 log=$WORK/mq.log s0=$WORK/mq_send0.log s1=$WORK/mq_send1.log rc=0 p0 p1
+    af_xdp_need af_xdp.multiqueue || return 0
+    [ "$(nproc)" -ge 2 ] || { skip af_xdp.multiqueue "只有 1 顆 CPU：無法從兩顆 CPU 送出"; return 0; }
+    af_xdp_net 2
+    # 介面的佇列不夠：在碰任何東西之前拒絕，說出有幾個佇列與怎麼建多佇列的 veth
+    local out
+    out=$(af_xdp_run "$AF_XDP_IF" 1 --queues 2 --duration 1 2>&1) && rc=0 || rc=$?
+    if [ "$rc" == 1 ] && grep -q '佇列 2 不存在.*只有 2 個接收佇列' <<<"$out" && grep -q 'numrxqueues' <<<"$out"; then
+        pass af_xdp.multiqueue_refusal "佇列 1 起的 2 個佇列超出 veth 的 2 個：結束碼 1，「佇列 2 不存在」並提示 numrxqueues"
+    else fail af_xdp.multiqueue_refusal "佇列不夠時的拒絕" "結束碼 1、「佇列 2 不存在」與 numrxqueues 提示" "rc=$rc $out"; fi
+    rc=0
+    af_xdp_start "$log" --mode rxdrop --queues 2 --count $((n0 + n1)) --duration 20 || return 0
+    local -a send=(send "$AF_XDP_PEER_IF" --rate 10000 --dst-mac "$AF_XDP_MAC" --src-ip "$AF_XDP_PEER_IP" --dst-ip "$AF_XDP_IP")
+    nsx "$AF_XDP_NS" taskset -c 0 "$(tool af_packet_peer)" "${send[@]}" --count "$n0" >"$s0" 2>&1 & p0=$!
+    nsx "$AF_XDP_NS" taskset -c 1 "$(tool af_packet_peer)" "${send[@]}" --count "$n1" >"$s1" 2>&1 & p1=$!
+    wait "$p0" "$p1" || true
+    wait_exit "$AF_XDP_PID" 25 || rc=$?
+    check_eq af_xdp.multiqueue_exit "--queues 2 收滿 --count（兩個佇列的總數）後的結束碼" 0 "$rc"
+    check_eq af_xdp.multiqueue_sent "兩個送端送出的封包數" "$n0 $n1" "$(summary_get "$s0" sent) $(summary_get "$s1" sent)"
+    local rx q0 q1 dropped
+    rx=$(summary_get "$log" rx_packets); q0=$(summary_get "$log" q0_rx_packets); q1=$(summary_get "$log" q1_rx_packets)
+    dropped=$(($(summary_get "$log" rx_dropped) + $(summary_get "$log" rx_ring_full)))
+    check_eq af_xdp.multiqueue_total "總數：XDP 導向數、rx_packets + 核心丟棄、q0 + q1" \
+        "$((n0 + n1)) $((n0 + n1)) $rx" "$(summary_get "$log" xdp_redirected) $((rx + dropped)) $((q0 + q1))"
+    check_eq af_xdp.multiqueue_spread "每個佇列剛好收到它那顆 CPU 的送端送的（q0 q1）" "$n0 $n1" "$q0 $q1"
+    check_eq af_xdp.multiqueue_pinned "兩個執行緒固定在 CPU 0 與 1（q0_cpu q1_cpu）" "0 1" \
+        "$(summary_get "$log" q0_cpu) $(summary_get "$log" q1_cpu)"
+    [ "$q0 $q1" == "$n0 $n1" ] || show_log "$log"
+    af_xdp_check_umem af_xdp.multiqueue_umem "$log"
+
+    local n=2000 elog=$WORK/mq_echo.log x0=$WORK/mq_x0.log x1=$WORK/mq_x1.log
+    af_xdp_start "$elog" --mode echo --queues 2 --duration 30 || return 0
+    local -a xchg=(xchg "$AF_XDP_PEER_IF" --count "$n" --expect echo --dst-mac "$AF_XDP_MAC" --size 200
+        --src-ip "$AF_XDP_PEER_IP" --dst-ip "$AF_XDP_IP" --duration 20)
+    nsx "$AF_XDP_NS" taskset -c 0 "$(tool af_packet_peer)" "${xchg[@]}" --sport 40000 >"$x0" 2>&1 & p0=$!
+    nsx "$AF_XDP_NS" taskset -c 1 "$(tool af_packet_peer)" "${xchg[@]}" --sport 40001 >"$x1" 2>&1 & p1=$!
+    wait "$p0" "$p1" || true
+    stop_pid "$AF_XDP_PID" INT
+    check_eq af_xdp.multiqueue_echo "兩顆 CPU 上的 xchg 各自收到逐位元組正確的回音（matched）" "$n $n" \
+        "$(summary_get "$x0" matched) $(summary_get "$x1" matched)"
+    check_eq af_xdp.multiqueue_echo_queues "echo 每個佇列送回它收到的（q0 q1 的 tx）" "$n $n" \
+        "$(summary_get "$elog" q0_tx_packets) $(summary_get "$elog" q1_tx_packets)"
+    af_xdp_check_umem af_xdp.multiqueue_echo_umem "$elog"
+    af_xdp_check_clean af_xdp.multiqueue_teardown "--queues 2 結束後"
+}
+
+# jumbo（--jumbo = XDP_USE_SG + frags 版 XDP 程式）：兩端 MTU 9000。frame 4096 bytes 扣掉 256 的 headroom 每個 buffer
+# 放 3840 bytes，所以 9014 bytes 的訊框是 3 個 buffer、5000 是 2 個、200 是 1 個。沒有 --jumbo 時在掛 XDP 之前就拒絕並提示。
+# echo 與 l2fwd：xchg 逐位元組核對三種大小的回應（echo 的 UDP 檢查和要跨 buffer 算）；收到與送出的「多出來的 buffer」
+# 剛好是 500 × 2 + 500 × 1（沒有 XDP_PKT_CONTD 的話，核心會把每個 buffer 當成一個封包送出，對端收到的就不是原封包）
+af_xdp_t_jumbo() {
+    local n=500 log=$WORK/jumbo.log out rc=0 sz mode expect sizes
+    af_xdp_need af_xdp.jumbo || return 0
+    af_xdp_net 1 9000
+    out=$(af_xdp_run "$AF_XDP_IF" 0 --mode echo --duration 1 2>&1) || rc=$?
+    if [ "$rc" == 1 ] && grep -q 'MTU 太大' <<<"$out" && grep -q -- '--jumbo' <<<"$out" && ! af_xdp_has_prog "$AF_XDP_IF"; then
+        pass af_xdp.jumbo_refusal "MTU 9000 沒有 --jumbo：結束碼 1（MTU 太大），提示 --jumbo，介面沒被碰"
+    else fail af_xdp.jumbo_refusal "MTU 9000 沒有 --jumbo" "結束碼 1、MTU 太大、提示 --jumbo" "rc=$rc $out"; fi
+    for mode in echo l2fwd; do
+        expect="echo"; [ "$mode" == l2fwd ] && expect="swapmac"
+        af_xdp_start "$log" --mode "$mode" --jumbo --duration 30 || return 0
+        sizes=""
+        for sz in 9014 5000 200; do
+            af_xdp_peer xchg "$AF_XDP_PEER_IF" --count "$n" --expect "$expect" --dst-mac "$AF_XDP_MAC" --size "$sz" \
+                --src-ip "$AF_XDP_PEER_IP" --dst-ip "$AF_XDP_IP" --duration 10 >"$WORK/jumbo_x$sz.log" 2>&1 || true
+            sizes+="$(summary_get "$WORK/jumbo_x$sz.log" matched) "
+        done
+        stop_pid "$AF_XDP_PID" INT
+        check_eq "af_xdp.jumbo_$mode" "$mode --jumbo：9014、5000、200 bytes 的訊框各 $n 個，逐位元組相符的回應" "$n $n $n" "${sizes% }"
+        check_eq "af_xdp.jumbo_${mode}_bufs" "$mode --jumbo：收到 / 送出的第一個以外的 buffer（rx_extra_bufs tx_extra_bufs）" \
+            "$((n * 3)) $((n * 3))" "$(summary_get "$log" rx_extra_bufs) $(summary_get "$log" tx_extra_bufs)"
+        [ "${sizes% }" == "$n $n $n" ] || { show_log "$log"; show_log "$WORK/jumbo_x9014.log"; }
+        af_xdp_check_umem "af_xdp.jumbo_${mode}_umem" "$log"
+    done
+    af_xdp_check_clean af_xdp.jumbo_teardown "--jumbo 結束後"
+}
+
+# 兩埠轉送（--fwd-if，共用 UMEM）：兩台測試主機 kbxdp-h1（198.18.7.1）與 kbxdp-h2（198.18.7.2），各用一對 veth 接到根 namespace
+# 的 kbxdp-f1、kbxdp-f2；af_xdp_socket 在 f1 ⇄ f2 之間轉送（像一條線，不改內容）。h2 跑 af_packet_peer fwd（交換 MAC 送回），
+# h1 的 xchg 送 n 個編號封包給 h2 的 MAC，收回的必須是「交換 MAC 後的原封包」，逐位元組相符——每個封包經過轉送器兩次（去、回）。
+# 兩個方向各剛好 n 個（p0_rx = p1_tx = p1_rx = p0_tx = n），兩個 socket 共用一個 4096 frame 的 UMEM，結束時帳目平衡。
+# af_xdp_two_hosts：兩台測試主機 kbxdp-h1／kbxdp-h2（kbxdp-g1 198.18.7.1、kbxdp-g2 198.18.7.2），經 veth 接到根 namespace
+# 的 kbxdp-f1、kbxdp-f2（轉送器的兩個埠，沒有 IP）；輸出 AF_XDP_H2_MAC
+af_xdp_two_hosts() {
+    local ns i
+    for i in 1 2; do
+        ns=kbxdp-h$i
+        netns_add "$ns"
+        veth_add "kbxdp-f$i" "" "kbxdp-g$i" "$ns"
+        ip -n "$ns" addr add "198.18.7.$i/24" dev "kbxdp-g$i"
+        defer "ip link set dev kbxdp-f$i xdp off 2>/dev/null"
+    done
+    AF_XDP_H2_MAC=$(ip netns exec kbxdp-h2 cat /sys/class/net/kbxdp-g2/address)
+}
+
+af_xdp_t_two_port() {
+    local n=3000 log=$WORK/twoport.log flog=$WORK/twoport_fwd.log xlog=$WORK/twoport_xchg.log fpid mac2 out rc=0
+    af_xdp_need af_xdp.two_port || return 0
+    af_xdp_two_hosts
+    mac2=$AF_XDP_H2_MAC
+    out=$(af_xdp_run kbxdp-f1 0 --mode l2fwd --fwd-if kbxdp-nosuch --duration 1 2>&1) && rc=0 || rc=$?
+    if [ "$rc" == 1 ] && grep -q '找不到網路介面「kbxdp-nosuch」' <<<"$out" && ! af_xdp_has_prog kbxdp-f1; then
+        pass af_xdp.two_port_refusal "--fwd-if 指向不存在的介面：結束碼 1、說出名字，kbxdp-f1 沒被碰"
+    else fail af_xdp.two_port_refusal "--fwd-if 不存在的介面" "結束碼 1、找不到網路介面「kbxdp-nosuch」" "rc=$rc $out"; fi
+    bg_start "$log" "$(af_xdp_prog)" --bpf-obj "$ROOT/xdp_redirect.bpf.o" kbxdp-f1 0 --mode l2fwd --fwd-if kbxdp-f2 --duration 40
+    AF_XDP_PID=$BG_PID
+    wait_marker "$log" '\[就緒\]' 15 "$AF_XDP_PID" || { fail af_xdp.two_port "轉送器沒有就緒"; show_log "$log"; return 0; }
+    bg_start "$flog" ip netns exec kbxdp-h2 "$(tool af_packet_peer)" fwd kbxdp-g2 --duration 30
+    fpid=$BG_PID
+    wait_marker "$flog" '\[就緒\]' 10 "$fpid" || { fail af_xdp.two_port "h2 的 fwd 沒有就緒"; show_log "$flog"; return 0; }
+    nsx kbxdp-h1 "$(tool af_packet_peer)" xchg kbxdp-g1 --count "$n" --expect swapmac --dst-mac "$mac2" --size 300 \
+        --src-ip 198.18.7.1 --dst-ip 198.18.7.2 --duration 20 >"$xlog" 2>&1 || true
+    stop_pid "$fpid" INT
+    stop_pid "$AF_XDP_PID" INT
+    check_eq af_xdp.two_port_bytes "h1 → 轉送器 → h2（交換 MAC）→ 轉送器 → h1：逐位元組相符 / 不符" "$n/0" \
+        "$(summary_get "$xlog" matched)/$(summary_get "$xlog" mismatched)"
+    check_eq af_xdp.two_port_counts "每個方向剛好 n 個（p0_rx p1_tx p1_rx p0_tx）與 h2 收到的" "$n $n $n $n $n" \
+        "$(summary_get "$log" p0_rx_packets) $(summary_get "$log" p1_tx_packets) $(summary_get "$log" p1_rx_packets) $(summary_get "$log" p0_tx_packets) $(summary_get "$flog" rx_packets)"
+    check_eq af_xdp.two_port_shared "兩個 socket 共用一個 UMEM（shared_umem、umem_frames）" "yes 4096" \
+        "$(summary_get "$log" shared_umem) $(summary_get "$log" umem_frames)"
+    [ "$(summary_get "$xlog" matched)" == "$n" ] || { show_log "$log"; show_log "$xlog"; }
+    af_xdp_check_umem af_xdp.two_port_umem "$log"
+    if af_xdp_has_prog kbxdp-f1 || af_xdp_has_prog kbxdp-f2; then fail af_xdp.two_port_teardown "兩埠轉送結束後" "兩個介面都沒有 XDP 程式" "還有"
+    else pass af_xdp.two_port_teardown "兩埠轉送結束後兩個介面都沒有 XDP 程式"; fi
+}
+
 af_xdp_full() {
     run_test af_xdp_t_rxdrop
+    run_test af_xdp_t_multiqueue
+    run_test af_xdp_t_jumbo
+    run_test af_xdp_t_two_port
     run_test af_xdp_t_txonly
     run_test af_xdp_t_no_socket
     run_test af_xdp_t_l2fwd

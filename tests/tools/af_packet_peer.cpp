@@ -34,6 +34,7 @@
 #include <cstdio>
 #include <cstring>
 #include <stdexcept>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -67,6 +68,7 @@ struct Config {
     uint64_t rate = 0;
     bool all = false, verify = false;
     std::string expect;  // swapmac | echo
+    std::string out_if;  // fwd --out：從另一個介面原樣送出（兩埠轉送的 AF_PACKET 對照組）
 };
 
 void usage(FILE* o) {
@@ -75,7 +77,7 @@ void usage(FILE* o) {
         "  --count N        送出 / 收到 N 個後結束（預設 0 = 不限；send 與 xchg 必填）\n"
         "  --duration S     最多執行 S 秒（預設 0 = 不限）\n"
         "  --idle S         recv：收到第一個封包後，S 秒沒有新封包就結束（預設 0 = 不用）\n"
-        "  --size N         訊框長度 bytes，不含 FCS（預設 64，範圍 60..1514）\n"
+        "  --size N         訊框長度 bytes，不含 FCS（預設 64，範圍 60..9014；大於 1514 要介面的 MTU 夠大）\n"
         "  --dst-mac MAC    目的 MAC（預設 ff:ff:ff:ff:ff:ff）\n"
         "  --src-mac MAC    來源 MAC（預設 介面自己的）\n"
         "  --src-ip IP      來源 IPv4（預設 198.18.2.2）\n"
@@ -85,7 +87,8 @@ void usage(FILE* o) {
         "  --all            recv/fwd：所有封包都算（不看埠）\n"
         "  --verify         recv：檢查 IPv4 與 UDP 檢查和，另計 rx_valid\n"
         "  --rate PPS       send：每秒上限（預設 0 = 全速）\n"
-        "  --expect X       xchg：回應應是 swapmac（l2fwd）或 echo（交換 MAC、IP、埠）\n");
+        "  --expect X       xchg：回應應是 swapmac（l2fwd）或 echo（交換 MAC、IP、埠）\n"
+        "  --out 介面2      fwd：不交換 MAC，原樣從介面2 送出（兩埠轉送；預設 從同一個介面交換 MAC 送回）\n");
 }
 
 template <typename T>
@@ -132,7 +135,7 @@ Config parse(int argc, char** argv) {
         if (a == "--count") c.count = num<uint64_t>(a, v());
         else if (a == "--duration") c.duration = seconds(a, v());
         else if (a == "--idle") c.idle = seconds(a, v());
-        else if (a == "--size") { c.size = num<uint32_t>(a, v()); if (c.size < 60 || c.size > 1514) throw std::invalid_argument("--size 必須在 60..1514"); }
+        else if (a == "--size") { c.size = num<uint32_t>(a, v()); if (c.size < 60 || c.size > 9014) throw std::invalid_argument("--size 必須在 60..9014"); }
         else if (a == "--dst-mac") c.dst_mac = mac(v());
         else if (a == "--src-mac") { c.src_mac = mac(v()); c.have_src_mac = true; }
         else if (a == "--src-ip") c.src_ip = ip(v());
@@ -143,6 +146,7 @@ Config parse(int argc, char** argv) {
         else if (a == "--verify") c.verify = true;
         else if (a == "--rate") c.rate = num<uint64_t>(a, v());
         else if (a == "--expect") c.expect = v();
+        else if (a == "--out") c.out_if = v();
         else throw std::invalid_argument("未知的選項：" + std::string(a));
     }
     if ((c.mode == "send" || c.mode == "xchg") && c.count == 0) throw std::invalid_argument(c.mode + " 需要 --count");
@@ -398,13 +402,20 @@ int do_fwd(const Config& c, const Iface& i) {
     bind_to(s.fd, i);
     std::array<iovec, kBatch> iov{};
     std::array<mmsghdr, kBatch> out{};
-    std::printf("[就緒] fwd %s（TPACKET_V3 接收 + sendmmsg 一次 %u 個）\n", c.ifname.c_str(), kBatch);
+    std::optional<Fd> o;  // --out：另一個介面的送出 socket
+    if (!c.out_if.empty()) {
+        o.emplace(packet_socket(true));
+        bind_to(o->fd, lookup_iface(c.out_if));
+    }
+    const int out_fd = o ? o->fd : s.fd;
+    std::printf("[就緒] fwd %s → %s（TPACKET_V3 接收 + sendmmsg 一次 %u 個）\n", c.ifname.c_str(),
+                o ? c.out_if.c_str() : c.ifname.c_str(), kBatch);
     uint64_t rx = 0, tx = 0;
     const auto t0 = Clock::now();
     auto flush = [&](uint32_t n) {
         uint32_t done = 0;
         while (done < n) {
-            const int w = sendmmsg(s.fd, out.data() + done, n - done, 0);
+            const int w = sendmmsg(out_fd, out.data() + done, n - done, 0);
             if (w <= 0) break;  // ENOBUFS：丟掉剩下的，和網卡滿了一樣
             done += static_cast<uint32_t>(w);
         }
@@ -421,10 +432,12 @@ int do_fwd(const Config& c, const Iface& i) {
         RxRing::for_each(bd, [&](uint8_t* f, uint32_t len, const tpacket3_hdr* h) {
             if (h->tp_status & TP_STATUS_COPY || !wanted(c, f, len)) return;  // 被截斷的或不是目標
             ++rx;
-            std::array<uint8_t, 6> t;
-            std::memcpy(t.data(), f, 6);
-            std::memcpy(f, f + 6, 6);
-            std::memcpy(f + 6, t.data(), 6);
+            if (!o) {  // 從同一個介面送回：交換 MAC
+                std::array<uint8_t, 6> t;
+                std::memcpy(t.data(), f, 6);
+                std::memcpy(f, f + 6, 6);
+                std::memcpy(f + 6, t.data(), 6);
+            }
             iov[n] = {f, len};
             out[n] = {};
             out[n].msg_hdr.msg_iov = &iov[n];
@@ -465,7 +478,7 @@ void expected_reply(const Config& c, uint32_t seq, uint8_t* f) {
 int do_xchg(const Config& c, const Iface& i) {
     Fd s(packet_socket(true));
     bind_to(s.fd, i);
-    std::vector<uint8_t> f(c.size), want(c.size), got(4096);
+    std::vector<uint8_t> f(c.size), want(c.size), got(16384);  // jumbo（MTU 9000）也放得下
     std::vector<uint8_t> seen(c.count, 0);
     uint64_t sent = 0, received = 0, matched = 0, mismatched = 0, dup = 0;
     int shown = 0;

@@ -1,8 +1,8 @@
 # shellcheck shell=bash
 # tests/build.sh — 編譯結果：每個找得到函式庫的程式都編出來，而且沒有警告。
 
-# build_prog PROG PKGCONFIG_MODULES...
-build_prog() {
+# build_t_prog PROG PKGCONFIG_MODULES...
+build_t_prog() {
     local prog=$1; shift
     local name="build.$prog"
     if ! pkg-config --exists "$@" 2>/dev/null; then
@@ -28,8 +28,8 @@ build_prog() {
 }
 
 build_smoke() {
-    run_test build_prog io_uring_async liburing
-    run_test build_prog af_xdp_socket libxdp libbpf
-    run_test build_prog dpdk_packet_processing libdpdk
-    run_test build_prog rdma_communication libibverbs librdmacm
+    run_test build_t_prog io_uring_async liburing
+    run_test build_t_prog af_xdp_socket libxdp libbpf
+    run_test build_t_prog dpdk_packet_processing libdpdk
+    run_test build_t_prog rdma_communication libibverbs librdmacm
 }

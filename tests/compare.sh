@@ -142,7 +142,7 @@ cmp_step() {
 kv() { sed -n "s/^$2=//p" "$1" | tail -n 1; } # kv FILE KEY
 
 # ---------------------------------------------------------------- -f：量測儀器本身
-cmp_t_instrument() {
+compare_t_instrument() {
     cmp_need compare.instrument || return 0
     cmp_topology
     local log=$WORK/cmp-ref.log out
@@ -163,7 +163,7 @@ cmp_t_instrument() {
 }
 
 # 量測儀器必須抓得到竄改：一個每 7 個就改掉一個位元組的 echo 伺服器
-cmp_t_detects_corruption() {
+compare_t_detects_corruption() {
     cmp_need compare.detects_corruption || return 0
     cmp_topology
     local log=$WORK/cmp-bad.log out rc=0
@@ -194,7 +194,7 @@ while True:
 }
 
 # XDP_TX 上限程式：逐位元組回音；來源埠是 echo 埠的偽造封包不回（兩個 echo 互相回應的迴圈）
-cmp_t_xdp_ceiling() {
+compare_t_xdp_ceiling() {
     cmp_need compare.xdp_ceiling || return 0
     [ -f "$(tool xdp_udp_echo.bpf.o)" ] || { skip compare.xdp_ceiling "build/tools/xdp_udp_echo.bpf.o 沒有編譯出來"; return 0; }
     cmp_topology
@@ -227,9 +227,9 @@ cmp_xdp_echo_count() {
 }
 
 compare_full() {
-    run_test cmp_t_instrument
-    run_test cmp_t_detects_corruption
-    run_test cmp_t_xdp_ceiling
+    run_test compare_t_instrument
+    run_test compare_t_detects_corruption
+    run_test compare_t_xdp_ceiling
 }
 
 # ---------------------------------------------------------------- -p：比較表
@@ -271,7 +271,7 @@ cmp_measure() { # ROUND STACK SIZE
     cmp_server_stop
 }
 
-cmp_t_perf() {
+compare_t_perf() {
     cmp_need compare.perf || return 0
     cmp_topology
     CMP_RAW=$WORK/compare_raw.csv CMP_STEPS=$WORK/compare_steps.csv
@@ -302,5 +302,5 @@ cmp_t_perf() {
 }
 
 compare_perf() {
-    run_test cmp_t_perf
+    run_test compare_t_perf
 }

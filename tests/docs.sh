@@ -4,7 +4,7 @@
 GUIDE=$ROOT/docs/kernel-bypass-guide.md
 QUOTES=$ROOT/tests/doc_quotes.py
 
-docs_anchors() {
+docs_t_anchors() {
     local out rc=0
     out=$(python3 "$QUOTES" list "$ROOT" 2>&1) || rc=$?
     if [ "$rc" == 0 ] && [ -n "$out" ]; then
@@ -14,7 +14,7 @@ docs_anchors() {
     fi
 }
 
-docs_quotes() {
+docs_t_quotes() {
     [ -f "$GUIDE" ] || { fail docs.quotes "指南 docs/kernel-bypass-guide.md 不存在" "存在" "不存在"; return 0; }
     local out rc=0
     out=$(python3 "$QUOTES" check "$GUIDE" "$ROOT" 2>&1) || rc=$?
@@ -26,7 +26,7 @@ docs_quotes() {
 }
 
 # 檢查器必須抓得到：引用被改過、錨點不存在、錨點沒有結束
-docs_detects_drift() {
+docs_t_detects_drift() {
     local d=$WORK/docs-drift bad=""
     mkdir -p "$d"
     cat >"$d/demo.cpp" <<'CPP'
@@ -59,7 +59,7 @@ CPP
 }
 
 docs_smoke() {
-    run_test docs_detects_drift
-    run_test docs_anchors
-    run_test docs_quotes
+    run_test docs_t_detects_drift
+    run_test docs_t_anchors
+    run_test docs_t_quotes
 }

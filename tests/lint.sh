@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # tests/lint.sh — shell 腳本通過 shellcheck。
 
-lint_shellcheck() {
+lint_t_shellcheck() {
     need_cmd shellcheck lint.shellcheck shellcheck || return 0
     local files=("$ROOT/run_tests.sh" "$ROOT/.ci/run")
     local f
@@ -16,5 +16,5 @@ lint_shellcheck() {
 }
 
 lint_smoke() {
-    run_test lint_shellcheck
+    run_test lint_t_shellcheck
 }

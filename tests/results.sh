@@ -16,7 +16,7 @@ print(*struct.unpack(">II", head[16:24]))
 PY
 }
 
-res_report() {
+results_t_report() {
     need_cmd gnuplot results.report gnuplot-nox || return 0
     local csv=$WORK/tiny.csv png=$WORK/tiny.png out size
     cat >"$csv" <<CSV
@@ -37,7 +37,7 @@ CSV
 }
 
 # 檢查器必須抓得到錯誤：少欄位、比值算錯、不是數字
-res_check_rejects() {
+results_t_check_rejects() {
     local csv=$WORK/bad.csv bad=""
     printf '%s\n%s\n' "$BENCH_HEADER" "x,w,m,u,higher,10,5,p,2.000,3,-,1.800,2.200" >"$csv"
     python3 "$REPORT" "$csv" --check >/dev/null 2>&1 || bad+=" 正確的 CSV 被拒絕"
@@ -57,7 +57,7 @@ res_check_rejects() {
 }
 
 # bench_row 寫出的比值與 CSV 檢查器一致
-res_bench_row() {
+results_t_bench_row() {
     local RESULTS_DIR=$WORK/rows
     bench_row t w m u higher 3 7 peer 3 - >/dev/null
     bench_row t w m u lower 250000 125000 peer 3 - >/dev/null
@@ -70,7 +70,7 @@ res_bench_row() {
 }
 
 # bench_pair：同回合配對的比值與區間；goal 只在整個區間過關時才算達成
-res_bench_pair() {
+results_t_bench_pair() {
     local RESULTS_DIR=$WORK/pairs line verdicts=""
     bench_pair t w m u higher "10 11 12" "5 5 6" peer >/dev/null
     line=$(tail -n 1 "$RESULTS_DIR/bench.csv")
@@ -88,16 +88,16 @@ res_bench_pair() {
 }
 
 results_smoke() {
-    run_test res_check_rejects
-    run_test res_bench_pair
-    run_test res_bench_row
-    run_test res_report
+    run_test results_t_check_rejects
+    run_test results_t_bench_pair
+    run_test results_t_bench_row
+    run_test results_t_report
 }
 
 results_perf() {
-    run_test res_final_report
+    run_test results_t_final_report
 }
-res_final_report() {
+results_t_final_report() {
     local csv=$RESULTS_DIR/bench.csv out
     [ -s "$csv" ] || { skip results.final "這次沒有任何效能比較寫入 $csv"; return 0; }
     echo

@@ -1,4 +1,4 @@
-// io_uring_async.cpp — io_uring TCP echo 伺服器，附帶自己的負載客戶端
+// io_uring_async.cpp — io_uring TCP／UDP echo 伺服器；檔案後半是它自己的負載客戶端（bench）
 //
 // 這個程式示範（對應指南的〈io_uring〉一章）：
 //   * multishot accept：一個 SQE 接受所有新連線；
@@ -13,11 +13,15 @@
 //   * 保留區：緩衝池的四分之一留給沒有資料卡著的連線；卡住（回送送不出去）的連線吃進保留區、又有在讀的
 //     連線等不到緩衝區時，把卡住的資料搬出緩衝池（複製到連線自己的記憶體），所以有在讀的客戶端一定拿得到緩衝區；
 //   * 閒置逾時（--idle-timeout）：每 100 ms 一次的檢查加上每條連線一個粗略的時間戳，不必每條連線一個計時器；
-//   * EMFILE：說一次、繼續服務，有連線關閉（或 100 ms 後）再恢復 accept。
+//   * EMFILE：說一次、繼續服務，有連線關閉（或 100 ms 後）再恢復 accept；
+//   * --udp：一個 multishot recvmsg 把資料包收進 buffer ring，直接從緩衝區 sendmsg 回來源位址（每個資料包一個 SQE、
+//     一輪一次 io_uring_enter），送完才放回緩衝區；不回答來源埠等於自己的埠的資料包（防 echo 迴圈）。
+// 檔案的前半是伺服器（要學的 io_uring），後半（「第二部分」）是量測用的負載客戶端，只想看伺服器的讀者可以略過。
 //
 // 需求：Linux 6.1 以上（multishot recv 需要 6.0，DEFER_TASKRUN 需要 6.1）、liburing 2.3 以上。
 // 編譯：make io_uring_async
 // 執行：./io_uring_async [PORT]             （預設 12345）
+//       ./io_uring_async [PORT] --udp       （UDP echo）
 //       echo "測試訊息" | nc -N localhost 12345
 //       ./io_uring_async bench 127.0.0.1 12345 --conns 50 --size 64 --depth 1 --duration 5
 // 指南：docs/kernel-bypass-guide.md〈io_uring〉
@@ -36,16 +40,20 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <cinttypes>
 #include <charconv>
 #include <cmath>
 #include <chrono>
+#include <concepts>
 #include <csignal>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <iomanip>
 #include <memory>
 #include <optional>
 #include <span>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -70,6 +78,7 @@ constexpr size_t kHeldBytesPerConn = 256 << 10;  // 一條連線最多佔住的�
 constexpr size_t kHeldBytesMin = 16 << 10;
 constexpr unsigned kMaxIov = 16;               // 一次 sendmsg 最多合併幾個緩衝區
 constexpr int kListenBacklog = 4096;
+constexpr int kUdpSockBuf = 4 << 20;           // --udp 的 SO_RCVBUF／SO_SNDBUF（位元組）
 constexpr size_t kHugePage = 2u << 20;         // 緩衝池按 2 MiB 對齊，讓 THP 用大頁
 constexpr uint16_t kBufGroup = 0;              // buffer ring 的群組編號（每個 ring 各自一組）
 constexpr auto kAcceptRetry = std::chrono::milliseconds(100);  // EMFILE 後多久再試 accept
@@ -94,17 +103,76 @@ constexpr auto kDrainTimeout = std::chrono::seconds(10);
 
 using Clock = std::chrono::steady_clock;
 
-// 唯一的全域變數：信號處理函式只設定它
-std::atomic<bool> g_stop{false};
-extern "C" void on_signal(int) { g_stop.store(true, std::memory_order_relaxed); }
+// ============================================================================
+// 共同詞彙（四個程式寫法相同，見 README〈開發者慣例〉）：結束碼、錯誤、數字參數、停止旗標、fd、[摘要]
+// ============================================================================
+constexpr int kExitOk = 0, kExitRuntime = 1, kExitUsage = 2, kExitNoDevice = 77;
 
-// ============================================================================
-// 錯誤：帶著結束碼的例外，只在設定階段拋出，由 main 印出
-// ============================================================================
+// 錯誤：結束碼 + 中文訊息。設定階段（與 worker 執行緒）丟出，main 接住、收尾、印出「錯誤：…」、以 code 結束
 struct Failure : std::runtime_error {
-    int exit_code;
-    Failure(int code, const std::string& msg) : std::runtime_error(msg), exit_code(code) {}
+    int code;
+    Failure(int exit_code, const std::string& message) : std::runtime_error(message), code(exit_code) {}
 };
+
+// 數字參數：整個字串都必須是數字（空字串、尾巴的垃圾、NaN、inf 都不行），而且在 [lo, hi] 之內；否則丟出 kExitUsage
+template <typename T>
+T parse_number(std::string_view option, std::string_view text, T lo, T hi) {
+    T v{};
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    bool ok = !text.empty() && ec == std::errc() && end == text.data() + text.size() && !(v < lo) && !(hi < v);
+    if constexpr (std::is_floating_point_v<T>) ok = ok && std::isfinite(v);
+    if (!ok) {
+        std::ostringstream m;
+        m << option << " 的值「" << text << "」無效：必須是 " << +lo << " 到 " << +hi << " 之間的" << (std::is_floating_point_v<T> ? "數字" : "整數");
+        throw Failure(kExitUsage, m.str());
+    }
+    return v;
+}
+
+// 停止旗標：唯一的全域變數。信號處理函式只設定它；main 的第一步就安裝（在任何可能阻塞的呼叫之前）
+std::atomic<bool> g_stop{false};
+extern "C" void on_stop_signal(int) { g_stop.store(true, std::memory_order_relaxed); }
+void install_stop_handler() {
+    struct sigaction sa{};
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);   // 不設 SA_RESTART：阻塞中的系統呼叫以 EINTR 返回，迴圈才看得到旗標
+    sigaction(SIGINT, &sa, nullptr);
+    sigaction(SIGTERM, &sa, nullptr);
+    signal(SIGPIPE, SIG_IGN);   // 對方關閉後的寫入回傳 EPIPE，不殺掉行程
+}
+
+// 檔案描述符的擁有者：可移動、不可複製，解構時關閉
+class Fd {
+public:
+    explicit Fd(int fd = -1) : fd_(fd) {}
+    Fd(Fd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
+    Fd& operator=(Fd&& o) noexcept { reset(std::exchange(o.fd_, -1)); return *this; }
+    Fd(const Fd&) = delete;
+    Fd& operator=(const Fd&) = delete;
+    ~Fd() { reset(); }
+    void reset(int fd = -1) { if (fd_ >= 0) ::close(fd_); fd_ = fd; }
+    int get() const { return fd_; }
+    explicit operator bool() const { return fd_ >= 0; }
+private:
+    int fd_;
+};
+
+// [摘要] 行：一個 key 一個值，key 與值寫在同一個呼叫裡，不會錯位。key 是穩定的 ASCII（測試解析它們）
+class Summary {
+public:
+    Summary& add(std::string_view key, std::string_view value) { line_ << ' ' << key << '=' << value; return *this; }
+    Summary& add(std::string_view key, const char* value) { return add(key, std::string_view(value)); }
+    Summary& add(std::string_view key, bool value) { return add(key, value ? "yes" : "no"); }
+    template <std::integral T> requires (!std::same_as<T, bool>)
+    Summary& add(std::string_view key, T value) { line_ << ' ' << key << '=' << +value; return *this; }
+    Summary& add(std::string_view key, double value, int digits) {
+        line_ << ' ' << key << '=' << std::fixed << std::setprecision(digits) << value; return *this;
+    }
+    void print(FILE* f = stdout) const { std::fprintf(f, "[摘要]%s\n", line_.str().c_str()); std::fflush(f); }
+private:
+    std::ostringstream line_;
+};
+
 std::string errstr(int err) { return std::string(strerror(err)) + " (errno " + std::to_string(err) + ")"; }
 
 // ============================================================================
@@ -119,6 +187,7 @@ struct ServerConfig {
     unsigned idle_timeout = kDefaultIdleTimeout;  // 秒，0 = 關閉
     bool sqpoll = false;
     bool inc = true;           // 先試 provided buffer 的遞增消耗
+    bool udp = false;          // --udp：UDP echo（multishot recvmsg）而不是 TCP
 };
 struct BenchConfig {
     std::string host;
@@ -129,17 +198,26 @@ struct BenchConfig {
     double duration = 5.0;
     bool quiet = false;
 };
+// 命令列：伺服器或 bench 其中之一
+struct Config {
+    bool help = false;
+    bool bench = false;
+    ServerConfig server;
+    BenchConfig client;
+};
 
 constexpr const char* kUsage = R"(用法：
   io_uring_async [PORT] [選項]                  啟動 TCP echo 伺服器
+  io_uring_async [PORT] --udp [選項]            啟動 UDP echo 伺服器（multishot recvmsg）
   io_uring_async bench HOST PORT [選項]         負載客戶端：驗證每個回送的位元組並量測延遲
 
 伺服器選項：
-  PORT                 監聽的 TCP 埠（1–65535，預設 12345）
+  PORT                 監聽的 TCP（--udp 時 UDP）埠（1–65535，預設 12345）
+  --udp                UDP echo：每個資料包原樣送回來源位址；來源埠等於自己的埠的資料包不回（防 echo 迴圈）
   --threads N          執行緒數，每個執行緒一個 ring，以 SO_REUSEPORT 分攤連線（預設 1）
   --sqpoll             使用 SQPOLL 核心執行緒提交 SQE（預設關閉）
-  --buf-size BYTES     每個 provided buffer 的大小（512–65536；預設遞增模式 32768、傳統模式 4096）
-  --buf-count N        每個執行緒的緩衝區數，2 的冪次（64–32768；預設遞增模式 1024、傳統模式 8192）
+  --buf-size BYTES     每個 provided buffer 的大小（512–65536；預設遞增模式 32768、傳統模式 4096、--udp 2048）
+  --buf-count N        每個執行緒的緩衝區數，2 的冪次（64–32768；預設遞增模式 1024、傳統模式 8192、--udp 4096）
   --no-inc             不用 provided buffer 的遞增消耗（IOU_PBUF_RING_INC），改用傳統模式（比較用）
   --max-conns N        每個執行緒的最大連線數，超過的新連線直接關閉（預設 16384）
   --idle-timeout S     雙向都沒有資料流動 S 秒的連線會被關閉（0–86400，預設 60；0 表示不關閉）
@@ -158,87 +236,67 @@ constexpr const char* kUsage = R"(用法：
   ./io_uring_async                          # 監聽 12345
   echo "測試訊息" | nc -N localhost 12345
   ./io_uring_async bench 127.0.0.1 12345 --conns 50 --size 64 --depth 1 --duration 5
+  ./io_uring_async 19000 --udp              # UDP echo，埠 19000
 結束碼：0 成功、1 執行錯誤、2 參數錯誤、77 io_uring 無法使用或權限不足
 )";
 
-// 整個字串都必須是數字（不接受空字串、尾巴的垃圾、正負號以外的前綴）；浮點數另外拒絕 nan 與 inf：
-// NaN 和任何數比較都是 false，會溜過範圍檢查，之後 duration_cast 一個 NaN 是未定義行為。
-template <typename T>
-std::optional<T> parse_num(std::string_view s, T lo, T hi) {
-    T v{};
-    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (ec != std::errc() || p != s.data() + s.size()) return std::nullopt;
-    if constexpr (std::is_floating_point_v<T>) {
-        if (!std::isfinite(v)) return std::nullopt;
-    }
-    if (v < lo || v > hi) return std::nullopt;
-    return v;
-}
-template <typename T>
-std::string num_str(T v) {
-    if constexpr (std::is_floating_point_v<T>) {
-        char b[32];
-        snprintf(b, sizeof b, "%g", double(v));
-        return b;
-    } else {
-        return std::to_string(v);
-    }
-}
+void print_usage(FILE* f) { fputs(kUsage, f); }
 
-// 取下一個參數的值並做範圍檢查；錯了就拋出 exit 2
-template <typename T>
-T take_num(std::span<char*> args, size_t& i, T lo, T hi) {
-    std::string_view opt = args[i];
-    if (i + 1 >= args.size()) throw Failure(2, "選項 " + std::string(opt) + " 需要一個值");
-    std::string_view val = args[++i];
-    auto v = parse_num<T>(val, lo, hi);
-    if (!v) {
-        throw Failure(2, "選項 " + std::string(opt) + " 的值「" + std::string(val) + "」無效：必須是 " + num_str(lo) +
-                             "–" + num_str(hi) + " 的" + (std::is_floating_point_v<T> ? "有限數字" : "整數"));
-    }
-    return *v;
+// 取下一個參數當作選項的值；沒有就是參數錯誤
+std::string_view option_value(std::span<char*> args, size_t& i) {
+    if (i + 1 >= args.size()) throw Failure(kExitUsage, "選項 " + std::string(args[i]) + " 需要一個值");
+    return args[++i];
 }
+bool is_help(std::string_view a) { return a == "-h" || a == "--help"; }
+uint16_t parse_port(std::string_view s) { return uint16_t(parse_number<unsigned>("埠號 PORT", s, 1, 65535)); }
 
-uint16_t parse_port(std::string_view s) {
-    auto p = parse_num<unsigned>(s, 1, 65535);
-    if (!p) throw Failure(2, "埠號「" + std::string(s) + "」無效：必須是 1 到 65535 的整數");
-    return static_cast<uint16_t>(*p);
-}
-
-ServerConfig parse_server(std::span<char*> args) {
-    ServerConfig c;
+// 伺服器的選項；-h／--help 設定 cfg.help 並停止解析
+void parse_server(std::span<char*> args, Config& cfg) {
+    ServerConfig& c = cfg.server;
     bool have_port = false;
     for (size_t i = 0; i < args.size(); ++i) {
-        std::string_view a = args[i];
-        if (a == "--threads") c.threads = take_num<unsigned>(args, i, 1, 64);
+        const std::string_view a = args[i];
+        auto num = [&](unsigned lo, unsigned hi) { return parse_number<unsigned>(a, option_value(args, i), lo, hi); };
+        if (is_help(a)) { cfg.help = true; return; }
+        else if (a == "--threads") c.threads = num(1, 64);
         else if (a == "--sqpoll") c.sqpoll = true;
         else if (a == "--no-inc") c.inc = false;
-        else if (a == "--buf-size") c.buf_size = take_num<unsigned>(args, i, 512, 65536);
-        else if (a == "--buf-count") c.buf_count = take_num<unsigned>(args, i, 64, kMaxBufCount);
-        else if (a == "--max-conns") c.max_conns = take_num<unsigned>(args, i, 1, 1'000'000);
-        else if (a == "--idle-timeout") c.idle_timeout = take_num<unsigned>(args, i, 0, 86400);
+        else if (a == "--udp") c.udp = true;
+        else if (a == "--buf-size") c.buf_size = num(512, 65536);
+        else if (a == "--buf-count") c.buf_count = num(64, kMaxBufCount);
+        else if (a == "--max-conns") c.max_conns = num(1, 1'000'000);
+        else if (a == "--idle-timeout") c.idle_timeout = num(0, 86400);
         else if (!a.starts_with("-") && !have_port) { c.port = parse_port(a); have_port = true; }
-        else throw Failure(2, "無法辨識的參數：" + std::string(a));
+        else throw Failure(kExitUsage, "無法辨識的參數：" + std::string(a));
     }
-    if (c.buf_count & (c.buf_count - 1)) throw Failure(2, "--buf-count 必須是 2 的冪次（例如 1024、8192）");
-    return c;
+    if (c.buf_count & (c.buf_count - 1)) throw Failure(kExitUsage, "--buf-count 必須是 2 的冪次（例如 1024、8192）");
 }
 
-BenchConfig parse_bench(std::span<char*> args) {
-    BenchConfig c;
-    if (args.size() < 2) throw Failure(2, "bench 需要 HOST 與 PORT，例如：bench 127.0.0.1 12345");
+// bench HOST PORT 的選項
+void parse_bench(std::span<char*> args, Config& cfg) {
+    BenchConfig& c = cfg.client;
+    cfg.bench = true;
+    for (char* a : args) if (is_help(a)) { cfg.help = true; return; }
+    if (args.size() < 2) throw Failure(kExitUsage, "bench 需要 HOST 與 PORT，例如：bench 127.0.0.1 12345");
     c.host = args[0];
     c.port = parse_port(args[1]);
     for (size_t i = 2; i < args.size(); ++i) {
-        std::string_view a = args[i];
-        if (a == "--conns") c.conns = take_num<unsigned>(args, i, 1, 20000);
-        else if (a == "--size") c.size = take_num<unsigned>(args, i, 1, 1 << 20);
-        else if (a == "--depth") c.depth = take_num<unsigned>(args, i, 1, 1024);
-        else if (a == "--duration") c.duration = take_num<double>(args, i, 0.1, 3600.0);
+        const std::string_view a = args[i];
+        auto num = [&](unsigned lo, unsigned hi) { return parse_number<unsigned>(a, option_value(args, i), lo, hi); };
+        if (a == "--conns") c.conns = num(1, 20000);
+        else if (a == "--size") c.size = num(1, 1 << 20);
+        else if (a == "--depth") c.depth = num(1, 1024);
+        else if (a == "--duration") c.duration = parse_number<double>(a, option_value(args, i), 0.1, 3600.0);
         else if (a == "--quiet") c.quiet = true;
-        else throw Failure(2, "無法辨識的參數：" + std::string(a));
+        else throw Failure(kExitUsage, "無法辨識的參數：" + std::string(a));
     }
-    return c;
+}
+
+Config parse_args(std::span<char*> args) {
+    Config cfg;
+    if (!args.empty() && std::string_view(args[0]) == "bench") parse_bench(args.subspan(1), cfg);
+    else parse_server(args, cfg);
+    return cfg;
 }
 
 // ============================================================================
@@ -258,20 +316,8 @@ static_assert(gen_of(pack(Op::Send, 7, 0x1234567)) == 0x234567);
 static_assert(slot_of(pack(Op::Send, 7, 0x1234567)) == 7);
 
 // ============================================================================
-// RAII：檔案描述符、ring、provided buffer ring
+// RAII：ring、provided buffer ring（fd 的擁有者 Fd 在共同詞彙裡）
 // ============================================================================
-class Fd {
-public:
-    explicit Fd(int fd = -1) : fd_(fd) {}
-    Fd(Fd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
-    Fd& operator=(Fd&& o) noexcept { reset(std::exchange(o.fd_, -1)); return *this; }
-    ~Fd() { reset(); }
-    void reset(int fd = -1) { if (fd_ >= 0) ::close(fd_); fd_ = fd; }
-    int get() const { return fd_; }
-private:
-    int fd_;
-};
-
 // 8< ring-setup
 // 依序嘗試較新的設定旗標，退回時說明原因。
 class Ring {
@@ -324,7 +370,7 @@ public:
 private:
     [[noreturn]] static void throw_unavailable(int err) {
         std::string why = "io_uring_queue_init 失敗：" + errstr(err);
-        if (err == ENOSYS) throw Failure(77, why + "。這個核心沒有編入 io_uring（CONFIG_IO_URING）");
+        if (err == ENOSYS) throw Failure(kExitNoDevice, why + "。這個核心沒有編入 io_uring（CONFIG_IO_URING）");
         if (err == EPERM || err == EACCES) {
             std::string hint = "。io_uring 被系統停用或限制：";
             if (FILE* f = fopen("/proc/sys/kernel/io_uring_disabled", "r")) {
@@ -332,10 +378,10 @@ private:
                 if (fscanf(f, "%d", &v) == 1) hint += "kernel.io_uring_disabled=" + std::to_string(v);
                 fclose(f);
             }
-            throw Failure(77, why + hint + "（0 表示開放；可用 sysctl kernel.io_uring_disabled=0 開啟）");
+            throw Failure(kExitNoDevice, why + hint + "（0 表示開放；可用 sysctl kernel.io_uring_disabled=0 開啟）");
         }
-        if (err == ENOMEM) throw Failure(77, why + "。可鎖定的記憶體不足（ulimit -l）");
-        throw Failure(1, why);
+        if (err == ENOMEM) throw Failure(kExitNoDevice, why + "。可鎖定的記憶體不足（ulimit -l）");
+        throw Failure(kExitRuntime, why);
     }
     io_uring ring_{};
     const char* mode_ = "default";
@@ -386,7 +432,7 @@ public:
             note_ = "核心不支援 provided buffer 的遞增消耗（IOU_PBUF_RING_INC，6.12+），改用每段資料一個緩衝區的傳統模式";
         }
         if (ret < 0)
-            throw Failure(77, "io_uring_register_buf_ring 失敗：" + errstr(-ret) + "（provided buffer ring 需要核心 5.19 以上）");
+            throw Failure(kExitNoDevice, "io_uring_register_buf_ring 失敗：" + errstr(-ret) + "（provided buffer ring 需要核心 5.19 以上）");
         refs_.assign(count_, 0);
         used_.assign(count_, 0);
         kernel_.assign(count_, 0);
@@ -441,7 +487,7 @@ private:
     void allocate() {
         ring_bytes_ = count_ * sizeof(io_uring_buf);
         void* r = mmap(nullptr, ring_bytes_, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
-        if (r == MAP_FAILED) throw Failure(1, "mmap（buffer ring）失敗：" + errstr(errno));
+        if (r == MAP_FAILED) throw Failure(kExitRuntime, "mmap（buffer ring）失敗：" + errstr(errno));
         br_ = static_cast<io_uring_buf_ring*>(r);
         io_uring_buf_ring_init(br_);
         // 緩衝池對齊 2 MiB 並要求透明大頁（THP）：FIFO 的 buffer ring 會輪流用遍幾十 MiB 的池子，用 4 KiB 頁時
@@ -451,7 +497,7 @@ private:
         if (d == MAP_FAILED) {
             munmap(br_, ring_bytes_);
             br_ = nullptr;
-            throw Failure(1, "mmap（緩衝區）失敗：" + errstr(errno));
+            throw Failure(kExitRuntime, "mmap（緩衝區）失敗：" + errstr(errno));
         }
         // 切掉對齊前後多出來的部分
         uintptr_t base = reinterpret_cast<uintptr_t>(d);
@@ -464,7 +510,7 @@ private:
             if (errno != EINVAL) {                                  // ENOMEM 等：現在就說，不要之後被 OOM 殺掉
                 int e = errno;
                 release_memory();
-                throw Failure(1, "緩衝池（" + std::to_string(data_bytes_ >> 20) + " MiB）配置失敗：" + errstr(e) +
+                throw Failure(kExitRuntime, "緩衝池（" + std::to_string(data_bytes_ >> 20) + " MiB）配置失敗：" + errstr(e) +
                                      "；請用 --buf-count／--buf-size 縮小");
             }
             for (size_t off = 0; off < data_bytes_; off += 4096) data_[off] = 0;  // 5.14 以前沒有：自己逐頁碰
@@ -491,6 +537,32 @@ private:
 };
 // >8 buf-ring
 
+// 8< reap
+// 一輪事件迴圈的骨架（TCP 伺服器、UDP 伺服器與負載客戶端共用）：一次系統呼叫提交這一輪所有 SQE、等至少一個 CQE
+// （最多 100 ms，好檢查停止旗標），now 設成醒來的時間，把 CQE 逐一交給 handle，最後 CQ 只前進一次
+// （handle 丟出例外時也一樣前進）。回傳 io_uring_submit_and_wait_timeout 的結果。
+template <typename Handle>
+int submit_and_reap(io_uring* ring, Clock::time_point& now, Handle&& handle) {
+    __kernel_timespec ts{0, kWaitTimeoutNs};
+    io_uring_cqe* cqe = nullptr;
+    const int ret = io_uring_submit_and_wait_timeout(ring, &cqe, 1, &ts, nullptr);
+    now = Clock::now();
+    struct Advance {
+        io_uring* ring;
+        unsigned seen = 0;
+        ~Advance() { io_uring_cq_advance(ring, seen); }
+    } advance{ring};
+    unsigned head;
+    io_uring_for_each_cqe(ring, head, cqe) {
+        ++advance.seen;
+        handle(cqe);
+    }
+    return ret;
+}
+// 逾時、被信號打斷、CQ 暫時滿（EBUSY）都是正常的；其他負值是真的錯誤
+bool wait_failed(int ret) { return ret < 0 && ret != -ETIME && ret != -EINTR && ret != -EBUSY; }
+// >8 reap
+
 // 這個程序用掉的 CPU 秒數（使用者 + 核心）：負載客戶端用它證明自己不是瓶頸
 double cpu_seconds() {
     rusage ru{};
@@ -508,16 +580,20 @@ void raise_fd_limit() {
 }
 
 // 8< listen
-// 監聽 [::]:PORT（同時接受 IPv4 與 IPv6）；核心關掉 IPv6 時退回 0.0.0.0。
-Fd make_listener(uint16_t port, bool reuseport) {
-    int fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+// 監聽 [::]:PORT（同時接受 IPv4 與 IPv6）；核心關掉 IPv6 時退回 0.0.0.0。type 是 SOCK_STREAM（TCP）或 SOCK_DGRAM（--udp）。
+Fd make_listener(uint16_t port, bool reuseport, int type = SOCK_STREAM) {
+    int fd = socket(AF_INET6, type | SOCK_CLOEXEC, 0);
     bool v6 = fd >= 0;
-    if (!v6) fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) throw Failure(1, "socket 失敗：" + errstr(errno));
+    if (!v6) fd = socket(AF_INET, type | SOCK_CLOEXEC, 0);
+    if (fd < 0) throw Failure(kExitRuntime, "socket 失敗：" + errstr(errno));
     Fd sock(fd);
     int one = 1, zero = 0;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     if (reuseport) setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+    if (type == SOCK_DGRAM) {  // UDP：較大的 socket 緩衝區吸收突發（上限是 net.core.rmem_max／wmem_max）
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &kUdpSockBuf, sizeof kUdpSockBuf);
+        setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &kUdpSockBuf, sizeof kUdpSockBuf);
+    }
     int ret;
     if (v6) {
         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
@@ -535,11 +611,12 @@ Fd make_listener(uint16_t port, bool reuseport) {
     }
     if (ret < 0) {
         int e = errno;
-        if (e == EADDRINUSE) throw Failure(1, "埠 " + std::to_string(port) + " 已被使用（EADDRINUSE）。請換一個埠，或用 ss -ltnp 'sport = :" + std::to_string(port) + "' 找出佔用者");
-        if (e == EACCES) throw Failure(77, "沒有權限監聽埠 " + std::to_string(port) + "（1024 以下的埠需要 root 或 CAP_NET_BIND_SERVICE）");
-        throw Failure(1, "bind 埠 " + std::to_string(port) + " 失敗：" + errstr(e));
+        if (e == EADDRINUSE) throw Failure(kExitRuntime, "埠 " + std::to_string(port) + " 已被使用（EADDRINUSE）。請換一個埠，或用 ss -" +
+                                                  (type == SOCK_STREAM ? "ltnp" : "lunp") + " 'sport = :" + std::to_string(port) + "' 找出佔用者");
+        if (e == EACCES) throw Failure(kExitNoDevice, "沒有權限監聽埠 " + std::to_string(port) + "（1024 以下的埠需要 root 或 CAP_NET_BIND_SERVICE）");
+        throw Failure(kExitRuntime, "bind 埠 " + std::to_string(port) + " 失敗：" + errstr(e));
     }
-    if (listen(fd, kListenBacklog) < 0) throw Failure(1, "listen 失敗：" + errstr(errno));
+    if (type == SOCK_STREAM && listen(fd, kListenBacklog) < 0) throw Failure(kExitRuntime, "listen 失敗：" + errstr(errno));
     return sock;
 }
 // >8 listen
@@ -553,6 +630,8 @@ struct alignas(64) ServerStats {
     std::atomic<uint64_t> accepted{0}, closed{0}, recv_cqes{0}, bytes_in{0}, bytes_out{0};
     std::atomic<uint64_t> enobufs{0}, paused{0}, emfile{0}, rejected{0}, resets{0};
     std::atomic<uint64_t> idle_closed{0}, spilled{0}, spilled_bytes{0};
+    // --udp：資料包（bytes_in／bytes_out／enobufs 與 TCP 共用）
+    std::atomic<uint64_t> dgrams_in{0}, dgrams_out{0}, drops{0}, loop_drops{0}, trunc_drops{0}, send_errors{0};
 };
 inline void bump(std::atomic<uint64_t>& c, uint64_t n = 1) {
     c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
@@ -641,7 +720,7 @@ private:
         io_uring_prep_recv_multishot(s, c.fd, nullptr, 0, 0);
         s->flags |= IOSQE_BUFFER_SELECT;  // 由核心從 buffer ring 挑緩衝區
         s->buf_group = kBufGroup;
-        // 這個 multishot 總共最多收多少位元組（sqe->optlen，與 file_index 同一個欄位；較新的核心，這台的 6.18 有）：收滿就自己結束
+        // 這個 multishot 總共最多收多少位元組（sqe->optlen，與 file_index 同一個欄位；較新的核心才有）：收滿就自己結束
         // （CQE 沒有 F_MORE），我們再依當時的額度重掛。沒有它時，取消生效前一次喚醒最多能連收 32 段。舊核心回 EINVAL，見 on_recv。
         if (mshot_lim_) s->file_index = uint32_t(std::max<size_t>(held_bytes_limit() - std::min(c.held_bytes, held_bytes_limit()), 1));
         c.recv_lim = mshot_lim_;
@@ -720,6 +799,7 @@ private:
     }
 
     // ---- 完成事件處理
+    void dispatch(const io_uring_cqe* cqe);
     void on_accept(const io_uring_cqe* cqe);
     void on_recv(uint32_t slot, Conn& c, const io_uring_cqe* cqe);
     void on_send(uint32_t slot, Conn& c, int res);
@@ -1042,8 +1122,24 @@ void Server::rearm_starved(unsigned returned) {
 // >8 enobufs
 
 // 8< event-loop
+// 一個完成事件交給它的處理函式
+void Server::dispatch(const io_uring_cqe* cqe) {
+    const uint64_t ud = io_uring_cqe_get_data64(cqe);
+    switch (op_of(ud)) {
+    case Op::Accept: on_accept(cqe); break;
+    case Op::Recv:
+    case Op::Send: {
+        Conn& c = *conns_[slot_of(ud)];
+        if (gen_of(ud) != c.gen) [[unlikely]] break;  // 不該發生：在途操作歸零前槽位不會重用
+        if (op_of(ud) == Op::Recv) on_recv(slot_of(ud), c, cqe);
+        else on_send(slot_of(ud), c, cqe->res);
+        break;
+    }
+    default: break;  // Cancel 的結果不需要處理
+    }
+}
+
 void Server::run() {
-    io_uring* ring = ring_.get();
     arm_accept();
     Clock::time_point deadline{};
     while (true) {
@@ -1053,35 +1149,12 @@ void Server::run() {
         }
         if (stopping_ && ((live_ == 0 && !accept_armed_) || Clock::now() > deadline)) break;
 
-        // 一次系統呼叫：提交這一輪所有 SQE，並等至少一個 CQE（最多 100 ms）
-        __kernel_timespec ts{0, kWaitTimeoutNs};
-        io_uring_cqe* cqe = nullptr;
-        int ret = io_uring_submit_and_wait_timeout(ring, &cqe, 1, &ts, nullptr);
-        if (ret < 0 && ret != -ETIME && ret != -EINTR && ret != -EBUSY) [[unlikely]] {
+        // 一次系統呼叫提交這一輪所有 SQE、成批收割完成事件（submit_and_reap，錨點 `reap`）
+        const int ret = submit_and_reap(ring_.get(), now_, [this](const io_uring_cqe* cqe) { dispatch(cqe); });
+        if (wait_failed(ret)) [[unlikely]] {
             printf("[錯誤] io_uring_submit_and_wait 失敗：%s\n", strerror(-ret));
             break;
         }
-        now_ = Clock::now();
-
-        // 成批收割：逐一處理，最後 CQ 只前進一次
-        unsigned head, seen = 0;
-        io_uring_for_each_cqe(ring, head, cqe) {
-            ++seen;
-            const uint64_t ud = io_uring_cqe_get_data64(cqe);
-            switch (op_of(ud)) {
-            case Op::Accept: on_accept(cqe); break;
-            case Op::Recv:
-            case Op::Send: {
-                Conn& c = *conns_[slot_of(ud)];
-                if (gen_of(ud) != c.gen) [[unlikely]] break;  // 不該發生：在途操作歸零前槽位不會重用
-                if (op_of(ud) == Op::Recv) on_recv(slot_of(ud), c, cqe);
-                else on_send(slot_of(ud), c, cqe->res);
-                break;
-            }
-            default: break;  // Cancel 的結果不需要處理
-            }
-        }
-        io_uring_cq_advance(ring, seen);
 
         // 這一批收到資料的連線：每條只送一次（多段資料合併成一次 sendmsg）
         for (uint32_t slot : dirty_) {
@@ -1104,8 +1177,337 @@ void Server::run() {
 // >8 event-loop
 
 // ============================================================================
-// 負載客戶端
+// UDP 伺服器（--udp）
 // ============================================================================
+// 8< udp
+// 一個 multishot recvmsg SQE 接收所有資料包。每個資料包在它的 provided buffer 裡的樣子是
+//   io_uring_recvmsg_out（16 B）| 來源位址（namelen，保留 sizeof(sockaddr_in6)）| 控制資料（這裡 0 B）| 資料
+// 回送直接用這個緩衝區：sendmsg 的 msg_name 指著緩衝區裡的來源位址、iovec 指著資料，不複製。
+// 每個資料包一個 sendmsg SQE，這一輪收到的全部在下一次 io_uring_enter 一起提交（批次送出）；
+// 緩衝區在它的 sendmsg 完成之後才放回環上（核心送出之前還在讀它）。UDP 沒有連線，也就沒有背壓與保留區：
+// 緩衝池用完（ENOBUFS）時，資料包留在 socket 的接收佇列裡，等 sendmsg 完成放回緩衝區再重新掛上。
+// 防 echo 迴圈：來源埠等於自己的埠（另一台 echo 伺服器）或 0 的資料包不回答，計入 loop_drops。
+constexpr BufSizing kUdpSizing{2048, 4096};  // 2 KiB 裝得下 16 B 標頭 + 28 B 位址 + 1472 B（乙太網路 MTU 的最大 UDP 資料）
+
+class UdpServer {
+public:
+    UdpServer(const ServerConfig& cfg, ServerStats& stats, bool reuseport)
+        : cfg_(cfg), stats_(stats), sock_(make_listener(cfg.port, reuseport, SOCK_DGRAM)), ring_(cfg.sqpoll),
+          bufs_(ring_.get(), sizing(), sizing(), false), tx_(bufs_.count()) {
+        rx_msg_.msg_namelen = sizeof(sockaddr_in6);  // 每個緩衝區替來源位址保留的空間
+    }
+    const char* mode() const { return ring_.mode(); }
+    const BufRing& bufs() const { return bufs_; }
+    const std::string& fallback_note() const { return ring_.fallback_note(); }
+    bool mshot_lim() const { return true; }
+    void run();
+
+private:
+    struct Tx { msghdr msg; iovec iov; };  // 一個緩衝區的 sendmsg 參數（每個緩衝區同時只有一個資料包）
+
+    BufSizing sizing() const {
+        return {cfg_.buf_size ? cfg_.buf_size : kUdpSizing.size, cfg_.buf_count ? cfg_.buf_count : kUdpSizing.count};
+    }
+    void arm_recv() {
+        io_uring_sqe* s = ring_.sqe();
+        io_uring_prep_recvmsg_multishot(s, sock_.get(), &rx_msg_, 0);
+        s->flags |= IOSQE_BUFFER_SELECT;  // 由核心從 buffer ring 挑緩衝區
+        s->buf_group = kBufGroup;
+        io_uring_sqe_set_data64(s, pack(Op::Recv, 0, 0));
+        recv_armed_ = true;
+        starved_ = false;
+    }
+    void on_recv(const io_uring_cqe* cqe);
+    void echo(uint16_t bid, io_uring_recvmsg_out* out, int res);
+    void on_send(uint16_t bid, int res);
+    void drop(uint16_t bid, std::atomic<uint64_t>& why) {
+        bump(why);
+        bump(stats_.drops);
+        bufs_.unref(bid);
+    }
+
+    const ServerConfig& cfg_;
+    ServerStats& stats_;
+    Fd sock_;
+    Ring ring_;
+    BufRing bufs_;
+    std::vector<Tx> tx_;          // 以緩衝區編號（bid）索引
+    msghdr rx_msg_{};             // multishot recvmsg 的樣板：只有 namelen／controllen 有意義
+    unsigned sends_inflight_ = 0;
+    bool recv_armed_ = false, starved_ = false, stopping_ = false, error_said_ = false;
+    Clock::time_point now_ = Clock::now();
+};
+
+void UdpServer::on_recv(const io_uring_cqe* cqe) {
+    if (!(cqe->flags & IORING_CQE_F_MORE)) recv_armed_ = false;  // multishot 結束了：事件迴圈決定何時重掛
+    const int res = cqe->res;
+    if (res >= 0 && (cqe->flags & IORING_CQE_F_BUFFER)) [[likely]] {
+        const BufRing::Slice sl = bufs_.take(cqe);
+        auto* out = io_uring_recvmsg_validate(bufs_.ptr(sl.bid), res, &rx_msg_);
+        bump(stats_.dgrams_in);
+        // 資料包比緩衝區大（MSG_TRUNC）或位址放不下：不回答半個資料包
+        if (!out || (out->flags & MSG_TRUNC) || out->namelen > rx_msg_.msg_namelen) [[unlikely]] drop(sl.bid, stats_.trunc_drops);
+        else echo(sl.bid, out, res);
+    } else if (res == -ENOBUFS) {   // 緩衝池空了：等 sendmsg 完成放回緩衝區再掛（資料包在 socket 佇列裡等著）
+        bump(stats_.enobufs);
+        starved_ = true;
+    } else if (res < 0 && res != -ECANCELED && res != -EINTR && !error_said_) {
+        printf("[警告] recvmsg 失敗：%s（之後的同類錯誤不再顯示）\n", strerror(-res));
+        error_said_ = true;
+    }
+}
+
+// 把一個資料包原樣送回它的來源：一個 sendmsg SQE，位址與資料都還在收到它的緩衝區裡
+void UdpServer::echo(uint16_t bid, io_uring_recvmsg_out* out, int res) {
+    void* name = io_uring_recvmsg_name(out);
+    uint16_t sport_be = 0;  // sockaddr_in 與 sockaddr_in6 的埠在同一個位置
+    static_assert(offsetof(sockaddr_in, sin_port) == offsetof(sockaddr_in6, sin6_port));
+    memcpy(&sport_be, static_cast<uint8_t*>(name) + offsetof(sockaddr_in, sin_port), sizeof sport_be);
+    const unsigned len = io_uring_recvmsg_payload_length(out, res, &rx_msg_);
+    bump(stats_.bytes_in, len);
+    if (ntohs(sport_be) == cfg_.port || sport_be == 0) { drop(bid, stats_.loop_drops); return; }  // 防 echo 迴圈
+    Tx& tx = tx_[bid];
+    tx.iov = {io_uring_recvmsg_payload(out, &rx_msg_), len};
+    tx.msg = {};
+    tx.msg.msg_name = name;
+    tx.msg.msg_namelen = out->namelen;
+    tx.msg.msg_iov = &tx.iov;
+    tx.msg.msg_iovlen = 1;
+    io_uring_sqe* s = ring_.sqe();
+    io_uring_prep_sendmsg(s, sock_.get(), &tx.msg, 0);
+    io_uring_sqe_set_data64(s, pack(Op::Send, bid, 0));
+    ++sends_inflight_;
+}
+
+void UdpServer::on_send(uint16_t bid, int res) {
+    --sends_inflight_;
+    if (res >= 0) {
+        bump(stats_.dgrams_out);
+        bump(stats_.bytes_out, uint64_t(res));
+    } else {
+        bump(stats_.send_errors);  // 例如 ENETUNREACH、EPERM（防火牆）：這個資料包不回了
+        bump(stats_.drops);
+    }
+    bufs_.unref(bid);              // 送完才放回：核心送出前還在讀這個緩衝區
+}
+
+void UdpServer::run() {
+    arm_recv();
+    Clock::time_point deadline{};
+    while (true) {
+        if (g_stop.load(std::memory_order_relaxed) && !stopping_) {
+            stopping_ = true;  // 不再收；已經排入的回送送完再結束
+            if (recv_armed_) {
+                io_uring_sqe* s = ring_.sqe();
+                io_uring_prep_cancel64(s, pack(Op::Recv, 0, 0), 0);
+                io_uring_sqe_set_data64(s, pack(Op::Cancel, 0, 0));
+            }
+            deadline = now_ + kShutdownGrace;
+        }
+        if (stopping_ && ((!recv_armed_ && sends_inflight_ == 0) || now_ > deadline)) break;
+        const int ret = submit_and_reap(ring_.get(), now_, [this](const io_uring_cqe* cqe) {
+            const uint64_t ud = io_uring_cqe_get_data64(cqe);
+            if (op_of(ud) == Op::Recv) on_recv(cqe);
+            else if (op_of(ud) == Op::Send) on_send(uint16_t(slot_of(ud)), cqe->res);
+        });
+        if (wait_failed(ret)) [[unlikely]] {
+            printf("[錯誤] io_uring_submit_and_wait 失敗：%s\n", strerror(-ret));
+            break;
+        }
+        bufs_.publish();  // 這一輪送完的緩衝區一次公開給核心
+        if (!recv_armed_ && !stopping_ && (!starved_ || bufs_.available() > 0)) arm_recv();
+    }
+}
+// >8 udp
+
+// ============================================================================
+// 執行緒、統計與摘要：每個執行緒一個 ring（TCP 與 UDP 伺服器共用）
+// ============================================================================
+// 8< server-main
+// 工作執行緒共用的狀態。解構時先設停止旗標、再等每個執行緒結束，所以不管 run_server 怎麼離開（包括例外），
+// std::thread 都不會在還能 join 時被解構（那會呼叫 std::terminate）。
+struct Workers {
+    const ServerConfig& cfg;
+    std::vector<ServerStats> stats;
+    std::vector<std::optional<Failure>> errors;
+    std::atomic<unsigned> ready{0};
+    std::atomic<bool> mshot_lim{true};  // 每個執行緒的 multishot 總量上限都可用
+    std::string mode, pool, bufmode = "-";  // 第一個執行緒填
+    std::vector<std::thread> threads;
+    explicit Workers(const ServerConfig& c) : cfg(c), stats(c.threads), errors(c.threads) {}
+    ~Workers() {
+        g_stop.store(true);
+        for (auto& t : threads) if (t.joinable()) t.join();
+    }
+    uint64_t sum(std::atomic<uint64_t> ServerStats::*member) const {
+        uint64_t s = 0;
+        for (auto& st : stats) s += (st.*member).load(std::memory_order_relaxed);
+        return s;
+    }
+};
+
+// 一個工作執行緒：SINGLE_ISSUER 的 ring 必須在使用它的執行緒裡建立。接住所有例外：記下來、叫其他執行緒停下，
+// 由主執行緒收尾後以結束碼說明（不讓例外跑出執行緒而 std::terminate）。
+template <typename S>
+void worker_main(Workers& w, unsigned t) {
+    try {
+        S srv(w.cfg, w.stats[t], w.cfg.threads > 1);
+        if (t == 0) {
+            if (!srv.fallback_note().empty()) printf("[說明] %s\n", srv.fallback_note().c_str());
+            if (!srv.bufs().note().empty()) printf("[說明] %s\n", srv.bufs().note().c_str());
+            w.mode = srv.mode();
+            w.pool = std::string(srv.bufs().incremental() ? "遞增消耗" : "傳統") + " " +
+                     std::to_string(srv.bufs().count()) + " × " + std::to_string(srv.bufs().size()) + " bytes";
+            w.bufmode = srv.bufs().mode();
+        }
+        w.ready.fetch_add(1);
+        srv.run();
+        if (!srv.mshot_lim()) w.mshot_lim.store(false);
+    } catch (const Failure& f) {
+        w.errors[t] = f;
+    } catch (const std::exception& e) {
+        w.errors[t] = Failure(kExitRuntime, "執行緒 " + std::to_string(t) + " 發生例外：" + e.what());
+    } catch (...) {
+        w.errors[t] = Failure(kExitRuntime, "執行緒 " + std::to_string(t) + " 發生不明例外");
+    }
+    if (w.errors[t]) {
+        w.ready.fetch_add(1);  // 失敗在就緒之前或之後都算一次（就緒之後多加不影響等待）
+        g_stop.store(true);
+    }
+}
+
+// 啟動執行緒並等它們就緒。工作執行緒擋住 SIGINT/SIGTERM，只由主執行緒接收；它們每 100 ms 檢查一次停止旗標
+template <typename S>
+void start_workers(Workers& w) {
+    sigset_t block, old;
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &block, &old);
+    for (unsigned t = 0; t < w.cfg.threads; ++t) {
+        try {
+            w.threads.emplace_back(worker_main<S>, std::ref(w), t);
+        } catch (const std::system_error& e) {
+            // 執行緒建不起來（位址空間或執行緒數的限制）：已經啟動的執行緒由 ~Workers 收尾
+            pthread_sigmask(SIG_SETMASK, &old, nullptr);
+            g_stop.store(true);
+            throw Failure(kExitRuntime, "建立第 " + std::to_string(t + 1) + " 個執行緒失敗：" + e.what() +
+                                            "（ulimit -v／ulimit -u 太小？或減少 --threads）");
+        }
+    }
+    pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    while (w.ready.load() < w.cfg.threads && !g_stop.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+}
+
+// 主執行緒：每秒加總各執行緒的計數器印一行 [統計]，直到收到停止信號
+void print_stats_until_stop(const Workers& w) {
+    const bool udp = w.cfg.udp;
+    auto next = Clock::now() + std::chrono::seconds(1);
+    uint64_t last_in = 0, last_cqes = 0, last_acc = 0, last_out = 0;
+    while (!g_stop.load()) {
+        std::this_thread::sleep_until(std::min(next, Clock::now() + std::chrono::milliseconds(50)));
+        if (Clock::now() < next) continue;
+        next += std::chrono::seconds(1);
+        const uint64_t in = w.sum(&ServerStats::bytes_in), enobufs = w.sum(&ServerStats::enobufs);
+        if (udp) {
+            const uint64_t rx = w.sum(&ServerStats::dgrams_in), tx = w.sum(&ServerStats::dgrams_out);
+            printf("[統計] 資料包 收 %" PRIu64 "/s  送 %" PRIu64 "/s  %.2f MB/s  丟棄 %" PRIu64 "  ENOBUFS %" PRIu64 "\n",
+                   rx - last_cqes, tx - last_out, double(in - last_in) / 1e6, w.sum(&ServerStats::drops), enobufs);
+            last_cqes = rx;
+            last_out = tx;
+        } else {
+            const uint64_t cq = w.sum(&ServerStats::recv_cqes), acc = w.sum(&ServerStats::accepted);
+            printf("[統計] 連線 %" PRIu64 "（新 %" PRIu64 "/s）  接收 %" PRIu64 " 次/s  %.2f MB/s  ENOBUFS %" PRIu64 "  背壓暫停 %" PRIu64 "\n",
+                   acc - w.sum(&ServerStats::closed), acc - last_acc, cq - last_cqes, double(in - last_in) / 1e6, enobufs,
+                   w.sum(&ServerStats::paused));
+            last_cqes = cq;
+            last_acc = acc;
+        }
+        last_in = in;
+    }
+}
+
+// 結束時的 [摘要]：key 是穩定的 ASCII，測試解析它們
+void print_summary(const Workers& w, double secs) {
+    using S = ServerStats;
+    Summary sum;
+    if (w.cfg.udp) {
+        sum.add("proto", "udp").add("rx_dgrams", w.sum(&S::dgrams_in)).add("tx_dgrams", w.sum(&S::dgrams_out))
+            .add("bytes", w.sum(&S::bytes_in)).add("bytes_out", w.sum(&S::bytes_out)).add("drops", w.sum(&S::drops))
+            .add("loop_drops", w.sum(&S::loop_drops)).add("trunc_drops", w.sum(&S::trunc_drops))
+            .add("send_errors", w.sum(&S::send_errors)).add("enobufs", w.sum(&S::enobufs)).add("seconds", secs, 2)
+            .add("threads", w.cfg.threads).add("mode", w.mode).add("bufs", w.bufmode);
+    } else {
+        sum.add("conns", w.sum(&S::accepted)).add("messages", w.sum(&S::recv_cqes)).add("bytes", w.sum(&S::bytes_in))
+            .add("bytes_out", w.sum(&S::bytes_out)).add("seconds", secs, 2).add("threads", w.cfg.threads)
+            .add("mode", w.mode).add("bufs", w.bufmode).add("enobufs", w.sum(&S::enobufs)).add("paused", w.sum(&S::paused))
+            .add("emfile", w.sum(&S::emfile)).add("rejected", w.sum(&S::rejected)).add("resets", w.sum(&S::resets))
+            .add("idle_closed", w.sum(&S::idle_closed)).add("spilled", w.sum(&S::spilled))
+            .add("spilled_bytes", w.sum(&S::spilled_bytes)).add("idle_timeout", w.cfg.idle_timeout)
+            .add("mshot_lim", w.mshot_lim.load());
+    }
+    sum.print();
+}
+
+int run_server(const ServerConfig& cfg) {
+    Workers w(cfg);
+    if (cfg.udp) start_workers<UdpServer>(w);
+    else start_workers<Server>(w);
+    if (!g_stop.load())
+        printf("[就緒] io_uring %secho 伺服器監聽 %s 埠 %u（執行緒 %u，ring 模式 %s，緩衝池 %s/執行緒）\n",
+               cfg.udp ? "UDP " : "", cfg.udp ? "UDP" : "TCP", cfg.port, cfg.threads, w.mode.c_str(), w.pool.c_str());
+    const auto t0 = Clock::now();
+    print_stats_until_stop(w);
+    for (auto& t : w.threads) t.join();
+    const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+    for (const auto& e : w.errors) {
+        if (!e) continue;
+        fprintf(stderr, "錯誤：%s\n", e->what());
+        return e->code;
+    }
+    print_summary(w, secs);
+    return kExitOk;
+}
+// >8 server-main
+
+int run_bench(const BenchConfig& cfg);  // 第二部分（檔案後半）：負載客戶端
+
+}  // namespace
+
+// ============================================================================
+// main：安裝停止旗標、解析、設定、執行、摘要
+// ============================================================================
+int main(int argc, char** argv) {
+    setvbuf(stdout, nullptr, _IOLBF, 0);
+    install_stop_handler();
+    try {
+        const Config cfg = parse_args(std::span<char*>(argv + 1, size_t(argc - 1)));
+        if (cfg.help) { print_usage(stdout); return kExitOk; }
+        raise_fd_limit();                               // 幾千條連線需要
+        if (cfg.bench) return run_bench(cfg.client);    // 負載客戶端（檔案後半）
+        return run_server(cfg.server);                  // TCP 或 --udp 的 echo 伺服器
+    } catch (const Failure& f) {
+        fprintf(stderr, "錯誤：%s\n", f.what());
+        if (f.code == kExitUsage) { fputc('\n', stderr); print_usage(stderr); }
+        return f.code;
+    } catch (const std::exception& e) {
+        fprintf(stderr, "錯誤：%s\n", e.what());
+        return kExitRuntime;
+    } catch (...) {
+        fprintf(stderr, "錯誤：發生不明例外\n");
+        return kExitRuntime;
+    }
+}
+
+// ############################################################################
+// 第二部分：負載客戶端（io_uring_async bench HOST PORT …）
+//
+// 和 io_uring 的教學無關的量測工具：測試與 ./run_tests.sh -p 用它產生 TCP 負載、驗證每個回送的位元組、
+// 量延遲。它也是一個 io_uring 程式（multishot recv、provided buffer ring、同一個 submit_and_reap），
+// 但讀者只想看伺服器時可以在這裡停下。
+// ############################################################################
+namespace {
+
 // 客戶端收到資料就驗證並立刻放回緩衝區，緩衝池只要撐過一批 CQE
 constexpr BufSizing kClientInc{65536, 512};
 constexpr BufSizing kClientClassic{16384, 2048};
@@ -1221,6 +1623,12 @@ private:
         conns_[i].recv_armed = true;
         ++inflight_;
     }
+    void connect_all();
+    void measure();
+    void begin_drain(Clock::time_point now);
+    bool drained(Clock::time_point now);
+    int summarize();
+    void on_cqe(const io_uring_cqe* cqe, Clock::time_point now);
     void on_recv(uint32_t i, const io_uring_cqe* cqe, Clock::time_point now);
     void print_second(double t);
 
@@ -1236,11 +1644,13 @@ private:
     uint64_t errors_ = 0, inflight_ = 0;
     bool measuring_ = false, draining_ = false;
     uint64_t window_msgs_ = 0, second_msgs_ = 0;
+    Clock::time_point t0_{}, drain_deadline_{};
+    double cpu0_ = 0, cpu_window_ = 0, elapsed_ = 0;
 };
 
 void BenchClient::start_connect(uint32_t i) {
     int fd = socket(addr_.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) throw Failure(1, "socket 失敗：" + errstr(errno) + "（連線數超過 ulimit -n？）");
+    if (fd < 0) throw Failure(kExitRuntime, "socket 失敗：" + errstr(errno) + "（連線數超過 ulimit -n？）");
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     conns_[i].fd = fd;
@@ -1295,124 +1705,114 @@ void BenchClient::on_recv(uint32_t i, const io_uring_cqe* cqe, Clock::time_point
 }
 // >8 bench-verify
 
-int BenchClient::run() {
-    // 解析位址
+// 解析位址，然後建立所有連線（最多 kMaxConnecting 個同時進行）
+void BenchClient::connect_all() {
     addrinfo hints{}, *res = nullptr;
     hints.ai_socktype = SOCK_STREAM;
-    std::string port = std::to_string(cfg_.port);
+    const std::string port = std::to_string(cfg_.port);
     if (int e = getaddrinfo(cfg_.host.c_str(), port.c_str(), &hints, &res); e != 0)
-        throw Failure(2, "無法解析主機「" + cfg_.host + "」：" + gai_strerror(e));
+        throw Failure(kExitUsage, "無法解析主機「" + cfg_.host + "」：" + gai_strerror(e));
     memcpy(&addr_, res->ai_addr, res->ai_addrlen);
     addrlen_ = res->ai_addrlen;
     freeaddrinfo(res);
 
-    io_uring* ring = ring_.get();
-    // 1. 建立連線（最多 kMaxConnecting 個同時進行）
     uint32_t next = 0, connected = 0;
-    auto t_conn = Clock::now();
+    const auto t_conn = Clock::now();
+    Clock::time_point now;
     while (connected < cfg_.conns) {
         while (next < cfg_.conns && next - connected < kMaxConnecting) start_connect(next++);
-        __kernel_timespec ts{0, kWaitTimeoutNs};
-        io_uring_cqe* cqe = nullptr;
-        io_uring_submit_and_wait_timeout(ring, &cqe, 1, &ts, nullptr);
-        unsigned head, seen = 0;
-        io_uring_for_each_cqe(ring, head, cqe) {
-            ++seen;
+        submit_and_reap(ring_.get(), now, [&](const io_uring_cqe* cqe) {
             --inflight_;
-            uint32_t i = slot_of(io_uring_cqe_get_data64(cqe));
+            const uint32_t i = slot_of(io_uring_cqe_get_data64(cqe));
             if (cqe->res < 0) {
-                io_uring_cq_advance(ring, seen);
-                std::string why = std::string(strerror(-cqe->res));
+                std::string why = strerror(-cqe->res);
                 if (cqe->res == -ECONNREFUSED) why += "：" + cfg_.host + ":" + port + " 沒有伺服器在監聽";
-                throw Failure(1, "連線 " + std::to_string(i) + " 失敗：" + why);
+                throw Failure(kExitRuntime, "連線 " + std::to_string(i) + " 失敗：" + why);
             }
             conns_[i].connected = true;
             ++connected;
-        }
-        io_uring_cq_advance(ring, seen);
-        if (g_stop.load()) throw Failure(1, "建立連線時被中斷");
-        if (Clock::now() - t_conn > kConnectTimeout)
-            throw Failure(1, "建立連線逾時：" + std::to_string(kConnectTimeout.count()) + " 秒內只連上 " +
-                                 std::to_string(connected) + "/" + std::to_string(cfg_.conns) + " 條");
+        });
+        if (g_stop.load()) throw Failure(kExitRuntime, "建立連線時被中斷");
+        if (now - t_conn > kConnectTimeout)
+            throw Failure(kExitRuntime, "建立連線逾時：" + std::to_string(kConnectTimeout.count()) + " 秒內只連上 " +
+                                            std::to_string(connected) + "/" + std::to_string(cfg_.conns) + " 條");
     }
-    printf("[就緒] 已建立 %u 條連線，開始量測 %.1f 秒（size=%u depth=%u，ring=%s）\n", cfg_.conns,
-           cfg_.duration, cfg_.size, cfg_.depth, ring_.mode());
+}
 
-    // 2. 每條連線先排入 depth 則訊息，然後跑量測迴圈
-    auto t0 = Clock::now();
-    const double cpu0 = cpu_seconds();
-    double cpu_window = 0;
+// 量測結束：不再排新訊息，等在途的都回來
+void BenchClient::begin_drain(Clock::time_point now) {
+    measuring_ = false;
+    draining_ = true;
+    elapsed_ = std::chrono::duration<double>(now - t0_).count();
+    cpu_window_ = cpu_seconds() - cpu0_;
+    drain_deadline_ = now + kDrainTimeout;
     for (uint32_t i = 0; i < cfg_.conns; ++i) {
-        queue_messages(conns_[i], cfg_.depth, t0);
+        ClientConn& c = conns_[i];
+        c.received_at_end = c.received;
+        if (!c.failed && c.received == c.queued) { c.done = true; shutdown(c.fd, SHUT_WR); }
+    }
+}
+
+// 收尾階段是否結束：全部回來了，或時限到了（沒回來的連線算卡住）
+bool BenchClient::drained(Clock::time_point now) {
+    bool all = inflight_ == 0;
+    for (auto& c : conns_) all = all && (c.done || c.failed);
+    if (all) return true;
+    if (now <= drain_deadline_) return false;
+    for (uint32_t i = 0; i < cfg_.conns; ++i)
+        if (!conns_[i].done && (conns_[i].stuck = true))
+            fail_conn(i, "量測結束後 " + std::to_string(kDrainTimeout.count()) + " 秒仍有訊息沒回來（連線卡住）");
+    return true;
+}
+
+void BenchClient::on_cqe(const io_uring_cqe* cqe, Clock::time_point now) {
+    const uint64_t ud = io_uring_cqe_get_data64(cqe);
+    const uint32_t i = slot_of(ud);
+    if (op_of(ud) == Op::Recv) {
+        on_recv(i, cqe, now);
+    } else if (op_of(ud) == Op::Send) {
+        ClientConn& c = conns_[i];
+        c.send_inflight = false;
+        --inflight_;
+        if (cqe->res < 0) {
+            if (!c.done) fail_conn(i, std::string("send 失敗：") + strerror(-cqe->res));
+        } else {
+            c.sent += uint64_t(cqe->res);  // short send：下一次從這裡接著送
+            kick_send(i);
+        }
+    }
+}
+
+// 每條連線先排入 depth 則訊息，然後跑量測迴圈直到收尾結束
+void BenchClient::measure() {
+    t0_ = Clock::now();
+    cpu0_ = cpu_seconds();
+    for (uint32_t i = 0; i < cfg_.conns; ++i) {
+        queue_messages(conns_[i], cfg_.depth, t0_);
         arm_recv(i);
         kick_send(i);
     }
     measuring_ = true;
-    const auto t_end = t0 + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(cfg_.duration));
-    auto next_tick = t0 + std::chrono::seconds(1);
-    Clock::time_point drain_deadline{};
-    double elapsed = cfg_.duration;
+    const auto t_end = t0_ + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(cfg_.duration));
+    auto next_tick = t0_ + std::chrono::seconds(1);
+    Clock::time_point now = t0_;
     while (true) {
-        auto now = Clock::now();
-        if (!draining_ && (now >= t_end || g_stop.load(std::memory_order_relaxed))) {
-            // 量測結束：不再排新訊息，等在途的都回來
-            measuring_ = false;
-            draining_ = true;
-            elapsed = std::chrono::duration<double>(now - t0).count();
-            cpu_window = cpu_seconds() - cpu0;
-            drain_deadline = now + kDrainTimeout;
-            for (uint32_t i = 0; i < cfg_.conns; ++i) {
-                ClientConn& c = conns_[i];
-                c.received_at_end = c.received;
-                if (!c.failed && c.received == c.queued) { c.done = true; shutdown(c.fd, SHUT_WR); }
-            }
-        }
-        if (draining_) {
-            bool all = true;
-            for (auto& c : conns_) all = all && (c.done || c.failed);
-            if (all && inflight_ == 0) break;
-            if (now > drain_deadline) {
-                for (uint32_t i = 0; i < cfg_.conns; ++i)
-                    if (!conns_[i].done && (conns_[i].stuck = true)) fail_conn(i, "量測結束後 " + std::to_string(kDrainTimeout.count()) + " 秒仍有訊息沒回來（連線卡住）");
-                break;
-            }
-        }
+        if (!draining_ && (now >= t_end || g_stop.load(std::memory_order_relaxed))) begin_drain(now);
+        if (draining_ && drained(now)) break;
         if (!cfg_.quiet && measuring_ && now >= next_tick) {
-            print_second(std::chrono::duration<double>(now - t0).count());
+            print_second(std::chrono::duration<double>(now - t0_).count());
             next_tick += std::chrono::seconds(1);
         }
-
-        __kernel_timespec ts{0, kWaitTimeoutNs};
-        io_uring_cqe* cqe = nullptr;
-        io_uring_submit_and_wait_timeout(ring, &cqe, 1, &ts, nullptr);
-        now = Clock::now();
-        unsigned head, seen = 0;
-        io_uring_for_each_cqe(ring, head, cqe) {
-            ++seen;
-            uint64_t ud = io_uring_cqe_get_data64(cqe);
-            uint32_t i = slot_of(ud);
-            if (op_of(ud) == Op::Recv) {
-                on_recv(i, cqe, now);
-            } else if (op_of(ud) == Op::Send) {
-                ClientConn& c = conns_[i];
-                c.send_inflight = false;
-                --inflight_;
-                if (cqe->res < 0) {
-                    if (!c.done) fail_conn(i, std::string("send 失敗：") + strerror(-cqe->res));
-                } else {
-                    c.sent += uint64_t(cqe->res);  // short send：下一次從這裡接著送
-                    kick_send(i);
-                }
-            }
-        }
-        io_uring_cq_advance(ring, seen);
+        submit_and_reap(ring_.get(), now, [&](const io_uring_cqe* cqe) { on_cqe(cqe, now); });
         // 客戶端收到資料就放回緩衝區，所以每一批結束時緩衝池都有空：等緩衝區的連線一律重掛
         bufs_.publish();
         for (uint32_t i : starved_) if (!conns_[i].recv_armed && !conns_[i].failed) arm_recv(i);
         starved_.clear();
     }
+}
 
-    // 3. 摘要。卡住的連線 = 量測期間一個位元組都沒收回來，或結束後在途訊息沒有全部回來
+// 摘要。卡住的連線 = 量測期間一個位元組都沒收回來，或結束後在途訊息沒有全部回來
+int BenchClient::summarize() {
     uint64_t active = 0, stalled = 0, min_msgs = UINT64_MAX;
     for (auto& c : conns_) {
         if (!c.failed) ++active;
@@ -1420,178 +1820,37 @@ int BenchClient::run() {
         min_msgs = std::min(min_msgs, c.completed_in_window);
         if (c.fd >= 0) ::close(c.fd);
     }
-    double rps = double(window_msgs_) / elapsed;
-    printf("[摘要] req_per_s=%.0f mb_per_s=%.2f p50_us=%.0f p99_us=%.0f p999_us=%.0f max_us=%lu errors=%lu "
-           "conns=%u conns_active=%lu conns_stalled=%lu min_conn_msgs=%lu messages=%lu size=%u depth=%u seconds=%.2f "
-           "cpu_pct=%.0f\n",
-           rps, rps * cfg_.size / 1e6, hist_.pct(0.50), hist_.pct(0.99), hist_.pct(0.999),
-           static_cast<unsigned long>(hist_.max_us()), static_cast<unsigned long>(errors_), cfg_.conns,
-           static_cast<unsigned long>(active), static_cast<unsigned long>(stalled), static_cast<unsigned long>(min_msgs),
-           static_cast<unsigned long>(window_msgs_), cfg_.size, cfg_.depth, elapsed, cpu_window / elapsed * 100);
-    return errors_ == 0 ? 0 : 1;
+    const double rps = double(window_msgs_) / elapsed_;
+    Summary()
+        .add("req_per_s", rps, 0).add("mb_per_s", rps * cfg_.size / 1e6, 2)
+        .add("p50_us", hist_.pct(0.50), 0).add("p99_us", hist_.pct(0.99), 0).add("p999_us", hist_.pct(0.999), 0)
+        .add("max_us", hist_.max_us()).add("errors", errors_).add("conns", cfg_.conns).add("conns_active", active)
+        .add("conns_stalled", stalled).add("min_conn_msgs", min_msgs).add("messages", window_msgs_)
+        .add("size", cfg_.size).add("depth", cfg_.depth).add("seconds", elapsed_, 2)
+        .add("cpu_pct", cpu_window_ / elapsed_ * 100, 0)
+        .print();
+    return errors_ == 0 ? kExitOk : kExitRuntime;
+}
+
+int BenchClient::run() {
+    connect_all();
+    printf("[就緒] 已建立 %u 條連線，開始量測 %.1f 秒（size=%u depth=%u，ring=%s）\n", cfg_.conns,
+           cfg_.duration, cfg_.size, cfg_.depth, ring_.mode());
+    measure();
+    return summarize();
 }
 
 void BenchClient::print_second(double t) {
     unsigned active = 0;
     for (auto& c : conns_) active += !c.failed;
-    printf("[統計] %4.0f 秒  %9lu 請求/秒  %8.2f MB/s  連線 %u/%u  錯誤 %lu\n", t,
-           static_cast<unsigned long>(second_msgs_), double(second_msgs_) * cfg_.size / 1e6, active, cfg_.conns,
-           static_cast<unsigned long>(errors_));
+    printf("[統計] %4.0f 秒  %9" PRIu64 " 請求/秒  %8.2f MB/s  連線 %u/%u  錯誤 %" PRIu64 "\n", t, second_msgs_,
+           double(second_msgs_) * cfg_.size / 1e6, active, cfg_.conns, errors_);
     second_msgs_ = 0;
 }
 
-// ============================================================================
-// main：解析、設定、執行、摘要
-// ============================================================================
-void install_signals() {
-    struct sigaction sa{};
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, nullptr);   // 不設 SA_RESTART：讓等待中的 io_uring_enter 以 EINTR 返回
-    sigaction(SIGTERM, &sa, nullptr);
-    signal(SIGPIPE, SIG_IGN);
+int run_bench(const BenchConfig& cfg) {
+    BenchClient client(cfg);
+    return client.run();
 }
-
-// 工作執行緒的收尾：不管怎麼離開 run_server（包括例外），都先設停止旗標、等每個執行緒結束，
-// 所以 std::thread 不會在還能 join 時被解構（那會呼叫 std::terminate）。
-struct JoinAll {
-    std::vector<std::thread>& threads;
-    ~JoinAll() {
-        g_stop.store(true);
-        for (auto& t : threads) if (t.joinable()) t.join();
-    }
-};
-
-// 8< server-main
-int run_server(const ServerConfig& cfg) {
-    std::vector<ServerStats> stats(cfg.threads);
-    // 工作執行緒擋住 SIGINT/SIGTERM，只由主執行緒接收；它們每 100 ms 檢查一次停止旗標
-    sigset_t block, old;
-    sigemptyset(&block);
-    sigaddset(&block, SIGINT);
-    sigaddset(&block, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &block, &old);
-    std::vector<std::optional<Failure>> errors(cfg.threads);
-    std::atomic<unsigned> ready{0};
-    std::vector<std::string> modes(cfg.threads);
-    std::string pool;        // 緩衝池的描述，第一個執行緒填
-    std::string bufmode = "-";
-    std::atomic<bool> mshot_lim{true};  // 每個執行緒的 multishot 總量上限都可用
-    std::vector<std::thread> workers;
-    JoinAll joiner{workers};  // 宣告在 workers 之後：先 join，再解構
-    for (unsigned t = 0; t < cfg.threads; ++t) {
-        // SINGLE_ISSUER：ring 必須在使用它的執行緒裡建立。每個執行緒接住所有例外：記下來、叫其他執行緒停下，
-        // 由主執行緒收尾後以結束碼 1 說明（不讓例外跑出執行緒而 std::terminate）。
-        try {
-            workers.emplace_back([&, t] {
-                try {
-                    Server srv(cfg, stats[t], cfg.threads > 1);
-                    modes[t] = srv.mode();
-                    if (t == 0) {
-                        if (!srv.fallback_note().empty()) printf("[說明] %s\n", srv.fallback_note().c_str());
-                        if (!srv.bufs().note().empty()) printf("[說明] %s\n", srv.bufs().note().c_str());
-                        pool = std::string(srv.bufs().incremental() ? "遞增消耗" : "傳統") + " " +
-                               std::to_string(srv.bufs().count()) + " × " + std::to_string(srv.bufs().size()) + " bytes";
-                        bufmode = srv.bufs().mode();
-                    }
-                    ready.fetch_add(1);
-                    srv.run();
-                    if (!srv.mshot_lim()) mshot_lim.store(false);
-                } catch (const Failure& f) {
-                    errors[t] = f;
-                } catch (const std::exception& e) {
-                    errors[t] = Failure(1, "執行緒 " + std::to_string(t) + " 發生例外：" + e.what());
-                } catch (...) {
-                    errors[t] = Failure(1, "執行緒 " + std::to_string(t) + " 發生不明例外");
-                }
-                if (errors[t]) {
-                    ready.fetch_add(1);  // 失敗在就緒之前或之後都算一次（就緒之後多加不影響等待）
-                    g_stop.store(true);
-                }
-            });
-        } catch (const std::system_error& e) {
-            // 執行緒建不起來（位址空間或執行緒數的限制）：已經啟動的執行緒由 joiner 收尾
-            pthread_sigmask(SIG_SETMASK, &old, nullptr);
-            g_stop.store(true);
-            throw Failure(1, "建立第 " + std::to_string(t + 1) + " 個執行緒失敗：" + e.what() +
-                                 "（ulimit -v／ulimit -u 太小？或減少 --threads）");
-        }
-    }
-    pthread_sigmask(SIG_SETMASK, &old, nullptr);
-    while (ready.load() < cfg.threads && !g_stop.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    if (!g_stop.load())
-        printf("[就緒] io_uring echo 伺服器監聽 TCP 埠 %u（執行緒 %u，ring 模式 %s，緩衝池 %s/執行緒）\n",
-               cfg.port, cfg.threads, modes[0].c_str(), pool.c_str());
-
-    // 主執行緒：每秒一行統計，直到收到停止信號
-    auto sum = [&](auto member) {
-        uint64_t s = 0;
-        for (auto& st : stats) s += (st.*member).load(std::memory_order_relaxed);
-        return s;
-    };
-    const auto t0 = Clock::now();
-    auto next = t0 + std::chrono::seconds(1);
-    uint64_t last_in = 0, last_cqes = 0, last_acc = 0;
-    while (!g_stop.load()) {
-        std::this_thread::sleep_until(std::min(next, Clock::now() + std::chrono::milliseconds(50)));
-        if (Clock::now() < next) continue;
-        next += std::chrono::seconds(1);
-        uint64_t in = sum(&ServerStats::bytes_in), cq = sum(&ServerStats::recv_cqes), acc = sum(&ServerStats::accepted);
-        uint64_t active = acc - sum(&ServerStats::closed);
-        printf("[統計] 連線 %lu（新 %lu/s）  接收 %lu 次/s  %.2f MB/s  ENOBUFS %lu  背壓暫停 %lu\n",
-               static_cast<unsigned long>(active), static_cast<unsigned long>(acc - last_acc),
-               static_cast<unsigned long>(cq - last_cqes), double(in - last_in) / 1e6,
-               static_cast<unsigned long>(sum(&ServerStats::enobufs)), static_cast<unsigned long>(sum(&ServerStats::paused)));
-        last_in = in; last_cqes = cq; last_acc = acc;
-    }
-    for (auto& w : workers) w.join();
-    double secs = std::chrono::duration<double>(Clock::now() - t0).count();
-
-    for (const auto& e : errors) {
-        if (!e) continue;
-        fprintf(stderr, "錯誤：%s\n", e->what());
-        return e->exit_code;
-    }
-    printf("[摘要] conns=%lu messages=%lu bytes=%lu bytes_out=%lu seconds=%.2f threads=%u mode=%s bufs=%s enobufs=%lu "
-           "paused=%lu emfile=%lu rejected=%lu resets=%lu idle_closed=%lu spilled=%lu spilled_bytes=%lu idle_timeout=%u mshot_lim=%s\n",
-           static_cast<unsigned long>(sum(&ServerStats::accepted)), static_cast<unsigned long>(sum(&ServerStats::recv_cqes)),
-           static_cast<unsigned long>(sum(&ServerStats::bytes_in)), static_cast<unsigned long>(sum(&ServerStats::bytes_out)),
-           secs, cfg.threads, modes[0].c_str(), bufmode.c_str(), static_cast<unsigned long>(sum(&ServerStats::enobufs)),
-           static_cast<unsigned long>(sum(&ServerStats::paused)), static_cast<unsigned long>(sum(&ServerStats::emfile)),
-           static_cast<unsigned long>(sum(&ServerStats::rejected)), static_cast<unsigned long>(sum(&ServerStats::resets)),
-           static_cast<unsigned long>(sum(&ServerStats::idle_closed)), static_cast<unsigned long>(sum(&ServerStats::spilled)),
-           static_cast<unsigned long>(sum(&ServerStats::spilled_bytes)),
-           cfg.idle_timeout, mshot_lim.load() ? "yes" : "no");
-    return 0;
-}
-// >8 server-main
 
 }  // namespace
-
-int main(int argc, char** argv) {
-    setvbuf(stdout, nullptr, _IOLBF, 0);
-    std::span<char*> args(argv + 1, size_t(argc - 1));
-    for (char* a : args) {
-        if (std::string_view(a) == "-h" || std::string_view(a) == "--help") { fputs(kUsage, stdout); return 0; }
-    }
-    try {
-        install_signals();
-        raise_fd_limit();
-        if (!args.empty() && std::string_view(args[0]) == "bench") {
-            BenchConfig cfg = parse_bench(args.subspan(1));
-            BenchClient client(cfg);
-            return client.run();
-        }
-        return run_server(parse_server(args));
-    } catch (const Failure& f) {
-        fprintf(stderr, "錯誤：%s\n", f.what());
-        if (f.exit_code == 2) fprintf(stderr, "\n%s", kUsage);
-        return f.exit_code;
-    } catch (const std::exception& e) {
-        fprintf(stderr, "錯誤：%s\n", e.what());
-        return 1;
-    } catch (...) {
-        fprintf(stderr, "錯誤：發生不明例外\n");
-        return 1;
-    }
-}

@@ -7,6 +7,8 @@
 #                               一次一個位元組、半關閉、RST 洪水、超過 --max-conns 的連線洪水、slowloris、
 #                               送了 64 KiB 就 RST；之後伺服器仍逐位元組回聲、fd 數與連線數回到基準、SIGINT 乾淨結束。
 #                               一般版與 ASan/UBSan 版各跑一次。
+#                               --udp：0 B、隨機大小（大半放不進緩衝區）、IPv4/IPv6 混雜、回音送往已關閉的埠、塞爆緩衝池的洪水；
+#                               之後仍逐位元組回音、rx_dgrams = tx_dgrams + drops、SIGINT 乾淨結束（兩個版本）。
 
 # shellcheck source=tests/io_uring.sh
 source "$ROOT/tests/io_uring.sh"
@@ -32,7 +34,8 @@ adv_iou_cmdline() {
     cases+=(S --threads 0 "§" S --threads 65 "§" S --buf-size 511 "§" S --buf-size 65537 "§" S --buf-count 63 "§"
         S --buf-count 1000 "§" S --buf-count 65536 "§" S --max-conns 0 "§" S --max-conns 1000001 "§"
         S --idle-timeout 86401 "§" S --idle-timeout 0.5 "§" S --sqpoll=1 "§" S --no-inc=yes "§" S --bogus "§" S -x "§"
-        S 0 "§" S 65536 "§" S -1 "§" S nan "§" S inf "§" S 12345x "§" S "" "§" S 12345 12346 "§" S 99999999999 "§")
+        S 0 "§" S 65536 "§" S -1 "§" S nan "§" S inf "§" S 12345x "§" S "" "§" S 12345 12346 "§" S 99999999999 "§"
+        S --udp=1 "§" S --udp --buf-size 100 "§" S 12345 --udp --threads nan "§" S --udp 0 "§" S --udp --buf-count 1000 "§")
     # bench：每個帶值的選項 × 每個壞值、缺值
     for opt in --conns --size --depth --duration; do
         for v in "${bad_values[@]}"; do cases+=(B 127.0.0.1 9 "$opt" "$v" "§"); done
@@ -60,8 +63,8 @@ adv_iou_cmdline() {
         fail "$name" "命令列的拒絕（$count 個）" "結束碼 2、中文說明、沒有 sanitizer 報告" "$problems"
     fi
 }
-adv_iou_cmdline_normal() { adv_iou_cmdline adversarial.io_uring.cmdline; }
-adv_iou_cmdline_sanitize() { SANITIZE=1 adv_iou_cmdline adversarial.io_uring.cmdline_sanitize; }
+io_uring_t_adv_cmdline() { adv_iou_cmdline adversarial.io_uring.cmdline; }
+io_uring_t_adv_cmdline_asan() { SANITIZE=1 adv_iou_cmdline adversarial.io_uring.cmdline_sanitize; }
 
 # ---------------------------------------------------------------- 惡意的對端
 # adv_iou_peers NAME：小緩衝池（64 個 512 B）、--max-conns 64、--idle-timeout 3 的伺服器依序面對每一種惡意對端，
@@ -137,20 +140,67 @@ adv_iou_peers() {
         show_log "$log" 20
     fi
 }
-adv_iou_peers_normal() { adv_iou_peers adversarial.io_uring.peers; }
-adv_iou_peers_sanitize() {
+io_uring_t_adv_peers() { adv_iou_peers adversarial.io_uring.peers; }
+io_uring_t_adv_peers_asan() {
     export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1
     SANITIZE=1 adv_iou_peers adversarial.io_uring.peers_sanitize
 }
 
+# ---------------------------------------------------------------- 惡意的資料包（--udp）
+# adv_iou_udp NAME：小緩衝池（64 個 512 B）的 UDP 伺服器面對 0 B 資料包、0–1500 B 的隨機大小（大半放不進緩衝區）、
+# IPv4 與 IPv6 混雜、送完就關閉的 socket（回音送往已關閉的埠）、塞爆緩衝池的洪水（ENOBUFS 與重掛）；之後仍逐位元組回音，
+# SIGINT 結束碼 0，[摘要] 的帳對得起來：rx_dgrams = tx_dgrams + drops（每個收到的資料包不是回了就是算進丟棄）。
+adv_iou_udp() {
+    local name=$1 port log out rc=0 rx tx drops
+    port=$(iou_free_port)
+    log=$WORK/adv-udp.log
+    iou_start "$log" "$port" --udp --buf-count 64 --buf-size 512 || { fail "$name" "--udp 伺服器沒有就緒"; return 0; }
+    python3 - "$port" <<'PY' || rc=1
+import os, random, socket, sys
+port = int(sys.argv[1])
+rnd = random.Random(1)
+socks = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM), socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)]
+dst = [("127.0.0.1", port), ("::1", port)]
+for i in range(200):                      # 0 B 資料包
+    socks[i % 2].sendto(b"", dst[i % 2])
+for i in range(3000):                     # 隨機大小，從不讀回音
+    socks[i % 2].sendto(os.urandom(rnd.randint(0, 1500)), dst[i % 2])
+for _ in range(20):                       # 送完就關閉：回音送往已經沒有人的埠
+    t = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    for _ in range(50):
+        t.sendto(os.urandom(64), dst[0])
+    t.close()
+PY
+    sleep 0.5
+    out=$(python3 "$IOU_PEERS" 127.0.0.1 "$port" udp 500 64 2>&1 && python3 "$IOU_PEERS" ::1 "$port" udp 300 400 2>&1) || rc=1
+    kill -INT "$SRV_PID"
+    wait_exit "$SRV_PID" 10 || rc=$?
+    rx=$(summary_get "$log" rx_dgrams); tx=$(summary_get "$log" tx_dgrams); drops=$(summary_get "$log" drops)
+    if [ "$rc" == 0 ] && [ -n "$rx" ] && [ "$rx" == $((tx + drops)) ] && [ "$(summary_get "$log" trunc_drops)" -gt 0 ] &&
+        ! grep -qE 'AddressSanitizer|LeakSanitizer|runtime error' "$log"; then
+        pass "$name" "0 B、隨機大小（截斷 $(summary_get "$log" trunc_drops) 個）、IPv4/IPv6 混雜、回音送往已關閉的埠、洪水（ENOBUFS $(summary_get "$log" enobufs) 次）之後仍逐位元組回音；rx_dgrams=$rx = tx_dgrams $tx + drops $drops；SIGINT 結束碼 0"
+    else
+        fail "$name" "惡意的資料包之後的 --udp 伺服器" "回音 result=ok、rx_dgrams = tx_dgrams + drops、trunc_drops > 0、rc=0、沒有 sanitizer 報告" \
+            "rc=$rc：$(tr '\n' ' ' <<<"$out")；$(last_line "$log")"
+        show_log "$log" 20
+    fi
+}
+io_uring_t_adv_udp() { adv_iou_udp adversarial.io_uring.udp; }
+io_uring_t_adv_udp_asan() {
+    export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1
+    SANITIZE=1 adv_iou_udp adversarial.io_uring.udp_sanitize
+}
+
 adversarial_io_uring_smoke() {
     [ -x "$ROOT/$IOU" ] || { skip adversarial.io_uring "$IOU 沒有編譯出來（make io_uring）"; return 0; }
-    run_test adv_iou_cmdline_normal
-    run_test adv_iou_cmdline_sanitize
+    run_test io_uring_t_adv_cmdline
+    run_test io_uring_t_adv_cmdline_asan
 }
 
 adversarial_io_uring_full() {
     [ -x "$ROOT/$IOU" ] || { skip adversarial.io_uring "$IOU 沒有編譯出來（make io_uring）"; return 0; }
-    run_test adv_iou_peers_normal
-    run_test adv_iou_peers_sanitize
+    run_test io_uring_t_adv_peers
+    run_test io_uring_t_adv_peers_asan
+    run_test io_uring_t_adv_udp
+    run_test io_uring_t_adv_udp_asan
 }

@@ -9,7 +9,7 @@ iou_free_port() {
     local p
     for _ in $(seq 1 200); do
         p=$((20000 + RANDOM % 12000))  # 避開臨時埠範圍（32768 起）
-        if ! ss -Htln "sport = :$p" | grep -q .; then echo "$p"; return 0; fi
+        if ! ss -Htuln "sport = :$p" | grep -q .; then echo "$p"; return 0; fi
     done
     return 1
 }
@@ -48,7 +48,7 @@ iou_check_bench() { # NAME 說明 LOG RC CONNS
 }
 
 # ---------------------------------------------------------------- 參數與說明
-iou_help() {
+io_uring_t_help() {
     local out rc=0
     out=$("$(bin "$IOU")" --help 2>&1) || rc=$?
     local opt missing=""
@@ -62,7 +62,7 @@ iou_help() {
     fi
 }
 
-iou_bad_args() {
+io_uring_t_bad_args() {
     local arg rc out bad=""
     for arg in 0 99999 abc "--threads 0" "--buf-count 1000" "--bogus" "bench 127.0.0.1" "bench 127.0.0.1 1 --depth 0"; do
         rc=0
@@ -77,7 +77,7 @@ iou_bad_args() {
     fi
 }
 
-iou_port_in_use() {
+io_uring_t_port_in_use() {
     local port log=$WORK/piu.log out rc=0
     port=$(iou_free_port)
     iou_start "$log" "$port"
@@ -89,7 +89,7 @@ iou_port_in_use() {
     fi
 }
 
-iou_bench_no_server() {
+io_uring_t_bench_no_server() {
     local port out rc=0
     port=$(iou_free_port)
     out=$(run_timeout 15 "$(bin "$IOU")" bench 127.0.0.1 "$port" --conns 2 --duration 1 2>&1) || rc=$?
@@ -101,7 +101,7 @@ iou_bench_no_server() {
 }
 
 # ---------------------------------------------------------------- echo 正確性
-iou_nc_echo() {
+io_uring_t_nc_echo() {
     need_cmd nc io_uring.nc_echo netcat-openbsd || return 0
     local port log=$WORK/nc.log msg got host
     port=$(iou_free_port)
@@ -117,7 +117,7 @@ iou_nc_echo() {
     pass io_uring.nc_echo "nc 經 127.0.0.1、::1、localhost 送出的 UTF-8 文字逐位元組原樣回來"
 }
 
-iou_binary_echo() {
+io_uring_t_binary_echo() {
     local port log=$WORK/bin.log out rc=0
     port=$(iou_free_port)
     iou_start "$log" "$port" "$@"
@@ -131,7 +131,7 @@ iou_binary_echo() {
 }
 
 # 連線數 × depth × 訊息大小的組合：每個位元組都驗證，沒有錯誤、沒有卡住
-iou_bench_matrix() {
+io_uring_t_bench_matrix() {
     local port log=$WORK/matrix-srv.log conns depth size blog rc
     port=$(iou_free_port)
     iou_start "$log" "$port"
@@ -158,7 +158,7 @@ iou_bench_matrix() {
 # 卡住的資料被搬出緩衝池（spilled=）。緩衝池一開始就碰過，RSS 看不到被佔住的緩衝區；RSS 檢查的是緩衝池以外
 # （搬出去的資料、佇列）有沒有超過設計的上限：每條連線最多 256 KiB，再加 8 MiB；核心沒有 multishot 的總量上限
 # （mshot_lim=no，舊核心）時，取消生效前一次喚醒還能多收 32 段，上限放寬為每條 1.25 MiB。
-iou_slow_reader() {
+io_uring_t_slow_reader() {
     local case n args port log plog rss0 rss1 grow out blocked closed spilled cap bad="" ok=""
     for case in "64 --no-inc --buf-count 64" "128 --no-inc --buf-count 64" "64 --buf-count 64" "200"; do
         read -r n args <<<"$case"
@@ -206,7 +206,7 @@ iou_live() { sed -n 's/^\[統計\] 連線 \([0-9]*\).*/\1/p' "$1" | tail -n 1; }
 
 # 關閉中的連線不能漏掉 fd 與槽位：小緩衝池下一大群客戶端各送 64 KiB、回送到一半就 RST；
 # 之後 fd 數與連線數都回到基準，SIGINT 遠在 2 秒寬限之內結束。
-iou_churn_leak() {
+io_uring_t_churn_leak() {
     local mode port log rlog base fds live rc t0 ms bad="" ok=""
     for mode in --no-inc --inc; do
         port=$(iou_free_port)
@@ -246,7 +246,7 @@ iou_churn_leak() {
 
 # --idle-timeout：閒置的連線被關閉、計入摘要，--max-conns 被閒置連線佔滿時，之後新的連線照樣被接受；
 # 有在送資料的連線（slowloris 式每 0.3 秒一個位元組）不算閒置。
-iou_idle_timeout() {
+io_uring_t_idle_timeout() {
     local port log=$WORK/idle-srv.log ilog=$WORK/idle-peer.log flog=$WORK/idle-flood.log slog=$WORK/idle-loris.log
     local got closed refused rc=0 idle_closed
     port=$(iou_free_port)
@@ -276,7 +276,7 @@ iou_idle_timeout() {
 }
 
 # 執行緒建立失敗（位址空間限制讓第 N 個執行緒的堆疊配置不到）：其他執行緒收尾，結束碼 1，中文說明，不是 std::terminate
-iou_thread_failure() {
+io_uring_t_thread_failure() {
     need_cmd prlimit io_uring.thread_failure util-linux || return 0
     local port out rc=0
     port=$(iou_free_port)
@@ -289,7 +289,7 @@ iou_thread_failure() {
 }
 
 # 壞客戶端（中途 RST、連上不送、二進位資料）不影響其他連線
-iou_bad_peers() {
+io_uring_t_bad_peers() {
     local port log=$WORK/bad-srv.log blog=$WORK/bad-bench.log hlog=$WORK/bad-hold.log rlog=$WORK/bad-resets.log rc=0
     port=$(iou_free_port)
     iou_start "$log" "$port"
@@ -310,7 +310,7 @@ iou_bad_peers() {
 }
 
 # EMFILE：說一次、繼續服務、fd 釋出後恢復 accept
-iou_emfile() {
+io_uring_t_emfile() {
     need_cmd prlimit io_uring.emfile util-linux || return 0
     local port log=$WORK/emfile-srv.log hlog=$WORK/emfile-hold.log got warnings
     port=$(iou_free_port)
@@ -333,7 +333,7 @@ iou_emfile() {
 }
 
 # SIGINT / SIGTERM：結束碼 0，[摘要] 是最後一行，數字與實際流量相符
-iou_signal_summary() {
+io_uring_t_signal_summary() {
     local sig port log=$WORK/sig.log rc last
     for sig in INT TERM; do
         port=$(iou_free_port)
@@ -351,7 +351,7 @@ iou_signal_summary() {
     pass "io_uring.signal_summary${SUFFIX:-}" "SIGINT 與 SIGTERM 都以結束碼 0 結束，最後一行是 [摘要]（conns=1 bytes=10 與實際相符）"
 }
 
-iou_threads() {
+io_uring_t_threads() {
     local port log=$WORK/thr-srv.log blog=$WORK/thr-bench.log rc=0
     port=$(iou_free_port)
     iou_start "$log" "$port" --threads 2
@@ -360,7 +360,7 @@ iou_threads() {
 }
 
 # 傳統 provided buffer 模式（每段資料一個緩衝區；沒有 IOU_PBUF_RING_INC 的核心走這條路）
-iou_classic() {
+io_uring_t_classic() {
     local port log=$WORK/cls-srv.log blog rc conns
     port=$(iou_free_port)
     iou_start "$log" "$port" --no-inc
@@ -373,7 +373,7 @@ iou_classic() {
     done
 }
 
-iou_sqpoll() {
+io_uring_t_sqpoll() {
     local port log=$WORK/sqp-srv.log blog=$WORK/sqp-bench.log rc=0
     port=$(iou_free_port)
     iou_start "$log" "$port" --sqpoll
@@ -382,7 +382,7 @@ iou_sqpoll() {
 }
 
 # ---------------------------------------------------------------- sanitizer（ASan + UBSan）
-iou_sanitize() {
+io_uring_t_sanitize() {
     if [ ! -x "$ROOT/build/sanitize/$IOU" ]; then
         fail io_uring.sanitize "make sanitize 沒有產生 build/sanitize/$IOU" "存在" "不存在"
         return 0
@@ -410,7 +410,7 @@ iou_sanitize() {
 }
 
 # ---------------------------------------------------------------- root：io_uring 被停用、netns 測試主機
-iou_disabled() {
+io_uring_t_disabled() {
     need_root io_uring.disabled || return 0
     [ -f /proc/sys/kernel/io_uring_disabled ] || { skip io_uring.disabled "核心沒有 kernel.io_uring_disabled"; return 0; }
     local old out rc=0 port
@@ -428,7 +428,7 @@ iou_disabled() {
 }
 
 # 伺服器在 network namespace 裡的測試主機（198.18.1.1），客戶端在根 namespace（198.18.1.2）
-iou_netns() {
+io_uring_t_netns() {
     need_root io_uring.netns || return 0
     local ns=kbiou-srv port=12345 log=$WORK/ns-srv.log blog=$WORK/ns-bench.log rc=0 got
     netns_add "$ns"
@@ -447,120 +447,167 @@ iou_netns() {
     fi
 }
 
+# ---------------------------------------------------------------- UDP 模式（--udp）
+# iou_udp_check NAME 說明 HOST PORT LOG [peers 的前綴命令...]：64 B 與 1472 B 各 IOU_UDP_COUNT 個資料包逐位元組回音
+IOU_UDP_COUNT=${IOU_UDP_COUNT:-3000}
+iou_udp_echo() { # PREFIX... -- HOST PORT：印出兩種大小的結果，全部 result=ok 才回傳 0
+    local -a pre=()
+    while [ "$1" != -- ]; do pre+=("$1"); shift; done
+    shift
+    local host=$1 port=$2 size out rc=0
+    for size in 64 1472; do
+        out=$("${pre[@]}" python3 "$IOU_PEERS" "$host" "$port" udp "$IOU_UDP_COUNT" "$size" 2>&1) || rc=1
+        echo "$out"
+    done
+    return "$rc"
+}
+
+# loopback：兩種大小逐位元組回音；[摘要] 的 rx_dgrams = tx_dgrams、bytes = bytes_out、沒有丟棄；SIGINT 結束碼 0
+io_uring_t_udp_echo() {
+    local port log=$WORK/udp-srv$$.log out rc=0 rx tx
+    port=$(iou_free_port)
+    iou_start "$log" "$port" --udp "$@"
+    out=$(iou_udp_echo -- 127.0.0.1 "$port") || rc=1
+    kill -INT "$SRV_PID"
+    wait_exit "$SRV_PID" 10 || rc=$?
+    rx=$(summary_get "$log" rx_dgrams); tx=$(summary_get "$log" tx_dgrams)
+    if [ "$rc" == 0 ] && [ "$rx" == "$tx" ] && [ "$rx" -ge $((2 * IOU_UDP_COUNT)) ] && [ "$(summary_get "$log" drops)" == 0 ] &&
+        [ "$(summary_get "$log" bytes)" == "$(summary_get "$log" bytes_out)" ]; then
+        pass "io_uring.udp_echo${SUFFIX:-}" "--udp${*:+ $*}：loopback 上 64 B 與 1472 B 各 $IOU_UDP_COUNT 個資料包逐位元組回音，rx_dgrams=tx_dgrams=$rx、drops=0"
+    else
+        fail "io_uring.udp_echo${SUFFIX:-}" "--udp 回音" "全部 result=ok、rx_dgrams=tx_dgrams、drops=0、rc=0" "rc=$rc：$(tr '\n' ' ' <<<"$out")；$(last_line "$log")"
+        show_log "$log"
+    fi
+}
+
+# 比緩衝區大的資料包（MSG_TRUNC）不回半個：計入 trunc_drops；之後照常回音
+io_uring_t_udp_trunc() {
+    local port log=$WORK/udp-trunc.log out rc=0
+    port=$(iou_free_port)
+    iou_start "$log" "$port" --udp
+    python3 - "$port" <<'PY' || rc=1
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(1.0)
+s.sendto(b"x" * 4000, ("127.0.0.1", int(sys.argv[1])))
+try:
+    s.recv(65536)
+    sys.exit(1)          # 被截斷的資料包不應該有回答
+except socket.timeout:
+    pass
+PY
+    out=$(IOU_UDP_COUNT=200 iou_udp_echo -- 127.0.0.1 "$port") || rc=1
+    stop_pid "$SRV_PID" INT
+    if [ "$rc" == 0 ] && [ "$(summary_get "$log" trunc_drops)" == 1 ]; then
+        pass io_uring.udp_trunc "4000 B 的資料包放不進 2 KiB 緩衝區：不回答、trunc_drops=1，之後照常回音"
+    else
+        fail io_uring.udp_trunc "被截斷的資料包" "沒有回答、trunc_drops=1、之後回音正確" "rc=$rc：$(tr '\n' ' ' <<<"$out")；$(last_line "$log")"
+    fi
+}
+
+# SIGINT 與 SIGTERM：結束碼 0，最後一行是 [摘要] proto=udp，數字與流量相符
+io_uring_t_udp_signals() {
+    local sig port log=$WORK/udp-sig.log rc last
+    for sig in INT TERM; do
+        port=$(iou_free_port)
+        iou_start "$log" "$port" --udp "$@"
+        IOU_UDP_COUNT=100 iou_udp_echo -- 127.0.0.1 "$port" >/dev/null || true
+        rc=0
+        kill -s "$sig" "$SRV_PID"
+        wait_exit "$SRV_PID" 10 || rc=$?
+        last=$(last_line "$log")
+        if [ "$rc" != 0 ] || [[ "$last" != "[摘要] proto=udp"* ]] || [ "$(summary_get "$log" tx_dgrams)" != 200 ]; then
+            fail "io_uring.udp_sig${sig,,}${SUFFIX:-}" "--udp 收到 SIG$sig 後的結束" "rc=0，最後一行 [摘要] proto=udp … tx_dgrams=200" "rc=$rc，最後一行：$last"
+            return 0
+        fi
+    done
+    pass "io_uring.udp_signals${SUFFIX:-}" "--udp：SIGINT 與 SIGTERM 都以結束碼 0 結束，最後一行是 [摘要]（tx_dgrams=200 與實際相符）"
+}
+
+# sanitizer 版本的 UDP 模式：回音、截斷、SIGINT，沒有任何報告
+io_uring_t_udp_sanitize() {
+    if [ ! -x "$ROOT/build/sanitize/$IOU" ]; then
+        fail io_uring.udp_sanitize "make sanitize 沒有產生 build/sanitize/$IOU" "存在" "不存在"
+        return 0
+    fi
+    local port log=$WORK/udp-san.log out rc=0
+    export SANITIZE=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1
+    port=$(iou_free_port)
+    iou_start "$log" "$port" --udp
+    out=$(IOU_UDP_COUNT=1000 iou_udp_echo -- 127.0.0.1 "$port") || rc=1
+    python3 -c 'import socket,sys; socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"y" * 3000, ("127.0.0.1", int(sys.argv[1])))' "$port"
+    kill -INT "$SRV_PID"
+    wait_exit "$SRV_PID" 20 || rc=$?
+    if [ "$rc" == 0 ] && ! grep -qE 'AddressSanitizer|LeakSanitizer|runtime error' "$log"; then
+        pass io_uring.udp_sanitize "ASan + UBSan 版本的 --udp：64 B 與 1472 B 回音、被截斷的資料包、SIGINT，都沒有任何 sanitizer 報告"
+    else
+        fail io_uring.udp_sanitize "sanitizer 版本的 --udp" "rc=0、回音正確、沒有報告" "rc=$rc：$(tr '\n' ' ' <<<"$out")"
+        show_log "$log" 30
+    fi
+}
+
+# 經 veth：伺服器在根 namespace 的 198.18.1.201（預設埠 12345），客戶端在 namespace kbiou-udp 的 198.18.1.202。
+# 兩種大小逐位元組回音；從客戶端送出「來源埠 = 伺服器的埠」的資料包（另一台 echo 伺服器的樣子）：一個都不回答。
+io_uring_t_udp_netns() {
+    need_root io_uring.udp_netns || return 0
+    local ns=kbiou-udp port=12345 log=$WORK/udp-ns.log out rc=0 loop
+    netns_add "$ns"
+    veth_add kbiouu0 "" kbiouu1 "$ns"
+    ip addr add 198.18.1.201/30 dev kbiouu0
+    ip -n "$ns" addr add 198.18.1.202/30 dev kbiouu1
+    iou_start "$log" "$port" --udp
+    out=$(iou_udp_echo ip netns exec "$ns" -- 198.18.1.201 "$port") || rc=1
+    loop=$(nsx "$ns" python3 "$IOU_PEERS" 198.18.1.201 "$port" udp-from "$port" 50 2>&1)
+    kill -INT "$SRV_PID"
+    wait_exit "$SRV_PID" 10 || rc=$?
+    if [ "$rc" == 0 ] && grep -q 'answered=0' <<<"$loop" && [ "$(summary_get "$log" loop_drops)" == 50 ]; then
+        pass io_uring.udp_netns "--udp 經 veth（198.18.1.202 → 198.18.1.201:$port）：64 B 與 1472 B 各 $IOU_UDP_COUNT 個資料包逐位元組回音；來源埠 $port 的 50 個資料包一個都不回答（loop_drops=50）"
+    else
+        fail io_uring.udp_netns "--udp 經 veth" "回音 result=ok、來源埠 $port 的 answered=0、loop_drops=50、rc=0" "rc=$rc：$(tr '\n' ' ' <<<"$out")；$loop；$(last_line "$log")"
+        show_log "$log"
+    fi
+}
+
 io_uring_smoke() {
     need_bin "$IOU" io_uring || return 0
-    run_test iou_help
-    run_test iou_bad_args
-    run_test iou_port_in_use
-    run_test iou_bench_no_server
-    run_test iou_nc_echo
-    run_test iou_binary_echo
-    SUFFIX=_threads2 run_test iou_binary_echo --threads 2
-    SUFFIX=_classic run_test iou_binary_echo --no-inc
-    run_test iou_bench_matrix
-    run_test iou_slow_reader
-    run_test iou_churn_leak
-    run_test iou_idle_timeout
-    run_test iou_thread_failure
-    run_test iou_bad_peers
-    run_test iou_emfile
-    run_test iou_signal_summary
-    run_test iou_threads
-    run_test iou_sqpoll
-    run_test iou_classic
-    run_test iou_sanitize
+    run_test io_uring_t_help
+    run_test io_uring_t_bad_args
+    run_test io_uring_t_port_in_use
+    run_test io_uring_t_bench_no_server
+    run_test io_uring_t_nc_echo
+    run_test io_uring_t_binary_echo
+    SUFFIX=_threads2 run_test io_uring_t_binary_echo --threads 2
+    SUFFIX=_classic run_test io_uring_t_binary_echo --no-inc
+    run_test io_uring_t_bench_matrix
+    run_test io_uring_t_slow_reader
+    run_test io_uring_t_churn_leak
+    run_test io_uring_t_idle_timeout
+    run_test io_uring_t_thread_failure
+    run_test io_uring_t_bad_peers
+    run_test io_uring_t_emfile
+    run_test io_uring_t_signal_summary
+    run_test io_uring_t_threads
+    run_test io_uring_t_sqpoll
+    run_test io_uring_t_classic
+    run_test io_uring_t_sanitize
+    run_test io_uring_t_udp_echo
+    SUFFIX=_sqpoll run_test io_uring_t_udp_echo --sqpoll
+    SUFFIX=_threads2 run_test io_uring_t_udp_echo --threads 2
+    run_test io_uring_t_udp_trunc
+    run_test io_uring_t_udp_signals
+    run_test io_uring_t_udp_sanitize
 }
 
 io_uring_full() {
     need_bin "$IOU" io_uring || return 0
-    run_test iou_disabled
-    run_test iou_netns
+    run_test io_uring_t_disabled
+    run_test io_uring_t_netns
+    run_test io_uring_t_udp_netns
 }
 
-# ---------------------------------------------------------------- 效能比較（./run_tests.sh -p）
-# 伺服器固定在 CPU 0、負載客戶端在 CPU 1；io_uring 與 epoll 輪流跑，每種負載 IOU_ROUNDS 回合取中位數。
-IOU_ROUNDS=${IOU_ROUNDS:-5}
-IOU_SECONDS=${IOU_SECONDS:-4}
-
-# cpu_ticks PID：utime + stime（時脈滴答）
-iou_cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
-
-# iou_perf_round IMPL CONNS SIZE DEPTH：印出「req_per_s p99_us errors stalled 伺服器CPU% 客戶端CPU%」
-# 伺服器 CPU 從 /proc/PID/stat 算（含整段執行），客戶端 CPU 由它自己在 [摘要] 的 cpu_pct 回報（只算量測窗口）
-iou_perf_round() {
-    local impl=$1 conns=$2 size=$3 depth=$4 port log blog srv t0 t1 hz
-    hz=$(getconf CLK_TCK)
-    port=$(iou_free_port)
-    log=$WORK/perf-$impl-srv.log
-    blog=$WORK/perf-$impl-$conns-$size-$depth.log
-    if [ "$impl" == io_uring ]; then srv=$(bin "$IOU"); else srv=$(tool epoll_echo); fi
-    taskset -c 0 "$srv" "$port" >"$log" 2>&1 &
-    local pid=$!
-    wait_marker "$log" '\[就緒\]' 10 "$pid" || { echo "0 0 1 0 0 0"; stop_pid "$pid"; return 0; }
-    t0=$(iou_cpu_ticks "$pid")
-    taskset -c 1 "$(bin "$IOU")" bench 127.0.0.1 "$port" --conns "$conns" --size "$size" --depth "$depth" \
-        --duration "$IOU_SECONDS" --quiet >"$blog" 2>&1 &
-    local cpid=$! c0 c1
-    c0=$(date +%s%N)
-    wait_exit "$cpid" $((IOU_SECONDS + 40)) || true
-    c1=$(date +%s%N)
-    t1=$(iou_cpu_ticks "$pid")
-    stop_pid "$pid" INT
-    local wall_s
-    wall_s=$(awk -v a="$c0" -v b="$c1" 'BEGIN{print (b-a)/1e9}')
-    echo "$(summary_get "$blog" req_per_s) $(summary_get "$blog" p99_us) $(summary_get "$blog" errors)" \
-        "$(summary_get "$blog" conns_stalled) $(awk -v t="$((t1 - t0))" -v hz="$hz" -v w="$wall_s" 'BEGIN{printf "%.0f", t/hz/w*100}')" \
-        "$(summary_get "$blog" cpu_pct)"
-}
-
-io_uring_perf() {
-    need_bin "$IOU" io_uring.perf || return 0
-    run_test iou_perf
-}
-iou_perf() {
-    [ -x "$(tool epoll_echo)" ] || { fail io_uring.perf "對照組 build/tools/epoll_echo 不存在"; return 0; }
-    local -a workloads=("50 64 1" "500 4096 16")
-    local w impl r line a b c d e f
-    declare -A rps p99 errs stalls cpu ccpu
-    echo "  io_uring_async 對 epoll echo（伺服器 CPU 0、客戶端 CPU 1，每回合 ${IOU_SECONDS} 秒，${IOU_ROUNDS} 回合交錯，先後順序每回合對調）"
-    local -a order
-    for ((r = 1; r <= IOU_ROUNDS; r++)); do
-        # 奇數回合 io_uring 先跑、偶數回合 epoll 先跑：不讓同一個程式總是接在另一個後面
-        if ((r % 2)); then order=(io_uring epoll); else order=(epoll io_uring); fi
-        for w in "${workloads[@]}"; do
-            for impl in "${order[@]}"; do
-                # shellcheck disable=SC2086 # 故意拆開成 CONNS SIZE DEPTH
-                line=$(iou_perf_round "$impl" $w)
-                read -r a b c d e f <<<"$line"
-                rps[$impl,$w]+="$a "
-                p99[$impl,$w]+="$b "
-                errs[$impl,$w]=$(( ${errs[$impl,$w]:-0} + ${c:-1} ))
-                stalls[$impl,$w]=$(( ${stalls[$impl,$w]:-0} + ${d:-1} ))
-                cpu[$impl,$w]+="$e "
-                ccpu[$impl,$w]+="$f "
-                printf '    回合 %d  %-8s %-14s req/s %-9s p99 %-6s µs  errors %s  stalled %s  CPU 伺服器 %s%% 客戶端 %s%%\n' \
-                    "$r" "$impl" "$(iou_wname "$w")" "$a" "$b" "$c" "$d" "$e" "$f"
-            done
-        done
-    done
-    for w in "${workloads[@]}"; do
-        local name ours peer
-        name=$(iou_wname "$w")
-        ours=$(median "${rps[io_uring,$w]}"); peer=$(median "${rps[epoll,$w]}")
-        bench_row io_uring "$name" req_per_s req/s higher "$ours" "$peer" epoll_echo "$IOU_ROUNDS" "$(spread "${rps[io_uring,$w]}")/$(spread "${rps[epoll,$w]}")"
-        bench_row io_uring "$name" p99_latency us lower "$(median "${p99[io_uring,$w]}")" "$(median "${p99[epoll,$w]}")" epoll_echo "$IOU_ROUNDS" "$(spread "${p99[io_uring,$w]}")/$(spread "${p99[epoll,$w]}")"
-        bench_row io_uring "$name" server_cpu % lower "$(median "${cpu[io_uring,$w]}")" "$(median "${cpu[epoll,$w]}")" epoll_echo "$IOU_ROUNDS" "-"
-        bench_row io_uring "$name" client_cpu % lower "$(median "${ccpu[io_uring,$w]}")" "$(median "${ccpu[epoll,$w]}")" epoll_echo "$IOU_ROUNDS" "-"
-    done
-    a=$(median "${rps[io_uring,50 64 1]}"); b=$(median "${rps[epoll,50 64 1]}")
-    goal io_uring.perf_50c_64B "50 連線 × 64 B × depth 1 的 req/s（io_uring / epoll ≥ 1.05）" "$(awk -v a="$a" -v b="$b" 'BEGIN{printf "%.3f", a/b}')" '>=' 1.05
-    a=$(median "${rps[io_uring,500 4096 16]}"); b=$(median "${rps[epoll,500 4096 16]}")
-    goal io_uring.perf_500c_4K "500 連線 × 4 KiB × depth 16 的 req/s（io_uring / epoll ≥ 1.0）" "$(awk -v a="$a" -v b="$b" 'BEGIN{printf "%.3f", a/b}')" '>=' 1.0
-    check_eq io_uring.perf_500c_4K_clean "500 連線 × 4 KiB × depth 16：io_uring 所有回合的 errors + stalled" 0 "$(( ${errs[io_uring,500 4096 16]} + ${stalls[io_uring,500 4096 16]} ))"
-    a=$(median "${p99[io_uring,50 64 1]}"); b=$(median "${p99[epoll,50 64 1]}")
-    goal io_uring.perf_50c_p99 "50 連線的 p99 延遲（io_uring / epoll ≤ 1.0）" "$(awk -v a="$a" -v b="$b" 'BEGIN{printf "%.3f", a/b}')" '<=' 1.0
-}
-iou_wname() { local c s d; read -r c s d <<<"$1"; echo "${c}c×${s}B×d${d}"; }
+# ---------------------------------------------------------------- 效能比較（-p）：tests/io_uring_perf.sh
+# shellcheck source=tests/io_uring_perf.sh
+source "$ROOT/tests/io_uring_perf.sh"
 
 # ---------------------------------------------------------------- make demo
 io_uring_demo() {

@@ -16,6 +16,9 @@
   rstflood N                  N 條連線連上後立刻 RST（一半先送幾個位元組）
   connflood N SECONDS         同時開 N 條連線並保持 SECONDS 秒；印出被伺服器立刻關掉（超過 --max-conns）的數目
   slowloris N SECONDS         N 條連線在 SECONDS 秒內每 0.3 秒送 1 個位元組，回聲必須相同
+  udp N SIZE [WINDOW]         （--udp 伺服器）N 個 SIZE 位元組的隨機資料包（每個開頭是序號），一次最多 WINDOW 個在途
+                              （預設 16）；每個回音必須逐位元組相同；遺失的重送最多 3 次；印出 sent/echoed/bad
+  udp-from SRC_PORT N         從來源埠 SRC_PORT 送 N 個資料包，等 1 秒：印出收到幾個回答（echo 迴圈的防護應該是 0）
 每個子命令最後印一行 key=value 結果；次數與時間都有上限。
 """
 import hashlib
@@ -378,6 +381,70 @@ def slowloris(host, port, n, seconds):
     return 0 if bad == 0 else 1
 
 
+def udp_echo(host, port, n, size, window=16):
+    """N 個資料包，每個都要原樣回來；偶爾的遺失（UDP）以重送補上，內容不符就算錯。"""
+    n = min(n, 1_000_000)
+    fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+    s = socket.socket(fam, socket.SOCK_DGRAM)
+    s.settimeout(0.5)
+    size = max(size, 4)
+    payloads = {}
+    pending = {}          # 序號 -> 重送次數
+    echoed = bad = resent = 0
+    nxt = 0
+    deadline = time.monotonic() + MAX_SECONDS
+    while (nxt < n or pending) and time.monotonic() < deadline:
+        while nxt < n and len(pending) < window:
+            d = struct.pack("!I", nxt) + os.urandom(size - 4)
+            payloads[nxt] = d
+            pending[nxt] = 0
+            s.sendto(d, (host, port))
+            nxt += 1
+        try:
+            r = s.recv(65536)
+        except socket.timeout:
+            for seq in list(pending):     # 逾時：在途的重送（最多 3 次）
+                if pending[seq] >= 3:
+                    del pending[seq]
+                    continue
+                pending[seq] += 1
+                resent += 1
+                s.sendto(payloads[seq], (host, port))
+            continue
+        seq = struct.unpack("!I", r[:4])[0] if len(r) >= 4 else -1
+        if seq in pending:
+            del pending[seq]
+            if r == payloads[seq]:
+                echoed += 1
+            else:
+                bad += 1
+            payloads.pop(seq, None)
+        elif seq not in payloads and (seq < 0 or seq >= nxt):
+            bad += 1                      # 不是我們送的
+    ok = echoed == n and bad == 0
+    print(f"sent={n} echoed={echoed} bad={bad} resent={resent} size={size} result={'ok' if ok else 'fail'}")
+    return 0 if ok else 1
+
+
+def udp_from(host, port, src_port, n):
+    """從指定的來源埠送資料包；echo 伺服器若回答了，回答會送回這個埠。"""
+    fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+    s = socket.socket(fam, socket.SOCK_DGRAM)
+    s.bind(("::" if fam == socket.AF_INET6 else "0.0.0.0", src_port))
+    for i in range(min(n, 10000)):
+        s.sendto(b"loop?" + struct.pack("!I", i), (host, port))
+    s.settimeout(1.0)
+    answered = 0
+    try:
+        while True:
+            s.recv(65536)
+            answered += 1
+    except socket.timeout:
+        pass
+    print(f"sent={n} answered={answered}")
+    return 0
+
+
 def main():
     if len(sys.argv) < 4:
         print(__doc__)
@@ -397,6 +464,8 @@ def main():
         "rstflood": lambda: rstflood(host, port, int(args[0])),
         "connflood": lambda: connflood(host, port, int(args[0]), float(args[1])),
         "slowloris": lambda: slowloris(host, port, int(args[0]), float(args[1])),
+        "udp": lambda: udp_echo(host, port, int(args[0]), int(args[1]), int(args[2]) if len(args) > 2 else 16),
+        "udp-from": lambda: udp_from(host, port, int(args[0]), int(args[1])),
     }
     if cmd not in cmds:
         print(__doc__)

@@ -48,9 +48,12 @@
 #include <rte_lcore.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
+#include <rte_mbuf_dyn.h>
 #include <rte_mempool.h>
+#include <rte_pdump.h>
 #include <rte_prefetch.h>
 #include <rte_tcp.h>
+#include <rte_telemetry.h>
 #include <rte_udp.h>
 #pragma GCC diagnostic pop
 
@@ -72,6 +75,8 @@
 #include <fstream>
 #include <iomanip>
 #include <memory>
+#include <optional>
+#include <mutex>
 #include <span>
 #include <sstream>
 #include <stdexcept>
@@ -214,6 +219,7 @@ struct Config {
     uint64_t portmask = 0;                 // 0 = 所有偵測到的 port
     double duration_s = 0;                 // 0 = 直到 SIGINT/SIGTERM
     uint16_t udp_port = kDefaultEchoPort;  // echo 模式回應的 UDP 目的埠
+    bool latency = false;                  // --latency：量每個 frame 從 RX 到 TX 的時間（RX/TX 回呼，預設的熱迴圈不變）
     bool help = false;
     std::vector<std::string> eal_args;     // `--` 之前的一切（含 argv[0]），交給 rte_eal_init
 };
@@ -236,6 +242,9 @@ void print_usage(FILE* f, const char* prog) {
         "  --portmask HEX    使用哪些 port 的十六進位遮罩（預設 0 = 全部）；\n"
         "                    1 個 port：從同一個 port 送回；偶數個：0↔1、2↔3 配對轉送；奇數個（>1）是錯誤（echo 模式除外）\n"
         "  --duration 秒     執行多久後自動結束（預設 0 = 直到 Ctrl-C / SIGTERM）\n"
+        "  --latency         量每個 frame 穿過程式的延遲（RX 時以 rte_rdtsc 蓋時間戳，交給 TX 時計算），\n"
+        "                    [摘要] 加上 lat_samples、lat_p50_ns、lat_p99_ns、lat_max_ns（預設關閉：熱迴圈與沒加時完全相同；\n"
+        "                    drop 模式不送出，不能用）\n"
         "  -h, --help        顯示這段說明\n"
         "\n"
         "常用 EAL 選項（放在 -- 之前，完整清單見 DPDK 文件）：\n"
@@ -249,6 +258,11 @@ void print_usage(FILE* f, const char* prog) {
         "  --file-prefix NAME      多行程模式（dpdk-proc-info、dpdk-telemetry.py -f NAME 可以連上來看統計）；NAME 是英文字母\n"
         "                          或數字開頭、由英文字母、數字、- 或 _ 組成的 1 到 32 個字元。程式結束時刪掉 EAL 為它建立的\n"
         "                          hugepage 檔案與 /var/run/dpdk/NAME/\n"
+        "                          這個模式下 dpdk-dumpcap --file-prefix=NAME -i 0 或 dpdk-pdump --file-prefix=NAME 可以\n"
+        "                          擷取流量（secondary 行程，要同樣的 --file-prefix 與 hugepage，不能加 --no-huge）\n"
+        "\n"
+        "Telemetry：dpdk-telemetry.py（-f NAME；沒給 --file-prefix 時不加 -f）的指令 /kb/stats 顯示本程式的計數器\n"
+        "（與 [摘要] 同名的 key），/ethdev/stats,0 是驅動的計數器\n"
         "\n"
         "範例：\n"
         "  %s -l 0-1 --no-pci --vdev net_null0 --vdev net_null1 -- --mode io --duration 5\n"
@@ -291,10 +305,14 @@ Config parse_args(std::span<char* const> argv) {
             cfg.duration_s = parse_number<double>(a, value(), 0.0, kMaxDurationS);
         } else if (a == "--udp-port") {
             cfg.udp_port = parse_number<uint16_t>(a, value(), 1, 65535);
+        } else if (a == "--latency") {
+            cfg.latency = true;
         } else {
             throw Failure(kExitUsage, "未知的程式選項：" + std::string(a) + "（EAL 選項請放在 -- 之前）");
         }
     }
+    if (cfg.latency && cfg.mode == Mode::Drop && !cfg.help)
+        throw Failure(kExitUsage, "--latency 量的是 RX 到 TX 的時間，drop（rxonly）模式不送出任何 frame：請改用 io、macswap、classify 或 echo");
     return cfg;
 }
 // >8 parse_args
@@ -939,11 +957,17 @@ Totals port_totals(std::span<WorkerStats> stats, uint16_t port, bool driver_rx_b
     return t;
 }
 
+// --latency 的結果（奈秒；samples = 量到的 frame 數）
+struct LatencyStats {
+    uint64_t samples = 0, p50_ns = 0, p99_ns = 0, max_ns = 0;
+};
+
 struct RunResult {
     Totals total;
     std::array<uint64_t, kNumClasses> cls{};
     unsigned ports = 0, workers = 0;
     double seconds = 0;
+    LatencyStats latency;  // 只有 --latency 時才有值
 };
 
 // 8< stats
@@ -1085,6 +1109,144 @@ std::vector<TxBufferPtr> assign_queue_pairs(const Topology& t, std::span<WorkerC
 }
 // >8 assign_queues
 
+// ---------------------------------------------------------------- --latency：每個 frame 穿過程式的時間
+// 8< latency
+// 不改熱迴圈：用 ethdev 的 RX/TX 回呼（rte_eth_add_rx_callback / rte_eth_add_tx_callback，DPDK 範例 rxtx_callbacks 的做法）。
+//   RX 回呼：在 rte_eth_rx_burst 返回之前，把整個 burst 蓋上同一個 rte_rdtsc()，寫進 mbuf 的動態欄位（kb_rx_tsc）；
+//   TX 回呼：在 rte_eth_tx_burst 把 frame 交給驅動之前，now − 時間戳 就是這個 frame 在程式裡待的時間
+//            （含在 TX 緩衝裡等滿 32 個或等 100 µs 計時器 flush 的時間——那正是轉送延遲的一部分）。
+// 沒加 --latency 時不登記回呼：rte_eth_rx_burst/tx_burst 裡「有沒有回呼」的檢查本來就在，熱迴圈一個指令都沒多。
+// 直方圖：TSC cycle 數的 2 的次方區間各再分 16 格（誤差 ≤ 1/16 ≈ 6%），百分位取該格的上界（偏保守）。
+// 每個 (TX port, queue) 一份直方圖，只有負責那組的 worker 寫（TX 回呼在它自己的 tx_burst 裡執行），telemetry 以 relaxed 讀。
+constexpr unsigned kLatSub = 16;                  // 每個 2 的次方區間分幾格
+constexpr unsigned kLatBuckets = 61 * kLatSub;    // 涵蓋 0 … 2^64 − 1 cycle
+struct alignas(RTE_CACHE_LINE_SIZE) LatencyHist {
+    std::array<uint64_t, kLatBuckets> count{};
+    uint64_t samples = 0, max_cycles = 0;
+    int tsc_offset = -1;  // kb_rx_tsc 動態欄位在 mbuf 裡的位置
+};
+
+constexpr unsigned lat_bucket(uint64_t cycles) {
+    if (cycles < kLatSub) return static_cast<unsigned>(cycles);  // 0–15：一格一個值
+    const unsigned msb = 63u - static_cast<unsigned>(std::countl_zero(cycles));  // ≥ 4
+    return (msb - 3) * kLatSub + static_cast<unsigned>((cycles >> (msb - 4)) & (kLatSub - 1));
+}
+constexpr uint64_t lat_bucket_upper(unsigned b) {  // 第 b 格的最大值
+    if (b < kLatSub) return b;
+    const unsigned shift = b / kLatSub - 1;  // = msb − 4
+    return ((uint64_t{kLatSub} + b % kLatSub + 1) << shift) - 1;
+}
+static_assert(lat_bucket(15) == 15 && lat_bucket(16) == 16 && lat_bucket(31) == 31 && lat_bucket(32) == 32 &&
+              lat_bucket(33) == 32 && lat_bucket(UINT64_MAX) == kLatBuckets - 1 && lat_bucket_upper(32) == 33 &&
+              lat_bucket_upper(kLatBuckets - 1) == UINT64_MAX, "直方圖的格子要連續、涵蓋全部 uint64_t");
+
+inline uint64_t& rx_tsc(rte_mbuf* m, int offset) { return *RTE_MBUF_DYNFIELD(m, offset, uint64_t*); }
+
+extern "C" uint16_t lat_stamp_rx(uint16_t, uint16_t, rte_mbuf** pkts, uint16_t nb, uint16_t, void* arg) {
+    const int offset = *static_cast<const int*>(arg);
+    const uint64_t now = rte_rdtsc();
+    for (uint16_t i = 0; i < nb; ++i) rx_tsc(pkts[i], offset) = now;
+    return nb;
+}
+
+extern "C" uint16_t lat_measure_tx(uint16_t, uint16_t, rte_mbuf** pkts, uint16_t nb, void* arg) {
+    auto& h = *static_cast<LatencyHist*>(arg);
+    const uint64_t now = rte_rdtsc();
+    uint64_t max = peek(h.max_cycles);
+    for (uint16_t i = 0; i < nb; ++i) {
+        const uint64_t d = now - rx_tsc(pkts[i], h.tsc_offset);
+        bump(h.count[lat_bucket(d)], 1);
+        max = std::max(max, d);
+    }
+    bump(h.samples, nb);
+    std::atomic_ref<uint64_t>(h.max_cycles).store(max, std::memory_order_relaxed);
+    return nb;
+}
+
+// 登記動態欄位與每組 (port, queue) 的回呼；解構時（worker 都已停止）移除回呼並釋放它們
+class LatencyProbe {
+public:
+    explicit LatencyProbe(std::span<const WorkerCtx> ctxs) {
+        static const rte_mbuf_dynfield desc = {"kb_rx_tsc", sizeof(uint64_t), alignof(uint64_t), 0};
+        offset_ = rte_mbuf_dynfield_register(&desc);
+        if (offset_ < 0)
+            throw Failure(kExitRuntime, std::string("rte_mbuf_dynfield_register（kb_rx_tsc）失敗：") + rte_strerror(rte_errno) +
+                                            "；mbuf 的動態欄位空間用完了（其他函式庫或驅動已登記太多）");
+        size_t n = 0;
+        for (const WorkerCtx& c : ctxs) n += c.nb_pairs;
+        hists_ = std::vector<LatencyHist>(n);  // 之後不再改大小：回呼拿的是元素的位址
+        rx_.reserve(n);
+        tx_.reserve(n);
+        try {
+            size_t i = 0;
+            for (const WorkerCtx& c : ctxs)
+                for (unsigned k = 0; k < c.nb_pairs; ++k, ++i) {
+                    const QueuePair& qp = c.pairs[k];
+                    hists_[i].tsc_offset = offset_;
+                    add(rx_, qp.rx_port, qp.queue, rte_eth_add_rx_callback(qp.rx_port, qp.queue, lat_stamp_rx, &offset_),
+                        "rte_eth_add_rx_callback");
+                    add(tx_, qp.tx_port, qp.queue, rte_eth_add_tx_callback(qp.tx_port, qp.queue, lat_measure_tx, &hists_[i]),
+                        "rte_eth_add_tx_callback");
+                }
+        } catch (...) {
+            remove_all();  // 建構失敗不會呼叫解構函式：已登記的回呼在這裡移除
+            throw;
+        }
+    }
+    LatencyProbe(const LatencyProbe&) = delete;
+    LatencyProbe& operator=(const LatencyProbe&) = delete;
+    ~LatencyProbe() { remove_all(); }
+
+    // 所有直方圖合併後的 p50/p99/max（奈秒）。worker 還在跑時（telemetry）也可以呼叫
+    LatencyStats stats() {
+        std::vector<uint64_t> merged(kLatBuckets);
+        LatencyStats s;
+        uint64_t max_cycles = 0;
+        for (LatencyHist& h : hists_) {
+            for (unsigned b = 0; b < kLatBuckets; ++b) merged[b] += peek(h.count[b]);
+            max_cycles = std::max(max_cycles, peek(h.max_cycles));
+        }
+        for (uint64_t c : merged) s.samples += c;
+        const double ns_per_cycle = 1e9 / static_cast<double>(rte_get_tsc_hz());
+        auto percentile = [&](double q) {
+            const uint64_t rank = static_cast<uint64_t>(std::ceil(q * static_cast<double>(s.samples)));
+            uint64_t seen = 0;
+            for (unsigned b = 0; b < kLatBuckets; ++b)
+                if ((seen += merged[b]) >= rank && seen > 0)
+                    return static_cast<uint64_t>(static_cast<double>(std::min(lat_bucket_upper(b), max_cycles)) * ns_per_cycle + 0.5);
+            return uint64_t{0};
+        };
+        s.p50_ns = percentile(0.50);
+        s.p99_ns = percentile(0.99);
+        s.max_ns = static_cast<uint64_t>(static_cast<double>(max_cycles) * ns_per_cycle + 0.5);
+        return s;
+    }
+
+private:
+    struct Cb {
+        uint16_t port, queue;
+        void* cb;
+    };
+    // 移除後回呼的記憶體歸應用程式（rte_ethdev.h：用 rte_free 釋放）；這時 worker 都已停止，沒有人還在用它
+    void remove_all() noexcept {
+        for (const Cb& c : rx_)
+            if (rte_eth_remove_rx_callback(c.port, c.queue, static_cast<const rte_eth_rxtx_callback*>(c.cb)) == 0) rte_free(c.cb);
+        for (const Cb& c : tx_)
+            if (rte_eth_remove_tx_callback(c.port, c.queue, static_cast<const rte_eth_rxtx_callback*>(c.cb)) == 0) rte_free(c.cb);
+        rx_.clear();
+        tx_.clear();
+    }
+    static void add(std::vector<Cb>& list, uint16_t port, uint16_t queue, const rte_eth_rxtx_callback* cb, const char* call) {
+        if (!cb)
+            throw port_error(port, call, -rte_errno, "驅動或 DPDK 編譯時沒有 RTE_ETHDEV_RXTX_CALLBACKS，不能用 --latency");
+        list.push_back({port, queue, const_cast<rte_eth_rxtx_callback*>(cb)});
+    }
+    int offset_ = -1;
+    std::vector<LatencyHist> hists_;
+    std::vector<Cb> rx_, tx_;
+};
+// >8 latency
+
 // rte_eal_mp_wait_lcore() 之前離開 run()（例外）時，先讓 worker 停下來，port 才能關：宣告在 port 與 TX 緩衝之後，所以最先解構
 struct WorkerStopper {
     WorkerStopper() = default;
@@ -1148,10 +1310,106 @@ RunResult collect(std::span<WorkerStats> stats, const Topology& t, bool driver_r
     r.ports = static_cast<unsigned>(t.ports.size());
     r.workers = static_cast<unsigned>(stats.size());
     for (uint16_t p : t.ports) r.total += port_totals(stats, p, driver_rx_bytes);
-    for (const WorkerStats& w : stats)
-        for (unsigned k = 0; k < kNumClasses; ++k) r.cls[k] += w.cls[k];
+    for (WorkerStats& w : stats)  // telemetry 在 worker 執行中也會呼叫：relaxed 讀取
+        for (unsigned k = 0; k < kNumClasses; ++k) r.cls[k] += peek(w.cls[k]);
     return r;
 }
+
+
+// ---------------------------------------------------------------- telemetry：/kb/stats
+// 8< telemetry
+// EAL 的 telemetry 執行緒在 <執行目錄>/dpdk_telemetry.v2（root：/var/run/dpdk/<prefix>/）收 JSON 指令；dpdk-telemetry.py 是它的
+// 用戶端。這裡登記 /kb/stats：回傳一個 dict，key 與 [摘要] 的計數 key 同名（rx_packets … cls_* … not_echo、refused，--latency
+// 時加上 lat_*），值是「現在」的累計——worker 還在跑，所以是 relaxed 讀到的一個快照，不是同一瞬間的。
+// DPDK 22.11 的回呼沒有使用者參數（帶參數的 rte_telemetry_register_cmd_arg 是 24.x 才加的），也沒有取消登記：
+// 回呼只能經過一個全域的指標找到計數器——除了停止旗標之外唯一的全域狀態。TelemetryExport（RAII）在 run() 裡設定它，
+// 解構時（worker、port 還在）清掉；回呼與清除拿同一個 mutex，所以清掉之後回呼不會碰到已釋放的計數器，只回傳錯誤。
+struct TelemetrySource {
+    const Config* cfg;
+    std::span<WorkerStats> stats;
+    const Topology* topo;
+    LatencyProbe* latency;  // 沒加 --latency 時是 nullptr
+};
+
+struct TelemetrySlot {
+    std::mutex mu;
+    const TelemetrySource* src = nullptr;
+};
+TelemetrySlot g_telemetry;  // 見上面：回呼沒有使用者參數
+
+extern "C" int kb_stats_cmd(const char*, const char*, rte_tel_data* d) noexcept {
+    try {
+        const std::lock_guard lock(g_telemetry.mu);
+        const TelemetrySource* src = g_telemetry.src;
+        if (!src) return -EAGAIN;  // 還沒開始或已在收尾
+        const RunResult r = collect(src->stats, *src->topo, src->cfg->mode == Mode::Drop);
+        const Totals& t = r.total;
+        rte_tel_data_start_dict(d);
+        rte_tel_data_add_dict_string(d, "mode", mode_name(src->cfg->mode).data());
+        const std::pair<const char*, uint64_t> counts[] = {
+            {"rx_packets", t.rx_packets}, {"tx_packets", t.tx_packets}, {"dropped", t.dropped}, {"malformed", t.malformed},
+            {"rx_bytes", t.rx_bytes},     {"tx_bytes", t.tx_bytes},     {"not_echo", t.not_echo}, {"refused", t.refused},
+            {"ports", r.ports},           {"workers", r.workers}};
+        for (const auto& [k, v] : counts) rte_tel_data_add_dict_u64(d, k, v);
+        for (const auto& [name, k] : kClasses) rte_tel_data_add_dict_u64(d, ("cls_" + std::string(name)).c_str(), r.cls[k]);
+        if (src->latency) {
+            const LatencyStats l = src->latency->stats();
+            rte_tel_data_add_dict_u64(d, "lat_samples", l.samples);
+            rte_tel_data_add_dict_u64(d, "lat_p50_ns", l.p50_ns);
+            rte_tel_data_add_dict_u64(d, "lat_p99_ns", l.p99_ns);
+            rte_tel_data_add_dict_u64(d, "lat_max_ns", l.max_ns);
+        }
+        return 0;
+    } catch (...) {  // 由 C 的 telemetry 執行緒呼叫：例外不能穿過
+        return -ENOMEM;
+    }
+}
+
+class TelemetryExport {
+public:
+    explicit TelemetryExport(const TelemetrySource& src) {
+        // 登記是全域、永久的（行程裡只做一次）；失敗不影響轉送，只提醒
+        if (int ret = rte_telemetry_register_cmd("/kb/stats", kb_stats_cmd, "dpdk_packet_processing 的計數器（與 [摘要] 同名的 key）");
+            ret != 0 && ret != -EEXIST)
+            std::fprintf(stderr, "注意：rte_telemetry_register_cmd（/kb/stats）失敗：%s；dpdk-telemetry.py 看不到本程式的計數器\n",
+                         rte_strerror(-ret));
+        const std::lock_guard lock(g_telemetry.mu);
+        g_telemetry.src = &src;
+    }
+    TelemetryExport(const TelemetryExport&) = delete;
+    TelemetryExport& operator=(const TelemetryExport&) = delete;
+    ~TelemetryExport() {
+        const std::lock_guard lock(g_telemetry.mu);
+        g_telemetry.src = nullptr;
+    }
+};
+// >8 telemetry
+
+// ---------------------------------------------------------------- 擷取：rte_pdump
+// 8< pdump
+// rte_pdump_init() 登記一個多行程（IPC）動作：dpdk-dumpcap / dpdk-pdump 以 secondary 行程連上來，要求在某個 (port, queue)
+// 裝上 RX/TX 回呼，把經過的 mbuf 複製一份放進它們在共享 hugepage 裡建的 ring，由 secondary 寫成 pcap/pcapng。
+// 沒有人擷取時沒有回呼，熱迴圈不變。只有多行程模式（--file-prefix 或 --proc-type，而且不是 --in-memory / --no-shconf）
+// 才有 IPC 與共享記憶體，所以預設的 --in-memory 不初始化；secondary 要用同樣的 --file-prefix，primary 要用 hugepage
+// （--no-huge 的記憶體不能共享）。解構時 rte_pdump_uninit()，在 rte_eal_cleanup() 之前。
+class PdumpServer {
+public:
+    explicit PdumpServer(const EalOptions& o) {
+        if (o.no_shared_files || (o.file_prefix.empty() && !o.proc_type) || rte_eal_process_type() != RTE_PROC_PRIMARY) return;
+        if (rte_pdump_init() != 0)
+            throw Failure(kExitRuntime, std::string("rte_pdump_init 失敗：") + rte_strerror(rte_errno) +
+                                            "；多行程 IPC 無法使用（檢查 /var/run/dpdk/<prefix>/ 是否可寫）");
+        on_ = true;
+    }
+    PdumpServer(const PdumpServer&) = delete;
+    PdumpServer& operator=(const PdumpServer&) = delete;
+    ~PdumpServer() { if (on_) rte_pdump_uninit(); }
+    bool on() const { return on_; }
+
+private:
+    bool on_ = false;
+};
+// >8 pdump
 
 // 各步驟與指南 4.3 節〈run() 的步驟與 main lcore〉的編號相同。解構（倒過來）：worker（已停）→ TX 緩衝 → port stop/close
 // → mempool → rte_eal_cleanup() → 自己的 hugepage 檔案與執行目錄
@@ -1160,6 +1418,7 @@ RunResult run(const Config& cfg) {
     const EalOptions eal_opts = scan_eal_args(cfg.eal_args);  // 不合理的 --file-prefix：rte_eal_init 之前就以 2 結束
     eal_init(cfg.eal_args, eal_opts);
     Eal eal(eal_opts.no_shared_files ? std::string_view{} : std::string_view(eal_opts.file_prefix));  // 從這裡起一定 rte_eal_cleanup()
+    const PdumpServer pdump(eal_opts);  // 多行程模式：讓 dpdk-dumpcap / dpdk-pdump 擷取（指南 4.7）
     // 2. port 與 worker
     const Topology topo = plan_topology(cfg);
     // 3. mempool
@@ -1170,6 +1429,11 @@ RunResult run(const Config& cfg) {
     std::vector<WorkerStats> stats(topo.worker_lcores.size());
     std::vector<WorkerCtx> ctxs(topo.worker_lcores.size());
     const std::vector<TxBufferPtr> tx_buffers = assign_queue_pairs(topo, ctxs, stats);
+    // 5a. --latency：RX/TX 回呼量每個 frame 的延遲（指南 4.8）；5b. telemetry 的 /kb/stats（指南 4.6）
+    std::optional<LatencyProbe> latency;
+    if (cfg.latency) latency.emplace(ctxs);
+    const TelemetrySource tel_src{&cfg, stats, &topo, latency ? &*latency : nullptr};
+    const TelemetryExport telemetry(tel_src);
     // 6. 啟動 worker，main lcore 印統計並等待停止
     WorkerStopper stopper;
     if (g_stop.load()) {  // 啟動途中（例如 rte_eal_init 還在映射 hugepage 時）就收到 SIGINT/SIGTERM
@@ -1177,6 +1441,9 @@ RunResult run(const Config& cfg) {
         return collect(stats, topo, false);
     }
     launch_workers(cfg, topo, ctxs, stats);
+    if (pdump.on())
+        std::printf("擷取：dpdk-dumpcap --file-prefix=%s -i 0（或 dpdk-pdump）可以擷取這個行程的流量\n",
+                    eal_opts.file_prefix.empty() ? "rte" : eal_opts.file_prefix.c_str());  // 只給 --proc-type 時是 EAL 的預設 rte
     print_ready(cfg, topo, ctxs, pool->size);
     const double seconds = stats_loop(cfg, stats, topo.ports);
     for (const WorkerCtx& c : ctxs)
@@ -1185,6 +1452,7 @@ RunResult run(const Config& cfg) {
                                             "（其他 worker 已停止，port 與 EAL 照常收尾）");
     RunResult r = collect(stats, topo, cfg.mode == Mode::Drop);
     r.seconds = seconds;
+    if (latency) r.latency = latency->stats();
     return r;
 }
 
@@ -1200,6 +1468,9 @@ Summary summarize(const Config& cfg, const RunResult& r) {
     s.add("ports", r.ports).add("workers", r.workers).add("seconds", r.seconds, 3);
     for (const auto& [name, k] : kClasses) s.add("cls_" + std::string(name), r.cls[k]);
     s.add("not_echo", t.not_echo).add("refused", t.refused);
+    if (cfg.latency)
+        s.add("lat_samples", r.latency.samples).add("lat_p50_ns", r.latency.p50_ns).add("lat_p99_ns", r.latency.p99_ns)
+            .add("lat_max_ns", r.latency.max_ns);
     return s;
 }
 

@@ -38,6 +38,7 @@ adv_dpdk_t_cmdline() {
         "--udp-port" "--udp-port|" "--udp-port|0" "--udp-port|-1" "--udp-port|65536" "--udp-port|99999999999999999999"
         "--udp-port|nan" "--udp-port|inf" "--udp-port|19000x" "--udp-port|0x4a38" "--udp-port|1.5" "--udp-port| 19000"
         "--mode|echo|--udp-port|abc" "--mode|ECHO"
+        "--latency|1" "--latency=1" "--latency|yes" "--mode|drop|--latency" "--latency|--mode|rxonly" "--latencyx"
         "--bogus" "extra" "--mode=io" "--duration=1" "-x"
     )
     # --file-prefix 的值（EAL 選項，在 -- 之前）：都必須在 rte_eal_init 之前被拒絕
@@ -79,7 +80,7 @@ adv_dpdk_t_cmdline() {
         done
     done < <(adv_dpdk_builds)
     if [ ${#problems[@]} == 0 ]; then
-        pass adversarial.dpdk.cmdline "$n 個錯誤的命令列（--mode/--portmask/--duration/--udp-port 的空值、負數、極大、NaN、inf、尾巴垃圾、缺值，--file-prefix 的 ..、/、空白、過長、縮寫；$(adv_dpdk_builds | wc -l) 個版本）都是結束碼 2、有中文說明、沒有 sanitizer 報告$unsafe_skipped"
+        pass adversarial.dpdk.cmdline "$n 個錯誤的命令列（--mode/--portmask/--duration/--udp-port 的空值、負數、極大、NaN、inf、尾巴垃圾、缺值，--latency 帶值或配 drop，--file-prefix 的 ..、/、空白、過長、縮寫；$(adv_dpdk_builds | wc -l) 個版本）都是結束碼 2、有中文說明、沒有 sanitizer 報告$unsafe_skipped"
     else
         fail adversarial.dpdk.cmdline "${#problems[@]}/$n 個命令列沒有被正確拒絕：$(printf '%s；' "${problems[@]:0:8}")"
     fi

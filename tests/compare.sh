@@ -51,6 +51,7 @@ cmp_client() {
 # 可用的 STACK 由 cmp_stacks 列出；還沒有實作的技術不在清單裡。
 cmp_stacks() {
     local s=(socket socket_busy_poll xdp_tx)
+    [ ! -x "$ROOT/io_uring_async" ] || s+=(io_uring_udp io_uring_udp_sqpoll)
     [ ! -x "$ROOT/af_xdp_socket" ] || s+=(af_xdp af_xdp_busy_poll)
     [ ! -x "$ROOT/dpdk_packet_processing" ] || s+=(dpdk_af_xdp dpdk_af_packet)
     echo "${s[@]}"
@@ -65,6 +66,14 @@ cmp_server_start() {
         local bp=0
         [ "$stack" == socket ] || bp=50
         bg_start "$log" taskset -c 0 "$(tool udp_echo_ref)" "$CMP_PORT" --busy-poll "$bp"
+        CMP_PID=$BG_PID
+        wait_marker "$log" '\[就緒\]' 10 "$CMP_PID"
+        ;;
+    io_uring_udp | io_uring_udp_sqpoll)
+        # SQPOLL 的核心執行緒由核心建立在伺服器的 CPU 集合裡（taskset 繼承），它的 CPU 也算在 CPU 0 上
+        local extra=()
+        [ "$stack" == io_uring_udp ] || extra=(--sqpoll)
+        bg_start "$log" taskset -c 0 "$ROOT/io_uring_async" "$CMP_PORT" --udp "${extra[@]}"
         CMP_PID=$BG_PID
         wait_marker "$log" '\[就緒\]' 10 "$CMP_PID"
         ;;

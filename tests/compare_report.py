@@ -22,6 +22,7 @@ NAMES = {  # 表格與圖上的名字
     "socket": "傳統 socket（recvmmsg/sendmmsg）",
     "socket_busy_poll": "傳統 socket + SO_BUSY_POLL",
     "io_uring_udp": "io_uring（multishot recvmsg）",
+    "io_uring_udp_sqpoll": "io_uring + SQPOLL",
     "af_xdp": "AF_XDP echo（copy 模式）",
     "af_xdp_busy_poll": "AF_XDP echo + busy-poll",
     "dpdk_af_xdp": "DPDK echo（net_af_xdp）",

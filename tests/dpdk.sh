@@ -64,7 +64,7 @@ dpdk_t_help() {
     "$ROOT/$DPDK_PROG" -- --help >"$log" 2>&1 || rc=$?
     check_eq dpdk.help "--help 結束碼" 0 "$rc"
     local opt
-    for opt in --mode --portmask --duration macswap classify --vdev --no-huge; do
+    for opt in --mode --portmask --duration --latency macswap classify --vdev --no-huge /kb/stats dpdk-dumpcap; do
         grep -q -- "$opt" "$log" || { fail dpdk.help "--help 沒有提到 $opt"; show_log "$log"; return 0; }
     done
     if grep -q '預設 macswap' "$log" && grep -q '預設 0' "$log"; then
@@ -93,6 +93,7 @@ dpdk_smoke() {
     run_test dpdk_t_badarg bad_duration "--duration 不是數字" -- --duration 5x
     run_test dpdk_t_badarg bad_portmask "--portmask 不是十六進位" -- --portmask 0xzz
     run_test dpdk_t_badarg bad_option "未知的程式選項" -- --bogus
+    run_test dpdk_t_badarg latency_drop "--latency 配 drop 模式（沒有 TX 可量）" -- --mode drop --latency
 }
 
 # ---------------------------------------------------------------- byte-exact：net_pcap，每個模式
@@ -397,6 +398,136 @@ dpdk_t_echo_veth() {
     fi
 }
 
+# ---------------------------------------------------------------- telemetry、擷取、延遲（issue 15）
+# dpdk_tel PREFIX CMD [ARGS...]：用 dpdk_frames.py 的最小用戶端問 /var/run/dpdk/PREFIX/dpdk_telemetry.v2，每個 key 一行 key=value
+dpdk_tel() {
+    local prefix=$1 cmd=$2
+    shift 2
+    "$DPDK_PY" "$DPDK_FRAMES" telemetry "/var/run/dpdk/$prefix/dpdk_telemetry.v2" "$cmd" "$@"
+}
+
+# telemetry：執行中從 /kb/stats 讀到的計數必須與最後的 [摘要] 相同，/ethdev/stats,0 在旁邊也看得到，dpdk-telemetry.py 也列得出來。
+# classify 模式重播 in.pcap（有 malformed 與各種分類）；不給 --duration，等 /kb/stats 的 rx_packets 到齊再讀，讀的時候程式還在跑。
+dpdk_t_telemetry() {
+    dpdk_need_env dpdk.telemetry || return 0
+    local dir=$WORK/dpdk-frames log=$WORK/dpdk-tel.log prefix=kbdpdk-tel$$ tel=$WORK/dpdk-tel.txt
+    dpdk_gen "$dir"
+    defer "rm -f /dev/hugepages/${prefix}map_*; rm -rf /var/run/dpdk/$prefix"
+    bg_start "$log" "$(dpdk_bin)" "${DPDK_EAL[@]}" --file-prefix "$prefix" \
+        --vdev "net_pcap0,rx_pcap=$dir/in.pcap,tx_pcap=$WORK/dpdk-tel-out.pcap" -- --mode classify
+    local pid=$BG_PID frames
+    frames=$(dpdk_expect "$dir" frames)
+    if ! wait_marker "$log" '\[就緒\]' 20 "$pid"; then fail dpdk.telemetry "沒有 [就緒]"; show_log "$log"; return 0; fi
+    if ! dpdk_tel "$prefix" /kb/stats --until "rx_packets=$frames" --timeout 10 >"$tel" 2>&1; then
+        fail dpdk.telemetry "/kb/stats 的 rx_packets" "$frames" "$(tr '\n' ' ' <"$tel" | dpdk_clip 200)"; show_log "$log"; return 0
+    fi
+    local eth cli alive=no
+    eth=$(dpdk_tel "$prefix" /ethdev/stats,0 2>&1 | sed -n 's/^ipackets=//p')
+    cli=$(echo /kb/stats | run_timeout 10 /usr/bin/dpdk-telemetry.py -f "$prefix" 2>&1 | grep -o '"rx_packets": [0-9]*' || true)
+    kill -0 "$pid" 2>/dev/null && alive=yes
+    kill -TERM "$pid"
+    local rc=0
+    wait_exit "$pid" 10 || rc=$?
+    if [ "$rc" != 0 ] || ! last_line "$log" | grep -q '^\[摘要\]'; then
+        fail dpdk.telemetry "結束碼與 [摘要]" "0、[摘要] 最後一行" "$rc"; show_log "$log"; return 0
+    fi
+    local k v want diff="" n=0
+    while IFS='=' read -r k v; do
+        case $k in mode | ports | workers | rx_bytes | tx_bytes) continue ;; esac
+        want=$(summary_get "$log" "$k")
+        n=$((n + 1))
+        [ "$want" == "$v" ] || diff+=" $k：/kb/stats $v、[摘要] ${want:-（沒有）};"
+    done <"$tel"
+    if [ -z "$diff" ] && [ "$n" -ge 16 ] && [ "$alive" == yes ]; then
+        pass dpdk.telemetry "執行中 /kb/stats 的 $n 個計數與最後的 [摘要] 相同（rx_packets=$frames malformed=$(summary_get "$log" malformed) cls_vlan=$(summary_get "$log" cls_vlan)…）"
+    else
+        fail dpdk.telemetry "/kb/stats 與 [摘要] 不符（比了 $n 個 key，讀的時候程式還在跑：$alive）：$diff"; show_log "$log"
+    fi
+    check_eq dpdk.telemetry.ethdev "同一個 telemetry socket 的 /ethdev/stats,0 ipackets" "$frames" "$eth"
+    check_eq dpdk.telemetry.cli "dpdk-telemetry.py -f $prefix 的 /kb/stats" "\"rx_packets\": $frames" "$cli"
+}
+
+# 擷取：程式在多行程模式（--file-prefix、hugepage）下呼叫了 rte_pdump_init，dpdk-pdump（secondary）才能擷取。
+# 用 veth 而不是 net_pcap 重播：擷取要在流量開始之前接上（pcap 重播在 [就緒] 之後立刻跑完），而且 secondary 會自己再開一次
+# vdev 參數裡的 pcap 檔。測試主機（netns）重播 200 個 frame（寫成 sent.pcap）；擷取到的 RX 必須與 sent.pcap 逐位元組相同、
+# 同順序，TX 必須是每個 frame 對調 MAC。
+dpdk_t_pdump() {
+    dpdk_need_env dpdk.pdump || return 0
+    need_cmd dpdk-pdump dpdk.pdump dpdk-dev || return 0
+    local ns=kbdpdk-hp dif=kbdpdk-p0 hif=kbdpdk-p1 prefix=kbdpdk-pd$$ log=$WORK/dpdk-pdump.log plog=$WORK/dpdk-pdump-tool.log
+    local crx=$WORK/dpdk-pdump-rx.pcap ctx=$WORK/dpdk-pdump-tx.pcap sent=$WORK/dpdk-pdump-sent.pcap n=200
+    rm -f "$crx" "$ctx"
+    defer "rm -f /dev/hugepages/${prefix}map_*; rm -rf /var/run/dpdk/$prefix"
+    netns_add "$ns"
+    veth_add "$dif" "" "$hif" "$ns"
+    sysctl -qw "net.ipv6.conf.$dif.disable_ipv6=1"
+    nsx "$ns" sysctl -qw "net.ipv6.conf.$hif.disable_ipv6=1"
+    local dmac hmac
+    dmac=$(cat "/sys/class/net/$dif/address")
+    hmac=$(nsx "$ns" cat "/sys/class/net/$hif/address")
+    bg_start "$log" "$(dpdk_bin)" "${DPDK_EAL[@]}" --file-prefix "$prefix" --vdev "net_af_packet0,iface=$dif" -- --mode macswap
+    local pid=$BG_PID
+    if ! wait_marker "$log" '\[就緒\]' 20 "$pid"; then fail dpdk.pdump "沒有 [就緒]"; show_log "$log"; return 0; fi
+    # secondary：同樣的 --file-prefix；stdbuf 讓它的「capture for」在開始擷取時就寫進 log
+    bg_start "$plog" stdbuf -oL dpdk-pdump -l 0 --no-pci --file-prefix "$prefix" -- \
+        --pdump "port=0,queue=*,rx-dev=$crx,tx-dev=$ctx"
+    local ppid=$BG_PID
+    if ! wait_marker "$plog" 'capture for' 20 "$ppid"; then
+        fail dpdk.pdump "dpdk-pdump 沒有開始擷取" "capture for (1) tuples" "$(grep -v '^EAL: Detected' "$plog" | tail -n 3 | tr '\n' ' ' | dpdk_clip 200)"
+        show_log "$log"; return 0
+    fi
+    nsx "$ns" "$DPDK_PY" "$DPDK_FRAMES" send "$hif" "$hmac" "$dmac" "$n" "$sent" >/dev/null
+    # 程式送出全部之後才停 dpdk-pdump（它在 SIGINT 時把 ring 裡剩下的寫完）
+    dpdk_tel "$prefix" /kb/stats --until "tx_packets=$n" --timeout 10 >/dev/null 2>&1 || true
+    local prc=0 rc=0
+    kill -INT "$ppid"
+    wait_exit "$ppid" 10 || prc=$?
+    kill -TERM "$pid"
+    wait_exit "$pid" 10 || rc=$?
+    local rxres txres
+    rxres=$("$DPDK_PY" "$DPDK_FRAMES" compare "$sent" "$crx" 2>&1) || true
+    txres=$("$DPDK_PY" "$DPDK_FRAMES" check-swapped "$sent" "$ctx" 2>&1) || true
+    if [[ "$rxres" == 相同* ]] && [[ "$txres" == *"matched=$n extra=0 recv=$n in_order=1"* ]] && [ "$prc" == 0 ] && [ "$rc" == 0 ]; then
+        pass dpdk.pdump "dpdk-pdump（secondary，--file-prefix $prefix）擷取：RX 與測試主機送出的 $n 個 frame 逐位元組相同（$rxres），TX 是它們對調 MAC（$txres）"
+    else
+        fail dpdk.pdump "擷取的內容" "RX = sent.pcap、TX = 對調 MAC、兩個行程結束碼 0" "RX：$rxres；TX：$txres；dpdk-pdump $prc、程式 $rc"
+        show_log "$log"; show_log "$plog" 8
+    fi
+}
+
+# --latency：pcap 重播經過 macswap，[摘要] 多了 lat_*：樣本數 = 送出的 frame 數、p50 與 p99 為正、p50 ≤ p99 ≤ max；
+# 輸出仍與預期逐位元組相同（回呼只讀時間戳）；沒加 --latency 時 [摘要] 沒有 lat_*（預設路徑不變）
+dpdk_t_latency() {
+    dpdk_need_env dpdk.latency || return 0
+    local dir=$WORK/dpdk-frames log=$WORK/dpdk-lat.log out=$WORK/dpdk-lat-out.pcap rc=0
+    dpdk_gen "$dir"
+    dpdk_run "$log" 30 "${DPDK_EAL[@]}" --vdev "net_pcap0,rx_pcap=$dir/in.pcap,tx_pcap=$out" -- --mode macswap --latency --duration 1 || rc=$?
+    if [ "$rc" != 0 ]; then fail dpdk.latency "結束碼" 0 "$rc"; show_log "$log"; return 0; fi
+    local s p50 p99 max valid
+    s=$(summary_get "$log" lat_samples); p50=$(summary_get "$log" lat_p50_ns)
+    p99=$(summary_get "$log" lat_p99_ns); max=$(summary_get "$log" lat_max_ns)
+    valid=$(dpdk_expect "$dir" valid)
+    if [ -n "$p50" ] && [ -n "$p99" ] && [ -n "$max" ] && [ "$s" == "$valid" ] && [ "$p50" -gt 0 ] && [ "$p50" -le "$p99" ] && [ "$p99" -le "$max" ]; then
+        pass dpdk.latency "--latency：lat_samples=$s（= 送出的 frame 數）lat_p50_ns=$p50 ≤ lat_p99_ns=$p99 ≤ lat_max_ns=$max"
+    else
+        fail dpdk.latency "[摘要] 的 lat_*" "lat_samples=$valid、0 < p50 ≤ p99 ≤ max" "lat_samples=$s p50=$p50 p99=$p99 max=$max"; show_log "$log"
+    fi
+    local cmp
+    if cmp=$("$DPDK_PY" "$DPDK_FRAMES" compare "$dir/expected_macswap.pcap" "$out" 2>&1); then
+        pass dpdk.latency.bytes "--latency 不改 frame：輸出與 macswap 的預期逐位元組相同（$cmp）"
+    else
+        fail dpdk.latency.bytes "--latency 的輸出與預期不同" "expected_macswap.pcap" "$cmp"
+    fi
+    local plain=$WORK/dpdk-pcap-macswap.log
+    if [ -f "$plain" ]; then
+        if grep '\[摘要\]' "$plain" | grep -q ' lat_'; then
+            fail dpdk.latency.default_off "沒加 --latency 的 [摘要] 有 lat_*" "沒有 lat_*" "$(grep -o ' lat_[a-z0-9_]*=[0-9]*' "$plain" | tr -d '\n')"
+        else
+            pass dpdk.latency.default_off "沒加 --latency 時 [摘要] 沒有 lat_*，不登記回呼（預設路徑不變）"
+        fi
+    fi
+}
+
 # ---------------------------------------------------------------- 收尾與 hugepage
 # dpdk_t_signal SIG：SIGINT/SIGTERM → 結束碼 0、[摘要] 最後一行、/dev/hugepages 沒有新檔案
 dpdk_t_signal() {
@@ -637,6 +768,9 @@ dpdk_full() {
     run_test dpdk_t_echo_pcap
     run_test dpdk_t_echo_veth af_xdp
     run_test dpdk_t_echo_veth af_packet
+    run_test dpdk_t_telemetry
+    run_test dpdk_t_pdump
+    run_test dpdk_t_latency
     run_test dpdk_t_signal INT
     run_test dpdk_t_signal TERM
     run_test dpdk_t_file_prefix

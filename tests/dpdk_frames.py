@@ -19,6 +19,11 @@ macswap 對調 MAC、drop 沒有輸出）。
   check-swapped SENT.pcap RECV.pcap
                                 RECV（測試主機上 tcpdump 擷取的）必須正好是 SENT 每個 frame 對調 MAC 後的位元組；
                                 印出 sent= matched= extra= recv= in_order=
+  telemetry SOCKET CMD [--until KEY=VALUE] [--timeout S]
+                                DPDK telemetry 的最小用戶端（與 dpdk-telemetry.py 相同的協定：SOCK_SEQPACKET 連到
+                                /var/run/dpdk/<prefix>/dpdk_telemetry.v2，先收一個 JSON 的歡迎訊息，送出指令、收回
+                                {"指令": 值}）。值是 dict 時每個 key 印一行 key=value，否則印 JSON。--until：每 0.1 秒重問，
+                                直到 KEY 的值等於 VALUE（逾時結束碼 1，仍印出最後一次的值）
 """
 import struct
 import sys
@@ -337,6 +342,36 @@ def cmd_check_swapped(sent_path, recv_path):
     return 0 if matched == len(sent) and extra == 0 and len(recv) == len(sent) else 1
 
 
+def telemetry_query(path, cmd):
+    import json
+    import socket
+    with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as sock:
+        sock.settimeout(5)
+        sock.connect(path)
+        json.loads(sock.recv(16384).decode())  # 歡迎訊息：version、pid、max_output_len
+        sock.send(cmd.encode())
+        return json.loads(sock.recv(1 << 16).decode()).get(cmd.split(",")[0])
+
+
+def cmd_telemetry(path, cmd, args):
+    import json
+    import time
+    until = args[args.index("--until") + 1].split("=", 1) if "--until" in args else None
+    deadline = time.monotonic() + (float(args[args.index("--timeout") + 1]) if "--timeout" in args else 10)
+    while True:
+        value = telemetry_query(path, cmd)
+        done = until is None or (isinstance(value, dict) and str(value.get(until[0])) == until[1])
+        if done or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    if isinstance(value, dict):
+        for k, v in value.items():
+            print(f"{k}={json.dumps(v) if isinstance(v, (list, dict)) else v}")
+    else:
+        print(json.dumps(value))
+    return 0 if done else 1
+
+
 def main(argv):
     if len(argv) < 2:
         print(__doc__)
@@ -361,6 +396,8 @@ def main(argv):
         return cmd_send(args[0], args[1], args[2], int(args[3]), args[4])
     if cmd == "check-swapped":
         return cmd_check_swapped(args[0], args[1])
+    if cmd == "telemetry":
+        return cmd_telemetry(args[0], args[1], args[2:])
     print(f"未知的子命令：{cmd}", file=sys.stderr)
     return 2
 

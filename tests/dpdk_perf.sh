@@ -8,6 +8,8 @@
 # 丟掉前面的讀數（啟動、暖機），取最後 DPDK_PERF_KEEP 個讀數的中位數當這一回合的值。
 DPDK_PERF_SECS=${DPDK_PERF_SECS:-5}
 DPDK_PERF_KEEP=${DPDK_PERF_KEEP:-3}
+DPDK_PERF_ROUNDS=${DPDK_PERF_ROUNDS:-3}  # 交錯幾回合（只重跑某幾列時可以減少，例如 DPDK_PERF_ROUNDS=2）
+DPDK_PERF_ONLY=${DPDK_PERF_ONLY:-}      # 非空時 dpdk_t_perf_null 只跑這些模式（空白分隔，例如 "macswap io"），其他 -p 列略過
 DPDK_TESTPMD_COMMON=(--in-memory --no-pci)
 
 # dpdk_ours_rate LOG METRIC：[統計] 行的 METRIC（rx_pps|tx_pps）最後 KEEP 個讀數的中位數
@@ -52,25 +54,22 @@ dpdk_perf_run() { # LOG KIND(ours|testpmd) METRIC PORTS CMD...
     fi
 }
 
-# dpdk_bench NAME 說明 METRIC PORTS OURS_CMD_VAR TESTPMD_CMD_VAR：交錯 3 回合，各取中位數，寫 bench_row
+# dpdk_bench NAME 說明 METRIC PORTS OURS_CMD_VAR TESTPMD_CMD_VAR：交錯 DPDK_PERF_ROUNDS 回合，以 bench_pair 寫一列
+# （兩邊各回合的中位數、離散度與配對比值的 95% 區間）；DPDK_BENCH_RATIO = 配對比值的中位數，goal 會用 bench_pair 留下的區間。
 # OURS_CMD/TESTPMD_CMD 以陣列名稱傳入（nameref）
 dpdk_bench() {
     local name=$1 workload=$2 metric=$3 ports=$4
     local -n _ours=$5 _peer=$6
     local r o p os=() ps=()
-    for r in 1 2 3; do
+    for ((r = 1; r <= DPDK_PERF_ROUNDS; r++)); do
         o=$(dpdk_perf_run "$WORK/dpdk-perf-$name-ours-$r.log" ours "$metric" "$ports" "${_ours[@]}")
         p=$(dpdk_perf_run "$WORK/dpdk-perf-$name-testpmd-$r.log" testpmd "$metric" "$ports" "${_peer[@]}")
-        os+=("$o") ps+=("$p")
+        os+=("$(awk -v v="$o" 'BEGIN{printf "%.3f", v/1e6}')") ps+=("$(awk -v v="$p" 'BEGIN{printf "%.3f", v/1e6}')")
     done
-    DPDK_BENCH_OURS=$(median "${os[@]}")
-    DPDK_BENCH_PEER=$(median "${ps[@]}")
-    local mo mp
-    mo=$(awk -v v="$DPDK_BENCH_OURS" 'BEGIN{printf "%.2f", v/1e6}')
-    mp=$(awk -v v="$DPDK_BENCH_PEER" 'BEGIN{printf "%.2f", v/1e6}')
-    bench_row DPDK "$workload" "${metric/_pps/}_rate" Mpps higher "$mo" "$mp" dpdk-testpmd 3 \
-        "我們$(spread "${os[@]}")/testpmd$(spread "${ps[@]}")"
-    DPDK_BENCH_RATIO=$(awk -v a="$DPDK_BENCH_OURS" -v b="$DPDK_BENCH_PEER" 'BEGIN{ if (b+0 == 0) print 0; else printf "%.3f", a/b }')
+    bench_pair DPDK "$workload" "${metric/_pps/}_rate" Mpps higher "${os[*]}" "${ps[*]}" dpdk-testpmd
+    DPDK_BENCH_OURS=$(awk -v v="$(median "${os[@]}")" 'BEGIN{printf "%.0f", v*1e6}')
+    DPDK_BENCH_PEER=$(awk -v v="$(median "${ps[@]}")" 'BEGIN{printf "%.0f", v*1e6}')
+    DPDK_BENCH_RATIO=$(cut -d' ' -f1 <<<"$BENCH_CI")
 }
 
 dpdk_t_perf_null() {
@@ -81,6 +80,7 @@ dpdk_t_perf_null() {
     local null=(--vdev net_null0 --vdev net_null1)
     for pair in macswap:macswap:tx_pps io:io:tx_pps drop:rxonly:rx_pps; do
         IFS=: read -r mode tmode metric <<<"$pair"
+        [ -z "$DPDK_PERF_ONLY" ] || [[ " $DPDK_PERF_ONLY " == *" $mode "* ]] || continue
         # shellcheck disable=SC2034 # 以 nameref 傳給 dpdk_bench
         local ours=("$prog" -l 0-1 --no-pci "${null[@]}" -- --mode "$mode")
         # shellcheck disable=SC2034
@@ -93,6 +93,7 @@ dpdk_t_perf_null() {
             "$DPDK_BENCH_RATIO" '>=' 1.0
         if [ "$mode" == macswap ]; then DPDK_ONE_WORKER=$DPDK_BENCH_OURS DPDK_ONE_WORKER_PEER=$DPDK_BENCH_PEER; fi
     done
+    [ -z "$DPDK_PERF_ONLY" ] || return 0
     # 兩個 worker：lcore 0（main，幾乎都在睡）與 worker 1 共用 CPU 0，worker 2 在 CPU 1；每個 port 2 個 queue
     # shellcheck disable=SC2034
     local ours2=("$prog" --lcores '0@0,1@0,2@1' --no-pci "${null[@]}" -- --mode macswap)
@@ -151,6 +152,7 @@ dpdk_t_perf_af_packet() {
 
 dpdk_perf() {
     run_test dpdk_t_perf_null
+    [ -z "$DPDK_PERF_ONLY" ] || return 0
     run_test dpdk_t_perf_pcap
     run_test dpdk_t_perf_af_packet
 }

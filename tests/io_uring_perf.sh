@@ -68,20 +68,21 @@ io_uring_t_perf() {
         done
     done
     for w in "${workloads[@]}"; do
-        local name ours peer
+        local name
         name=$(iou_wname "$w")
-        ours=$(median "${rps[io_uring,$w]}"); peer=$(median "${rps[epoll,$w]}")
-        bench_row io_uring "$name" req_per_s req/s higher "$ours" "$peer" epoll_echo "$IOU_ROUNDS" "$(spread "${rps[io_uring,$w]}")/$(spread "${rps[epoll,$w]}")"
-        bench_row io_uring "$name" p99_latency us lower "$(median "${p99[io_uring,$w]}")" "$(median "${p99[epoll,$w]}")" epoll_echo "$IOU_ROUNDS" "$(spread "${p99[io_uring,$w]}")/$(spread "${p99[epoll,$w]}")"
-        bench_row io_uring "$name" server_cpu % lower "$(median "${cpu[io_uring,$w]}")" "$(median "${cpu[epoll,$w]}")" epoll_echo "$IOU_ROUNDS" "-"
-        bench_row io_uring "$name" client_cpu % lower "$(median "${ccpu[io_uring,$w]}")" "$(median "${ccpu[epoll,$w]}")" epoll_echo "$IOU_ROUNDS" "-"
+        bench_pair io_uring "$name" req_per_s req/s higher "${rps[io_uring,$w]}" "${rps[epoll,$w]}" epoll_echo
+        bench_pair io_uring "$name" p99_latency us lower "${p99[io_uring,$w]}" "${p99[epoll,$w]}" epoll_echo
+        bench_pair io_uring "$name" server_cpu % lower "${cpu[io_uring,$w]}" "${cpu[epoll,$w]}" epoll_echo
+        bench_pair io_uring "$name" client_cpu % lower "${ccpu[io_uring,$w]}" "${ccpu[epoll,$w]}" epoll_echo
     done
-    a=$(median "${rps[io_uring,50 64 1]}"); b=$(median "${rps[epoll,50 64 1]}")
-    goal io_uring.perf_50c_64B "50 連線 × 64 B × depth 1 的 req/s（io_uring / epoll ≥ 1.05）" "$(awk -v a="$a" -v b="$b" 'BEGIN{printf "%.3f", a/b}')" '>=' 1.05
-    a=$(median "${rps[io_uring,500 4096 16]}"); b=$(median "${rps[epoll,500 4096 16]}")
-    goal io_uring.perf_500c_4K "500 連線 × 4 KiB × depth 16 的 req/s（io_uring / epoll ≥ 1.0）" "$(awk -v a="$a" -v b="$b" 'BEGIN{printf "%.3f", a/b}')" '>=' 1.0
+    # 目標以同回合配對的比值區間判定（pair_ci 印出「中位數 下限 上限」）
+    local m lo hi
+    read -r m lo hi <<<"$(pair_ci "${rps[io_uring,50 64 1]}" "${rps[epoll,50 64 1]}")"
+    goal io_uring.perf_50c_64B "50 連線 × 64 B × depth 1 的 req/s（io_uring / epoll ≥ 1.05）" "$m" '>=' 1.05 "$lo" "$hi"
+    read -r m lo hi <<<"$(pair_ci "${rps[io_uring,500 4096 16]}" "${rps[epoll,500 4096 16]}")"
+    goal io_uring.perf_500c_4K "500 連線 × 4 KiB × depth 16 的 req/s（io_uring / epoll ≥ 1.0）" "$m" '>=' 1.0 "$lo" "$hi"
     check_eq io_uring.perf_500c_4K_clean "500 連線 × 4 KiB × depth 16：io_uring 所有回合的 errors + stalled" 0 "$(( ${errs[io_uring,500 4096 16]} + ${stalls[io_uring,500 4096 16]} ))"
-    a=$(median "${p99[io_uring,50 64 1]}"); b=$(median "${p99[epoll,50 64 1]}")
-    goal io_uring.perf_50c_p99 "50 連線的 p99 延遲（io_uring / epoll ≤ 1.0）" "$(awk -v a="$a" -v b="$b" 'BEGIN{printf "%.3f", a/b}')" '<=' 1.0
+    read -r m lo hi <<<"$(pair_ci "${p99[io_uring,50 64 1]}" "${p99[epoll,50 64 1]}")"
+    goal io_uring.perf_50c_p99 "50 連線的 p99 延遲（io_uring / epoll ≤ 1.0）" "$m" '<=' 1.0 "$lo" "$hi"
 }
 iou_wname() { local c s d; read -r c s d <<<"$1"; echo "${c}c×${s}B×d${d}"; }

@@ -1172,6 +1172,18 @@ inline void bump(std::atomic<uint64_t>& c, uint64_t n) {  // 單一寫者：不�
     c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
 }
 
+// 一個迴圈執行緒用掉的 CPU 與經過的時間（結束時記下一次；摘要的 worker_cpu_pct）
+struct RunTiming {
+    double cpu_s = 0, wall_s = 0;
+    void finish(std::chrono::steady_clock::time_point t0) {
+        timespec ts{};
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+        cpu_s = static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+        wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    }
+    double cpu_percent() const { return wall_s > 0 ? cpu_s / wall_s * 100 : 0; }
+};
+
 class Worker {
 public:
     // 一個佇列一個 Worker。count、rate：這個佇列的份（多佇列時由 run() 分配；0 = 不限）
@@ -1199,7 +1211,7 @@ public:
     bool finished() const { return finished_.load(std::memory_order_acquire); }
     bool failed() const { return failed_.load(std::memory_order_acquire); }
     // 工作執行緒真正在 CPU 上的時間 / 經過時間（%）：遠低於 100 表示它常在睡或被別的程序搶走 CPU
-    double cpu_percent() const { return wall_s_ > 0 ? cpu_s_ / wall_s_ * 100 : 0; }
+    double cpu_percent() const { return timing_.cpu_percent(); }
     const WorkerCounters& counters() const { return c_; }
 
     struct Accounting { uint32_t total, free, in_fill, in_tx; bool free_list_ok; bool balanced() const {
@@ -1247,7 +1259,7 @@ private:
     bool busy_poll_pending_ = cfg_.busy_poll;     // 還沒檢查過 NAPI id
     unsigned napi_id_ = 0;                        // busy_poll_checked_ 之後才讀（release / acquire）
     std::atomic<bool> busy_poll_checked_{false};
-    double cpu_s_ = 0, wall_s_ = 0;  // run() 結束時寫入，join 之後才讀
+    RunTiming timing_;  // run() 結束時寫入，join 之後才讀
 };
 
 // 8< complete_tx
@@ -1513,10 +1525,7 @@ void Worker::run() {
         complete_tx();
         std::this_thread::sleep_for(std::chrono::microseconds(100));
     }
-    timespec ts{};
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    cpu_s_ = static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
-    wall_s_ = std::chrono::duration<double>(Clock::now() - t0).count();
+    timing_.finish(t0);
     finished_.store(true, std::memory_order_release);
 }
 // >8 run
@@ -1723,7 +1732,7 @@ public:
     void mark_failed() { failed_.store(true); finished_.store(true, std::memory_order_release); }
     bool finished() const { return finished_.load(std::memory_order_acquire); }
     bool failed() const { return failed_.load(std::memory_order_acquire); }
-    double cpu_percent() const { return wall_s_ > 0 ? cpu_s_ / wall_s_ * 100 : 0; }
+    double cpu_percent() const { return timing_.cpu_percent(); }
     const Port& port(int i) const { return i == 0 ? a_ : b_; }
     Worker::Accounting accounting() const {
         uint64_t in_fill = 0, in_tx = 0;
@@ -1815,7 +1824,7 @@ private:
     Port a_, b_;
     std::atomic<bool> stop_{false}, finished_{false}, failed_{false};
     uint32_t idle_ = 0;
-    double cpu_s_ = 0, wall_s_ = 0;
+    RunTiming timing_;  // run() 結束時寫入，join 之後才讀
 };
 
 void TwoPort::run() {
@@ -1836,10 +1845,7 @@ void TwoPort::run() {
         for (Port* p : {&a_, &b_}) { kick(*p); complete(*p); }
         std::this_thread::sleep_for(std::chrono::microseconds(100));
     }
-    timespec ts{};
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    cpu_s_ = static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
-    wall_s_ = std::chrono::duration<double>(Clock::now() - t0).count();
+    timing_.finish(t0);
     finished_.store(true, std::memory_order_release);
 }
 // >8 two_port

@@ -41,31 +41,8 @@ except ImportError:  # pyenv 之類的 python3 沒有 Debian 的 python3-scapy�
 VLAN_TPIDS = (0x8100, 0x88A8)
 
 
-# ---------------------------------------------------------------- pcap 讀寫（不依賴 scapy，也讀 DPDK 寫的奈秒格式）
-def read_pcap(path):
-    with open(path, "rb") as f:
-        data = f.read()
-    if len(data) < 24:
-        raise SystemExit(f"{path}：不是 pcap（只有 {len(data)} 位元組）")
-    magic = struct.unpack("<I", data[:4])[0]
-    endian = {0xA1B2C3D4: "<", 0xA1B23C4D: "<", 0xD4C3B2A1: ">", 0x4D3CB2A1: ">"}.get(magic)
-    if endian is None:
-        raise SystemExit(f"{path}：不認得的 pcap magic {magic:#x}")
-    off, frames = 24, []
-    while off + 16 <= len(data):
-        caplen = struct.unpack(endian + "I", data[off + 8:off + 12])[0]
-        off += 16
-        frames.append(data[off:off + caplen])
-        off += caplen
-    return frames
-
-
-def write_pcap(path, frames):
-    with open(path, "wb") as f:
-        f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
-        for i, fr in enumerate(frames):
-            f.write(struct.pack("<IIII", 1_700_000_000 + i // 1000, (i % 1000) * 1000, len(fr), len(fr)))
-            f.write(fr)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from pcap_io import read_pcap, write_pcap  # noqa: E402（同一個目錄）
 
 
 # ---------------------------------------------------------------- 分類

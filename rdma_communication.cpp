@@ -108,6 +108,8 @@ constexpr uint8_t kRnrRetry = 7;                   // 7 = 對方沒有貼接收�
 constexpr uint32_t kMagic = 0x4B42524D;            // "KBRM"
 constexpr uint8_t kProtoVersion = 1;
 constexpr uint32_t kCtrlTag = 0xC7A1;              // 控制訊息 imm 的高 16 位元
+constexpr uint64_t kAtomicAdd = 0x0000000100000001ull;   // fetch-and-add 的增量：高低 32 位元各加 1，只做 4 bytes 的實作會被抓到
+constexpr uint32_t kAtomicSlot = 16;               // bytes：atomic 測試的 slot = FAA 計數器（offset 0）+ CAS 的值（offset 8）
 static_assert(kMinSize >= 16, "頭尾戳記各需要 8 bytes");
 static_assert(kMaxDepth + kCtrlSlack <= 0xFFFF, "slot 編號要放得進 wr_id 的低位元");
 static_assert(kSendRecvSlots <= kMaxDepth + kCtrlSlack, "接收完成的佇列要放得下所有預貼的接收");
@@ -182,12 +184,12 @@ Failure call_failed(std::string_view call, int err, std::string_view hint, int c
 
 // ---------------------------------------------------------------- 設定
 enum class Role { Server, Client };
-enum class Test : uint8_t { Send = 0, Write = 1, Read = 2, All = 3 };
+enum class Test : uint8_t { Send = 0, Write = 1, Read = 2, All = 3, Atomic = 4 };   // All = send、write、read
 enum class Mode : uint8_t { Lat = 1, Bw = 2, Both = 3 };
 
 // 命令列與輸出上的名字（小寫）：一張表，解析與印出都查它
-constexpr std::array<std::pair<Test, const char*>, 4> kTestNames{{
-    {Test::Send, "send"}, {Test::Write, "write"}, {Test::Read, "read"}, {Test::All, "all"}}};
+constexpr std::array<std::pair<Test, const char*>, 5> kTestNames{{
+    {Test::Send, "send"}, {Test::Write, "write"}, {Test::Read, "read"}, {Test::All, "all"}, {Test::Atomic, "atomic"}}};
 constexpr std::array<std::pair<Mode, const char*>, 3> kModeNames{{{Mode::Lat, "lat"}, {Mode::Bw, "bw"}, {Mode::Both, "both"}}};
 constexpr const char* test_name(Test t) {
     for (const auto& [v, name] : kTestNames)
@@ -239,7 +241,9 @@ void print_usage(FILE* out) {
         "選項：\n"
         "  --port N        rdma_cm 埠（預設 %u）\n"
         "  --dev NAME      RDMA 裝置，例如 rxe0（預設：路由到該位址的那個裝置）\n"
-        "  --test T        send | write | read | all（預設 all；server 忽略，由 client 決定）\n"
+        "  --test T        send | write | read | all | atomic（預設 all = send、write、read；server 忽略，由 client 決定）\n"
+        "                  atomic：對 server 上 8 bytes 對齊的計數器做 fetch-and-add 與 compare-and-swap——延遲（一次一個）\n"
+        "                  與速率（--depth 個在途）；server 最後檢查計數器 = 次數 × 增量，client 檢查每個 CAS 的舊值序列\n"
         "  --size BYTES    訊息大小，可加 K / M 後綴（預設 %u；範圍 %u..%u）\n"
         "  --iters N       每個階段的次數（預設 %u）\n"
         "  --depth N       頻寬階段同時在途的 work request 數（預設 %u；範圍 1..%u）\n"
@@ -253,6 +257,8 @@ void print_usage(FILE* out) {
         "  -h, --help      顯示這段說明\n"
         "\n"
         "輸出：[就緒]（server 可以接受連線）、每秒一行 [統計]、每個測試一行 [結果]、最後一行 [摘要]。\n"
+        "      延遲是每次往返的一半（read、atomic 是一次操作的完成時間）的分佈：lat_p50_us、lat_p90_us、lat_p99_us、\n"
+        "      lat_p999_us（第 99.9 百分位）、lat_max_us（µs）；p90 與 p999 附在行尾，舊的 key 不變。\n"
         "結束碼：0 成功、1 執行錯誤或資料驗證失敗、2 參數錯誤、77 沒有 RDMA 裝置。\n"
         "沒有 RDMA 網卡？Soft-RoCE：modprobe rdma_rxe && rdma link add rxe0 type rxe netdev IFACE\n",
         kDefaultPort, kDefaultSize, kMinSize, kMaxSize, kDefaultIters, kDefaultDepth, kMaxDepth, kDefaultTimeoutS,
@@ -306,7 +312,7 @@ void apply_option(Config& cfg, std::string_view a, ValueFn value, bool has_inlin
     } else if (a == "--test") {
         auto v = value();
         auto it = std::find_if(kTestNames.begin(), kTestNames.end(), [&](const auto& e) { return v == e.second; });
-        if (it == kTestNames.end()) throw invalid(v, " send、write、read 或 all");
+        if (it == kTestNames.end()) throw invalid(v, " send、write、read、all 或 atomic");
         cfg.test = it->first;
     } else if (a == "--size") {
         cfg.size = static_cast<uint32_t>(parse_bytes(a, value(), kMinSize, kMaxSize, 1ull << 20, " 16 到 64M 之間的 bytes 數（可加 K / M 後綴）"));
@@ -510,7 +516,8 @@ static_assert(sizeof(Hello) <= 56 && sizeof(Reply) <= 196);
 
 // 控制訊息：長度 0 的 SEND_WITH_IMM，imm = kCtrlTag<<16 | type<<8 | value。
 // PROGRESS：client 在 server 看不到完成的階段每 0.5 秒送一個，server 收到就重新計算 --timeout。
-enum class Ctrl : uint8_t { BwDone = 1, Bye = 2, Progress = 3 };
+// ATOMIC_DONE：atomic 測試的 client 做完所有操作，server 這時檢查計數器，以 BW_DONE 回報結果。
+enum class Ctrl : uint8_t { BwDone = 1, Bye = 2, Progress = 3, AtomicDone = 4 };
 constexpr uint32_t ctrl_imm(Ctrl c, uint8_t v) { return (kCtrlTag << 16) | (static_cast<uint32_t>(c) << 8) | v; }
 
 // server 拒絕連線時（rdma_reject）的 private data：原因碼與數字，由兩端各自翻成中文
@@ -552,8 +559,8 @@ std::string reason_text(Reason r, uint64_t asked, uint64_t limit) {
 }
 
 // work request id：高 8 位元是種類，低 32 位元是 slot（接收）或這個完成事件涵蓋的 WR 數（傳送），
-// 中間 24 位元是其中有幾個 RDMA READ（READ 測試中夾著 PROGRESS 控制訊息時，READ 的完成數才不會算錯）
-enum class Wr : uint8_t { Recv = 1, Send, Write, WriteImm, Read, Ctrl };
+// 中間 24 位元是其中有幾個「對端回傳資料」的操作——RDMA READ 與 atomic（夾著 PROGRESS 控制訊息時，它們的完成數才不會算錯）
+enum class Wr : uint8_t { Recv = 1, Send, Write, WriteImm, Read, Ctrl, Faa, Cas };
 constexpr uint64_t wr_id(Wr k, uint32_t v, uint32_t reads = 0) {
     return (static_cast<uint64_t>(k) << 56) | (static_cast<uint64_t>(reads & 0xFFFFFF) << 32) | v;
 }
@@ -568,6 +575,8 @@ constexpr const char* wr_name(Wr k) {
     case Wr::WriteImm: return "RDMA WRITE_WITH_IMM";
     case Wr::Read: return "RDMA READ";
     case Wr::Ctrl: return "SEND_WITH_IMM（控制訊息）";
+    case Wr::Faa: return "ATOMIC FETCH_AND_ADD";
+    case Wr::Cas: return "ATOMIC CMP_AND_SWP";
     }
     return "未知操作";
 }
@@ -608,6 +617,14 @@ inline uint64_t load_tail(const std::byte* msg, uint32_t size) {
 }
 // >8 pattern
 
+// atomic 測試的期望值：第 k 次（從 1 起算）fetch-and-add 之前計數器是 (k-1)·kAtomicAdd；
+// 第 k 次 compare-and-swap 比較 cas_value(k-1)、寫入 cas_value(k)，成功時回傳的舊值就是 cas_value(k-1)
+constexpr uint64_t cas_value(uint64_t k) { return k == 0 ? 0 : stamp_mix(k); }
+inline uint64_t load_u64(const std::byte* p) {
+    return reinterpret_cast<const std::atomic<uint64_t>*>(p)->load(std::memory_order_acquire);
+}
+inline void store_u64(std::byte* p, uint64_t v) { reinterpret_cast<std::atomic<uint64_t>*>(p)->store(v, std::memory_order_relaxed); }
+
 // ---------------------------------------------------------------- 結果
 // Protocol：對端違反協定（SEND 比貼出的接收還大、用錯的 rkey），和「對端離線」（PeerGone）分開回報
 enum class Status { Ok, Stopped, PeerGone, Timeout, WcError, PostError, BadData, Protocol };
@@ -616,7 +633,10 @@ struct TestResult {
     Test test = Test::Send;
     bool ok = false;               // 測試跑完（沒有錯誤）
     bool verified = false;         // 兩端的資料驗證都通過
-    double lat_p50 = -1, lat_p99 = -1, lat_max = -1;   // µs；-1 = 沒有量
+    double lat_p50 = -1, lat_p99 = -1, lat_max = -1;   // µs；-1 = 沒有量（atomic：fetch-and-add）
+    double lat_p90 = -1, lat_p999 = -1;
+    double cas_p50 = -1, cas_p99 = -1;                 // atomic：compare-and-swap 的延遲
+    double faa_mops = -1, cas_mops = -1;               // atomic：--depth 個在途時的速率（百萬次 / 秒）
     double bw_mbps = -1, bw_gbps = -1;
     double seconds = 0;
     uint64_t bytes = 0;
@@ -630,7 +650,11 @@ std::string fmt_num(double v, int prec = 2) {
     return b;
 }
 
-struct Percentiles { double p50, p99, max; };
+// 8< percentiles
+// 延遲的分佈：每次迭代一個樣本（ns；最多 kMaxSamples 個，量測路徑上只寫進預先配置的陣列），量完才排序。
+// 百分位取「最近的排名」：第 q 百分位 = 排序後第 ceil(q·n) 個樣本，所以 p50 ≤ p90 ≤ p99 ≤ p99.9 ≤ max 一定成立。
+// 樣本少於 1000 個時 p99.9 就是最大值，1000 個時是第 999 個——要看清楚 p99.9 請跑 --iters 10000 以上。
+struct Percentiles { double p50, p90, p99, p999, max; };
 Percentiles percentiles(std::vector<uint64_t>& ns, double scale) {
     std::sort(ns.begin(), ns.end());
     auto at = [&](double q) {
@@ -638,8 +662,9 @@ Percentiles percentiles(std::vector<uint64_t>& ns, double scale) {
         if (idx > 0 && static_cast<double>(idx) == q * static_cast<double>(ns.size())) --idx;
         return static_cast<double>(ns[std::min(idx, ns.size() - 1)]) * scale / 1000.0;
     };
-    return {at(0.50), at(0.99), static_cast<double>(ns.back()) * scale / 1000.0};
+    return {at(0.50), at(0.90), at(0.99), at(0.999), static_cast<double>(ns.back()) * scale / 1000.0};
 }
+// >8 percentiles
 
 // ---------------------------------------------------------------- 一條連線：參數與資源
 // 一條連線的 slot 數與要註冊的 bytes：server 在 rdma_accept 之前用同一個公式檢查 --max-region / --max-total
@@ -667,7 +692,9 @@ struct TestParams {
     int timeout_s = kDefaultTimeoutS;   // 本端的 --timeout（「S 秒沒有任何進展」；不是對方告訴我們的）
 };
 TestParams params_from_config(const Config& cfg, Test test) {
-    return {test, cfg.mode, cfg.size, cfg.iters, cfg.depth, cfg.event, cfg.use_inline, cfg.timeout_s};
+    // atomic 的 slot 固定 16 bytes（--size 不適用）：8 bytes 的計數器與 8 bytes 的 CAS 值
+    return {test, cfg.mode, test == Test::Atomic ? kAtomicSlot : cfg.size, cfg.iters, cfg.depth, cfg.event,
+            cfg.use_inline && test != Test::Atomic, cfg.timeout_s};
 }
 TestParams params_from_hello(const Hello& h, int timeout_s) {
     return {static_cast<Test>(h.test), static_cast<Mode>(h.mode), h.size, h.iters, h.depth, (h.flags & 1) != 0,
@@ -685,6 +712,8 @@ int mr_access(Test test, Mode mode, Role role) {
         return 0;      // 只當 RDMA WRITE 的來源：lkey 就夠了
     case Test::Read:   // server 被讀；client 是 READ 的目的地
         return role == Role::Server ? IBV_ACCESS_REMOTE_READ : IBV_ACCESS_LOCAL_WRITE;
+    case Test::Atomic: // server 的計數器被 atomic 讀改寫（REMOTE_ATOMIC 需要 LOCAL_WRITE）；client 收回舊值
+        return role == Role::Server ? IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_ATOMIC : IBV_ACCESS_LOCAL_WRITE;
     case Test::All: break;
     }
     return IBV_ACCESS_LOCAL_WRITE;
@@ -969,10 +998,14 @@ public:
     Status client_bw(double& seconds);
     Status wait_ctrl(Ctrl want, uint8_t& value);
     Status send_ctrl(Ctrl c, uint8_t value);
+    Status atomic_lat(bool cas, std::vector<uint64_t>& samples);
+    Status atomic_rate(bool cas, double& seconds);
 
     // ---- server 端的各階段
     Status server_lat();
     Status server_bw();
+    Status server_atomic();
+    uint64_t atomic_counter(uint32_t offset) const { return load_u64(rx(0) + offset); }   // server：計數器（0）與 CAS 值（8）
 
 private:
     std::byte* rx(uint32_t s) const { return res_.rx(s); }
@@ -993,30 +1026,51 @@ private:
         return Status::Ok;
     }
 
-    // 貼一個傳送端 WR。window = 最多幾個尚未確認完成；每 signal_every 個（或 force）才要求完成事件，
-    // 完成事件的 wr_id 記著它涵蓋幾個 WR（RC 依序完成，一個完成代表它之前的都完成了）。
+    // SEND / WRITE / READ 的 WR：來源（或 READ 的目的地）一個 sge，交給 post_wr 排進視窗
     Status post_send(Wr kind, ibv_wr_opcode op, const std::byte* src, uint32_t len, uint64_t raddr,
                      uint32_t imm, bool force_signal, uint32_t window) {
-        while (engine_.unacked() >= window) {
-            Status st = engine_.progress(wait_);
-            if (st != Status::Ok) [[unlikely]] return st;
-        }
-        ++batch_;
-        if (op == IBV_WR_RDMA_READ) ++batch_reads_;
-        bool sig = force_signal || batch_ >= signal_every_;
         ibv_sge sge{reinterpret_cast<uint64_t>(src), len, res_.mr->lkey};
         ibv_send_wr wr{};
-        wr.wr_id = wr_id(kind, batch_, batch_reads_);
         wr.opcode = op;
         wr.sg_list = len ? &sge : nullptr;
         wr.num_sge = len ? 1 : 0;
-        wr.send_flags = sig ? IBV_SEND_SIGNALED : 0;
         if (res_.use_inline && len && op != IBV_WR_RDMA_READ) wr.send_flags |= IBV_SEND_INLINE;
         if (op == IBV_WR_SEND_WITH_IMM || op == IBV_WR_RDMA_WRITE_WITH_IMM) wr.imm_data = htonl(imm);
         if (op != IBV_WR_SEND && op != IBV_WR_SEND_WITH_IMM) {
             wr.wr.rdma.remote_addr = raddr;
             wr.wr.rdma.rkey = rkey_;
         }
+        return post_wr(wr, kind, op == IBV_WR_RDMA_READ, force_signal, window);
+    }
+
+    // atomic 的 WR：對端 raddr 上 8 bytes 對齊的值做讀改寫，舊值放進本地的 dst（8 bytes）。
+    // FETCH_AND_ADD：加上 compare_add；CMP_AND_SWP：等於 compare_add 時才換成 swap。兩者都回傳舊值。
+    Status post_atomic(bool cas, std::byte* dst, uint64_t raddr, uint64_t compare_add, uint64_t swap, bool force_signal,
+                       uint32_t window) {
+        ibv_sge sge{reinterpret_cast<uint64_t>(dst), 8, res_.mr->lkey};
+        ibv_send_wr wr{};
+        wr.opcode = cas ? IBV_WR_ATOMIC_CMP_AND_SWP : IBV_WR_ATOMIC_FETCH_AND_ADD;
+        wr.sg_list = &sge;
+        wr.num_sge = 1;
+        wr.wr.atomic.remote_addr = raddr;
+        wr.wr.atomic.compare_add = compare_add;
+        wr.wr.atomic.swap = swap;
+        wr.wr.atomic.rkey = rkey_;
+        return post_wr(wr, cas ? Wr::Cas : Wr::Faa, true, force_signal, window);
+    }
+
+    // 貼一個傳送端 WR。window = 最多幾個尚未確認完成；每 signal_every 個（或 force）才要求完成事件，
+    // 完成事件的 wr_id 記著它涵蓋幾個 WR、其中幾個會帶回資料（READ、atomic）——RC 依序完成，一個完成代表它之前的都完成了。
+    Status post_wr(ibv_send_wr& wr, Wr kind, bool returns_data, bool force_signal, uint32_t window) {
+        while (engine_.unacked() >= window) {
+            Status st = engine_.progress(wait_);
+            if (st != Status::Ok) [[unlikely]] return st;
+        }
+        ++batch_;
+        if (returns_data) ++batch_reads_;
+        bool sig = force_signal || batch_ >= signal_every_;
+        wr.wr_id = wr_id(kind, batch_, batch_reads_);
+        if (sig) wr.send_flags |= IBV_SEND_SIGNALED;
         ibv_send_wr* bad = nullptr;
         int rc = ibv_post_send(id_->qp, &wr, &bad);
         if (rc != 0) [[unlikely]] return post_failed("ibv_post_send", rc);
@@ -1100,6 +1154,8 @@ private:
     Status read_once(uint32_t i, bool full);
     Status verify_reads(uint64_t& verified_upto, bool check_last_body);
     Status client_bw_post(uint32_t i, uint64_t& verified_upto);
+    Status verify_atomics(bool cas, uint64_t base, uint64_t& verified_upto);
+    uint64_t atomic_expect(bool cas, uint64_t k) const { return cas ? cas_value(k) : k * kAtomicAdd; }   // 第 k+1 次之前的值
 
     TestParams p_;
     rdma_cm_id* id_;
@@ -1115,6 +1171,7 @@ private:
     uint32_t repost_slot_ = 0;
     bool data_ok_ = true;
     int post_errno_ = 0;
+    uint64_t faa_done_ = 0, cas_done_ = 0;   // atomic：已經完成並驗證的 fetch-and-add 與 compare-and-swap 次數
 };
 
 // ping-pong 的一步：送出第 n 則訊息（send 或 write）。最後一則一定要求完成（last）：否則 --iters 不是
@@ -1260,6 +1317,75 @@ Status Conn::wait_ctrl(Ctrl want, uint8_t& value) {
     return Status::Ok;
 }
 
+// ---------------------------------------------------------------- atomic（client）
+// 8< atomic
+// 延遲：一次只有一個 atomic 在途（ping-pong 式，與 ib_atomic_lat 相同），量「貼出到完成」的時間。
+// 每一次都檢查回傳的舊值：FAA 的第 k 次必須看到 (k-1)·增量；CAS 的第 k 次比較 cas_value(k-1)，舊值必須相等（= 成功）。
+Status Conn::atomic_lat(bool cas, std::vector<uint64_t>& samples) {
+    stats_.phase = 0;
+    uint64_t& done = cas ? cas_done_ : faa_done_;
+    uint64_t raddr = raddr_ + (cas ? 8 : 0);
+    for (uint32_t i = 0; i < p_.iters; ++i) {
+        Status st = maybe_progress();             // server 看不到 atomic：偶爾告訴它還在進行（在計時之外）
+        if (st == Status::Ok) st = drain();
+        if (st != Status::Ok) [[unlikely]] return st;
+        uint64_t want = atomic_expect(cas, done);
+        store_u64(tx(0), ~want);                  // 不可能的舊值：沒被寫回就對不上
+        uint64_t t0 = now_ns();
+        st = post_atomic(cas, tx(0), raddr, cas ? want : kAtomicAdd, cas ? cas_value(done + 1) : 0, true, 1);
+        if (st == Status::Ok) st = drain();
+        if (st != Status::Ok) [[unlikely]] return st;
+        samples[i % samples.size()] = now_ns() - t0;
+        if (uint64_t old = load_u64(tx(0)); old != want) [[unlikely]]
+            return bad_data(std::string(cas ? "CMP_AND_SWP" : "FETCH_AND_ADD") + " 第 " + std::to_string(done + 1) +
+                            " 次回傳的舊值 " + std::to_string(old) + " 不是預期的 " + std::to_string(want) +
+                            (cas ? "（CAS 沒有成功：計數器被別人改過或操作遺失）" : "（有操作遺失或重複）"));
+        ++done;
+        count_op(i + 1, 8);
+    }
+    return Status::Ok;
+}
+
+// 依序驗證已完成的 atomic 帶回的舊值（第 base + upto 次之前的值）
+Status Conn::verify_atomics(bool cas, uint64_t base, uint64_t& verified_upto) {
+    for (; verified_upto < engine_.reads_done(); ++verified_upto) {
+        uint64_t want = atomic_expect(cas, base + verified_upto);
+        if (load_u64(tx(static_cast<uint32_t>(verified_upto % p_.depth))) != want)
+            return bad_data(std::string(cas ? "CMP_AND_SWP" : "FETCH_AND_ADD") + " 第 " + std::to_string(base + verified_upto + 1) +
+                            " 次回傳的舊值不是預期的 " + std::to_string(want) + "（速率階段：遺失、重複或沒有依序執行）");
+    }
+    return Status::Ok;
+}
+
+// 速率：最多 --depth 個 atomic 在途（與 ib_atomic_bw 相同）。同一條 RC 連線上的 atomic 依序執行，
+// 所以連續貼出的 CAS 也能每個都比較「上一個寫入的值」而成功。slot i % depth 收第 i 個的舊值，重用前先驗證。
+Status Conn::atomic_rate(bool cas, double& seconds) {
+    stats_.phase = 1;
+    stats_.ops.store(0, std::memory_order_relaxed);
+    uint64_t& done = cas ? cas_done_ : faa_done_;
+    uint64_t base = done, verified_upto = 0, raddr = raddr_ + (cas ? 8 : 0);
+    engine_.reset_reads();
+    uint64_t t0 = now_ns();
+    for (uint32_t i = 0; i < p_.iters; ++i) {
+        Status st = maybe_progress();
+        while (st == Status::Ok && engine_.unacked() >= p_.depth) st = engine_.progress(wait_);
+        if (st == Status::Ok) st = verify_atomics(cas, base, verified_upto);
+        if (st != Status::Ok) [[unlikely]] return st;
+        uint64_t k = base + i;
+        std::byte* dst = tx(i % p_.depth);
+        store_u64(dst, ~atomic_expect(cas, k));
+        st = post_atomic(cas, dst, raddr, cas ? cas_value(k) : kAtomicAdd, cas ? cas_value(k + 1) : 0, i + 1 == p_.iters, p_.depth);
+        if (st != Status::Ok) [[unlikely]] return st;
+        count_op(i + 1, 8);
+    }
+    Status st = drain();
+    seconds = static_cast<double>(now_ns() - t0) / 1e9;
+    if (st == Status::Ok) st = verify_atomics(cas, base, verified_upto);
+    if (st == Status::Ok) done = base + p_.iters;
+    return st;
+}
+// >8 atomic
+
 // ---------------------------------------------------------------- server 的各階段（client 的鏡像）
 Status Conn::server_lat() {
     stats_.phase = 0;
@@ -1272,6 +1398,20 @@ Status Conn::server_lat() {
         count_op(n, size());
     }
     return drain();
+}
+
+// atomic：server 的 CPU 不參與；等 client 的 ATOMIC_DONE，再檢查計數器與 CAS 的最後一個值，以 BW_DONE 回報
+Status Conn::server_atomic() {
+    uint8_t v = 0;
+    Status st = wait_ctrl(Ctrl::AtomicDone, v);
+    if (st != Status::Ok) return st;
+    uint64_t n = static_cast<uint64_t>(p_.iters) * ((has_lat(p_.mode) ? 1 : 0) + (has_bw(p_.mode) ? 1 : 0));
+    bool ok = atomic_counter(0) == n * kAtomicAdd && atomic_counter(8) == cas_value(n);
+    if (!ok)
+        bad_data("atomic 計數器是 " + std::to_string(atomic_counter(0)) + "，預期 " + std::to_string(n) + " 次 × 增量 = " +
+                 std::to_string(n * kAtomicAdd) + (atomic_counter(8) == cas_value(n) ? "" : "；CAS 的最後一個值也不符"));
+    count_op(2 * n, 16 * n);
+    return send_ctrl(Ctrl::BwDone, ok ? 1 : 0);
 }
 
 // 8< server_bw
@@ -1401,6 +1541,15 @@ uint8_t rd_atomic(ibv_context* ctx, uint32_t depth, bool initiator) {
     return static_cast<uint8_t>(std::clamp<int>(std::min<int>(lim, static_cast<int>(depth)), 1, 255));
 }
 
+// --test atomic 需要裝置支援 atomic（ibv_devinfo -v 的 atomic_cap；rxe 是 ATOMIC_HCA）
+void check_atomic_cap(ibv_context* ctx, const char* devname) {
+    ibv_device_attr attr{};
+    if (int rc = ibv_query_device(ctx, &attr); rc != 0) throw call_failed("ibv_query_device", rc, "");
+    if (attr.atomic_cap == IBV_ATOMIC_NONE)
+        throw Failure(kExitNoDevice, std::string("RDMA 裝置 ") + devname +
+                                         " 不支援 atomic 操作（atomic_cap = ATOMIC_NONE，見 ibv_devinfo -v）；--test atomic 需要支援 atomic 的裝置");
+}
+
 std::string access_text(int a) {
     if (a == 0) return "0（只當本地來源，用 lkey）";
     std::string s;
@@ -1408,6 +1557,7 @@ std::string access_text(int a) {
     add(IBV_ACCESS_LOCAL_WRITE, "LOCAL_WRITE");
     add(IBV_ACCESS_REMOTE_WRITE, "REMOTE_WRITE");
     add(IBV_ACCESS_REMOTE_READ, "REMOTE_READ");
+    add(IBV_ACCESS_REMOTE_ATOMIC, "REMOTE_ATOMIC");
     return s;
 }
 
@@ -1503,23 +1653,63 @@ Reply connect_to_server(const Config& cfg, const TestParams& p, rdma_event_chann
 }
 // >8 client_connect
 
+// atomic 的量測：FAA 與 CAS 的延遲（一次一個）→ 速率（--depth 個在途）→ ATOMIC_DONE → server 檢查計數器後回 BW_DONE
+Status measure_atomic(Conn& conn, const TestParams& p, TestResult& res, bool& server_ok) {
+    Status st = Status::Ok;
+    if (has_lat(p.mode)) {
+        std::vector<uint64_t> samples(std::min(p.iters, kMaxSamples));
+        st = conn.atomic_lat(false, samples);
+        if (st == Status::Ok) {
+            Percentiles pc = percentiles(samples, 1.0);   // 一次 atomic 的完成時間（與 ib_atomic_lat 相同，不除以 2）
+            res.lat_p50 = pc.p50, res.lat_p90 = pc.p90, res.lat_p99 = pc.p99, res.lat_p999 = pc.p999, res.lat_max = pc.max;
+            st = conn.atomic_lat(true, samples);
+        }
+        if (st == Status::Ok) {
+            Percentiles pc = percentiles(samples, 1.0);
+            res.cas_p50 = pc.p50, res.cas_p99 = pc.p99;
+            res.bytes += 16ull * p.iters;
+        }
+    }
+    if (st == Status::Ok && has_bw(p.mode)) {
+        double faa_s = 0, cas_s = 0;
+        st = conn.atomic_rate(false, faa_s);
+        if (st == Status::Ok) st = conn.atomic_rate(true, cas_s);
+        if (st == Status::Ok) {
+            res.faa_mops = p.iters / faa_s / 1e6;
+            res.cas_mops = p.iters / cas_s / 1e6;
+            res.bw_mbps = 8.0 * p.iters / faa_s / 1e6;    // 與 perftest 相同：一次 atomic 算 8 bytes
+            res.bw_gbps = res.bw_mbps * 8 / 1e3;
+            res.bytes += 16ull * p.iters;
+        }
+    }
+    uint8_t v = 0;
+    if (st == Status::Ok) st = conn.send_ctrl(Ctrl::AtomicDone, 0);
+    if (st == Status::Ok) st = conn.wait_ctrl(Ctrl::BwDone, v);
+    server_ok = (v == 1);
+    return st;
+}
+
 // 6. 量測：延遲 → 頻寬 → 收 server 的驗證結果 → BYE
 void measure(Conn& conn, const TestParams& p, TestResult& res) {
     Status st = Status::Ok;
     bool server_ok = true;
-    if (has_lat(p.mode)) {
+    if (p.test == Test::Atomic) {
+        st = measure_atomic(conn, p, res, server_ok);
+    } else if (has_lat(p.mode)) {
         std::vector<uint64_t> samples(std::min(p.iters, kMaxSamples));
         st = conn.client_lat(samples);
         if (st == Status::Ok) {
             // send / write 是 ping-pong：回報往返的一半；read 是一次 READ 的完整時間（與 perftest 相同）
             Percentiles pc = percentiles(samples, p.test == Test::Read ? 1.0 : 0.5);
             res.lat_p50 = pc.p50;
+            res.lat_p90 = pc.p90;
             res.lat_p99 = pc.p99;
+            res.lat_p999 = pc.p999;
             res.lat_max = pc.max;
             res.bytes += static_cast<uint64_t>(p.size) * p.iters * (p.test == Test::Read ? 1 : 2);
         }
     }
-    if (st == Status::Ok && has_bw(p.mode)) {
+    if (st == Status::Ok && has_bw(p.mode) && p.test != Test::Atomic) {
         double secs = 0;
         st = conn.client_bw(secs);
         uint8_t v = 1;
@@ -1555,6 +1745,7 @@ TestResult run_client_test(const Config& cfg, Test test, Stats& stats) {
     CmId id(raw);
     // 2–3. 位址與路由解析
     const char* devname = resolve_server(cfg, ch.get(), id.get());
+    if (test == Test::Atomic) check_atomic_cap(id->verbs, devname);
     // 4. PD / CQ / MR / QP（INIT），並貼好接收
     Conn conn(id.get(), ch.get(), p, Role::Client, stats);
     std::printf("[資訊] test=%s 裝置 %s，MR 存取旗標 %s%s\n", test_name(test), devname, access_text(conn.access()).c_str(),
@@ -1579,22 +1770,29 @@ TestResult run_client_test(const Config& cfg, Test test, Stats& stats) {
 
 // 一個測試的 key=value 行（[結果] 或 --test 只有一個時的 [摘要]）
 void print_result(const char* tag, const Config& cfg, const TestResult& r) {
-    Summary(tag)
-        .add("test", test_name(r.test)).add("size", cfg.size).add("iters", cfg.iters).add("depth", cfg.depth)
+    Summary line(tag);
+    line.add("test", test_name(r.test)).add("size", r.test == Test::Atomic ? 8u : cfg.size).add("iters", cfg.iters).add("depth", cfg.depth)
         .add("mode", mode_name(cfg.mode)).add("event", cfg.event).add("inline", cfg.use_inline)
         .add("lat_p50_us", fmt_num(r.lat_p50)).add("lat_p99_us", fmt_num(r.lat_p99)).add("lat_max_us", fmt_num(r.lat_max))
         .add("bw_mbps", fmt_num(r.bw_mbps)).add("bw_gbps", fmt_num(r.bw_gbps, 3)).add("verified", r.verified)
         .add("seconds", r.seconds, 3)
-        .print();
+        .add("lat_p90_us", fmt_num(r.lat_p90)).add("lat_p999_us", fmt_num(r.lat_p999));   // 新的 key 附在行尾
+    if (r.test == Test::Atomic)
+        line.add("faa_mops", fmt_num(r.faa_mops, 4)).add("cas_lat_p50_us", fmt_num(r.cas_p50)).add("cas_lat_p99_us", fmt_num(r.cas_p99))
+            .add("cas_mops", fmt_num(r.cas_mops, 4));
+    line.print();
 }
 
 // --test all：最後一行 [摘要] 彙總三個測試——延遲取最差（最大），頻寬取最低，三個都驗證通過才是 yes；
 // 另外附上每個測試自己的數字（send_lat_p50_us ...）
 void print_all_summary(const Config& cfg, const std::vector<TestResult>& results, size_t tests, bool all_ok, double secs) {
-    double p50 = -1, p99 = -1, bw = -1;
+    double p50 = -1, p90 = -1, p99 = -1, p999 = -1, pmax = -1, bw = -1;
     for (const TestResult& r : results) {
         p50 = std::max(p50, r.lat_p50);
+        p90 = std::max(p90, r.lat_p90);
         p99 = std::max(p99, r.lat_p99);
+        p999 = std::max(p999, r.lat_p999);
+        pmax = std::max(pmax, r.lat_max);
         if (r.bw_mbps >= 0) bw = bw < 0 ? r.bw_mbps : std::min(bw, r.bw_mbps);
     }
     size_t passed = static_cast<size_t>(std::count_if(results.begin(), results.end(), [](const TestResult& r) { return r.verified; }));
@@ -1606,7 +1804,8 @@ void print_all_summary(const Config& cfg, const std::vector<TestResult>& results
         std::string n = test_name(r.test);
         sum.add(n + "_lat_p50_us", fmt_num(r.lat_p50)).add(n + "_bw_mbps", fmt_num(r.bw_mbps)).add(n + "_verified", r.verified);
     }
-    sum.add("verified", all_ok).add("seconds", secs, 3).print();
+    sum.add("verified", all_ok).add("seconds", secs, 3)
+        .add("lat_p90_us", fmt_num(p90)).add("lat_p999_us", fmt_num(p999)).add("lat_max_us", fmt_num(pmax)).print();
 }
 
 int run_client(const Config& cfg) {
@@ -1689,7 +1888,8 @@ struct Admission { Reason reason{}; bool ok = false; uint64_t region = 0, asked 
 Admission admit(const Config& cfg, const CmEvent& req, const Hello& h, const char* devname, uint64_t reserved,
                 size_t active) {
     Admission a;
-    bool sane = req.pdata_len >= sizeof h && h.magic == kMagic && h.version == kProtoVersion && h.test <= 2 &&
+    bool sane = req.pdata_len >= sizeof h && h.magic == kMagic && h.version == kProtoVersion &&
+                (h.test <= 2 || h.test == static_cast<uint8_t>(Test::Atomic)) &&
                 h.mode >= 1 && h.mode <= 3 && h.size >= kMinSize && h.size <= kMaxSize && h.iters >= 1 &&
                 h.iters <= kMaxIters && h.depth >= 1 && h.depth <= kMaxDepth;
     if (!sane) { a.reason = Reason::BadHello; return a; }
@@ -1747,8 +1947,12 @@ bool serve_one(const Config& cfg, EventChannel ch_in, CmId id_in, const CmEvent&
 
     // 逾時是「--timeout 秒沒有任何進展」：每個完成（含 client 的 PROGRESS）都重新計算
     Status st = Status::Ok;
-    if (has_lat(p.mode)) st = conn.server_lat();
-    if (st == Status::Ok && has_bw(p.mode)) st = conn.server_bw();
+    if (p.test == Test::Atomic) {
+        st = conn.server_atomic();
+    } else {
+        if (has_lat(p.mode)) st = conn.server_lat();
+        if (st == Status::Ok && has_bw(p.mode)) st = conn.server_bw();
+    }
     uint8_t client_ok = 0;
     if (st == Status::Ok) st = conn.wait_ctrl(Ctrl::Bye, client_ok);
     bool verified = st == Status::Ok && client_ok == 1 && conn.data_ok();
@@ -1756,14 +1960,19 @@ bool serve_one(const Config& cfg, EventChannel ch_in, CmId id_in, const CmEvent&
     if (st != Status::Ok)
         std::fprintf(stderr, "[錯誤] client %s 的 %s 測試中斷：%s；繼續服務其他 client\n", peer.c_str(), test_name(p.test),
                      conn.error().c_str());
+    else if (!conn.data_ok())   // 測試跑完了，但 server 這一端的驗證失敗（例如 atomic 的計數器不符）：說出哪裡不對
+        std::fprintf(stderr, "[錯誤] client %s 的 %s 測試資料驗證失敗：%s\n", peer.c_str(), test_name(p.test), conn.error().c_str());
     if (!conn.disconnected()) {
         if (st != Status::Ok) rdma_disconnect(id.get());
         CmEvent dev;   // 等 client 的 DREQ（最多 2 秒）
         (void)next_cm_event(ch.get(), 2000, dev);
     }
     // [結果] 在斷線之後才印：看到它時，這個 client 的名額與記憶體額度已經（幾乎）歸還
-    server_result(peer, test_name(p.test), p.size, p.iters).add("status", status_key(st)).add("verified", verified)
-        .add("seconds", secs, 3).print();
+    Summary line = server_result(peer, test_name(p.test), p.size, p.iters);
+    line.add("status", status_key(st)).add("verified", verified).add("seconds", secs, 3);
+    if (p.test == Test::Atomic)   // server 自己看到的計數器與 CAS 值（client 做了幾次、是否每個 CAS 都成功）
+        line.add("faa_counter", conn.atomic_counter(0)).add("cas_value", conn.atomic_counter(8));
+    line.print();
     return verified;
     // 反向釋放：conn（QP → MR → 緩衝區 → CQ → completion channel → PD）→ cm_id → event channel
 }
@@ -1808,7 +2017,7 @@ void on_connect_request(const Config& cfg, const CmEvent& req, std::list<Session
         Reject rj{kMagic, static_cast<uint8_t>(a.reason), {}, a.asked, a.limit};
         std::printf("[警告] 拒絕來自 %s 的連線（rdma_reject，reason=%s）：%s\n", peer, reason_key(a.reason),
                     reason_text(a.reason, a.asked, a.limit).c_str());
-        server_result(peer, h.test <= 2 ? test_name(static_cast<Test>(h.test)) : "?", h.size, h.iters)
+        server_result(peer, h.test <= 4 ? test_name(static_cast<Test>(h.test)) : "?", h.size, h.iters)
             .add("status", "rejected").add("reason", reason_key(a.reason)).add("verified", false).print();
         rdma_reject(id.get(), &rj, sizeof rj);
         counts.rejected.fetch_add(1);

@@ -29,7 +29,7 @@ rdma_t_help() {
     out=$("$(bin "$RDMA_PROG")" --help 2>&1) || rc=$?
     check_eq rdma.help_exit "--help 的結束碼" 0 "$rc"
     local opt missing=""
-    for opt in --port --dev --test --size --iters --depth --mode --event --inline --timeout --max-clients --max-region --max-total; do
+    for opt in atomic p999 --port --dev --test --size --iters --depth --mode --event --inline --timeout --max-clients --max-region --max-total; do
         grep -q -- "$opt" <<<"$out" || missing+=" $opt"
     done
     if [ -z "$missing" ] && grep -q '用法' <<<"$out" && grep -q '預設 7471' <<<"$out"; then
@@ -69,7 +69,7 @@ rdma_t_bad_options() {
         "client 198.18.5.1 --size 1G"
         "client 198.18.5.1 --depth 0"
         "client 198.18.5.1 --iters abc"
-        "client 198.18.5.1 --test atomic"
+        "client 198.18.5.1 --test atomics"
         "client 198.18.5.1 --mode fast"
         "server --port 0"
         "server --port 70000"
@@ -248,6 +248,61 @@ rdma_check_limits() {
     return "$bad"
 }
 
+# 議題 15：延遲分佈。每個有延遲的 [摘要] 都有 lat_p50_us ≤ lat_p90_us ≤ lat_p99_us ≤ lat_p999_us ≤ lat_max_us，
+# 新的 key（p90、p999）附在行尾（seconds 之後），舊的 key 的位置不變
+rdma_check_percentiles() {
+    local log=$1 c line k v prev problems="" shown=""
+    for c in all_4096_poll lat_hist atomic_poll atomic_event; do
+        line=$(rdma_line "$log" "$c")
+        [ -n "$line" ] || { problems+=" $c：沒有結果;"; continue; }
+        prev=0
+        for k in lat_p50_us lat_p90_us lat_p99_us lat_p999_us lat_max_us; do
+            v=$(rdma_kv "$line" "$k")
+            if ! [[ "$v" =~ ^[0-9]+(\.[0-9]+)?$ ]]; then problems+=" $c：$k=「$v」不是數字;"; break; fi
+            if awk -v a="$prev" -v b="$v" 'BEGIN{exit !(b < a)}'; then problems+=" $c：$k=$v 小於前一個百分位 $prev;"; fi
+            prev=$v
+        done
+        [[ "$line" == *" seconds="*" lat_p90_us="*" lat_p999_us="* ]] || problems+=" $c：lat_p90_us / lat_p999_us 不在行尾（seconds 之後）;"
+        [ "$c" != lat_hist ] || shown="write 64 B × 1000：p50 $(rdma_kv "$line" lat_p50_us)、p90 $(rdma_kv "$line" lat_p90_us)、p99 $(rdma_kv "$line" lat_p99_us)、p99.9 $(rdma_kv "$line" lat_p999_us)、max $(rdma_kv "$line" lat_max_us) µs"
+    done
+    if [ -z "$problems" ]; then
+        pass rdma.latency_percentiles "send/write/read 與 atomic 的 [摘要] 有 p50 ≤ p90 ≤ p99 ≤ p99.9 ≤ max，新 key 在行尾（$shown）"
+        return 0
+    fi
+    fail rdma.latency_percentiles "延遲分佈的 key 與順序" "lat_p50_us ≤ lat_p90_us ≤ lat_p99_us ≤ lat_p999_us ≤ lat_max_us，新 key 在行尾" "$problems"
+    return 1
+}
+
+# 議題 15：--test atomic。client：每個 FAA 的舊值、每個 CAS 都成功（舊值序列），rc=0 verified=yes；
+# server：計數器 = 次數 × 增量（kAtomicAdd = 2^32 + 1），[結果] verified=yes
+rdma_check_atomic() {
+    local log=$1 c line n want got bad=0 srv problems="" cap
+    cap=$(sed -n 's/^@@KB atomic_cap //p' "$log" | tail -n 1)
+    for c in atomic_poll atomic_event atomic_odd; do
+        line=$(rdma_line "$log" "$c")
+        case $c in
+        atomic_odd) n=37 ;;                    # 只有速率階段：37 次 FAA
+        *) n=400 ;;                             # 延遲 200 + 速率 200
+        esac
+        rdma_check_client "$log" "$c" "rdma.$c" "--test atomic（$c）：每個 FAA 的舊值與每個 CAS 都成功（FAA p50 $(rdma_kv "$line" lat_p50_us) µs、CAS p50 $(rdma_kv "$line" cas_lat_p50_us) µs、FAA $(rdma_kv "$line" faa_mops) Mops/s）" || bad=1
+        if [ "$c" != atomic_odd ] && ! [[ "$(rdma_kv "$line" cas_lat_p50_us)$(rdma_kv "$line" faa_mops)" =~ ^[0-9.]+$ ]]; then
+            problems+=" $c：cas_lat_p50_us 或 faa_mops 不是數字;"
+        fi
+        want=$((n * 4294967297))
+        srv=$(grep "^@@SRV server .*test=atomic .*faa_counter=$want " "$log" | head -n 1)
+        got=$(grep "^@@SRV server .*test=atomic" "$log" | sed -n 's/.*faa_counter=\([0-9]*\).*/\1/p' | tr '\n' ' ')
+        [[ "$srv" == *"status=ok verified=yes"* ]] || problems+=" $c：server 沒有 faa_counter=$want（$n 次 × 增量）且 verified=yes 的 [結果]（看到的計數器：${got:-無}）;"
+    done
+    if [ -z "$problems" ]; then
+        pass rdma.atomic_server_counter "server 檢查計數器 = 次數 × 增量（400 × (2^32+1) 與 37 × (2^32+1)）與 CAS 的最後一個值，[結果] verified=yes（裝置 ${cap:-atomic_cap ?}）"
+    else
+        fail rdma.atomic_server_counter "server 端的 atomic 計數器" "faa_counter = 次數 × 增量、verified=yes" "$problems"
+        grep '^@@SRV server .*test=atomic' "$log" | sed 's/^/    │ /'
+        bad=1
+    fi
+    return "$bad"
+}
+
 rdma_t_functional() {
     local log=$WORK/rdma_console.log bad=0
     rdma_run_cases full "$log" "$RDMA_FULL_TIMEOUT" || return 0
@@ -270,6 +325,8 @@ rdma_t_functional() {
     rdma_check_client "$log" inline_64 rdma.inline "--inline 的 64 bytes SEND" || bad=1
     rdma_check_client "$log" dev_write rdma.dev "--dev rxe0 指定裝置的 RDMA WRITE" || bad=1
     rdma_check_client "$log" odd_iters rdma.odd_iters "--iters 10（不是 depth/4 = 4 的倍數）的 send / write / read：ping-pong 的最後一則要求完成，不會等到逾時" || bad=1
+    rdma_check_atomic "$log" || bad=1
+    rdma_check_percentiles "$log" || bad=1
 
     # client 中途被 kill -9：server 回報 peer_lost，並服務下一個 client
     local victim srvline
@@ -340,14 +397,15 @@ rdma_t_sanitize() {
     fi
     local log=$WORK/rdma_asan_console.log c line bad=""
     SANITIZE=1 rdma_run_cases full "$log" "$RDMA_FULL_TIMEOUT" || return 0
-    for c in all_64_poll all_64_event all_4096_poll all_4096_event all_1048576_poll all_1048576_event inline_64 dev_write odd_iters after_kill \
+    for c in all_64_poll all_64_event all_4096_poll all_4096_event all_1048576_poll all_1048576_event inline_64 dev_write odd_iters \
+        atomic_poll atomic_event atomic_odd lat_hist after_kill \
         long_read concurrent_second long_write_bw after_limits; do
         line=$(rdma_line "$log" "$c")
         [ "$(rdma_kv "$line" rc)" == 0 ] && [ "$(rdma_kv "$line" verified)" == yes ] || bad+=" $c(${line:-沒有結果})"
     done
     if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' "$log"; then bad+=" 有 sanitizer 報告"; fi
     if [ -z "$bad" ]; then
-        pass rdma.sanitize "ASan + UBSan 版本在 $RDMA_WHERE 裡跑完 send/write/read × 64 B/4 KiB/1 MiB × 輪詢/--event、--inline、--dev、client 被殺後的下一個 client、長時間的 READ / WRITE 頻寬與同時的第二個 client、--max-clients 之後的 client：全部 verified=yes，沒有 sanitizer 報告"
+        pass rdma.sanitize "ASan + UBSan 版本在 $RDMA_WHERE 裡跑完 send/write/read × 64 B/4 KiB/1 MiB × 輪詢/--event、--inline、--dev、client 被殺後的下一個 client、長時間的 READ / WRITE 頻寬與同時的第二個 client、--max-clients 之後的 client：、--test atomic（輪詢、--event、只有速率）與 1000 次的延遲分佈：全部 verified=yes，沒有 sanitizer 報告"
     else
         fail rdma.sanitize "ASan + UBSan 版本" "每個案例 rc=0 verified=yes、沒有報告" "$bad"
         show_log "$log" 25

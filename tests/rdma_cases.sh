@@ -2,7 +2,7 @@
 # shellcheck shell=sh
 # tests/rdma_cases.sh — 在有 RDMA 裝置的環境裡執行的測試案例（測試 VM 內的 busybox sh，或有 rdma_rxe 的主機）。
 #
-# 用法：sh rdma_cases.sh full|perf|demo|adversarial
+# 用法：sh rdma_cases.sh full|perf|demo|adversarial|focus（focus：只跑 atomic 與延遲分佈的案例，開發時用）
 # 環境變數：KB_BIN（rdma_communication 的路徑）、KB_ADDR（RDMA 介面上的位址）、KB_DEV（RDMA 裝置名稱）、
 #           KB_TMP（暫存目錄）、KB_NOHOST（同一個 /25 裡不存在的位址）、KB_NOROUTE（沒有路由的位址）。
 # 這個腳本只收集事實，不下判斷：每個案例印一行
@@ -186,6 +186,27 @@ run_adversarial() {
     echo "@@KB end"
 }
 
+# 議題 15：atomic（FAA 與 CAS 的延遲與速率，server 檢查計數器）與延遲分佈（p50/p90/p99/p99.9/max）
+run_atomic_and_hist() {
+    echo "@@KB atomic_cap $(timeout 30 ibv_devinfo -v -d "$DEV" 2>/dev/null | grep -m 1 atomic_cap | tr -s ' \t' ' ')"
+    client atomic_poll 120 "$ADDR" --test atomic --iters 200 --depth 16
+    client atomic_event 120 "$ADDR" --test atomic --iters 200 --depth 8 --event
+    # 只有速率階段、--iters 不是 depth/4 的倍數、視窗小：slot 重用前的驗證與最後一個要求完成
+    client atomic_odd 60 "$ADDR" --test atomic --mode bw --iters 37 --depth 4
+    # 1000 個樣本：p99.9 是第 999 個，與最大值（第 1000 個）不是同一個樣本
+    client lat_hist 120 "$ADDR" --test write --mode lat --size 64 --iters 1000
+}
+
+run_focus() {
+    echo "@@KB devices $(cd /sys/class/infiniband 2>/dev/null && echo *)"
+    start_server "$T/server.log" "$PORT" || { echo "@@KB end"; return; }
+    SERVER=$SRV_PID
+    client all_4096_poll 120 "$ADDR" --size 4096 --iters 200 --depth 16
+    run_atomic_and_hist
+    stop_server "$SERVER" "$T/server.log" server
+    echo "@@KB end"
+}
+
 stop_server() { # PID LOG NAME
     kill -TERM "$1" 2>/dev/null
     _i=100
@@ -221,6 +242,7 @@ run_full() {
     client dev_write "60" "$ADDR" --test write --size 4096 --iters 100 --dev "$DEV"
     # --iters 不是 depth/4 的倍數：ping-pong 的最後一則也要有完成事件，否則 drain() 等到 --timeout
     client odd_iters 60 "$ADDR" --size 64 --iters 10 --depth 16 --timeout 5
+    run_atomic_and_hist
 
     # client 在測試中途被 kill -9：server 要回報，並繼續服務下一個 client
     "$BIN" client "$ADDR" --test write --mode lat --size 64 --iters 100000000 >"$T/victim.log" 2>&1 &
@@ -311,13 +333,18 @@ run_perf() {
     LI=${KB_LAT_ITERS:-2000} LS=${KB_LAT_SIZE:-64}
     BI=${KB_BW_ITERS:-1000} BS=${KB_BW_SIZE:-65536} BD=${KB_BW_DEPTH:-16}
     ROUNDS=${KB_ROUNDS:-3}
-    echo "@@KB perf_params lat_size=$LS lat_iters=$LI bw_size=$BS bw_iters=$BI bw_depth=$BD rounds=$ROUNDS"
+    AI=${KB_ATOMIC_ITERS:-2000} AD=${KB_ATOMIC_DEPTH:-16}
+    TESTS=${KB_PERF_TESTS:-send_lat write_lat read_lat write_bw send_bw atomic_lat atomic_bw}
+    echo "@@KB perf_params lat_size=$LS lat_iters=$LI bw_size=$BS bw_iters=$BI bw_depth=$BD atomic_iters=$AI atomic_depth=$AD rounds=$ROUNDS tests=$(echo "$TESTS" | tr ' ' ',')"
     start_server "$T/server.log" "$PORT" || { echo "@@KB end"; return; }
     SERVER=$SRV_PID
     r=1
     while [ "$r" -le "$ROUNDS" ]; do
-        for t in send_lat write_lat read_lat write_bw send_bw; do
+        for t in $TESTS; do
             case $t in
+            # atomic：兩邊都是 FETCH_AND_ADD；延遲一次一個，速率 --depth / -t 與 -o 個在途
+            atomic_lat) targs="--test atomic --mode lat --iters $LI" pargs="-A FETCH_AND_ADD -n $LI" ;;
+            atomic_bw) targs="--test atomic --mode bw --iters $AI --depth $AD" pargs="-A FETCH_AND_ADD -n $AI -t $AD -o $AD" ;;
             # perftest 的延遲測試預設對小訊息用 inline（-I 預設 220 bytes 上下）：本程式也開 --inline（READ 不適用）
             *_lat) targs="--test ${t%_lat} --mode lat --size $LS --iters $LI"
                    [ "$t" = read_lat ] || targs="$targs --inline"
@@ -358,5 +385,6 @@ full) run_full ;;
 demo) run_demo ;;
 perf) run_perf ;;
 adversarial) run_adversarial ;;
-*) echo "用法：$0 full|perf|demo|adversarial" >&2; exit 2 ;;
+focus) run_focus ;;
+*) echo "用法：$0 full|perf|demo|adversarial|focus" >&2; exit 2 ;;
 esac

@@ -23,7 +23,7 @@ RDMA_VM_MODULES=(
     drivers/infiniband/core/rdma_cm drivers/infiniband/core/rdma_ucm drivers/net/dummy
 )
 # 放進 VM 的主機程式
-RDMA_VM_TOOLS=(ibv_devices ibv_devinfo rdma ib_send_lat ib_write_lat ib_read_lat ib_write_bw ib_send_bw)
+RDMA_VM_TOOLS=(ibv_devices ibv_devinfo rdma ib_send_lat ib_write_lat ib_read_lat ib_write_bw ib_send_bw ib_atomic_lat ib_atomic_bw)
 
 # rdma_vm_kernel：找到（必要時下載）核心，設定 RDMA_VM_KDIR；失敗時把原因放在 RDMA_VM_ERR
 rdma_vm_kernel() {
@@ -108,7 +108,8 @@ rdma_vm_initramfs() {
     printf '%s\n' "${RDMA_VM_MODULES[@]##*/}" >"$rootfs/kb/modules.order"
     echo "$mode" >"$rootfs/kb/mode"
     # 效能參數可由環境變數覆寫（開發時縮短）
-    env | grep -E '^KB_(LAT|BW|ROUNDS|LONG)' >"$rootfs/kb/env" || true
+    # 值加上單引號：KB_PERF_TESTS 這類有空白的值在 VM 裡 `. /kb/env` 時才是一個值
+    env | grep -E '^KB_(LAT|BW|ROUNDS|LONG|PERF|ATOMIC)[A-Z_]*=[A-Za-z0-9_ ,.-]*$' | sed "s/=\(.*\)/='\1'/" >"$rootfs/kb/env" || true
     cat >"$rootfs/init" <<EOF
 #!/bin/busybox sh
 /bin/busybox --install -s /bin

@@ -2079,6 +2079,40 @@ int unload(const Config& cfg, const Device& dev, const OwnerLock& lock) {
     return kExitOk;
 }
 
+// 兩埠轉送的 [摘要]：總計的 key 與單埠相同；p0 = 介面、p1 = --fwd-if。回傳 UMEM 的帳是否平衡
+bool print_two_port_summary(const Config& cfg, TwoPort& fwd, const XskSocket& xa, const XskSocket& xb, const XdpAttachment& xdp_a,
+                            const XdpAttachment& xdp_b, const Bound& bound, double secs) {
+    Snapshot c = Snapshot::of(fwd.port(0).c);
+    c += Snapshot::of(fwd.port(1).c);
+    KernelStats ks = read_xdp_statistics(xa.fd());
+    ks += read_xdp_statistics(xb.fd());
+    const auto pa = xdp_a.read_stats(), pb = xdp_b.read_stats();
+    const auto acc = fwd.accounting();
+    if (!acc.balanced())
+        std::fprintf(stderr, "錯誤：UMEM frame 對不上帳：總數 %u ≠ 空閒 %u + fill %u + tx %u（或空閒清單有重複）\n",
+                     acc.total, acc.free, acc.in_fill, acc.in_tx);
+    Summary s;
+    s.add("mode", "l2fwd").add("bind", bound.zerocopy ? "zerocopy" : "copy").add("xdp_mode", xdp_a.mode_name());
+    s.add("need_wakeup", int{cfg.need_wakeup}).add("busy_poll", 0).add("seconds", secs, 3);
+    s.add("rx_packets", c.rx_packets).add("rx_bytes", c.rx_bytes).add("tx_packets", c.tx_packets).add("tx_bytes", c.tx_bytes);
+    s.add("rx_pps", static_cast<double>(c.rx_packets) / secs, 0).add("tx_pps", static_cast<double>(c.tx_packets) / secs, 0);
+    s.add("rx_dropped", ks.rx_dropped).add("rx_invalid_descs", ks.rx_invalid_descs).add("rx_ring_full", ks.rx_ring_full);
+    s.add("rx_fill_ring_empty_descs", ks.rx_fill_ring_empty_descs).add("tx_ring_empty_descs", ks.tx_ring_empty_descs);
+    s.add("malformed", c.malformed).add("refused", 0);
+    s.add("xdp_redirected", pa.redirected + pb.redirected).add("xdp_passed", pa.passed + pb.passed);
+    s.add("xdp_not_local", pa.not_local + pb.not_local).add("xdp_no_socket", pa.no_socket + pb.no_socket);
+    s.add("syscalls", fwd.port(0).c.syscalls.load()).add("worker_cpu_pct", fwd.cpu_percent(), 0);
+    s.add("umem_frames", acc.total).add("umem_free", acc.free).add("umem_in_fill", acc.in_fill).add("umem_in_tx", acc.in_tx);
+    s.add("umem_balance", acc.balanced() ? "ok" : "mismatch").add("ports", 2).add("shared_umem", true);
+    for (int i = 0; i < 2; ++i) {
+        const std::string p = "p" + std::to_string(i) + "_";
+        s.add(p + "if", i == 0 ? cfg.ifname : cfg.fwd_if);
+        s.add(p + "rx_packets", fwd.port(i).c.rx_packets.load()).add(p + "tx_packets", fwd.port(i).c.tx_packets.load());
+    }
+    s.print();
+    return acc.balanced();
+}
+
 // 8< run_two_port
 // 兩埠轉送的步驟：與 run() 相同，每個介面各一份裝置檢查、鎖與 XDP 程式（wire=1：不比對目的 MAC／IP），一個 UMEM、兩個 socket
 int run_two_port(const Config& cfg) {
@@ -2147,36 +2181,8 @@ int run_two_port(const Config& cfg) {
     }
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
-    // 摘要：總計的 key 與單埠相同；p0 = 介面、p1 = --fwd-if
-    Snapshot c = Snapshot::of(fwd.port(0).c);
-    c += Snapshot::of(fwd.port(1).c);
-    KernelStats ks = read_xdp_statistics(xa.fd());
-    ks += read_xdp_statistics(xb.fd());
-    const auto pa = xdp_a.read_stats(), pb = xdp_b.read_stats();
-    const auto acc = fwd.accounting();
-    if (!acc.balanced())
-        std::fprintf(stderr, "錯誤：UMEM frame 對不上帳：總數 %u ≠ 空閒 %u + fill %u + tx %u（或空閒清單有重複）\n",
-                     acc.total, acc.free, acc.in_fill, acc.in_tx);
-    Summary s;
-    s.add("mode", "l2fwd").add("bind", bound.zerocopy ? "zerocopy" : "copy").add("xdp_mode", xdp_a.mode_name());
-    s.add("need_wakeup", int{cfg.need_wakeup}).add("busy_poll", 0).add("seconds", secs, 3);
-    s.add("rx_packets", c.rx_packets).add("rx_bytes", c.rx_bytes).add("tx_packets", c.tx_packets).add("tx_bytes", c.tx_bytes);
-    s.add("rx_pps", static_cast<double>(c.rx_packets) / secs, 0).add("tx_pps", static_cast<double>(c.tx_packets) / secs, 0);
-    s.add("rx_dropped", ks.rx_dropped).add("rx_invalid_descs", ks.rx_invalid_descs).add("rx_ring_full", ks.rx_ring_full);
-    s.add("rx_fill_ring_empty_descs", ks.rx_fill_ring_empty_descs).add("tx_ring_empty_descs", ks.tx_ring_empty_descs);
-    s.add("malformed", c.malformed).add("refused", 0);
-    s.add("xdp_redirected", pa.redirected + pb.redirected).add("xdp_passed", pa.passed + pb.passed);
-    s.add("xdp_not_local", pa.not_local + pb.not_local).add("xdp_no_socket", pa.no_socket + pb.no_socket);
-    s.add("syscalls", fwd.port(0).c.syscalls.load()).add("worker_cpu_pct", fwd.cpu_percent(), 0);
-    s.add("umem_frames", acc.total).add("umem_free", acc.free).add("umem_in_fill", acc.in_fill).add("umem_in_tx", acc.in_tx);
-    s.add("umem_balance", acc.balanced() ? "ok" : "mismatch").add("ports", 2).add("shared_umem", true);
-    for (int i = 0; i < 2; ++i) {
-        const std::string p = "p" + std::to_string(i) + "_";
-        s.add(p + "if", i == 0 ? cfg.ifname : cfg.fwd_if);
-        s.add(p + "rx_packets", fwd.port(i).c.rx_packets.load()).add(p + "tx_packets", fwd.port(i).c.tx_packets.load());
-    }
-    s.print();
-    return acc.balanced() && device_ok ? kExitOk : kExitRuntime;
+    const bool balanced = print_two_port_summary(cfg, fwd, xa, xb, xdp_a, xdp_b, bound, secs);
+    return balanced && device_ok ? kExitOk : kExitRuntime;
 }
 // >8 run_two_port
 

@@ -146,7 +146,10 @@ def chart(steps, stacks, png):
             titles.append(NAMES.get(s, s))
     if not blocks:
         raise RuntimeError("沒有任何一階的資料可以畫")
-    plots = ", ".join(f"'-' using 1:2 with linespoints lw 2 pt 7 title '{t}'" for t in titles)
+    palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
+               "#17becf", "#000000"]  # 每條線一個不重複的顏色（gnuplot 預設只有 8 種）
+    plots = ", ".join(f"'-' using 1:2 with linespoints lw 2 pt 7 lc rgb '{palette[i % len(palette)]}' title '{t}'"
+                      for i, t in enumerate(titles))
     script = f"""set terminal pngcairo size 1100,700 font 'WenQuanYi Micro Hei,11' noenhanced
 set output '{png}'
 set title 'UDP echo 64 B：RTT p99 對提供速率（同一台 2 核心機器、同一個客戶端；遺失 >= 1 % 的階不畫）'

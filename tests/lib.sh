@@ -269,12 +269,12 @@ bench_pair() {
 # goal NAME 說明 比值 運算子 目標 [下限 上限]：效能目標（只在 -p 模式使用，記為 PASS/FAIL）。
 # 給了區間時，整個區間過關才算達成；區間跨過目標是「在雜訊內」，不算達成。
 # 不給區間時沿用 bench_pair 最後留下的 BENCH_CI（若比值相同），否則只看比值。
+_goal_ok() { awk -v r="$1" -v g="$3" -v op="$2" 'BEGIN{ exit !((op==">=" && r>=g) || (op=="<=" && r<=g)) }'; } # 比值 運算子 目標
 goal() {
     local lo=${6:-} hi=${7:-} ok_lo ok_hi
     if [ -z "$lo" ] && [ -n "${BENCH_CI:-}" ] && [ "$(cut -d' ' -f1 <<<"$BENCH_CI")" == "$3" ]; then
         read -r _ lo hi <<<"$BENCH_CI"
     fi
-    _goal_ok() { awk -v r="$1" -v g="$3" -v op="$2" 'BEGIN{ exit !((op==">=" && r>=g) || (op=="<=" && r<=g)) }'; }
     if [ -z "$lo" ]; then
         if _goal_ok "$3" "$4" "$5"; then pass "$1" "$2：比值 $3 $4 $5（單一數字，沒有區間）"
         else fail "$1" "$2" "比值 $4 $5" "$3"; fi

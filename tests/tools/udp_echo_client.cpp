@@ -277,12 +277,10 @@ public:
             if (seq < min_seq) { ++c.late; continue; }
             ++c.received;
             h.add(now - ts);
-            last_seq_ = seq;
         }
         return unsigned(n);
     }
     uint64_t next_seq() const { return next_seq_; }
-    uint64_t last_seq() const { return last_seq_; }
 
 private:
     const Config& cfg_;
@@ -291,7 +289,7 @@ private:
     std::vector<char> tx_, rx_;
     std::array<iovec, kBatch> rx_iov_{}, tx_iov_{};
     std::array<mmsghdr, kBatch> rx_msgs_{}, tx_msgs_{};
-    uint64_t next_seq_ = 0, last_seq_ = UINT64_MAX;
+    uint64_t next_seq_ = 0;
 };
 
 // ---------------------------------------------------------------- closed：一次一個在途

@@ -12,7 +12,7 @@ harness_init demo kb-demo
 RESULTS_DIR=$WORK/results-dir  # 示範不動 results/ 裡量到的數字
 export RESULTS_DIR
 
-DEMO_GROUPS=(io_uring af_xdp dpdk rdma)
+DEMO_GROUPS=(io_uring af_xdp dpdk compare rdma)
 T0=$SECONDS
 step() { printf '\n[%3d 秒] == %s\n' "$((SECONDS - T0))" "$*"; }
 

@@ -5,7 +5,7 @@
 // 這裡直接做 xdp-trafficgen 做的事：bpf_prog_test_run_opts() 以 LIVE_FRAMES 模式重複執行
 // 一個回傳 XDP_TX 的程式，每次執行都把樣板訊框當成真的封包從指定介面送出。
 //
-//   xdp_livegen gen  介面 [--duration S | --count N] [--size N] [--dst-mac MAC] [--src-ip IP] [--dst-ip IP] [--port P]
+//   xdp_livegen gen  介面 [--duration S | --count N] [--rate PPS] [--size N] [--dst-mac MAC] [--src-ip IP] [--dst-ip IP] [--port P]
 //   xdp_livegen drop 介面 [--duration S]    接收端掛 XDP_DROP 並計數（XDP 上限）
 //   xdp_livegen pass 介面 [--duration S]    接收端掛 XDP_PASS 並計數
 //
@@ -47,6 +47,7 @@
 namespace {
 
 constexpr uint32_t kChunk = 1u << 18;     // 每次 test_run 的 repeat 數：約 20–50 ms，停止旗標反應夠快
+constexpr uint32_t kPacedChunk = 1u << 22;  // 定速時每次 test_run 的 repeat 數：大多是 XDP_DROP，約 0.1–0.2 秒
 constexpr uint32_t kLiveBatch = 64;       // 核心每批處理的 frame 數（opts.batch_size）
 
 std::atomic<bool> g_stop{false};
@@ -58,6 +59,7 @@ struct Config {
     std::string mode, ifname, obj;
     double duration = 0;
     uint64_t count = 0;
+    uint64_t rate = 0;  // gen 的目標速率（pps），0 = 全速
     uint32_t size = 64;
     std::array<uint8_t, 6> dst_mac{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, src_mac{};
     bool have_src = false;
@@ -70,6 +72,7 @@ void usage(FILE* o) {
         "用法：xdp_livegen gen|drop|pass 介面 [選項]\n"
         "  --duration S    執行 S 秒（預設 0 = 直到 Ctrl-C；gen 需要 --duration 或 --count）\n"
         "  --count N       gen：送出 N 個後結束\n"
+        "  --rate PPS      gen：定速送出（XDP 程式看時鐘，時間到才 XDP_TX；預設 0 = 全速）\n"
         "  --size N        訊框 bytes（預設 64）\n"
         "  --dst-mac MAC   目的 MAC（預設 廣播）；--src-mac MAC（預設 介面的）\n"
         "  --src-ip IP     預設 198.18.2.2；--dst-ip IP 預設 198.18.2.1；--port P 預設 4242\n"
@@ -102,6 +105,7 @@ Config parse(int argc, char** argv) {
         };
         if (a == "--duration") c.duration = std::stod(v);
         else if (a == "--count") c.count = u64();
+        else if (a == "--rate") c.rate = u64();
         else if (a == "--size") c.size = static_cast<uint32_t>(std::clamp<uint64_t>(u64(), 60, 1514));
         else if (a == "--dst-mac") c.dst_mac = parse_mac(v);
         else if (a == "--src-mac") { c.src_mac = parse_mac(v); c.have_src = true; }
@@ -167,8 +171,24 @@ struct Obj {
 };
 
 int do_gen(const Config& c, int ifindex, const Obj& obj) {
-    const int fd = obj.prog_fd("livegen_tx");
+    const int fd = obj.prog_fd(c.rate ? "livegen_paced" : "livegen_tx");
     std::vector<uint8_t> f = frame(c);
+    // 定速：間隔交給 XDP 程式；送出數從它的 map 讀回（repeat 次裡大部分是還沒到時間的 XDP_DROP）
+    struct Pace { uint64_t interval_ns, next, sent; };
+    const int pace_map = bpf_object__find_map_fd_by_name(obj.o, "livegen_pace");
+    if (c.rate) {
+        if (pace_map < 0) throw std::runtime_error("找不到 map livegen_pace（BPF 程式檔太舊？）");
+        const uint32_t k = 0;
+        const Pace p{std::max<uint64_t>(1'000'000'000ull / c.rate, 1), 0, 0};
+        if (bpf_map_update_elem(pace_map, &k, &p, BPF_ANY) != 0) throw std::runtime_error("設定 livegen_pace 失敗");
+        const int hdr_map = bpf_object__find_map_fd_by_name(obj.o, "livegen_hdr");  // 每次送出前寫回的標頭
+        if (hdr_map < 0 || bpf_map_update_elem(hdr_map, &k, f.data(), BPF_ANY) != 0) throw std::runtime_error("設定 livegen_hdr 失敗");
+    }
+    auto paced_sent = [&]() {
+        const uint32_t k = 0;
+        Pace p{};
+        return bpf_map_lookup_elem(pace_map, &k, &p) == 0 ? p.sent : 0;
+    };
     xdp_md ctx{};
     ctx.data_end = c.size;
     ctx.ingress_ifindex = static_cast<uint32_t>(ifindex);
@@ -180,7 +200,7 @@ int do_gen(const Config& c, int ifindex, const Obj& obj) {
     int second = 0;
     while (!g_stop) {
         if (c.duration > 0 && since(t0) >= c.duration) break;
-        uint32_t rep = kChunk;
+        uint32_t rep = c.rate ? kPacedChunk : kChunk;
         if (c.count) {
             if (sent >= c.count) break;
             rep = static_cast<uint32_t>(std::min<uint64_t>(rep, c.count - sent));
@@ -193,7 +213,7 @@ int do_gen(const Config& c, int ifindex, const Obj& obj) {
             throw std::runtime_error(std::string("bpf_prog_test_run_opts(LIVE_FRAMES) 失敗：") + std::strerror(errno) +
                                      "（需要 Linux 5.18+ 與 root）");
         }
-        sent += rep;
+        sent = c.rate ? paced_sent() : sent + rep;
         if (Clock::now() - tick >= std::chrono::seconds(1)) {
             std::printf("[統計] 第 %d 秒 gen %.0f pps\n", ++second, static_cast<double>(sent - last) / since(tick));
             last = sent;

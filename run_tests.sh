@@ -118,7 +118,7 @@ if [ "$MODE" != smoke ] && [ "$IS_ROOT" == 1 ]; then
     ensure_hugepages 256 || true
 fi
 if [ "$MODE" == perf ]; then
-    echo "== 效能比較：每個程式對上它的對照組，同一次執行、回合交錯、取中位數；全部群組約需 20 分鐘（compare 約 8 分鐘）"
+    echo "== 效能比較：每個程式對上它的對照組，同一次執行、回合交錯、取中位數；全部群組約需 23 分鐘（compare 約 12 分鐘）"
     echo "   絕對數字在這台共用的 2 核心機器上很吵，看的是同一次執行裡的比值。結果：results/bench.csv、bench.png、machine.txt"
     mkdir -p "$RESULTS_DIR"
     # 只重跑部分群組時，保留其他群組上一次的結果

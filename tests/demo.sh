@@ -67,4 +67,4 @@ for row in "${ROWS[@]}"; do
     printf '%-10s | %-44s | %-40s | %s\n' "$tech" "$what" "$figure" "$more"
 done
 echo
-echo "完整測試：sudo ./run_tests.sh -f    效能比較：sudo ./run_tests.sh -p（約 20 分鐘）"
+echo "完整測試：sudo ./run_tests.sh -f    效能比較：sudo ./run_tests.sh -p（約 23 分鐘）"

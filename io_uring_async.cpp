@@ -720,11 +720,12 @@ private:
         io_uring_prep_recv_multishot(s, c.fd, nullptr, 0, 0);
         s->flags |= IOSQE_BUFFER_SELECT;  // 由核心從 buffer ring 挑緩衝區
         s->buf_group = kBufGroup;
-        // 回送卡住（佇列超過 kHeldPause 沒有進展）的連線，這個 multishot 總共最多收剩下的額度（sqe->optlen，與 file_index
-        // 同一個欄位；6.17+）：收滿就自己結束（CQE 沒有 F_MORE）。否則取消生效前一次喚醒最多還能連收 32 段，
-        // 很多條卡住的連線加起來就能吃進保留區。回送順暢的連線不設上限：收滿就停的 recv 要等佇列送完才重掛，
-        // 收與送不再重疊（2000 條連線時吞吐量少一半、有些連線 3 秒拿不到回應）。舊核心回 EINVAL，見 on_recv。
-        c.recv_lim = mshot_lim_ && tx_stuck(c);
+        // 這個 multishot 總共最多收剩下的額度（sqe->optlen，與 file_index 同一個欄位；6.17+）：收滿就自己結束（CQE 沒有 F_MORE）。
+        // 否則取消生效前一次喚醒最多還能連收 32 段：遞增模式下一段可以是整個 32 KiB 緩衝區（每條連線多 1 MiB），
+        // 很多條卡住的連線加起來就能吃進保留區。傳統模式一段就是一個小緩衝區，只有回送卡住（佇列超過 kHeldPause
+        // 沒有進展）的連線才設上限：回送順暢的連線收滿就停、要等佇列送完才重掛，收與送不再重疊（2000 條連線
+        // 時吞吐量少一半、有些連線 3 秒拿不到回應，測試 io_uring.classic_2000c）。舊核心回 EINVAL，見 on_recv。
+        c.recv_lim = mshot_lim_ && (bufs_.incremental() || tx_stuck(c));
         if (c.recv_lim) s->file_index = uint32_t(std::max<size_t>(held_bytes_limit() - std::min(c.held_bytes, held_bytes_limit()), 1));
         io_uring_sqe_set_data64(s, pack(Op::Recv, slot, c.gen));
         c.recv_armed = true;

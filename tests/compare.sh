@@ -159,14 +159,15 @@ kv() { sed -n "s/^$2=//p" "$1" | tail -n 1; } # kv FILE KEY
 # 伺服器那端沒有 XDP 程式的列（socket、io_uring、DPDK af_packet），veth 要開 GRO 才有 NAPI 收得到 XDP_TX 的訊框。
 cmp_blast() {
     local rate=$1 size=$2 secs=$3 out=$4 n0 n1 c0 c1 a0 a1 glog=$WORK/cmp-blast.log hz sent
-    n0=$(cmp_map_sum livegen_cnt)
+    # 計數器讀不到：這一階算不合格（階梯停下），不當成 0
+    n0=$(cmp_map_sum livegen_cnt) || { echo "sender_kept_up=no" >"$out"; return 0; }
     c0=$(cpu_busy 0); a0=$((c0 + $(cpu_busy 1)))
     nsx "$CMP_NS" taskset -c 1 "$(tool xdp_livegen)" gen "$CMP_PEER" --rate "$rate" --duration "$secs" \
         --size $((size + 42)) --dst-mac "$(cat "/sys/class/net/$CMP_IF/address")" \
         --src-ip "$CMP_CLI" --dst-ip "$CMP_SRV" --port "$CMP_PORT" --obj "$(tool xdp_livegen.bpf.o)" >"$glog" 2>&1 || true
     sleep 0.2 # 還在路上的回音
     c1=$(cpu_busy 0); a1=$((c1 + $(cpu_busy 1)))
-    n1=$(cmp_map_sum livegen_cnt)
+    n1=$(cmp_map_sum livegen_cnt) || { echo "sender_kept_up=no" >"$out"; return 0; }
     sent=$(summary_get "$glog" sent)
     hz=$(getconf CLK_TCK)
     awk -v sent="${sent:-0}" -v got="$((n1 - n0))" -v s="$(summary_get "$glog" seconds)" -v rate="$rate" \
@@ -259,11 +260,10 @@ for _ in range(20):
 # XDP_TX echo 程式送回的封包數（echo_cnt 每 CPU 計數器的和）
 cmp_xdp_echo_count() { cmp_map_sum echo_cnt; }
 
-# cmp_map_sum MAP：名為 MAP 的每 CPU 計數器陣列的總和（同名的 map 全部加起來）
+# cmp_map_sum MAP：名為 MAP 的每 CPU 計數器陣列的總和（同名的 map 全部加起來）；讀不到就失敗，不假裝是 0
 cmp_map_sum() {
-    bpftool -j map dump name "$1" 2>/dev/null |
-        python3 -c 'import json, sys; print(sum(v["value"] for e in json.load(sys.stdin) for v in e["formatted"]["values"]))' 2>/dev/null ||
-        echo 0
+    bpftool -j map dump name "$1" |
+        python3 -c 'import json, sys; print(sum(v["value"] for e in json.load(sys.stdin) for v in e["formatted"]["values"]))'
 }
 
 compare_full() {

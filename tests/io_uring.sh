@@ -371,7 +371,7 @@ io_uring_t_classic() {
     grep -q '緩衝池 傳統' "$log" || { fail io_uring.classic "--no-inc 沒有改用傳統模式" "緩衝池 傳統" "$(head -n 1 "$log")"; return 0; }
     # 量測窗口：2000 條連線 × 16 × 4 KiB = 128 MiB 在途，是 32 MiB 緩衝池的 4 倍，每條連線分到的緩衝區很少。
     # 公平：3 秒內每條連線至少收到兩輪（32 則）回應。multishot 總量上限（optlen）用在每條連線上時，收滿額度的連線停下等送完，
-    # 那時最少只有 16 則、有時幾百條連線 3 秒都沒有回應；只用在回送卡住的連線之後每條約 250 則（io_uring_async.cpp 錨點 `arm-recv`）。
+    # 那時最少只有 16 則、有時幾百條連線 3 秒都沒有回應；傳統模式只用在回送卡住的連線之後每條約 250 則（io_uring_async.cpp 錨點 `arm-recv`）。
     for conns in 200 2000; do
         blog=$WORK/cls-bench-$conns.log
         rc=0

@@ -47,7 +47,7 @@
 namespace {
 
 constexpr uint32_t kChunk = 1u << 18;     // 每次 test_run 的 repeat 數：約 20–50 ms，停止旗標反應夠快
-constexpr uint32_t kPacedChunk = 1u << 22;  // 定速時每次 test_run 的 repeat 數：大多是 XDP_DROP，約 0.1–0.2 秒
+constexpr uint32_t kPacedChunk = 1u << 22;  // 定速時每次 test_run 的 repeat 數：大多是 XDP_DROP；一次約 0.2–0.5 秒，送得越多越久
 constexpr uint32_t kLiveBatch = 64;       // 核心每批處理的 frame 數（opts.batch_size）
 
 std::atomic<bool> g_stop{false};

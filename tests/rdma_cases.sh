@@ -319,6 +319,29 @@ perftest_pair() { # NAME TOOL ARGS...
     [ "$_rc" = 0 ] || tail -n 8 "$T/pt_cli.log" | sed "s/^/@@LOG pt_$_name /"
 }
 
+# udp_rtt NAME SIZE SERVER...：同一次開機、同一個位址上的 UDP echo 基準（比較表的 RDMA 列：RDMA SEND 的來回對 socket／io_uring UDP 的來回）。
+# 一次一個在途、KB_UDP_SAMPLES 個樣本（預設 10,000：TCG 裡一個來回要幾百 µs）。印 @@UDP NAME rc=... <量測儀器的 [摘要]>；工具不在 initramfs 裡就不印
+udp_rtt() {
+    _name=$1 _size=$2
+    shift 2
+    [ -x /kb/udp_echo_client ] && [ -x "$1" ] || return 0
+    "$@" >"$T/udp_srv.log" 2>&1 &
+    _up=$!
+    if ! wait_for "$T/udp_srv.log" '就緒' 10 "$_up"; then
+        echo "@@UDP $_name rc=99"
+        tail -n 5 "$T/udp_srv.log" | sed "s/^/@@LOG udp_$_name /"
+        kill "$_up" 2>/dev/null; wait "$_up" 2>/dev/null
+        return 0
+    fi
+    timeout 60 /kb/udp_echo_client --server "$ADDR:$UDP_PORT" --size "$_size" --samples "${KB_UDP_SAMPLES:-10000}" --max-seconds 40 \
+        >"$T/udp_cli.log" 2>&1
+    _rc=$?
+    kill -INT "$_up" 2>/dev/null; wait "$_up" 2>/dev/null
+    echo "@@UDP $_name rc=$_rc $(grep '\[摘要\]' "$T/udp_cli.log" | tail -n 1 | sed 's/^.*\[摘要\] *//')"
+    [ "$_rc" = 0 ] || tail -n 5 "$T/udp_cli.log" | sed "s/^/@@LOG udp_$_name /"
+}
+UDP_PORT=19000
+
 ours() { # NAME ARGS...
     _name=$1
     shift
@@ -360,6 +383,16 @@ run_perf() {
             else
                 perftest_pair "$t" "ib_$t" $pargs
                 ours "$t" $targs
+            fi
+            # SEND 延遲的同一回合，量同一個位址上 UDP echo 的來回（一次一個在途、同樣大小）；再用比較表的大封包（1472 B）各量一次
+            if [ "$t" = send_lat ]; then
+                udp_rtt socket "$LS" /kb/udp_echo_ref "$UDP_PORT"
+                udp_rtt io_uring "$LS" /kb/io_uring_async "$UDP_PORT" --udp
+                if [ -x /kb/udp_echo_client ]; then
+                    ours send_lat_1472 --test send --mode lat --size 1472 --iters "$LI"
+                    udp_rtt socket_1472 1472 /kb/udp_echo_ref "$UDP_PORT"
+                    udp_rtt io_uring_1472 1472 /kb/io_uring_async "$UDP_PORT" --udp
+                fi
             fi
         done
         r=$((r + 1))

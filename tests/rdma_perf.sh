@@ -5,7 +5,7 @@
 # 同一回合的兩個值配成一對，bench_pair 記下配對比值的 95% 區間，goal 只在整個區間過關時算達成。
 # 開發時只跑部分項目、少一點次數：KB_PERF_TESTS="atomic_lat atomic_bw" KB_ROUNDS=1 KB_LAT_ITERS=200 KB_ATOMIC_ITERS=200
 
-RDMA_PERF_TIMEOUT=420     # 秒：效能比較整次 VM 執行的上限
+RDMA_PERF_TIMEOUT=600     # 秒：效能比較整次 VM 執行的上限（含 UDP 基準）
 
 # @@OURS <test> rc=0 <[摘要] key=value>；@@PT <test> rc=0 <perftest 的結果列>
 rdma_t_perf() {
@@ -71,7 +71,43 @@ rdma_t_perf() {
             goal "rdma.perf_$t" "$t（本程式 $(median "${o[@]}") $unit，$ptool $(median "${p[@]}") $unit）≥ 0.9 × perftest" "$ratio" '>=' 0.9
         fi
     done
+    rdma_perf_vs_udp "$log" "$ls" send_lat socket io_uring
+    rdma_perf_vs_udp "$log" 1472 send_lat_1472 socket_1472 io_uring_1472
     if grep -q '^FAIL rdma.perf' "$RESULTS_FILE"; then show_log "$log" 10; fi
+}
+
+# 比較表的 RDMA 列（tests/compare.sh 的工作負載搬進 VM）：同一次開機、同一個位址、同樣大小、一次一個在途。
+# RDMA SEND 的來回 = send_lat 的 p50 × 2（本程式和 perftest 一樣報半個來回）；UDP 的是量測儀器的 RTT p50。
+rdma_perf_vs_udp() { # LOG SIZE RDMA案例 SOCKET案例 IO_URING案例
+    local log=$1 ls=$2 k ov sv iv
+    local -a sl=() su=() si=() rtt=() sock=() iou=() sock2=()
+    mapfile -t sl < <(grep "^@@OURS $3 " "$log")
+    mapfile -t su < <(grep "^@@UDP $4 " "$log")
+    mapfile -t si < <(grep "^@@UDP $5 " "$log")
+    if [ ${#su[@]} == 0 ]; then
+        skip "rdma.perf_vs_udp_${ls}B" "VM 裡沒有 UDP echo 基準（build/tools/udp_echo_ref、udp_echo_client 沒有編譯出來，或 send_lat 不在 KB_PERF_TESTS）"
+        return 0
+    fi
+    for ((k = 0; k < ${#sl[@]} && k < ${#su[@]}; k++)); do
+        ov=$(rdma_kv "${sl[k]}" lat_p50_us) sv=$(rdma_kv "${su[k]}" p50_us)
+        if [ "$(rdma_kv "${sl[k]}" rc)" != 0 ] || [ "$(rdma_kv "${su[k]}" rc)" != 0 ]; then continue; fi
+        [[ "$ov" =~ ^[0-9.]+$ && "$sv" =~ ^[0-9.]+$ ]] || continue
+        rtt+=("$(awk -v x="$ov" 'BEGIN { printf "%.2f", 2 * x }')")
+        sock+=("$sv")
+        iv=$(rdma_kv "${si[k]:-}" p50_us)
+        if [ "$(rdma_kv "${si[k]:-}" rc)" == 0 ] && [[ "$iv" =~ ^[0-9.]+$ ]]; then iou+=("$iv"); sock2+=("$sv"); fi
+    done
+    if [ ${#rtt[@]} == 0 ]; then
+        fail "rdma.perf_vs_udp_${ls}B" "RDMA SEND 對 UDP echo 的來回（${ls} B）" "至少一個回合兩邊都有效" "send_lat ${#sl[@]} 行、UDP socket ${#su[@]} 行，沒有有效的一對"
+        grep -E "^@@LOG (udp_|ours_$3 )" "$log" | tail -n 8 | sed 's/^/    │ /'
+        return 0
+    fi
+    bench_pair RDMA "send ${ls}B RTT 對 VM 裡的 UDP socket echo" rtt_p50 us lower "${rtt[*]}" "${sock[*]}" "UDP socket echo（同一次開機）"
+    goal "rdma.goal_rtt_vs_socket_${ls}B" "RDMA SEND 的 RTT p50（$(median "${rtt[@]}") µs）≤ 0.5 × 同一次開機裡 UDP socket echo 的 RTT（$(median "${sock[@]}") µs）" \
+        "${BENCH_CI%% *}" '<=' 0.5
+    if [ ${#iou[@]} -gt 0 ]; then
+        bench_pair io_uring "UDP echo ${ls}B RTT（RDMA 的 VM 裡）" rtt_p50 us lower "${iou[*]}" "${sock2[*]}" "UDP socket echo（同一次開機）"
+    fi
 }
 
 rdma_perf() {

@@ -104,12 +104,18 @@ rdma_vm_initramfs() {
     _rdma_vm_copy "$rootfs" "$RDMA_BIN"
     cp "$RDMA_BIN" "$rootfs/kb/rdma_communication"
     cp "${ROOT:?}/tests/rdma_cases.sh" "$rootfs/kb/cases.sh"
+    # 比較表的 RDMA 列：同一次開機裡的 UDP echo 基準（socket 參考伺服器、量測儀器、io_uring 的 UDP 模式），有編譯出來才放
+    for t in "$(tool udp_echo_ref)" "$(tool udp_echo_client)" "$ROOT/io_uring_async"; do
+        [ -x "$t" ] || continue
+        _rdma_vm_copy "$rootfs" "$t"
+        cp "$t" "$rootfs/kb/$(basename "$t")"
+    done
     for m in "${RDMA_VM_MODULES[@]}"; do cp "$RDMA_VM_KDIR/modules/$(basename "$m").ko" "$rootfs/kb/modules/"; done
     printf '%s\n' "${RDMA_VM_MODULES[@]##*/}" >"$rootfs/kb/modules.order"
     echo "$mode" >"$rootfs/kb/mode"
     # 效能參數可由環境變數覆寫（開發時縮短）
     # 值加上單引號：KB_PERF_TESTS 這類有空白的值在 VM 裡 `. /kb/env` 時才是一個值
-    env | grep -E '^KB_(LAT|BW|ROUNDS|LONG|PERF|ATOMIC)[A-Z_]*=[A-Za-z0-9_ ,.-]*$' | sed "s/=\(.*\)/='\1'/" >"$rootfs/kb/env" || true
+    env | grep -E '^KB_(LAT|BW|ROUNDS|LONG|PERF|ATOMIC|UDP)[A-Z_]*=[A-Za-z0-9_ ,.-]*$' | sed "s/=\(.*\)/='\1'/" >"$rootfs/kb/env" || true
     cat >"$rootfs/init" <<EOF
 #!/bin/busybox sh
 /bin/busybox --install -s /bin

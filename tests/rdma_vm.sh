@@ -104,9 +104,9 @@ rdma_vm_initramfs() {
     _rdma_vm_copy "$rootfs" "$RDMA_BIN"
     cp "$RDMA_BIN" "$rootfs/kb/rdma_communication"
     cp "${ROOT:?}/tests/rdma_cases.sh" "$rootfs/kb/cases.sh"
-    # 比較表的 RDMA 列：同一次開機裡的 UDP echo 基準（socket 參考伺服器、量測儀器、io_uring 的 UDP 模式），有編譯出來才放
+    # 比較表的 RDMA 列：同一次開機裡的 UDP echo 基準（socket 參考伺服器、量測儀器、io_uring 的 UDP 模式）；只有效能模式用，有編譯出來才放
     for t in "$(tool udp_echo_ref)" "$(tool udp_echo_client)" "$ROOT/io_uring_async"; do
-        [ -x "$t" ] || continue
+        if [ "$mode" != perf ] || [ ! -x "$t" ]; then continue; fi
         _rdma_vm_copy "$rootfs" "$t"
         cp "$t" "$rootfs/kb/$(basename "$t")"
     done

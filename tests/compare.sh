@@ -137,15 +137,20 @@ cmp_step() {
         wait "$perf_pid" 2>/dev/null || true
         syscalls=$(awk -F, '/raw_syscalls:sys_enter/ { print ($1 ~ /^[0-9]+$/) ? $1 : 0 }' "$perf_log" 2>/dev/null || echo 0)
     fi
-    local hz received
-    hz=$(getconf CLK_TCK)
+    local received
     received=$(tr ' ' '\n' <<<"$line" | sed -n 's/^received=//p')
     {
         echo "$line" | tr ' ' '\n' | grep '='
-        awk -v c="$((c1 - c0))" -v a="$((a1 - a0))" -v hz="$hz" -v n="${received:-0}" -v s="${syscalls:-0}" 'BEGIN {
-            if (n > 0) { printf "cpu_ns_per_pkt=%.1f\ncpu_all_ns_per_pkt=%.1f\nsyscalls_per_pkt=%.3f\n", c * 1e9 / hz / n, a * 1e9 / hz / n, s / n }
-            else { print "cpu_ns_per_pkt=nan"; print "cpu_all_ns_per_pkt=nan"; print "syscalls_per_pkt=nan" } }'
+        cmp_per_pkt "$((c1 - c0))" "$((a1 - a0))" "${received:-0}"
+        awk -v n="${received:-0}" -v s="${syscalls:-0}" 'BEGIN { if (n > 0) printf "syscalls_per_pkt=%.3f\n", s / n; else print "syscalls_per_pkt=nan" }'
     } >"$out"
+}
+
+# cmp_per_pkt CPU0_JIFFIES ALL_JIFFIES PACKETS：伺服器核心與兩顆核心的 ns/封包（沒有封包時 nan）
+cmp_per_pkt() {
+    awk -v c="$1" -v a="$2" -v n="$3" -v hz="$(getconf CLK_TCK)" 'BEGIN {
+        if (n > 0) printf "cpu_ns_per_pkt=%.1f\ncpu_all_ns_per_pkt=%.1f\n", c * 1e9 / hz / n, a * 1e9 / hz / n
+        else { print "cpu_ns_per_pkt=nan"; print "cpu_all_ns_per_pkt=nan" } }'
 }
 
 kv() { sed -n "s/^$2=//p" "$1" | tail -n 1; } # kv FILE KEY
@@ -158,7 +163,7 @@ kv() { sed -n "s/^$2=//p" "$1" | tail -n 1; } # kv FILE KEY
 # 這一階的速率記實際送達的 delivered_pps，不記目標；實際送出不到目標的 90 % 算產生器跟不上。
 # 伺服器那端沒有 XDP 程式的列（socket、io_uring、DPDK af_packet），veth 要開 GRO 才有 NAPI 收得到 XDP_TX 的訊框。
 cmp_blast() {
-    local rate=$1 size=$2 secs=$3 out=$4 n0 n1 c0 c1 a0 a1 glog=$WORK/cmp-blast.log hz sent
+    local rate=$1 size=$2 secs=$3 out=$4 n0 n1 c0 c1 a0 a1 glog=$WORK/cmp-blast.log sent
     # 計數器讀不到：這一階算不合格（階梯停下），不當成 0
     n0=$(cmp_map_sum livegen_cnt) || { echo "sender_kept_up=no" >"$out"; return 0; }
     c0=$(cpu_busy 0); a0=$((c0 + $(cpu_busy 1)))
@@ -169,13 +174,13 @@ cmp_blast() {
     c1=$(cpu_busy 0); a1=$((c1 + $(cpu_busy 1)))
     n1=$(cmp_map_sum livegen_cnt) || { echo "sender_kept_up=no" >"$out"; return 0; }
     sent=$(summary_get "$glog" sent)
-    hz=$(getconf CLK_TCK)
-    awk -v sent="${sent:-0}" -v got="$((n1 - n0))" -v s="$(summary_get "$glog" seconds)" -v rate="$rate" \
-        -v c="$((c1 - c0))" -v a="$((a1 - a0))" -v hz="$hz" 'BEGIN {
-        if (s <= 0 || sent <= 0) { print "sender_kept_up=no"; exit }
-        printf "offered_pps=%d\nsent_pps=%.0f\nsent=%d\nreceived=%d\ndelivered_pps=%.0f\n", rate, sent / s, sent, got, got / s
-        printf "loss_pct=%.3f\nsender_kept_up=%s\n", (sent > got ? (sent - got) * 100 / sent : 0), (sent / s >= 0.9 * rate ? "yes" : "no")
-        if (got > 0) printf "cpu_ns_per_pkt=%.1f\ncpu_all_ns_per_pkt=%.1f\n", c * 1e9 / hz / got, a * 1e9 / hz / got }' >"$out"
+    {
+        awk -v sent="${sent:-0}" -v got="$((n1 - n0))" -v s="$(summary_get "$glog" seconds)" -v rate="$rate" 'BEGIN {
+            if (s <= 0 || sent <= 0) { print "sender_kept_up=no"; exit }
+            printf "offered_pps=%d\nsent_pps=%.0f\nsent=%d\nreceived=%d\ndelivered_pps=%.0f\n", rate, sent / s, sent, got, got / s
+            printf "loss_pct=%.3f\nsender_kept_up=%s\n", (sent > got ? (sent - got) * 100 / sent : 0), (sent / s >= 0.9 * rate ? "yes" : "no") }'
+        cmp_per_pkt "$((c1 - c0))" "$((a1 - a0))" "$((n1 - n0))"
+    } >"$out"
 }
 
 # ---------------------------------------------------------------- -f：量測儀器本身

@@ -14,6 +14,11 @@
 //     連線等不到緩衝區時，把卡住的資料搬出緩衝池（複製到連線自己的記憶體），所以有在讀的客戶端一定拿得到緩衝區；
 //   * 閒置逾時（--idle-timeout）：每 100 ms 一次的檢查加上每條連線一個粗略的時間戳，不必每條連線一個計時器；
 //   * EMFILE：說一次、繼續服務，有連線關閉（或 100 ms 後）再恢復 accept；
+//   * 進階選項（每個都是一小段分支，核心或裝置不支援時說一次、退回預設的做法）：
+//     --zc 零複製送出（SEND_ZC／SENDMSG_ZC，等第二個「通知」CQE 才重用緩衝區，REPORT_USAGE 回報核心其實複製了幾次）、
+//     --fixed 直接描述符（multishot accept 直接放進固定檔案表、IOSQE_FIXED_FILE）與註冊過的送出緩衝區、
+//     --bundle 一個 recv 完成事件帶好幾個緩衝區（IORING_RECVSEND_BUNDLE，6.10+）、
+//     --napi USEC 等待完成事件時 busy poll 網卡的 NAPI（IORING_REGISTER_NAPI，6.9+；loopback 沒有 NAPI）；
 //   * --udp：一個 multishot recvmsg 把資料包收進 buffer ring，直接從緩衝區 sendmsg 回來源位址（每個資料包一個 SQE、
 //     一輪一次 io_uring_enter），送完才放回緩衝區；不回答來源埠等於自己的埠的資料包（防 echo 迴圈）。
 // 檔案的前半是伺服器（要學的 io_uring），後半（「第二部分」）是量測用的負載客戶端，只想看伺服器的讀者可以略過。
@@ -22,6 +27,7 @@
 // 編譯：make io_uring_async
 // 執行：./io_uring_async [PORT]             （預設 12345）
 //       ./io_uring_async [PORT] --udp       （UDP echo）
+//       ./io_uring_async [PORT] --fixed --bundle --zc --napi 50   （進階選項，見 --help）
 //       echo "測試訊息" | nc -N localhost 12345
 //       ./io_uring_async bench 127.0.0.1 12345 --conns 50 --size 64 --depth 1 --duration 5
 // 指南：docs/kernel-bypass-guide.md〈io_uring〉
@@ -35,6 +41,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -91,6 +98,22 @@ constexpr auto kHeldPause = std::chrono::milliseconds(100);    // 共用區用�
 constexpr auto kHeldSpillAfter = std::chrono::seconds(1);      // 回送多久沒有進展才算「卡住」（資料才可能被搬出緩衝池）
 constexpr unsigned kReserveDiv = 4;            // 緩衝池的 1/4 是保留區：卡住的連線不能拿走
 constexpr unsigned kDefaultIdleTimeout = 60;   // 秒；0 = 不關閉閒置連線
+constexpr unsigned kZcTickets = 4;             // --zc：一條連線最多幾次零複製送出在等通知（之後的送出等通知回來）
+constexpr unsigned kBundleMax = 256;           // --bundle：核心一次最多拿的緩衝區數（PEEK_MAX_IMPORT）
+constexpr unsigned kFixedSpare = 64;           // --fixed：固定檔案表比 --max-conns 多留的位置（新連線在 max-conns 檢查前先佔一格）
+
+// 比 Debian 12 的 liburing 2.3 新的核心介面：標頭還沒有，照核心的 include/uapi/linux/io_uring.h 自己定義（liburing 的範例也這樣做）
+constexpr unsigned kSendZcReportUsage = 1U << 3;   // IORING_SEND_ZC_REPORT_USAGE（6.2+）：通知的 res 說這次送出有沒有被複製
+constexpr uint32_t kNotifUsageZcCopied = 1U << 31; // IORING_NOTIF_USAGE_ZC_COPIED
+constexpr unsigned kRecvSendBundle = 1U << 4;      // IORING_RECVSEND_BUNDLE（6.10+）
+constexpr unsigned kFeatRecvSendBundle = 1U << 14; // IORING_FEAT_RECVSEND_BUNDLE
+constexpr unsigned kRegisterNapi = 27;             // IORING_REGISTER_NAPI（6.9+）
+struct NapiReg {                                   // struct io_uring_napi
+    uint32_t busy_poll_to;                         // 微秒
+    uint8_t prefer_busy_poll, opcode, pad[2];
+    uint32_t op_param, resv;
+};
+static_assert(sizeof(NapiReg) == 16);
 
 static_assert(kMaxIov <= kHeldPerConn, "合併的 iovec 數不能超過一條連線可佔的緩衝區數");
 
@@ -188,6 +211,10 @@ struct ServerConfig {
     bool sqpoll = false;
     bool inc = true;           // 先試 provided buffer 的遞增消耗
     bool udp = false;          // --udp：UDP echo（multishot recvmsg）而不是 TCP
+    bool zc = false;           // --zc：零複製送出
+    bool fixed = false;        // --fixed：直接描述符 + 註冊過的緩衝區
+    bool bundle = false;       // --bundle：recv 的 bundle
+    unsigned napi_usec = 0;    // --napi USEC：NAPI busy poll，0 = 關閉
 };
 struct BenchConfig {
     std::string host;
@@ -222,6 +249,15 @@ constexpr const char* kUsage = R"(用法：
   --max-conns N        每個執行緒的最大連線數，超過的新連線直接關閉（預設 16384）
   --idle-timeout S     雙向都沒有資料流動 S 秒的連線會被關閉（0–86400，預設 60；0 表示不關閉）
 
+進階選項（TCP；核心不支援時說一次並退回預設做法，見 README〈進階選項〉）：
+  --zc                 零複製送出（IORING_OP_SEND_ZC／SENDMSG_ZC）：緩衝區等到核心的通知 CQE 才重用；
+                       [摘要] 的 zc_copied 是核心其實還是複製了的次數（loopback 與 veth 一定複製）
+  --fixed              直接描述符：multishot accept 把連線直接放進固定檔案表，recv／send 用 IOSQE_FIXED_FILE；
+                       緩衝池註冊成固定緩衝區，--zc 的單段送出用它（不必每次釘住頁面）
+  --bundle             recv bundle（IORING_RECVSEND_BUNDLE，6.10+）：一個 recv 完成事件帶好幾個緩衝區（兩種緩衝池模式都可以）
+  --napi USEC          等完成事件時 busy poll 收到資料的網卡 NAPI 最多 USEC 微秒（1–10000，IORING_REGISTER_NAPI，6.9+；
+                       loopback 沒有 NAPI，只在真的網卡或開了 GRO 的 veth 上有作用，[摘要] 的 napi_conns 說有幾條連線適用）
+
 負載客戶端選項：
   --conns N            連線數（1–20000，預設 50）
   --size BYTES         每則訊息的大小（1–1048576，預設 64）
@@ -237,6 +273,7 @@ constexpr const char* kUsage = R"(用法：
   echo "測試訊息" | nc -N localhost 12345
   ./io_uring_async bench 127.0.0.1 12345 --conns 50 --size 64 --depth 1 --duration 5
   ./io_uring_async 19000 --udp              # UDP echo，埠 19000
+  ./io_uring_async --fixed --bundle         # 直接描述符 + recv bundle
 結束碼：0 成功、1 執行錯誤、2 參數錯誤、77 io_uring 無法使用或權限不足
 )";
 
@@ -266,10 +303,16 @@ void parse_server(std::span<char*> args, Config& cfg) {
         else if (a == "--buf-count") c.buf_count = num(64, kMaxBufCount);
         else if (a == "--max-conns") c.max_conns = num(1, 1'000'000);
         else if (a == "--idle-timeout") c.idle_timeout = num(0, 86400);
+        else if (a == "--zc") c.zc = true;
+        else if (a == "--fixed") c.fixed = true;
+        else if (a == "--bundle") c.bundle = true;
+        else if (a == "--napi") c.napi_usec = num(1, 10000);
         else if (!a.starts_with("-") && !have_port) { c.port = parse_port(a); have_port = true; }
         else throw Failure(kExitUsage, "無法辨識的參數：" + std::string(a));
     }
     if (c.buf_count & (c.buf_count - 1)) throw Failure(kExitUsage, "--buf-count 必須是 2 的冪次（例如 1024、8192）");
+    if (c.udp && (c.zc || c.fixed || c.bundle))
+        throw Failure(kExitUsage, "--zc、--fixed、--bundle 只用於 TCP 伺服器，不能和 --udp 一起用");
 }
 
 // bench HOST PORT 的選項
@@ -300,20 +343,24 @@ Config parse_args(std::span<char*> args) {
 }
 
 // ============================================================================
-// user_data 的位元配置：[63..56] 操作種類 | [55..32] 世代 | [31..0] 連線槽位
+// user_data 的位元配置：[63..56] 操作種類 | [55..52] 附加（--zc 的票號）| [51..32] 世代 | [31..0] 連線槽位
 // 槽位會重複使用，世代（generation）讓遲到的 CQE 不會誤用到新連線上。
 // ============================================================================
-enum class Op : uint8_t { Accept = 1, Recv, Send, Cancel, Connect, Close };
+enum class Op : uint8_t { Accept = 1, Recv, Send, SendZc, Cancel, Connect, Close };
+constexpr uint32_t kGenMask = 0xFFFFF;
 
-constexpr uint64_t pack(Op op, uint32_t slot, uint32_t gen) {
-    return (uint64_t(op) << 56) | (uint64_t(gen & 0xFFFFFF) << 32) | slot;
+constexpr uint64_t pack(Op op, uint32_t slot, uint32_t gen, uint32_t aux = 0) {
+    return (uint64_t(op) << 56) | (uint64_t(aux & 0xF) << 52) | (uint64_t(gen & kGenMask) << 32) | slot;
 }
 constexpr Op op_of(uint64_t ud) { return Op(ud >> 56); }
-constexpr uint32_t gen_of(uint64_t ud) { return uint32_t(ud >> 32) & 0xFFFFFF; }
+constexpr uint32_t aux_of(uint64_t ud) { return uint32_t(ud >> 52) & 0xF; }
+constexpr uint32_t gen_of(uint64_t ud) { return uint32_t(ud >> 32) & kGenMask; }
 constexpr uint32_t slot_of(uint64_t ud) { return uint32_t(ud); }
-static_assert(op_of(pack(Op::Send, 7, 0x1234567)) == Op::Send);
-static_assert(gen_of(pack(Op::Send, 7, 0x1234567)) == 0x234567);
-static_assert(slot_of(pack(Op::Send, 7, 0x1234567)) == 7);
+static_assert(op_of(pack(Op::Send, 7, 0x1234567, 3)) == Op::Send);
+static_assert(aux_of(pack(Op::Send, 7, 0x1234567, 3)) == 3);
+static_assert(gen_of(pack(Op::Send, 7, 0x1234567, 3)) == 0x34567);
+static_assert(slot_of(pack(Op::Send, 7, 0x1234567, 3)) == 7);
+static_assert(kZcTickets <= 16, "票號要放得進 user_data 的 4 個位元");
 
 // ============================================================================
 // RAII：ring、provided buffer ring（fd 的擁有者 Fd 在共同詞彙裡）
@@ -343,7 +390,7 @@ public:
             p.cq_entries = kCqEntries;
             if (t.flags & IORING_SETUP_SQPOLL) p.sq_thread_idle = 1000;  // ms
             ret = io_uring_queue_init_params(kSqEntries, &ring_, &p);
-            if (ret == 0) { mode_ = t.name; return; }
+            if (ret == 0) { mode_ = t.name; features_ = p.features; return; }
             if (ret != -EINVAL) break;  // EINVAL = 這個核心不認得旗標，試下一組
             fallback_note_ = std::string("核心不支援 ") + t.name + "，改用較舊的設定";
         }
@@ -356,6 +403,27 @@ public:
     io_uring* get() { return &ring_; }
     const char* mode() const { return mode_; }
     const std::string& fallback_note() const { return fallback_note_; }
+    bool has_feature(unsigned f) const { return features_ & f; }
+    bool supports(int opcode) {
+        io_uring_probe* p = io_uring_get_probe_ring(&ring_);
+        const bool ok = p && io_uring_opcode_supported(p, opcode);
+        if (p) io_uring_free_probe(p);
+        return ok;
+    }
+
+    // 8< napi
+    // NAPI busy poll（--napi）：io_uring_enter 等完成事件時，先在收到資料的那些 NAPI 上輪詢最多 usec 微秒，
+    // 封包一到就處理，不必等中斷與 softirq 排程。io_uring 從 socket 記下它的 NAPI ID（只有真的網卡或開了 GRO
+    // 的 veth 才有；loopback 沒有，這時什麼都不做）。liburing 2.3 沒有 io_uring_register_napi，直接用系統呼叫。
+    // 回傳空字串表示成功，否則是退回的原因。
+    std::string register_napi(unsigned usec) {
+        NapiReg reg{};
+        reg.busy_poll_to = usec;
+        reg.prefer_busy_poll = 1;   // 提示核心：這些 NAPI 由 busy poll 處理，延後中斷
+        if (syscall(__NR_io_uring_register, ring_.ring_fd, kRegisterNapi, &reg, 1) == 0) return {};
+        return "核心不接受 IORING_REGISTER_NAPI（" + errstr(errno) + "，需要 6.9+），--napi 不起作用";
+    }
+    // >8 napi
 
     // SQ 滿了就先提交再拿，所以永遠拿得到 SQE
     io_uring_sqe* sqe() {
@@ -385,6 +453,7 @@ private:
     }
     io_uring ring_{};
     const char* mode_ = "default";
+    unsigned features_ = 0;
     std::string fallback_note_;
 };
 // >8 ring-setup
@@ -436,11 +505,14 @@ public:
         refs_.assign(count_, 0);
         used_.assign(count_, 0);
         kernel_.assign(count_, 0);
+        at_.assign(count_, 0);
+        pos_of_.assign(count_, 0);
         out_ = count_;
         for (unsigned bid = 0; bid < count_; ++bid) put(uint16_t(bid));
         publish();
     }
     ~BufRing() {
+        if (fixed_) io_uring_unregister_buffers(ring_);
         io_uring_unregister_buf_ring(ring_, kBufGroup);
         release_memory();
     }
@@ -459,14 +531,48 @@ public:
         ++refs_[bid];
         return sl;
     }
-    // 一段資料處理完（送出或丟棄）：最後一個參考放掉、核心也用完了，緩衝區才回到環上
-    void unref(uint16_t bid) {
-        if (--refs_[bid] == 0 && !kernel_[bid]) put(bid);
+    // 8< bundle-take
+    // --bundle：一個 CQE 的資料依序放在環上從 bid 開始的幾個位置。核心只告訴我們第一個 bid，後面的要看我們放回
+    // 緩衝區時記下的環上順序（at_、pos_of_）。傳統模式每個緩衝區都裝滿（最後一個可能不滿）；遞增模式第一個緩衝區
+    // 從上次用到的地方接著放，中間的裝滿，最後一個若帶 F_BUF_MORE 表示核心還要接著用它。
+    unsigned take_bundle(const io_uring_cqe* cqe, std::span<Slice> out) {
+        const uint16_t first = uint16_t(cqe->flags >> IORING_CQE_BUFFER_SHIFT);
+        uint32_t left = uint32_t(cqe->res), pos = pos_of_[first];
+        unsigned n = 0;
+        while (left > 0 && n < out.size()) {
+            const uint16_t bid = at_[pos++ & (count_ - 1)];
+            const uint32_t off = inc_ ? used_[bid] : 0, len = std::min(left, size_ - off);
+            if (inc_) used_[bid] += len;
+            left -= len;
+            const bool kernel_keeps = inc_ && left == 0 && (cqe->flags & kCqeFBufMore);
+            if (!kernel_keeps && kernel_[bid]) { kernel_[bid] = 0; ++out_; }
+            ++refs_[bid];
+            out[n++] = {bid, off, len};
+        }
+        return n;
     }
+    // >8 bundle-take
+    // 多一個參考：--zc 的送出在通知回來之前，核心還在讀這個緩衝區
+    void ref(uint16_t bid) { ++refs_[bid]; }
+    // 一段資料處理完（送出或丟棄）：最後一個參考放掉、核心也用完了，緩衝區才回到環上（回傳是否放回）
+    bool unref(uint16_t bid) {
+        if (--refs_[bid] != 0 || kernel_[bid]) return false;
+        put(bid);
+        return true;
+    }
+    // --fixed：整個緩衝池註冊成一個固定緩衝區（索引 0），送出時核心不必每次釘住頁面。回傳空字串表示成功
+    std::string register_fixed() {
+        const iovec iov{data_, data_bytes_};
+        const int ret = io_uring_register_buffers(ring_, &iov, 1);
+        fixed_ = ret == 0;
+        return fixed_ ? std::string() : "緩衝池註冊成固定緩衝區失敗：" + errstr(-ret) + "（ulimit -l？），送出照常用一般的位址";
+    }
+    bool fixed() const { return fixed_; }
     // 一次讓核心看到所有放回的緩衝區；回傳這次放回幾個
     unsigned publish() {
         unsigned n = pending_;
         if (n) io_uring_buf_ring_advance(br_, int(n));
+        tail_ += n;
         pending_ = 0;
         return n;
     }
@@ -482,6 +588,9 @@ private:
         used_[bid] = 0;
         kernel_[bid] = 1;
         --out_;
+        const uint32_t pos = tail_ + pending_;     // 它在環上的位置（--bundle 要知道順序）
+        at_[pos & (count_ - 1)] = bid;
+        pos_of_[bid] = pos;
         io_uring_buf_ring_add(br_, ptr(bid), size_, bid, io_uring_buf_ring_mask(count_), int(pending_++));
     }
     void allocate() {
@@ -528,12 +637,16 @@ private:
     unsigned count_ = 0, size_ = 0;
     size_t ring_bytes_ = 0, data_bytes_ = 0;
     unsigned pending_ = 0;
+    uint32_t tail_ = 0;            // 已經公開給核心的緩衝區總數（環的 tail）
     unsigned out_ = 0;             // 不在核心手上的緩衝區數（資料還在佇列裡）
     bool inc_ = false;
+    bool fixed_ = false;
     std::string note_;
     std::vector<uint16_t> refs_;   // 每個緩衝區被幾段排隊中的資料引用
     std::vector<uint32_t> used_;   // 遞增模式：核心已經用到哪裡
     std::vector<uint8_t> kernel_;  // 核心是否還握著它（在環上、或遞增模式下還沒用完）
+    std::vector<uint16_t> at_;     // 環上每個位置放的是哪個緩衝區
+    std::vector<uint32_t> pos_of_; // 每個緩衝區最後一次放在環上的位置
 };
 // >8 buf-ring
 
@@ -630,6 +743,9 @@ struct alignas(64) ServerStats {
     std::atomic<uint64_t> accepted{0}, closed{0}, recv_cqes{0}, bytes_in{0}, bytes_out{0};
     std::atomic<uint64_t> enobufs{0}, paused{0}, emfile{0}, rejected{0}, resets{0};
     std::atomic<uint64_t> idle_closed{0}, spilled{0}, spilled_bytes{0};
+    // 進階選項：--zc 的送出／通知／被複製／通知前就重用（必須是 0）、--bundle 的 CQE 與緩衝區、--napi 的連線
+    std::atomic<uint64_t> zc_sends{0}, zc_notifs{0}, zc_copied{0}, zc_early_reuse{0}, zc_retry{0};
+    std::atomic<uint64_t> bundle_cqes{0}, bundle_bufs{0}, napi_conns{0}, napi_none{0};
     // --udp：資料包（bytes_in／bytes_out／enobufs 與 TCP 共用）
     std::atomic<uint64_t> dgrams_in{0}, dgrams_out{0}, drops{0}, loop_drops{0}, trunc_drops{0}, send_errors{0};
 };
@@ -689,27 +805,41 @@ struct Conn {
     std::vector<uint8_t> spill;      // 搬出緩衝池的資料（很少用到；送完就釋放）
     iovec iov[kMaxIov];
     msghdr msg{};
+    uint64_t send_ud = 0;      // 在途 send 的 user_data（取消它時用）
+    bool napi_checked = false; // --napi：看過這條連線有沒有 NAPI ID
+    // --zc：每次零複製送出一張票，記著它用到的緩衝區；通知 CQE 回來才放掉這些參考
+    struct ZcTicket { uint16_t bids[kMaxIov]; uint8_t n = 0; bool busy = false; };
+    ZcTicket zc[kZcTickets];
 };
+
+// 進階選項實際生效的狀態（要求了但核心不支援時是 false，原因在 notes()）
+struct Features { bool zc = false, fixed = false, fixed_bufs = false, bundle = false, napi = false; };
 
 class Server {
 public:
     Server(const ServerConfig& cfg, ServerStats& stats, bool reuseport)
         : cfg_(cfg), stats_(stats), listener_(make_listener(cfg.port, reuseport)), ring_(cfg.sqpoll),
           bufs_(ring_.get(), sizing(kServerInc, cfg), sizing(kServerClassic, cfg), cfg.inc),
-          reserve_(bufs_.count() / kReserveDiv), shared_(bufs_.count() - reserve_) {}
+          reserve_(bufs_.count() / kReserveDiv), shared_(bufs_.count() - reserve_) { setup_features(); }
 
     const char* mode() const { return ring_.mode(); }
     const BufRing& bufs() const { return bufs_; }
     const std::string& fallback_note() const { return ring_.fallback_note(); }
+    const std::vector<std::string>& notes() const { return notes_; }
+    Features features() const { return feat_; }
     bool mshot_lim() const { return mshot_lim_; }
 
     void run();
 
 private:
     // ---- 提交
+    void setup_features();
+    // --fixed：連線的 fd 是固定檔案表的索引，每個對它的 SQE 都要帶 IOSQE_FIXED_FILE
+    void on_fd(io_uring_sqe* s) const { if (feat_.fixed) s->flags |= IOSQE_FIXED_FILE; }
     void arm_accept() {
         io_uring_sqe* s = ring_.sqe();
-        io_uring_prep_multishot_accept(s, listener_.get(), nullptr, nullptr, SOCK_CLOEXEC);
+        if (feat_.fixed) io_uring_prep_multishot_accept_direct(s, listener_.get(), nullptr, nullptr, 0);  // 直接描述符不能帶 SOCK_CLOEXEC
+        else io_uring_prep_multishot_accept(s, listener_.get(), nullptr, nullptr, SOCK_CLOEXEC);
         io_uring_sqe_set_data64(s, pack(Op::Accept, 0, 0));
         accept_armed_ = true;
         accept_paused_ = false;
@@ -718,6 +848,7 @@ private:
     void arm_recv(uint32_t slot, Conn& c) {
         io_uring_sqe* s = ring_.sqe();
         io_uring_prep_recv_multishot(s, c.fd, nullptr, 0, 0);
+        on_fd(s);
         s->flags |= IOSQE_BUFFER_SELECT;  // 由核心從 buffer ring 挑緩衝區
         s->buf_group = kBufGroup;
         // 這個 multishot 總共最多收剩下的額度（sqe->optlen，與 file_index 同一個欄位；6.17+）：收滿就自己結束（CQE 沒有 F_MORE）。
@@ -725,8 +856,14 @@ private:
         // 很多條卡住的連線加起來就能吃進保留區。傳統模式一段就是一個小緩衝區，只有回送卡住（佇列超過 kHeldPause
         // 沒有進展）的連線才設上限：回送順暢的連線收滿就停、要等佇列送完才重掛，收與送不再重疊（2000 條連線
         // 時吞吐量少一半、有些連線 3 秒拿不到回應，測試 io_uring.classic_2000c）。舊核心回 EINVAL，見 on_recv。
-        c.recv_lim = mshot_lim_ && (bufs_.incremental() || tx_stuck(c));
-        if (c.recv_lim) s->file_index = uint32_t(std::max<size_t>(held_bytes_limit() - std::min(c.held_bytes, held_bytes_limit()), 1));
+        // --bundle：一個 CQE 最多帶 kMaxIov 個緩衝區（sqe->len 是每次的上限，同樣 6.17+；沒有它一次可以拿 256 個）
+        const bool total = mshot_lim_ && (bufs_.incremental() || tx_stuck(c));
+        if (total) s->file_index = uint32_t(std::max<size_t>(held_bytes_limit() - std::min(c.held_bytes, held_bytes_limit()), 1));
+        if (feat_.bundle) {
+            s->ioprio |= kRecvSendBundle;
+            if (mshot_lim_) s->len = kMaxIov * bufs_.size();
+        }
+        c.recv_lim = total || (feat_.bundle && mshot_lim_);
         io_uring_sqe_set_data64(s, pack(Op::Recv, slot, c.gen));
         c.recv_armed = true;
         c.recv_paused = false;
@@ -736,14 +873,25 @@ private:
     // >8 arm-recv
     // 8< send
     // 送出佇列前端的緩衝區；一個就用 send，多個就用 sendmsg 一次送出（最多 kMaxIov 個）。
-    // 同一連線同時只有一個 send 在途，位元組順序才不會亂。
-    void kick_send(uint32_t slot, Conn& c) {
+    // 同一連線同時只有一個 send 在途，位元組順序才不會亂。--zc 時改走 send_zc（搬出緩衝池的資料除外）。
+    void kick_send(uint32_t slot, Conn& c, bool allow_zc = true) {
         if (c.send_inflight || c.queue.empty() || c.closing) return;
+        const size_t n = std::min<size_t>(c.queue.size(), kMaxIov);
+        if (feat_.zc && allow_zc && !has_spill(c, n)) { send_zc(slot, c, n); return; }
         io_uring_sqe* s = ring_.sqe();
-        size_t n = std::min<size_t>(c.queue.size(), kMaxIov);
+        prep_send(s, c, n, false);
+        c.send_ud = pack(Op::Send, slot, c.gen);
+        io_uring_sqe_set_data64(s, c.send_ud);
+        c.send_inflight = true;
+        ++c.inflight;
+    }
+    void prep_send(io_uring_sqe* s, Conn& c, size_t n, bool zc) {
         if (n == 1) {
             Chunk& ch = c.queue.front();
-            io_uring_prep_send(s, c.fd, chunk_ptr(c, ch), ch.len, MSG_NOSIGNAL);
+            uint8_t* p = chunk_ptr(c, ch);
+            if (!zc) io_uring_prep_send(s, c.fd, p, ch.len, MSG_NOSIGNAL);
+            else if (feat_.fixed_bufs) io_uring_prep_send_zc_fixed(s, c.fd, p, ch.len, MSG_NOSIGNAL, kSendZcReportUsage, 0);
+            else io_uring_prep_send_zc(s, c.fd, p, ch.len, MSG_NOSIGNAL, kSendZcReportUsage);
         } else {
             for (size_t i = 0; i < n; ++i) {
                 Chunk& ch = c.queue.at(i);
@@ -751,13 +899,53 @@ private:
             }
             c.msg.msg_iov = c.iov;
             c.msg.msg_iovlen = n;
-            io_uring_prep_sendmsg(s, c.fd, &c.msg, MSG_NOSIGNAL);
+            if (zc) {
+                io_uring_prep_sendmsg_zc(s, c.fd, &c.msg, MSG_NOSIGNAL);
+                s->ioprio |= kSendZcReportUsage;
+            } else {
+                io_uring_prep_sendmsg(s, c.fd, &c.msg, MSG_NOSIGNAL);
+            }
         }
-        io_uring_sqe_set_data64(s, pack(Op::Send, slot, c.gen));
-        c.send_inflight = true;
-        ++c.inflight;
+        on_fd(s);
+    }
+    bool has_spill(Conn& c, size_t n) {
+        for (size_t i = 0; i < n; ++i) if (c.queue.at(i).bid == kSpillBid) return true;
+        return false;
     }
     // >8 send
+    // 8< send-zc
+    // 零複製送出：核心直接從我們的緩衝區把頁面掛到 skb 上，送出的 CQE（帶 F_MORE）回來時資料可能還沒離開。
+    // 等第二個 CQE（IORING_CQE_F_NOTIF）才代表核心不再碰這些頁面。所以每次送出拿一張票（票號放在 user_data），
+    // 票替它用到的每個緩衝區多握一個參考；通知回來才放掉——送出的 CQE 照常處理位元組與佇列（下一次送出不必等通知），
+    // 緩衝區卻要等參考全部放掉才回到 buffer ring。票用完（kZcTickets 次都在等通知）就等一張回來再送。
+    void send_zc(uint32_t slot, Conn& c, size_t n) {
+        unsigned t = 0;
+        while (t < kZcTickets && c.zc[t].busy) ++t;
+        if (t == kZcTickets) return;  // on_send_zc 收到通知時再呼叫 kick_send
+        Conn::ZcTicket& tk = c.zc[t];
+        tk.busy = true;
+        tk.n = 0;
+        for (size_t i = 0; i < n; ++i) {
+            const uint16_t bid = c.queue.at(i).bid;
+            bufs_.ref(bid);
+            ++zc_hold_[bid];
+            tk.bids[tk.n++] = bid;
+        }
+        io_uring_sqe* s = ring_.sqe();
+        prep_send(s, c, n, true);
+        c.send_ud = pack(Op::SendZc, slot, c.gen, t);
+        io_uring_sqe_set_data64(s, c.send_ud);
+        c.send_inflight = true;
+        c.inflight += 2;  // 送出的結果 + 之後的通知：兩個都回來才能關閉連線
+    }
+    // 核心不再碰這張票的緩衝區了（通知回來，或根本不會有通知）：先記下，再放掉參考。
+    // zc_hold_ 和參考分開記，release() 才能獨立檢查「緩衝區回到環上時沒有送出還在等通知」。
+    void release_ticket(Conn::ZcTicket& tk) {
+        for (unsigned i = 0; i < tk.n; ++i) --zc_hold_[tk.bids[i]];
+        for (unsigned i = 0; i < tk.n; ++i) bufs_.unref(tk.bids[i]);
+        tk.busy = false;
+    }
+    // >8 send-zc
     // 8< backpressure
     // 緩衝池分成兩部分：共用區（3/4）按連線數公平分配，保留區（1/4，reserve_）留給沒有資料卡著的連線。
     // 一條連線佔住的緩衝區數（pins：遞增模式下相鄰、同一個緩衝區的資料段只算一個，一小段也佔住整個緩衝區）
@@ -791,7 +979,8 @@ private:
     // 一段資料處理完：放掉它對緩衝區的參考（批次結束時才一起公開給核心）；搬出去的資料就釋放那塊記憶體
     void release(Conn& c, uint16_t bid) {
         if (bid == kSpillBid) [[unlikely]] { std::vector<uint8_t>().swap(c.spill); return; }
-        bufs_.unref(bid);
+        // 檢查 --zc 的規則：還有送出在等通知的緩衝區不可能回到環上（zc_early_reuse 必須是 0）
+        if (bufs_.unref(bid) && feat_.zc && zc_hold_[bid]) [[unlikely]] bump(stats_.zc_early_reuse);
         --held_;
     }
     static BufSizing sizing(BufSizing dflt, const ServerConfig& cfg) {
@@ -802,12 +991,30 @@ private:
         io_uring_prep_cancel64(s, target, 0);
         io_uring_sqe_set_data64(s, pack(Op::Cancel, 0, 0));
     }
+    // 關閉與 shutdown：--fixed 時 fd 只是固定檔案表的索引，要用 SQE（close_direct、帶 FIXED_FILE 的 shutdown）
+    void close_fd(int fd) {
+        if (!feat_.fixed) { ::close(fd); return; }
+        io_uring_sqe* s = ring_.sqe();
+        io_uring_prep_close_direct(s, unsigned(fd));
+        io_uring_sqe_set_data64(s, pack(Op::Close, 0, 0));
+        s->flags |= IOSQE_CQE_SKIP_SUCCESS;
+    }
+    void shutdown_fd(int fd) {
+        if (!feat_.fixed) { ::shutdown(fd, SHUT_RDWR); return; }
+        io_uring_sqe* s = ring_.sqe();
+        io_uring_prep_shutdown(s, fd, SHUT_RDWR);
+        on_fd(s);
+        io_uring_sqe_set_data64(s, pack(Op::Close, 0, 0));
+        s->flags |= IOSQE_CQE_SKIP_SUCCESS;
+    }
+    void check_napi(Conn& c);
 
     // ---- 完成事件處理
     void dispatch(const io_uring_cqe* cqe);
     void on_accept(const io_uring_cqe* cqe);
     void on_recv(uint32_t slot, Conn& c, const io_uring_cqe* cqe);
     void on_send(uint32_t slot, Conn& c, int res);
+    void on_send_zc(uint32_t slot, Conn& c, const io_uring_cqe* cqe);
 
     // ---- 連線生命週期
     uint32_t alloc_slot(int fd);
@@ -841,7 +1048,57 @@ private:
     Clock::time_point next_tick_{};
     std::vector<uint32_t> victims_;  // check_reserve 用：卡住的連線
     bool mshot_lim_ = true;          // multishot recv 的總量上限（IORING_RECV_MSHOT_LIM）可用；第一次 EINVAL 就關掉
+    Features feat_;                  // 進階選項實際生效的狀態
+    std::vector<std::string> notes_; // 進階選項退回的原因（第一個執行緒印出）
+    std::vector<uint16_t> zc_hold_;  // --zc：每個緩衝區有幾次送出還在等通知
 };
+
+// 8< features
+// 進階選項：逐一向核心確認，不支援就記下原因、用預設的做法（不讓 --zc 之類的選項在舊核心上變成錯誤）
+void Server::setup_features() {
+    if (cfg_.bundle) {
+        feat_.bundle = ring_.has_feature(kFeatRecvSendBundle);
+        if (!feat_.bundle) notes_.push_back("核心不支援 recv bundle（IORING_FEAT_RECVSEND_BUNDLE，6.10+），--bundle 不起作用：每個 CQE 一個緩衝區");
+    }
+    if (cfg_.zc) {
+        feat_.zc = ring_.supports(IORING_OP_SEND_ZC) && ring_.supports(IORING_OP_SENDMSG_ZC);
+        if (!feat_.zc) notes_.push_back("核心不支援零複製送出（IORING_OP_SEND_ZC／SENDMSG_ZC，6.1+），--zc 不起作用：照常複製");
+        zc_hold_.assign(bufs_.count(), 0);
+    }
+    if (cfg_.fixed) {
+        rlimit rl{};
+        getrlimit(RLIMIT_NOFILE, &rl);
+        const unsigned slots = unsigned(std::min<rlim_t>(rlim_t(cfg_.max_conns) + kFixedSpare, rl.rlim_cur));
+        const int ret = io_uring_register_files_sparse(ring_.get(), slots);
+        feat_.fixed = ret == 0;
+        if (!feat_.fixed) {
+            notes_.push_back("固定檔案表（" + std::to_string(slots) + " 格）註冊失敗：" + errstr(-ret) + "，--fixed 退回一般的檔案描述符");
+        } else {
+            // 直接描述符沒有 fd 可以 setsockopt：在監聽 socket 上設 TCP_NODELAY，新連線會繼承
+            int one = 1;
+            setsockopt(listener_.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+            const std::string why = bufs_.register_fixed();
+            feat_.fixed_bufs = why.empty();
+            if (!why.empty()) notes_.push_back(why);
+        }
+    }
+    if (cfg_.napi_usec) {
+        const std::string why = ring_.register_napi(cfg_.napi_usec);
+        feat_.napi = why.empty();
+        if (!why.empty()) notes_.push_back(why);
+    }
+}
+
+// --napi：第一次收到資料時看這條連線有沒有 NAPI ID（SO_INCOMING_NAPI_ID；0 = 沒有，例如 loopback），
+// 結束時的 [摘要] 說有幾條連線適用 busy poll。--fixed 時沒有 fd 可以問，不檢查。
+void Server::check_napi(Conn& c) {
+    c.napi_checked = true;
+    if (feat_.fixed) return;
+    unsigned id = 0;
+    socklen_t len = sizeof id;
+    if (getsockopt(c.fd, SOL_SOCKET, SO_INCOMING_NAPI_ID, &id, &len) == 0) bump(id ? stats_.napi_conns : stats_.napi_none);
+}
+// >8 features
 
 uint32_t Server::alloc_slot(int fd) {
     uint32_t slot;
@@ -855,7 +1112,7 @@ uint32_t Server::alloc_slot(int fd) {
     Conn& c = *conns_[slot];
     c.fd = fd;
     c.inflight = 0;
-    c.recv_armed = c.recv_paused = c.starved = c.send_inflight = c.dirty = c.eof = c.closing = false;
+    c.recv_armed = c.recv_paused = c.starved = c.send_inflight = c.dirty = c.eof = c.closing = c.napi_checked = false;
     c.held_bytes = 0;
     c.pins = 0;
     c.rx_at = c.tx_at = now_;
@@ -870,11 +1127,11 @@ void Server::on_accept(const io_uring_cqe* cqe) {
     int res = cqe->res;
     if (res >= 0) {
         if (stopping_ || live_ >= cfg_.max_conns) {
-            ::close(res);
+            close_fd(res);
             bump(stats_.rejected);
         } else {
             int one = 1;
-            setsockopt(res, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+            if (!feat_.fixed) setsockopt(res, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
             uint32_t slot = alloc_slot(res);
             arm_recv(slot, *conns_[slot]);
             bump(stats_.accepted);
@@ -885,7 +1142,7 @@ void Server::on_accept(const io_uring_cqe* cqe) {
         bump(stats_.emfile);
         if (!emfile_said_) {
             printf("[警告] 檔案描述符用盡（%s），暫停接受新連線；既有連線照常服務，有連線關閉後自動恢復\n",
-                   res == -EMFILE ? "EMFILE：已達 ulimit -n" : "ENFILE：已達系統上限");
+                   res == -EMFILE ? "EMFILE：已達 ulimit -n" : feat_.fixed ? "ENFILE：固定檔案表已滿" : "ENFILE：已達系統上限");
             emfile_said_ = true;
         }
         accept_paused_ = true;
@@ -904,15 +1161,20 @@ void Server::on_recv(uint32_t slot, Conn& c, const io_uring_cqe* cqe) {
     if (!more) { c.recv_armed = false; --c.inflight; }
     const int res = cqe->res;
     if (res > 0) [[likely]] {
-        const BufRing::Slice sl = bufs_.take(cqe);
+        BufRing::Slice sl[kBundleMax];  // --bundle 時一個 CQE 可能有好幾段，否則只有一段
+        const unsigned n = feat_.bundle ? bufs_.take_bundle(cqe, sl) : (sl[0] = bufs_.take(cqe), 1u);
         if (c.queue.empty()) c.tx_at = now_;  // 從這時起等著送出
-        if (c.queue.empty() || c.queue.back().bid != sl.bid) ++c.pins;
-        c.queue.push({sl.bid, sl.off, sl.len});
-        c.held_bytes += sl.len;
+        for (unsigned i = 0; i < n; ++i) {
+            if (c.queue.empty() || c.queue.back().bid != sl[i].bid) ++c.pins;
+            c.queue.push({sl[i].bid, sl[i].off, sl[i].len});
+        }
+        held_ += n;
+        c.held_bytes += uint32_t(res);
         c.rx_at = now_;
         c.starved_at = {};
-        ++held_;
         bump(stats_.recv_cqes);
+        if (feat_.bundle) { bump(stats_.bundle_cqes); bump(stats_.bundle_bufs, n); }
+        if (feat_.napi && !c.napi_checked) [[unlikely]] check_napi(c);
         bump(stats_.bytes_in, uint64_t(res));
         if (c.closing) {        // 收尾中：緩衝區等 maybe_finish 統一放回；multishot 的最後一個 CQE 要記得關閉
             if (!more) maybe_finish(slot, c);
@@ -994,11 +1256,40 @@ void Server::on_send(uint32_t slot, Conn& c, int res) {
 }
 // >8 send-complete
 
+// 8< send-zc-complete
+// --zc 的兩種 CQE：送出的結果（和 on_send 一樣處理位元組；帶 F_MORE 表示之後還有通知）與通知（F_NOTIF：放掉票）。
+// REPORT_USAGE 讓通知的 res 說核心最後有沒有複製（接收端在本機時一定複製：loopback、veth）。
+void Server::on_send_zc(uint32_t slot, Conn& c, const io_uring_cqe* cqe) {
+    Conn::ZcTicket& tk = c.zc[aux_of(cqe->user_data)];
+    if (cqe->flags & IORING_CQE_F_NOTIF) {
+        bump(stats_.zc_notifs);
+        if (uint32_t(cqe->res) & kNotifUsageZcCopied) bump(stats_.zc_copied);
+        release_ticket(tk);
+        --c.inflight;
+        kick_send(slot, c);   // 也許正在等一張票
+        maybe_finish(slot, c);
+        return;
+    }
+    if (cqe->flags & IORING_CQE_F_MORE) bump(stats_.zc_sends);
+    else { release_ticket(tk); --c.inflight; }  // 不會有通知（送出前就失敗了）
+    const int res = cqe->res;
+    if (res == -EOPNOTSUPP || res == -ENOMEM || res == -ENOBUFS) [[unlikely]] {
+        // 這個 socket 不支援零複製，或核心暫時配不到通知的記憶體：這一次照常複製送出（資料還在佇列裡）
+        bump(stats_.zc_retry);
+        c.send_inflight = false;
+        --c.inflight;
+        kick_send(slot, c, false);
+        return;
+    }
+    on_send(slot, c, res);
+}
+// >8 send-zc-complete
+
 // 開始關閉：shutdown 讓在途的 recv/send 立刻完成，之後在 maybe_finish 裡真正 close
 void Server::start_close(Conn& c) {
     if (c.closing) return;
     c.closing = true;
-    shutdown(c.fd, SHUT_RDWR);
+    shutdown_fd(c.fd);
 }
 
 // 沒有任何在途操作時才關閉 fd、放回緩衝區並重用槽位
@@ -1011,9 +1302,9 @@ void Server::maybe_finish(uint32_t slot, Conn& c) {
     while (!c.queue.empty()) { release(c, c.queue.front().bid); c.queue.pop(); }
     c.held_bytes = 0;
     c.pins = 0;
-    ::close(c.fd);
+    close_fd(c.fd);
     c.fd = -1;
-    c.gen = (c.gen + 1) & 0xFFFFFF;
+    c.gen = (c.gen + 1) & kGenMask;
     free_slots_.push_back(slot);
     --live_;
     bump(stats_.closed);
@@ -1078,7 +1369,7 @@ void Server::check_reserve() {
         Conn& c = *conns_[slot];
         need -= long(c.pins);
         if (c.send_inflight) {
-            cancel(pack(Op::Send, slot, c.gen));  // 送出中的 SQE 指著緩衝池：取消後在 on_send 裡搬
+            cancel(c.send_ud);  // 送出中的 SQE 指著緩衝池：取消後在 on_send 裡搬
         } else {
             spill_out(c);
             kick_send(slot, c);
@@ -1133,11 +1424,13 @@ void Server::dispatch(const io_uring_cqe* cqe) {
     switch (op_of(ud)) {
     case Op::Accept: on_accept(cqe); break;
     case Op::Recv:
-    case Op::Send: {
+    case Op::Send:
+    case Op::SendZc: {
         Conn& c = *conns_[slot_of(ud)];
         if (gen_of(ud) != c.gen) [[unlikely]] break;  // 不該發生：在途操作歸零前槽位不會重用
         if (op_of(ud) == Op::Recv) on_recv(slot_of(ud), c, cqe);
-        else on_send(slot_of(ud), c, cqe->res);
+        else if (op_of(ud) == Op::Send) on_send(slot_of(ud), c, cqe->res);
+        else on_send_zc(slot_of(ud), c, cqe);
         break;
     }
     default: break;  // Cancel 的結果不需要處理
@@ -1176,8 +1469,8 @@ void Server::run() {
         if (accept_paused_ && !stopping_ && Clock::now() - accept_paused_at_ > kAcceptRetry) arm_accept();
         tick();
     }
-    // 寬限時間到還沒關完的連線，直接關閉（ring 解構時核心會取消在途操作）
-    for (auto& c : conns_) if (c->fd >= 0) { ::close(c->fd); c->fd = -1; }
+    // 寬限時間到還沒關完的連線，直接關閉（ring 解構時核心會取消在途操作、關掉固定檔案表裡的連線）
+    for (auto& c : conns_) if (c->fd >= 0) { if (!feat_.fixed) ::close(c->fd); c->fd = -1; }
 }
 // >8 event-loop
 
@@ -1200,10 +1493,17 @@ public:
         : cfg_(cfg), stats_(stats), sock_(make_listener(cfg.port, reuseport, SOCK_DGRAM)), ring_(cfg.sqpoll),
           bufs_(ring_.get(), sizing(), sizing(), false), tx_(bufs_.count()) {
         rx_msg_.msg_namelen = sizeof(sockaddr_in6);  // 每個緩衝區替來源位址保留的空間
+        if (cfg.napi_usec) {                          // --napi 和 TCP 伺服器一樣（ring 層級）
+            const std::string why = ring_.register_napi(cfg.napi_usec);
+            feat_.napi = why.empty();
+            if (!why.empty()) notes_.push_back(why);
+        }
     }
     const char* mode() const { return ring_.mode(); }
     const BufRing& bufs() const { return bufs_; }
     const std::string& fallback_note() const { return ring_.fallback_note(); }
+    const std::vector<std::string>& notes() const { return notes_; }
+    Features features() const { return feat_; }
     bool mshot_lim() const { return true; }
     void run();
 
@@ -1233,6 +1533,8 @@ private:
 
     const ServerConfig& cfg_;
     ServerStats& stats_;
+    Features feat_;
+    std::vector<std::string> notes_;
     Fd sock_;
     Ring ring_;
     BufRing bufs_;
@@ -1338,6 +1640,7 @@ struct Workers {
     std::atomic<unsigned> ready{0};
     std::atomic<bool> mshot_lim{true};  // 每個執行緒的 multishot 總量上限都可用
     std::string mode, pool, bufmode = "-";  // 第一個執行緒填
+    Features feat;                          // 第一個執行緒填：進階選項實際生效的狀態
     std::vector<std::thread> threads;
     explicit Workers(const ServerConfig& c) : cfg(c), stats(c.threads), errors(c.threads) {}
     ~Workers() {
@@ -1360,6 +1663,8 @@ void worker_main(Workers& w, unsigned t) {
         if (t == 0) {
             if (!srv.fallback_note().empty()) printf("[說明] %s\n", srv.fallback_note().c_str());
             if (!srv.bufs().note().empty()) printf("[說明] %s\n", srv.bufs().note().c_str());
+            for (const std::string& n : srv.notes()) printf("[說明] %s\n", n.c_str());
+            w.feat = srv.features();
             w.mode = srv.mode();
             w.pool = std::string(srv.bufs().incremental() ? "遞增消耗" : "傳統") + " " +
                      std::to_string(srv.bufs().count()) + " × " + std::to_string(srv.bufs().size()) + " bytes";
@@ -1432,6 +1737,21 @@ void print_stats_until_stop(const Workers& w) {
     }
 }
 
+// 結束時說清楚進階選項在這台機器上實際做了什麼（不隱藏「其實複製了」或「不適用」）
+void explain_features(const Workers& w) {
+    using S = ServerStats;
+    const uint64_t sends = w.sum(&S::zc_sends), copied = w.sum(&S::zc_copied);
+    if (w.feat.zc && sends)
+        printf("[說明] --zc：%" PRIu64 " 次零複製送出，核心其中 %" PRIu64 " 次還是複製了（%.0f%%）。接收端在同一台機器上（loopback、veth）時"
+               "資料一定要複製給它；只有資料真的離開網卡時才省得掉\n", sends, copied, 100.0 * double(copied) / double(sends));
+    if (w.feat.bundle && w.sum(&S::bundle_cqes))
+        printf("[說明] --bundle：%" PRIu64 " 個 recv CQE 帶了 %" PRIu64 " 個緩衝區（平均 %.2f 個）\n", w.sum(&S::bundle_cqes),
+               w.sum(&S::bundle_bufs), double(w.sum(&S::bundle_bufs)) / double(w.sum(&S::bundle_cqes)));
+    if (w.feat.napi && w.sum(&S::napi_none))
+        printf("[說明] --napi：%" PRIu64 " 條連線有 NAPI ID（busy poll 適用），%" PRIu64 " 條沒有（loopback 沒有 NAPI：busy poll 在那些連線上不適用）\n",
+               w.sum(&S::napi_conns), w.sum(&S::napi_none));
+}
+
 // 結束時的 [摘要]：key 是穩定的 ASCII，測試解析它們
 void print_summary(const Workers& w, double secs) {
     using S = ServerStats;
@@ -1449,8 +1769,14 @@ void print_summary(const Workers& w, double secs) {
             .add("emfile", w.sum(&S::emfile)).add("rejected", w.sum(&S::rejected)).add("resets", w.sum(&S::resets))
             .add("idle_closed", w.sum(&S::idle_closed)).add("spilled", w.sum(&S::spilled))
             .add("spilled_bytes", w.sum(&S::spilled_bytes)).add("idle_timeout", w.cfg.idle_timeout)
-            .add("mshot_lim", w.mshot_lim.load());
+            .add("mshot_lim", w.mshot_lim.load())
+            .add("zc", w.feat.zc).add("zc_sends", w.sum(&S::zc_sends)).add("zc_notifs", w.sum(&S::zc_notifs))
+            .add("zc_copied", w.sum(&S::zc_copied)).add("zc_early_reuse", w.sum(&S::zc_early_reuse)).add("zc_retry", w.sum(&S::zc_retry))
+            .add("fixed", w.feat.fixed).add("fixed_bufs", w.feat.fixed_bufs)
+            .add("bundle", w.feat.bundle).add("bundle_cqes", w.sum(&S::bundle_cqes)).add("bundle_bufs", w.sum(&S::bundle_bufs));
+        explain_features(w);
     }
+    sum.add("napi_usec", w.feat.napi ? w.cfg.napi_usec : 0u).add("napi_conns", w.sum(&S::napi_conns)).add("napi_none", w.sum(&S::napi_none));
     sum.print();
 }
 

@@ -9,18 +9,24 @@ IOU_SECONDS=${IOU_SECONDS:-4}
 # cpu_ticks PID：utime + stime（時脈滴答）
 iou_cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 
-# iou_perf_round IMPL CONNS SIZE DEPTH：印出「req_per_s p99_us errors stalled 伺服器CPU% 客戶端CPU%」
-# 伺服器 CPU 從 /proc/PID/stat 算（含整段執行），客戶端 CPU 由它自己在 [摘要] 的 cpu_pct 回報（只算量測窗口）
+# 進階選項的對照列（-p）：每個名字對應的伺服器選項；epoll 是 build/tools/epoll_echo
+declare -A IOU_IMPL_ARGS=([io_uring]="" [zc]="--zc" [fixed]="--fixed" [bundle]="--bundle" [fixed_bundle]="--fixed --bundle" [epoll]="")
+
+# iou_perf_round IMPL CONNS SIZE DEPTH：印出「req_per_s p99_us errors stalled 伺服器CPU% 客戶端CPU% 伺服器µs/請求」
+# 伺服器 CPU 從 /proc/PID/stat 算（從就緒到客戶端結束），客戶端 CPU 由它自己在 [摘要] 的 cpu_pct 回報（只算量測窗口）；
+# 每個請求的伺服器 CPU = 那段 CPU 時間 ÷ 伺服器 [摘要] 的 bytes（收到的位元組）÷ 訊息大小
 iou_perf_round() {
     local impl=$1 conns=$2 size=$3 depth=$4 port log blog srv t0 t1 hz
+    local -a args
+    read -r -a args <<<"${IOU_IMPL_ARGS[$impl]}"
     hz=$(getconf CLK_TCK)
     port=$(iou_free_port)
     log=$WORK/perf-$impl-srv.log
     blog=$WORK/perf-$impl-$conns-$size-$depth.log
-    if [ "$impl" == io_uring ]; then srv=$(bin "$IOU"); else srv=$(tool epoll_echo); fi
-    taskset -c 0 "$srv" "$port" >"$log" 2>&1 &
+    if [ "$impl" != epoll ]; then srv=$(bin "$IOU"); else srv=$(tool epoll_echo); fi
+    taskset -c 0 "$srv" "$port" "${args[@]}" >"$log" 2>&1 &
     local pid=$!
-    wait_marker "$log" '\[就緒\]' 10 "$pid" || { echo "0 0 1 0 0 0"; stop_pid "$pid"; return 0; }
+    wait_marker "$log" '\[就緒\]' 10 "$pid" || { echo "0 0 1 0 0 0 0"; stop_pid "$pid"; return 0; }
     t0=$(iou_cpu_ticks "$pid")
     taskset -c 1 "$(bin "$IOU")" bench 127.0.0.1 "$port" --conns "$conns" --size "$size" --depth "$depth" \
         --duration "$IOU_SECONDS" --quiet >"$blog" 2>&1 &
@@ -34,12 +40,15 @@ iou_perf_round() {
     wall_s=$(awk -v a="$c0" -v b="$c1" 'BEGIN{print (b-a)/1e9}')
     echo "$(summary_get "$blog" req_per_s) $(summary_get "$blog" p99_us) $(summary_get "$blog" errors)" \
         "$(summary_get "$blog" conns_stalled) $(awk -v t="$((t1 - t0))" -v hz="$hz" -v w="$wall_s" 'BEGIN{printf "%.0f", t/hz/w*100}')" \
-        "$(summary_get "$blog" cpu_pct)"
+        "$(summary_get "$blog" cpu_pct)" \
+        "$(awk -v t="$((t1 - t0))" -v hz="$hz" -v b="$(summary_get "$log" bytes)" -v s="$size" 'BEGIN{ if (b+0 > 0) printf "%.3f", t/hz/(b/s)*1e6; else print 0 }')"
 }
 
 io_uring_perf() {
     need_bin "$IOU" io_uring.perf || return 0
     run_test io_uring_t_perf
+    run_test io_uring_t_perf_features
+    run_test io_uring_t_perf_napi
 }
 io_uring_t_perf() {
     [ -x "$(tool epoll_echo)" ] || { fail io_uring.perf "對照組 build/tools/epoll_echo 不存在"; return 0; }
@@ -86,3 +95,90 @@ io_uring_t_perf() {
     goal io_uring.perf_50c_p99 "50 連線的 p99 延遲（io_uring / epoll ≤ 1.0）" "$m" '<=' 1.0 "$lo" "$hi"
 }
 iou_wname() { local c s d; read -r c s d <<<"$1"; echo "${c}c×${s}B×d${d}"; }
+
+# 8< perf-features
+# 進階選項各自對預設伺服器（同一次執行、回合交錯、每回合換先後），再加 epoll 當共同的基準：
+#   500 連線 × 64 B × depth 1：伺服器（不是客戶端）是成本的地方，看每個請求的伺服器 CPU；
+#   50 連線 × 64 KiB × depth 4：大訊息，零複製與 bundle 可能有差的地方。
+# 目標：最好的組合（事先選定 fixed_bundle：直接描述符 + recv bundle，README〈進階選項〉說明為什麼）每個請求的伺服器 CPU ≤ 0.8 × epoll。
+IOU_FEATURE_IMPLS=(io_uring zc fixed bundle fixed_bundle epoll)
+io_uring_t_perf_features() {
+    [ -x "$(tool epoll_echo)" ] || { fail io_uring.perf_features "對照組 build/tools/epoll_echo 不存在"; return 0; }
+    local -a workloads=("500 64 1" "50 65536 4") order
+    local w impl r line a b c d e f g n
+    declare -A rps p99 cpr errs
+    echo "  進階選項對預設伺服器（伺服器 CPU 0、客戶端 CPU 1，每回合 ${IOU_SECONDS} 秒，${IOU_ROUNDS} 回合交錯，每回合輪換先後）"
+    for ((r = 1; r <= IOU_ROUNDS; r++)); do
+        order=()
+        n=${#IOU_FEATURE_IMPLS[@]}
+        for ((i = 0; i < n; i++)); do order+=("${IOU_FEATURE_IMPLS[$(((i + r) % n))]}"); done
+        for w in "${workloads[@]}"; do
+            for impl in "${order[@]}"; do
+                # shellcheck disable=SC2086 # 故意拆開成 CONNS SIZE DEPTH
+                line=$(iou_perf_round "$impl" $w)
+                read -r a b c d e f g <<<"$line"
+                rps[$impl,$w]+="$a "
+                p99[$impl,$w]+="$b "
+                cpr[$impl,$w]+="$g "
+                errs[$impl,$w]=$(( ${errs[$impl,$w]:-0} + ${c:-1} + ${d:-1} ))
+                printf '    回合 %d  %-12s %-16s req/s %-9s p99 %-6s µs  errors %s  stalled %s  CPU 伺服器 %s%%（%s µs/請求）客戶端 %s%%\n' \
+                    "$r" "$impl" "$(iou_wname "$w")" "$a" "$b" "$c" "$d" "$e" "$g" "$f"
+            done
+        done
+    done
+    local name m lo hi bad=""
+    for w in "${workloads[@]}"; do
+        name=$(iou_wname "$w")
+        for impl in zc fixed bundle fixed_bundle; do
+            bench_pair io_uring "$name $impl" req_per_s req/s higher "${rps[$impl,$w]}" "${rps[io_uring,$w]}" io_uring_default
+            bench_pair io_uring "$name $impl" server_cpu_per_req us lower "${cpr[$impl,$w]}" "${cpr[io_uring,$w]}" io_uring_default
+        done
+        for impl in io_uring fixed_bundle; do
+            bench_pair io_uring "$name $impl" server_cpu_per_req us lower "${cpr[$impl,$w]}" "${cpr[epoll,$w]}" epoll_echo
+        done
+        for impl in "${IOU_FEATURE_IMPLS[@]}"; do
+            [ "${errs[$impl,$w]}" == 0 ] || bad+=" $impl/$name=${errs[$impl,$w]}"
+        done
+    done
+    check_eq io_uring.perf_features_clean "每個選項、每種負載、每個回合的 errors + stalled 總和" 0 "${bad:-0}"
+    read -r m lo hi <<<"$(pair_ci "${cpr[fixed_bundle,500 64 1]}" "${cpr[epoll,500 64 1]}")"
+    goal io_uring.cpu_per_req_500c_64B "500 連線 × 64 B × depth 1 每個請求的伺服器 CPU（--fixed --bundle / epoll ≤ 0.8）" "$m" '<=' 0.8 "$lo" "$hi"
+}
+
+# --napi 的對照：loopback 沒有 NAPI，所以在開了 GRO 的 veth 上（伺服器在 netns 測試主機 198.18.3.1，客戶端在根 namespace），
+# 50 連線 × 64 B × depth 1 的 p50／p99 與 req/s，--napi 50 對預設伺服器，回合交錯
+io_uring_t_perf_napi() {
+    need_root io_uring.perf_napi || return 0
+    local ns=kbiou-napi r impl w="50 64 1" port=12345 log blog
+    declare -A rps p50 p99 napi
+    netns_add "$ns"
+    veth_add kbnapi0 "" kbnapi1 "$ns"
+    ip addr add 198.18.3.2/24 dev kbnapi0
+    ip -n "$ns" addr add 198.18.3.1/24 dev kbnapi1
+    ip netns exec "$ns" ethtool -K kbnapi1 gro on >/dev/null
+    ethtool -K kbnapi0 gro on >/dev/null
+    echo "  --napi 50 對預設伺服器（開了 GRO 的 veth，netns 測試主機 198.18.3.1，50 連線 × 64 B × depth 1，${IOU_ROUNDS} 回合交錯）"
+    for ((r = 1; r <= IOU_ROUNDS; r++)); do
+        for impl in $( ((r % 2)) && echo "plain napi" || echo "napi plain"); do
+            log=$WORK/perf-napi-$impl-srv.log blog=$WORK/perf-napi-$impl-bench.log
+            local -a extra=()
+            [ "$impl" == plain ] || extra=(--napi 50)
+            bg_start "$log" ip netns exec "$ns" taskset -c 0 "$(bin "$IOU")" "$port" "${extra[@]}"
+            wait_marker "$log" '\[就緒\]' 10 "$BG_PID" || { fail io_uring.perf_napi "netns 中的伺服器沒有就緒"; show_log "$log"; return 0; }
+            taskset -c 1 "$(bin "$IOU")" bench 198.18.3.1 "$port" --conns 50 --size 64 --depth 1 --duration "$IOU_SECONDS" --quiet >"$blog" 2>&1 || true
+            stop_pid "$BG_PID" INT
+            rps[$impl]+="$(summary_get "$blog" req_per_s) "
+            p50[$impl]+="$(summary_get "$blog" p50_us) "
+            p99[$impl]+="$(summary_get "$blog" p99_us) "
+            napi[$impl]+="$(summary_get "$log" napi_conns) "
+            printf '    回合 %d  %-6s req/s %-8s p50 %-5s µs  p99 %-6s µs  errors %s  有 NAPI ID 的連線 %s\n' "$r" "$impl" \
+                "$(summary_get "$blog" req_per_s)" "$(summary_get "$blog" p50_us)" "$(summary_get "$blog" p99_us)" \
+                "$(summary_get "$blog" errors)" "$(summary_get "$log" napi_conns)"
+        done
+    done
+    bench_pair io_uring "veth 50c×64B×d1 napi" req_per_s req/s higher "${rps[napi]}" "${rps[plain]}" io_uring_default
+    bench_pair io_uring "veth 50c×64B×d1 napi" p50_latency us lower "${p50[napi]}" "${p50[plain]}" io_uring_default
+    bench_pair io_uring "veth 50c×64B×d1 napi" p99_latency us lower "${p99[napi]}" "${p99[plain]}" io_uring_default
+    check_eq io_uring.perf_napi_ids "每個 --napi 回合的 50 條連線都有 NAPI ID（busy poll 真的適用）" "$(printf '50 %.0s' $(seq "$IOU_ROUNDS"))" "${napi[napi]}"
+}
+# >8 perf-features

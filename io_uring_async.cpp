@@ -938,12 +938,16 @@ private:
         c.send_inflight = true;
         c.inflight += 2;  // 送出的結果 + 之後的通知：兩個都回來才能關閉連線
     }
-    // 核心不再碰這張票的緩衝區了（通知回來，或根本不會有通知）：先記下，再放掉參考。
-    // zc_hold_ 和參考分開記，release() 才能獨立檢查「緩衝區回到環上時沒有送出還在等通知」。
+    // 放掉票的參考。只在核心不再碰這些緩衝區時呼叫：通知回來了，或根本不會有通知（zc_done）。
     void release_ticket(Conn::ZcTicket& tk) {
-        for (unsigned i = 0; i < tk.n; ++i) --zc_hold_[tk.bids[i]];
         for (unsigned i = 0; i < tk.n; ++i) bufs_.unref(tk.bids[i]);
         tk.busy = false;
+    }
+    // 核心說它用完了這張票的緩衝區。zc_hold_ 和參考分開記（只在這裡減），release() 才能獨立檢查
+    // 「緩衝區回到環上時沒有送出還在等通知」：在送出的 CQE 就放掉票這種錯誤會被 zc_early_reuse 抓到。
+    void zc_done(Conn::ZcTicket& tk) {
+        for (unsigned i = 0; i < tk.n; ++i) --zc_hold_[tk.bids[i]];
+        release_ticket(tk);
     }
     // >8 send-zc
     // 8< backpressure
@@ -1264,14 +1268,14 @@ void Server::on_send_zc(uint32_t slot, Conn& c, const io_uring_cqe* cqe) {
     if (cqe->flags & IORING_CQE_F_NOTIF) {
         bump(stats_.zc_notifs);
         if (uint32_t(cqe->res) & kNotifUsageZcCopied) bump(stats_.zc_copied);
-        release_ticket(tk);
+        zc_done(tk);
         --c.inflight;
         kick_send(slot, c);   // 也許正在等一張票
         maybe_finish(slot, c);
         return;
     }
     if (cqe->flags & IORING_CQE_F_MORE) bump(stats_.zc_sends);
-    else { release_ticket(tk); --c.inflight; }  // 不會有通知（送出前就失敗了）
+    else { zc_done(tk); --c.inflight; }  // 不會有通知（送出前就失敗了）
     const int res = cqe->res;
     if (res == -EOPNOTSUPP || res == -ENOMEM || res == -ENOBUFS) [[unlikely]] {
         // 這個 socket 不支援零複製，或核心暫時配不到通知的記憶體：這一次照常複製送出（資料還在佇列裡）

@@ -56,7 +56,7 @@ io_uring_t_help() {
     local out rc=0
     out=$("$(bin "$IOU")" --help 2>&1) || rc=$?
     local opt missing=""
-    for opt in --threads --sqpoll --buf-size --buf-count --no-inc --max-conns --idle-timeout --conns --size --depth --duration 12345; do
+    for opt in --threads --sqpoll --buf-size --buf-count --no-inc --max-conns --idle-timeout --zc --fixed --bundle --napi --conns --size --depth --duration 12345; do
         grep -q -- "$opt" <<<"$out" || missing+=" $opt"
     done
     if [ "$rc" == 0 ] && grep -q '用法' <<<"$out" && grep -q '預設' <<<"$out" && [ -z "$missing" ]; then
@@ -391,13 +391,13 @@ io_uring_t_sqpoll() {
 # ---------------------------------------------------------------- sanitizer（ASan + UBSan）
 io_uring_t_sanitize() {
     if [ ! -x "$ROOT/build/sanitize/$IOU" ]; then
-        fail io_uring.sanitize "make sanitize 沒有產生 build/sanitize/$IOU" "存在" "不存在"
+        fail "io_uring.sanitize${SUFFIX:-}" "make sanitize 沒有產生 build/sanitize/$IOU" "存在" "不存在"
         return 0
     fi
-    local port log=$WORK/san-srv.log blog=$WORK/san-bench.log rc=0 got
+    local port log=$WORK/san-srv${SUFFIX:-}.log blog=$WORK/san-bench${SUFFIX:-}.log rc=0 got zc_ok=yes
     export SANITIZE=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1
     port=$(iou_free_port)
-    iou_start "$log" "$port"
+    iou_start "$log" "$port" "$@"
     got=$(printf 'sanitized 測試' | run_timeout 10 nc -N 127.0.0.1 "$port" || true)
     iou_bench "$blog" 127.0.0.1 "$port" --conns 200 --depth 16 --size 4096 --duration 1 || rc=$?
     python3 "$IOU_PEERS" 127.0.0.1 "$port" resets 20 >/dev/null 2>&1 || true
@@ -406,13 +406,174 @@ io_uring_t_sanitize() {
     grep -q 'result=ok' <<<"$bin_out" || got="二進位回聲失敗：$bin_out"
     kill -INT "$SRV_PID"
     wait_exit "$SRV_PID" 20 || rc=$?
-    if [ "$rc" == 0 ] && [ "$got" == 'sanitized 測試' ] && ! grep -qE 'AddressSanitizer|LeakSanitizer|runtime error' "$log" "$blog" &&
+    # --zc 時：每次零複製送出都有通知、沒有緩衝區在通知前回到環上
+    if [[ " $* " == *" --zc "* ]]; then
+        [ "$(summary_get "$log" zc_notifs)" == "$(summary_get "$log" zc_sends)" ] && [ "$(summary_get "$log" zc_early_reuse)" == 0 ] &&
+            [ "$(summary_get "$log" zc_sends)" -gt 0 ] || zc_ok="zc_sends=$(summary_get "$log" zc_sends) zc_notifs=$(summary_get "$log" zc_notifs) zc_early_reuse=$(summary_get "$log" zc_early_reuse)"
+    fi
+    if [ "$rc" == 0 ] && [ "$got" == 'sanitized 測試' ] && [ "$zc_ok" == yes ] && ! grep -qE 'AddressSanitizer|LeakSanitizer|runtime error' "$log" "$blog" &&
         [ "$(summary_get "$blog" errors)" == 0 ]; then
-        pass io_uring.sanitize "ASan + UBSan 版本：nc 回聲、1 MiB 二進位回聲、200 條連線負載、RST 客戶端、SIGINT，都沒有任何 sanitizer 報告"
+        pass "io_uring.sanitize${SUFFIX:-}" "ASan + UBSan 版本${*:+（$*）}：nc 回聲、1 MiB 二進位回聲、200 條連線負載、RST 客戶端、SIGINT，都沒有任何 sanitizer 報告"
     else
-        fail io_uring.sanitize "sanitizer 版本" "rc=0、回聲正確、沒有報告" "rc=$rc、回聲「$got」"
+        fail "io_uring.sanitize${SUFFIX:-}" "sanitizer 版本 $*" "rc=0、回聲正確、沒有報告、zc 通知相符" "rc=$rc、回聲「$got」、zc：$zc_ok"
         show_log "$log" 30
         show_log "$blog" 30
+    fi
+}
+
+# ---------------------------------------------------------------- 進階選項：--zc、--fixed、--bundle、--napi
+# iou_stop_summary：SIGINT 伺服器、等它印出 [摘要]
+iou_stop_summary() { stop_pid "$SRV_PID" INT; }
+# iou_ring_info PID：核心眼中第一個 io_uring 的狀態（/proc/PID/fdinfo：UserFiles、UserBufs、NAPI…），
+# 用來獨立於程式自己的 [摘要] 確認選項真的生效
+iou_ring_info() {
+    local f
+    for f in /proc/"$1"/fd/*; do
+        [[ $(readlink "$f" 2>/dev/null) == *io_uring* ]] || continue
+        cat "/proc/$1/fdinfo/${f##*/}" 2>/dev/null
+        return 0
+    done
+}
+
+# --zc：4 MiB 二進位回聲與 2000 條連線逐位元組比對；每次零複製送出都等到它的通知（zc_notifs = zc_sends），
+# 沒有任何緩衝區在通知回來之前回到 buffer ring（zc_early_reuse = 0，release() 獨立於放掉參考的地方檢查）；
+# loopback 上核心一定複製（REPORT_USAGE 的 zc_copied），[說明] 要說出來而不是藏起來。
+io_uring_t_zc() {
+    local port log=$WORK/zc-srv${SUFFIX:-}.log blog=$WORK/zc-bench${SUFFIX:-}.log out rc=0 sends notifs early copied
+    port=$(iou_free_port)
+    iou_start "$log" "$port" --zc "$@"
+    out=$(run_timeout 30 python3 "$IOU_PEERS" 127.0.0.1 "$port" binary $((4 << 20))) || rc=$?
+    if [ "$rc" == 0 ] && grep -q 'result=ok' <<<"$out"; then
+        pass "io_uring.zc_4MiB${SUFFIX:-}" "--zc $*：4 MiB 含所有位元組值的資料，回來的 SHA-256 相同"
+    else
+        fail "io_uring.zc_4MiB${SUFFIX:-}" "--zc $* 的 4 MiB 二進位回聲" "result=ok" "rc=$rc $out"
+        show_log "$log"
+    fi
+    rc=0
+    iou_bench "$blog" 127.0.0.1 "$port" --conns 2000 --depth 4 --size 4096 --duration 2 || rc=$?
+    iou_check_bench "io_uring.zc_2000c${SUFFIX:-}" "--zc $*：2000 條連線 × depth 4 × 4 KiB，每個位元組都比對" "$blog" "$rc" 2000
+    iou_stop_summary
+    sends=$(summary_get "$log" zc_sends) notifs=$(summary_get "$log" zc_notifs)
+    early=$(summary_get "$log" zc_early_reuse) copied=$(summary_get "$log" zc_copied)
+    if [ "$(summary_get "$log" zc)" == yes ] && [ "${sends:-0}" -gt 0 ] && [ "$notifs" == "$sends" ] && [ "$early" == 0 ] &&
+        [ "$copied" == "$sends" ] && grep -q '還是複製了' "$log"; then
+        pass "io_uring.zc_notifs${SUFFIX:-}" "--zc $*：$sends 次零複製送出、$notifs 個通知，通知前重用 0 次；loopback 上 $copied 次都被複製，[說明] 說了"
+    else
+        fail "io_uring.zc_notifs${SUFFIX:-}" "--zc 的通知" "zc=yes zc_sends>0 zc_notifs=zc_sends zc_early_reuse=0 zc_copied=zc_sends、[說明] 提到複製" \
+            "zc=$(summary_get "$log" zc) zc_sends=$sends zc_notifs=$notifs zc_early_reuse=$early zc_copied=$copied"
+        show_log "$log"
+    fi
+}
+
+# --fixed：連線是固定檔案表裡的直接描述符，所以 200 條連線的負載中，行程的 fd 數不變；4 MiB 回聲、RST 洪水、
+# 超過 --max-conns 的連線被拒絕（close_direct），之後的負載照樣乾淨，摘要說 fixed=yes fixed_bufs=yes。
+io_uring_t_fixed() {
+    local port log=$WORK/fixed-srv.log blog=$WORK/fixed-bench.log out rc=0 base mid bpid bad="" info
+    port=$(iou_free_port)
+    iou_start "$log" "$port" --fixed --max-conns 300
+    base=$(iou_fds "$SRV_PID")
+    info=$(iou_ring_info "$SRV_PID")
+    grep -qP '^UserFiles:\t(36[4-9]|3[7-9][0-9]|[4-9][0-9]{2}|[0-9]{4,})$' <<<"$info" && grep -qP '^UserBufs:\t1$' <<<"$info" ||
+        bad+=" [核心的 fdinfo 沒有固定檔案表（≥ 364 格）與 1 個註冊緩衝區：$(grep -E '^User' <<<"$info" | tr '\n' ' ')]"
+    out=$(run_timeout 30 python3 "$IOU_PEERS" 127.0.0.1 "$port" binary $((4 << 20))) || rc=$?
+    grep -q 'result=ok' <<<"$out" || bad+=" [4 MiB 回聲：rc=$rc $out]"
+    iou_bench "$blog" 127.0.0.1 "$port" --conns 200 --depth 16 --size 4096 --duration 2 &
+    bpid=$!
+    sleep 1.5
+    mid=$(iou_fds "$SRV_PID")
+    rc=0
+    wait "$bpid" || rc=$?
+    iou_check_bench io_uring.fixed_load "--fixed：200 條連線 × depth 16 × 4 KiB，每個位元組都比對" "$blog" "$rc" 200
+    [ "$mid" == "$base" ] || bad+=" [負載中行程的 fd 數 $base → $mid：連線不是直接描述符]"
+    out=$(run_timeout 60 python3 "$IOU_PEERS" 127.0.0.1 "$port" hold 350 2 2>&1) || true
+    out+=" $(run_timeout 90 python3 "$IOU_PEERS" 127.0.0.1 "$port" churn 200 65536 2>&1 || true)"
+    grep -q 'churn=200' <<<"$out" || bad+=" [hold／churn：$out]"
+    rc=0
+    iou_bench "$blog.2" 127.0.0.1 "$port" --conns 100 --depth 4 --size 1024 --duration 1 || rc=$?
+    [ "$rc" == 0 ] && [ "$(summary_get "$blog.2" errors)" == 0 ] || bad+=" [拒絕與 RST 之後的負載：rc=$rc errors=$(summary_get "$blog.2" errors)]"
+    iou_stop_summary
+    [ "$(summary_get "$log" fixed)" == yes ] && [ "$(summary_get "$log" fixed_bufs)" == yes ] || bad+=" [摘要 fixed=$(summary_get "$log" fixed) fixed_bufs=$(summary_get "$log" fixed_bufs)]"
+    [ "$(summary_get "$log" rejected)" -ge 50 ] || bad+=" [超過 --max-conns 300 的連線沒有被拒絕：rejected=$(summary_get "$log" rejected)]"
+    if [ -z "$bad" ]; then
+        pass io_uring.fixed "--fixed：負載中 fd 數保持 $base（連線都在固定檔案表裡）、4 MiB 回聲、350 條連線中 $(summary_get "$log" rejected) 條被 --max-conns 拒絕、200 條 RST 之後的負載都正確"
+    else
+        fail io_uring.fixed "--fixed 的直接描述符" "fd 數不變、回聲正確、rejected>=50、fixed=yes fixed_bufs=yes" "$bad"
+        show_log "$log"
+    fi
+}
+
+# --bundle：一個 recv CQE 帶好幾個緩衝區（平均 > 1，上限 16 = sqe->len 的每次上限）；兩種緩衝池模式都逐位元組正確
+io_uring_t_bundle() {
+    local port log=$WORK/bundle-srv${SUFFIX:-}.log blog=$WORK/bundle-bench${SUFFIX:-}.log out rc=0 cqes bufs
+    port=$(iou_free_port)
+    iou_start "$log" "$port" --bundle "$@"
+    out=$(run_timeout 30 python3 "$IOU_PEERS" 127.0.0.1 "$port" binary $((4 << 20))) || rc=$?
+    if [ "$rc" == 0 ] && grep -q 'result=ok' <<<"$out"; then
+        pass "io_uring.bundle_4MiB${SUFFIX:-}" "--bundle $*：4 MiB 含所有位元組值的資料，回來的 SHA-256 相同"
+    else
+        fail "io_uring.bundle_4MiB${SUFFIX:-}" "--bundle $* 的 4 MiB 二進位回聲" "result=ok" "rc=$rc $out"
+    fi
+    rc=0
+    iou_bench "$blog" 127.0.0.1 "$port" --conns 200 --depth 4 --size 65536 --duration 2 || rc=$?
+    iou_check_bench "io_uring.bundle_load${SUFFIX:-}" "--bundle $*：200 條連線 × depth 4 × 64 KiB，每個位元組都比對" "$blog" "$rc" 200
+    iou_stop_summary
+    cqes=$(summary_get "$log" bundle_cqes) bufs=$(summary_get "$log" bundle_bufs)
+    if [ "$(summary_get "$log" bundle)" == yes ] && [ "${cqes:-0}" -gt 0 ] && [ "$bufs" -gt $((cqes * 11 / 10)) ] && [ "$bufs" -le $((cqes * 16)) ]; then
+        pass "io_uring.bundle_cqes${SUFFIX:-}" "--bundle $*：$cqes 個 recv CQE 帶了 $bufs 個緩衝區（平均 $(awk -v a="$bufs" -v b="$cqes" 'BEGIN{printf "%.2f", a/b}')，上限 16）"
+    else
+        fail "io_uring.bundle_cqes${SUFFIX:-}" "--bundle 的 CQE" "bundle=yes、緩衝區數 > 1.1 × CQE 數、≤ 16 × CQE 數" \
+            "bundle=$(summary_get "$log" bundle) bundle_cqes=$cqes bundle_bufs=$bufs"
+        show_log "$log"
+    fi
+}
+
+# iou_napi_on FDINFO：核心說這個 ring 開了 NAPI busy poll，時間 50 µs
+iou_napi_on() { grep -qP '^NAPI:\tenabled' <<<"$1" && grep -qP '^napi_busy_poll_dt:\t50000$' <<<"$1"; }
+
+# --napi 在 loopback：照常服務，[摘要] 說 busy poll 已註冊，但每條連線都沒有 NAPI ID（不適用），[說明] 說出來
+io_uring_t_napi_loopback() {
+    local port log=$WORK/napi-lo.log blog=$WORK/napi-lo-bench.log rc=0 info
+    port=$(iou_free_port)
+    iou_start "$log" "$port" --napi 50
+    info=$(iou_ring_info "$SRV_PID")
+    iou_bench "$blog" 127.0.0.1 "$port" --conns 20 --size 64 --depth 1 --duration 1 || rc=$?
+    iou_check_bench io_uring.napi_loopback_load "--napi 50 在 loopback：20 條連線" "$blog" "$rc" 20
+    iou_stop_summary
+    if iou_napi_on "$info" && [ "$(summary_get "$log" napi_usec)" == 50 ] && [ "$(summary_get "$log" napi_conns)" == 0 ] &&
+        [ "$(summary_get "$log" napi_none)" == 20 ] && grep -q 'loopback 沒有 NAPI' "$log"; then
+        pass io_uring.napi_loopback "--napi 50 在 loopback：busy poll 已註冊（核心的 fdinfo：NAPI enabled、50 µs），20 條連線都沒有 NAPI ID，[說明] 說不適用"
+    else
+        fail io_uring.napi_loopback "--napi 在 loopback" "fdinfo 有 NAPI enabled 與 50 µs、napi_usec=50 napi_conns=0 napi_none=20、[說明] 說不適用" \
+            "fdinfo：$(grep -i napi <<<"$info" | tr '\n' ' ') napi_usec=$(summary_get "$log" napi_usec) napi_conns=$(summary_get "$log" napi_conns) napi_none=$(summary_get "$log" napi_none)"
+        show_log "$log"
+    fi
+}
+
+# --napi 在開了 GRO 的 veth 上（root）：伺服器在 netns 測試主機 198.18.4.1，每條連線都有 NAPI ID，負載逐位元組正確
+io_uring_t_napi_veth() {
+    need_root io_uring.napi_veth || return 0
+    local ns=kbiou-nv port=12345 log=$WORK/napi-veth.log blog=$WORK/napi-veth-bench.log rc=0 info
+    netns_add "$ns"
+    veth_add kbnv0 "" kbnv1 "$ns"
+    ip addr add 198.18.4.2/24 dev kbnv0
+    ip -n "$ns" addr add 198.18.4.1/24 dev kbnv1
+    # veth 只有在收的一端開了 GRO 時才用 NAPI 收封包，而且發送端開著 TSO 的本機 TCP 不走 NAPI（veth_skb_is_eligible_for_gro）：
+    # 收端（伺服器）開 GRO、發端（客戶端）關 TSO／GSO，連線才有 NAPI ID
+    ip netns exec "$ns" ethtool -K kbnv1 gro on >/dev/null
+    ethtool -K kbnv0 tso off gso off >/dev/null
+    bg_start "$log" ip netns exec "$ns" "$(bin "$IOU")" "$port" --napi 50
+    SRV_PID=$BG_PID
+    wait_marker "$log" '\[就緒\]' 10 "$SRV_PID" || { fail io_uring.napi_veth "netns 中的伺服器沒有就緒"; show_log "$log"; return 0; }
+    info=$(iou_ring_info "$SRV_PID")
+    iou_bench "$blog" 198.18.4.1 "$port" --conns 50 --size 64 --depth 1 --duration 1 || rc=$?
+    iou_check_bench io_uring.napi_veth_load "--napi 50 經開了 GRO 的 veth：50 條連線" "$blog" "$rc" 50
+    iou_stop_summary
+    if iou_napi_on "$info" && [ "$(summary_get "$log" napi_usec)" == 50 ] && [ "$(summary_get "$log" napi_conns)" == 50 ]; then
+        pass io_uring.napi_veth "--napi 50 經開了 GRO 的 veth：busy poll 已註冊（核心的 fdinfo：NAPI enabled、50 µs），50 條連線都有 NAPI ID"
+    else
+        fail io_uring.napi_veth "--napi 在 veth" "fdinfo 有 NAPI enabled 與 50 µs、napi_usec=50 napi_conns=50" \
+            "fdinfo：$(grep -i napi <<<"$info" | tr '\n' ' ') napi_usec=$(summary_get "$log" napi_usec) napi_conns=$(summary_get "$log" napi_conns) napi_none=$(summary_get "$log" napi_none)"
+        show_log "$log"
     fi
 }
 
@@ -597,6 +758,14 @@ io_uring_smoke() {
     run_test io_uring_t_sqpoll
     run_test io_uring_t_classic
     run_test io_uring_t_sanitize
+    SUFFIX=_features run_test io_uring_t_sanitize --zc --fixed --bundle
+    SUFFIX=_zc_classic run_test io_uring_t_sanitize --zc --no-inc --bundle
+    run_test io_uring_t_zc
+    SUFFIX=_classic run_test io_uring_t_zc --no-inc
+    run_test io_uring_t_fixed
+    run_test io_uring_t_bundle
+    SUFFIX=_classic run_test io_uring_t_bundle --no-inc
+    run_test io_uring_t_napi_loopback
     run_test io_uring_t_udp_echo
     SUFFIX=_sqpoll run_test io_uring_t_udp_echo --sqpoll
     SUFFIX=_threads2 run_test io_uring_t_udp_echo --threads 2
@@ -609,6 +778,7 @@ io_uring_full() {
     need_bin "$IOU" io_uring || return 0
     run_test io_uring_t_disabled
     run_test io_uring_t_netns
+    run_test io_uring_t_napi_veth
     run_test io_uring_t_udp_netns
 }
 

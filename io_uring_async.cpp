@@ -807,10 +807,10 @@ struct Conn {
     msghdr msg{};
     uint64_t send_ud = 0;      // 在途 send 的 user_data（取消它時用）
     bool napi_checked = false; // --napi：看過這條連線有沒有 NAPI ID
-    // --zc：每次零複製送出一張票，記著它用到的緩衝區；通知 CQE 回來才放掉這些參考
-    struct ZcTicket { uint16_t bids[kMaxIov]; uint8_t n = 0; bool busy = false; };
-    ZcTicket zc[kZcTickets];
 };
+// --zc：每次零複製送出一張票，記著它用到的緩衝區；通知 CQE 回來才放掉這些參考。
+// 每條連線 kZcTickets 張，放在 Server::zc_tickets_（用 --zc 才配置，不讓每個 Conn 變大）
+struct ZcTicket { uint16_t bids[kMaxIov]; uint8_t n = 0; bool busy = false; };
 
 // 進階選項實際生效的狀態（要求了但核心不支援時是 false，原因在 notes()）
 struct Features { bool zc = false, fixed = false, fixed_bufs = false, bundle = false, napi = false; };
@@ -918,11 +918,12 @@ private:
     // 等第二個 CQE（IORING_CQE_F_NOTIF）才代表核心不再碰這些頁面。所以每次送出拿一張票（票號放在 user_data），
     // 票替它用到的每個緩衝區多握一個參考；通知回來才放掉——送出的 CQE 照常處理位元組與佇列（下一次送出不必等通知），
     // 緩衝區卻要等參考全部放掉才回到 buffer ring。票用完（kZcTickets 次都在等通知）就等一張回來再送。
-    void send_zc(uint32_t slot, Conn& c, size_t n) {
+    [[gnu::noinline]] void send_zc(uint32_t slot, Conn& c, size_t n) {
         unsigned t = 0;
-        while (t < kZcTickets && c.zc[t].busy) ++t;
+        ZcTicket* tickets = zc_tickets(slot);
+        while (t < kZcTickets && tickets[t].busy) ++t;
         if (t == kZcTickets) return;  // on_send_zc 收到通知時再呼叫 kick_send
-        Conn::ZcTicket& tk = c.zc[t];
+        ZcTicket& tk = tickets[t];
         tk.busy = true;
         tk.n = 0;
         for (size_t i = 0; i < n; ++i) {
@@ -939,13 +940,17 @@ private:
         c.inflight += 2;  // 送出的結果 + 之後的通知：兩個都回來才能關閉連線
     }
     // 放掉票的參考。只在核心不再碰這些緩衝區時呼叫：通知回來了，或根本不會有通知（zc_done）。
-    void release_ticket(Conn::ZcTicket& tk) {
+    ZcTicket* zc_tickets(uint32_t slot) {
+        if (zc_tickets_.size() < conns_.size() * kZcTickets) zc_tickets_.resize(conns_.size() * kZcTickets);
+        return &zc_tickets_[size_t(slot) * kZcTickets];
+    }
+    void release_ticket(ZcTicket& tk) {
         for (unsigned i = 0; i < tk.n; ++i) bufs_.unref(tk.bids[i]);
         tk.busy = false;
     }
     // 核心說它用完了這張票的緩衝區。zc_hold_ 和參考分開記（只在這裡減），release() 才能獨立檢查
     // 「緩衝區回到環上時沒有送出還在等通知」：在送出的 CQE 就放掉票這種錯誤會被 zc_early_reuse 抓到。
-    void zc_done(Conn::ZcTicket& tk) {
+    void zc_done(ZcTicket& tk) {
         for (unsigned i = 0; i < tk.n; ++i) --zc_hold_[tk.bids[i]];
         release_ticket(tk);
     }
@@ -1012,6 +1017,17 @@ private:
         s->flags |= IOSQE_CQE_SKIP_SUCCESS;
     }
     void check_napi(Conn& c);
+    [[gnu::noinline]] void queue_bundle(Conn& c, const io_uring_cqe* cqe) {  // 不內聯：預設路徑不帶著 3 KiB 的堆疊
+        BufRing::Slice sl[kBundleMax];
+        const unsigned n = bufs_.take_bundle(cqe, sl);
+        for (unsigned i = 0; i < n; ++i) {
+            if (c.queue.empty() || c.queue.back().bid != sl[i].bid) ++c.pins;
+            c.queue.push({sl[i].bid, sl[i].off, sl[i].len});
+        }
+        held_ += n;
+        bump(stats_.bundle_cqes);
+        bump(stats_.bundle_bufs, n);
+    }
 
     // ---- 完成事件處理
     void dispatch(const io_uring_cqe* cqe);
@@ -1055,6 +1071,7 @@ private:
     Features feat_;                  // 進階選項實際生效的狀態
     std::vector<std::string> notes_; // 進階選項退回的原因（第一個執行緒印出）
     std::vector<uint16_t> zc_hold_;  // --zc：每個緩衝區有幾次送出還在等通知
+    std::vector<ZcTicket> zc_tickets_;  // --zc：每條連線 kZcTickets 張票（槽位 × kZcTickets）
 };
 
 // 8< features
@@ -1165,19 +1182,19 @@ void Server::on_recv(uint32_t slot, Conn& c, const io_uring_cqe* cqe) {
     if (!more) { c.recv_armed = false; --c.inflight; }
     const int res = cqe->res;
     if (res > 0) [[likely]] {
-        BufRing::Slice sl[kBundleMax];  // --bundle 時一個 CQE 可能有好幾段，否則只有一段
-        const unsigned n = feat_.bundle ? bufs_.take_bundle(cqe, sl) : (sl[0] = bufs_.take(cqe), 1u);
         if (c.queue.empty()) c.tx_at = now_;  // 從這時起等著送出
-        for (unsigned i = 0; i < n; ++i) {
-            if (c.queue.empty() || c.queue.back().bid != sl[i].bid) ++c.pins;
-            c.queue.push({sl[i].bid, sl[i].off, sl[i].len});
+        if (feat_.bundle) {
+            queue_bundle(c, cqe);             // 一個 CQE 好幾個緩衝區
+        } else {
+            const BufRing::Slice sl = bufs_.take(cqe);
+            if (c.queue.empty() || c.queue.back().bid != sl.bid) ++c.pins;
+            c.queue.push({sl.bid, sl.off, sl.len});
+            ++held_;
         }
-        held_ += n;
         c.held_bytes += uint32_t(res);
         c.rx_at = now_;
         c.starved_at = {};
         bump(stats_.recv_cqes);
-        if (feat_.bundle) { bump(stats_.bundle_cqes); bump(stats_.bundle_bufs, n); }
         if (feat_.napi && !c.napi_checked) [[unlikely]] check_napi(c);
         bump(stats_.bytes_in, uint64_t(res));
         if (c.closing) {        // 收尾中：緩衝區等 maybe_finish 統一放回；multishot 的最後一個 CQE 要記得關閉
@@ -1264,7 +1281,7 @@ void Server::on_send(uint32_t slot, Conn& c, int res) {
 // --zc 的兩種 CQE：送出的結果（和 on_send 一樣處理位元組；帶 F_MORE 表示之後還有通知）與通知（F_NOTIF：放掉票）。
 // REPORT_USAGE 讓通知的 res 說核心最後有沒有複製（接收端在本機時一定複製：loopback、veth）。
 void Server::on_send_zc(uint32_t slot, Conn& c, const io_uring_cqe* cqe) {
-    Conn::ZcTicket& tk = c.zc[aux_of(cqe->user_data)];
+    ZcTicket& tk = zc_tickets(slot)[aux_of(cqe->user_data)];
     if (cqe->flags & IORING_CQE_F_NOTIF) {
         bump(stats_.zc_notifs);
         if (uint32_t(cqe->res) & kNotifUsageZcCopied) bump(stats_.zc_copied);

@@ -26,7 +26,7 @@ adv_iou_cmdline() {
         "1e400" "5x" "5 " " 5" "0x10" "+5" "1,5" "５")
     local -a cases=() argv=()
     # 伺服器：每個帶值的選項 × 每個壞值，缺值（選項在最後），以及 --opt=值 的寫法（不支援，也要拒絕）
-    for opt in --threads --buf-size --buf-count --max-conns --idle-timeout; do
+    for opt in --threads --buf-size --buf-count --max-conns --idle-timeout --napi; do
         for v in "${bad_values[@]}"; do cases+=(S "$opt" "$v" "§" S "$opt=$v" "§"); done
         cases+=(S "$opt" "§" S 12345 "$opt" "§")
     done
@@ -35,7 +35,9 @@ adv_iou_cmdline() {
         S --buf-count 1000 "§" S --buf-count 65536 "§" S --max-conns 0 "§" S --max-conns 1000001 "§"
         S --idle-timeout 86401 "§" S --idle-timeout 0.5 "§" S --sqpoll=1 "§" S --no-inc=yes "§" S --bogus "§" S -x "§"
         S 0 "§" S 65536 "§" S -1 "§" S nan "§" S inf "§" S 12345x "§" S "" "§" S 12345 12346 "§" S 99999999999 "§"
-        S --udp=1 "§" S --udp --buf-size 100 "§" S 12345 --udp --threads nan "§" S --udp 0 "§" S --udp --buf-count 1000 "§")
+        S --udp=1 "§" S --udp --buf-size 100 "§" S 12345 --udp --threads nan "§" S --udp 0 "§" S --udp --buf-count 1000 "§"
+        S --napi 0 "§" S --napi 10001 "§" S --zc=1 "§" S --fixed=yes "§" S --bundle=1 "§" S --udp --zc "§" S --udp --fixed "§"
+        S --udp --bundle "§" S --zc --napi nan "§")
     # bench：每個帶值的選項 × 每個壞值、缺值
     for opt in --conns --size --depth --duration; do
         for v in "${bad_values[@]}"; do cases+=(B 127.0.0.1 9 "$opt" "$v" "§"); done

@@ -53,8 +53,8 @@ io_uring_perf() {
 io_uring_t_perf() {
     [ -x "$(tool epoll_echo)" ] || { fail io_uring.perf "對照組 build/tools/epoll_echo 不存在"; return 0; }
     local -a workloads=("50 64 1" "500 4096 16")
-    local w impl r line a b c d e f
-    declare -A rps p99 errs stalls cpu ccpu
+    local w impl r line a b c d e f g
+    declare -A rps p99 errs stalls cpu ccpu cpr
     echo "  io_uring_async 對 epoll echo（伺服器 CPU 0、客戶端 CPU 1，每回合 ${IOU_SECONDS} 秒，${IOU_ROUNDS} 回合交錯，先後順序每回合對調）"
     local -a order
     for ((r = 1; r <= IOU_ROUNDS; r++)); do
@@ -64,13 +64,14 @@ io_uring_t_perf() {
             for impl in "${order[@]}"; do
                 # shellcheck disable=SC2086 # 故意拆開成 CONNS SIZE DEPTH
                 line=$(iou_perf_round "$impl" $w)
-                read -r a b c d e f <<<"$line"
+                read -r a b c d e f g <<<"$line"
                 rps[$impl,$w]+="$a "
                 p99[$impl,$w]+="$b "
                 errs[$impl,$w]=$(( ${errs[$impl,$w]:-0} + ${c:-1} ))
                 stalls[$impl,$w]=$(( ${stalls[$impl,$w]:-0} + ${d:-1} ))
                 cpu[$impl,$w]+="$e "
                 ccpu[$impl,$w]+="$f "
+                cpr[$impl,$w]+="$g "
                 printf '    回合 %d  %-8s %-14s req/s %-9s p99 %-6s µs  errors %s  stalled %s  CPU 伺服器 %s%% 客戶端 %s%%\n' \
                     "$r" "$impl" "$(iou_wname "$w")" "$a" "$b" "$c" "$d" "$e" "$f"
             done
@@ -83,6 +84,7 @@ io_uring_t_perf() {
         bench_pair io_uring "$name" p99_latency us lower "${p99[io_uring,$w]}" "${p99[epoll,$w]}" epoll_echo
         bench_pair io_uring "$name" server_cpu % lower "${cpu[io_uring,$w]}" "${cpu[epoll,$w]}" epoll_echo
         bench_pair io_uring "$name" client_cpu % lower "${ccpu[io_uring,$w]}" "${ccpu[epoll,$w]}" epoll_echo
+        bench_pair io_uring "$name" server_cpu_per_req us lower "${cpr[io_uring,$w]}" "${cpr[epoll,$w]}" epoll_echo
     done
     # 目標以同回合配對的比值區間判定（pair_ci 印出「中位數 下限 上限」）
     local m lo hi

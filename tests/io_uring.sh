@@ -527,8 +527,31 @@ io_uring_t_bundle() {
     fi
 }
 
-# iou_napi_on FDINFO：核心說這個 ring 開了 NAPI busy poll，時間 50 µs
-iou_napi_on() { grep -qP '^NAPI:\tenabled' <<<"$1" && grep -qP '^napi_busy_poll_dt:\t50000$' <<<"$1"; }
+# iou_check_napi NAME 說明 FDINFO LOG 有ID的連線數 沒有ID的連線數：核心的 fdinfo 說這個 ring 開了 NAPI busy poll（50 µs），
+# [摘要] 的 napi_usec=50、napi_conns 與 napi_none 符合（沒有 ID 的連線要有 [說明] 說不適用）
+iou_check_napi() {
+    local name=$1 what=$2 info=$3 log=$4 with=$5 without=$6 got
+    got="napi_usec=$(summary_get "$log" napi_usec) napi_conns=$(summary_get "$log" napi_conns) napi_none=$(summary_get "$log" napi_none)"
+    if grep -qP '^NAPI:\tenabled' <<<"$info" && grep -qP '^napi_busy_poll_dt:\t50000$' <<<"$info" &&
+        [ "$got" == "napi_usec=50 napi_conns=$with napi_none=$without" ] && { [ "$without" == 0 ] || grep -q '沒有 NAPI' "$log"; }; then
+        pass "$name" "$what：busy poll 已註冊（核心的 fdinfo：NAPI enabled、50 µs），$with 條連線有 NAPI ID、$without 條沒有"
+    else
+        fail "$name" "$what" "fdinfo 有 NAPI enabled 與 50 µs、napi_usec=50 napi_conns=$with napi_none=$without" \
+            "fdinfo：$(grep -i napi <<<"$info" | tr '\n' ' ') $got"
+        show_log "$log"
+    fi
+}
+# iou_napi_veth NS 根端介面 測試主機端介面 前綴：veth 與測試主機（前綴.1 在 NS 裡、前綴.2 在根 namespace）。
+# veth 只有在收的一端開了 GRO 時才用 NAPI 收封包，而且發送端開著 TSO 的本機 TCP 不走 NAPI（veth_skb_is_eligible_for_gro）：
+# 收端（伺服器）開 GRO、發端（客戶端）關 TSO／GSO，連線才有 NAPI ID
+iou_napi_veth() {
+    netns_add "$1"
+    veth_add "$2" "" "$3" "$1"
+    ip addr add "$4.2/24" dev "$2"
+    ip -n "$1" addr add "$4.1/24" dev "$3"
+    ip netns exec "$1" ethtool -K "$3" gro on >/dev/null
+    ethtool -K "$2" tso off gso off >/dev/null
+}
 
 # --napi 在 loopback：照常服務，[摘要] 說 busy poll 已註冊，但每條連線都沒有 NAPI ID（不適用），[說明] 說出來
 io_uring_t_napi_loopback() {
@@ -539,28 +562,14 @@ io_uring_t_napi_loopback() {
     iou_bench "$blog" 127.0.0.1 "$port" --conns 20 --size 64 --depth 1 --duration 1 || rc=$?
     iou_check_bench io_uring.napi_loopback_load "--napi 50 在 loopback：20 條連線" "$blog" "$rc" 20
     iou_stop_summary
-    if iou_napi_on "$info" && [ "$(summary_get "$log" napi_usec)" == 50 ] && [ "$(summary_get "$log" napi_conns)" == 0 ] &&
-        [ "$(summary_get "$log" napi_none)" == 20 ] && grep -q 'loopback 沒有 NAPI' "$log"; then
-        pass io_uring.napi_loopback "--napi 50 在 loopback：busy poll 已註冊（核心的 fdinfo：NAPI enabled、50 µs），20 條連線都沒有 NAPI ID，[說明] 說不適用"
-    else
-        fail io_uring.napi_loopback "--napi 在 loopback" "fdinfo 有 NAPI enabled 與 50 µs、napi_usec=50 napi_conns=0 napi_none=20、[說明] 說不適用" \
-            "fdinfo：$(grep -i napi <<<"$info" | tr '\n' ' ') napi_usec=$(summary_get "$log" napi_usec) napi_conns=$(summary_get "$log" napi_conns) napi_none=$(summary_get "$log" napi_none)"
-        show_log "$log"
-    fi
+    iou_check_napi io_uring.napi_loopback "--napi 50 在 loopback（沒有 NAPI，[說明] 說不適用）" "$info" "$log" 0 20
 }
 
 # --napi 在開了 GRO 的 veth 上（root）：伺服器在 netns 測試主機 198.18.4.1，每條連線都有 NAPI ID，負載逐位元組正確
 io_uring_t_napi_veth() {
     need_root io_uring.napi_veth || return 0
     local ns=kbiou-nv port=12345 log=$WORK/napi-veth.log blog=$WORK/napi-veth-bench.log rc=0 info
-    netns_add "$ns"
-    veth_add kbnv0 "" kbnv1 "$ns"
-    ip addr add 198.18.4.2/24 dev kbnv0
-    ip -n "$ns" addr add 198.18.4.1/24 dev kbnv1
-    # veth 只有在收的一端開了 GRO 時才用 NAPI 收封包，而且發送端開著 TSO 的本機 TCP 不走 NAPI（veth_skb_is_eligible_for_gro）：
-    # 收端（伺服器）開 GRO、發端（客戶端）關 TSO／GSO，連線才有 NAPI ID
-    ip netns exec "$ns" ethtool -K kbnv1 gro on >/dev/null
-    ethtool -K kbnv0 tso off gso off >/dev/null
+    iou_napi_veth "$ns" kbnv0 kbnv1 198.18.4
     bg_start "$log" ip netns exec "$ns" "$(bin "$IOU")" "$port" --napi 50
     SRV_PID=$BG_PID
     wait_marker "$log" '\[就緒\]' 10 "$SRV_PID" || { fail io_uring.napi_veth "netns 中的伺服器沒有就緒"; show_log "$log"; return 0; }
@@ -568,13 +577,7 @@ io_uring_t_napi_veth() {
     iou_bench "$blog" 198.18.4.1 "$port" --conns 50 --size 64 --depth 1 --duration 1 || rc=$?
     iou_check_bench io_uring.napi_veth_load "--napi 50 經開了 GRO 的 veth：50 條連線" "$blog" "$rc" 50
     iou_stop_summary
-    if iou_napi_on "$info" && [ "$(summary_get "$log" napi_usec)" == 50 ] && [ "$(summary_get "$log" napi_conns)" == 50 ]; then
-        pass io_uring.napi_veth "--napi 50 經開了 GRO 的 veth：busy poll 已註冊（核心的 fdinfo：NAPI enabled、50 µs），50 條連線都有 NAPI ID"
-    else
-        fail io_uring.napi_veth "--napi 在 veth" "fdinfo 有 NAPI enabled 與 50 µs、napi_usec=50 napi_conns=50" \
-            "fdinfo：$(grep -i napi <<<"$info" | tr '\n' ' ') napi_usec=$(summary_get "$log" napi_usec) napi_conns=$(summary_get "$log" napi_conns) napi_none=$(summary_get "$log" napi_none)"
-        show_log "$log"
-    fi
+    iou_check_napi io_uring.napi_veth "--napi 50 經開了 GRO 的 veth" "$info" "$log" 50 0
 }
 
 # ---------------------------------------------------------------- root：io_uring 被停用、netns 測試主機

@@ -156,14 +156,7 @@ io_uring_t_perf_napi() {
     need_root io_uring.perf_napi || return 0
     local ns=kbiou-napi r impl w="50 64 1" port=12345 log blog
     declare -A rps p50 p99 napi
-    netns_add "$ns"
-    veth_add kbnapi0 "" kbnapi1 "$ns"
-    ip addr add 198.18.3.2/24 dev kbnapi0
-    ip -n "$ns" addr add 198.18.3.1/24 dev kbnapi1
-    # veth 只有在收的一端開了 GRO 時才用 NAPI 收封包，而且發送端開著 TSO 的本機 TCP 不走 NAPI（veth_skb_is_eligible_for_gro）：
-    # 收端（伺服器）開 GRO、發端（客戶端）關 TSO／GSO，連線才有 NAPI ID
-    ip netns exec "$ns" ethtool -K kbnapi1 gro on >/dev/null
-    ethtool -K kbnapi0 tso off gso off >/dev/null
+    iou_napi_veth "$ns" kbnapi0 kbnapi1 198.18.3   # tests/io_uring.sh：開 GRO、關 TSO 的 veth 與測試主機
     echo "  --napi 50 對預設伺服器（開了 GRO 的 veth，netns 測試主機 198.18.3.1，50 連線 × 64 B × depth 1，${IOU_ROUNDS} 回合交錯）"
     for ((r = 1; r <= IOU_ROUNDS; r++)); do
         for impl in $( ((r % 2)) && echo "plain napi" || echo "napi plain"); do

@@ -216,6 +216,7 @@ struct Config {
     Mode mode = Mode::Both;
     bool event = false;
     bool use_inline = false;
+    bool histogram = false;         // client：--histogram，印出完整的延遲分佈與 perftest 格式的表
     int timeout_s = kDefaultTimeoutS;
     uint32_t max_clients = kDefaultMaxClients;     // server
     uint64_t max_region = kDefaultMaxRegionSrv;    // server：一個 client
@@ -250,6 +251,8 @@ void print_usage(FILE* out) {
         "  --mode M        lat | bw | both（預設 both）\n"
         "  --event         用 completion channel 等待完成事件，而不是忙碌輪詢（預設：輪詢）\n"
         "  --inline        SEND / WRITE 使用 inline 資料（裝置允許的大小內；預設關閉）\n"
+        "  --histogram     client：每個延遲階段之後印出完整的分佈（[分佈]，2 的冪次的區間）與 perftest 格式的表\n"
+        "                  （t_min、t_max、t_typical、t_avg、t_stdev、99%%、99.9%%，對應 ib_*_lat -H 的細節）\n"
         "  --timeout SEC   連線建立與「毫無進展」的逾時秒數（預設 %d；server 端是每個 client「S 秒沒有任何進展」）\n"
         "  --max-clients N server 同時服務的 client 數（預設 %u；範圍 1..%u）；已滿時以 rdma_reject 拒絕並說明原因\n"
         "  --max-region B  server 讓一個 client 註冊的記憶體上限，可加 K / M / G（預設 %" PRIu64 " MiB；範圍 64K..1G）\n"
@@ -338,6 +341,8 @@ void apply_option(Config& cfg, std::string_view a, ValueFn value, bool has_inlin
         flag(cfg.event);
     } else if (a == "--inline") {
         flag(cfg.use_inline);
+    } else if (a == "--histogram") {
+        flag(cfg.histogram);
     } else {
         throw bad_usage("未知的選項「" + std::string(a) + "」");
     }
@@ -635,6 +640,8 @@ struct TestResult {
     bool verified = false;         // 兩端的資料驗證都通過
     double lat_p50 = -1, lat_p99 = -1, lat_max = -1;   // µs；-1 = 沒有量（atomic：fetch-and-add）
     double lat_p90 = -1, lat_p999 = -1;
+    double lat_min = -1, lat_avg = -1, lat_stdev = -1; // perftest 的 t_min、t_avg、t_stdev
+    std::vector<uint64_t> hist;                        // --histogram：第 i 格是 [2^(i-1), 2^i) µs 的次數（第 0 格 < 1 µs）
     double cas_p50 = -1, cas_p99 = -1;                 // atomic：compare-and-swap 的延遲
     double faa_mops = -1, cas_mops = -1;               // atomic：--depth 個在途時的速率（百萬次 / 秒）
     double bw_mbps = -1, bw_gbps = -1;
@@ -654,17 +661,44 @@ std::string fmt_num(double v, int prec = 2) {
 // 延遲的分佈：每次迭代一個樣本（ns；最多 kMaxSamples 個，量測路徑上只寫進預先配置的陣列），量完才排序。
 // 百分位取「最近的排名」：第 q 百分位 = 排序後第 ceil(q·n) 個樣本，所以 p50 ≤ p90 ≤ p99 ≤ p99.9 ≤ max 一定成立。
 // 樣本少於 1000 個時 p99.9 就是最大值，1000 個時是第 999 個——要看清楚 p99.9 請跑 --iters 10000 以上。
-struct Percentiles { double p50, p90, p99, p999, max; };
+// 另外算 perftest 也印的最小值、平均與標準差，和 --histogram 的分佈：第 i 格數 [2^(i-1), 2^i) µs 的樣本（第 0 格是 < 1 µs）。
+struct Percentiles { double p50, p90, p99, p999, max, min, avg, stdev; std::vector<uint64_t> hist; };
 Percentiles percentiles(std::vector<uint64_t>& ns, double scale) {
     std::sort(ns.begin(), ns.end());
+    auto us = [&](uint64_t v) { return static_cast<double>(v) * scale / 1000.0; };
     auto at = [&](double q) {
         size_t idx = static_cast<size_t>(q * static_cast<double>(ns.size()));
         if (idx > 0 && static_cast<double>(idx) == q * static_cast<double>(ns.size())) --idx;
-        return static_cast<double>(ns[std::min(idx, ns.size() - 1)]) * scale / 1000.0;
+        return us(ns[std::min(idx, ns.size() - 1)]);
     };
-    return {at(0.50), at(0.90), at(0.99), at(0.999), static_cast<double>(ns.back()) * scale / 1000.0};
+    double sum = 0, sq = 0;
+    std::vector<uint64_t> hist;
+    for (uint64_t v : ns) {
+        const double x = us(v);
+        sum += x;
+        sq += x * x;
+        const size_t b = x < 1.0 ? 0 : static_cast<size_t>(std::floor(std::log2(x))) + 1;
+        if (hist.size() <= b) hist.resize(b + 1, 0);
+        ++hist[b];
+    }
+    const double n = static_cast<double>(ns.size()), avg = sum / n;
+    return {at(0.50), at(0.90), at(0.99), at(0.999), us(ns.back()), us(ns.front()), avg,
+            std::sqrt(std::max(0.0, sq / n - avg * avg)), std::move(hist)};
 }
 // >8 percentiles
+
+// 一個延遲階段的分佈存進結果
+void keep_latency(TestResult& res, Percentiles& pc) {
+    res.lat_p50 = pc.p50;
+    res.lat_p90 = pc.p90;
+    res.lat_p99 = pc.p99;
+    res.lat_p999 = pc.p999;
+    res.lat_max = pc.max;
+    res.lat_min = pc.min;
+    res.lat_avg = pc.avg;
+    res.lat_stdev = pc.stdev;
+    res.hist = std::move(pc.hist);
+}
 
 // ---------------------------------------------------------------- 一條連線：參數與資源
 // 一條連線的 slot 數與要註冊的 bytes：server 在 rdma_accept 之前用同一個公式檢查 --max-region / --max-total
@@ -1661,7 +1695,7 @@ Status measure_atomic(Conn& conn, const TestParams& p, TestResult& res, bool& se
         st = conn.atomic_lat(false, samples);
         if (st == Status::Ok) {
             Percentiles pc = percentiles(samples, 1.0);   // 一次 atomic 的完成時間（與 ib_atomic_lat 相同，不除以 2）
-            res.lat_p50 = pc.p50, res.lat_p90 = pc.p90, res.lat_p99 = pc.p99, res.lat_p999 = pc.p999, res.lat_max = pc.max;
+            keep_latency(res, pc);
             st = conn.atomic_lat(true, samples);
         }
         if (st == Status::Ok) {
@@ -1701,11 +1735,7 @@ void measure(Conn& conn, const TestParams& p, TestResult& res) {
         if (st == Status::Ok) {
             // send / write 是 ping-pong：回報往返的一半；read 是一次 READ 的完整時間（與 perftest 相同）
             Percentiles pc = percentiles(samples, p.test == Test::Read ? 1.0 : 0.5);
-            res.lat_p50 = pc.p50;
-            res.lat_p90 = pc.p90;
-            res.lat_p99 = pc.p99;
-            res.lat_p999 = pc.p999;
-            res.lat_max = pc.max;
+            keep_latency(res, pc);
             res.bytes += static_cast<uint64_t>(p.size) * p.iters * (p.test == Test::Read ? 1 : 2);
         }
     }
@@ -1768,6 +1798,28 @@ TestResult run_client_test(const Config& cfg, Test test, Stats& stats) {
     // 離開時依反向順序釋放：conn（QP → MR → 緩衝區 → CQ → channel → PD）→ cm_id → event channel
 }
 
+// 8< histogram
+// --histogram：一個延遲階段的完整分佈（每個 2 的冪次區間的次數、比例、累積），加上 perftest（ib_*_lat）那張表的同一組欄位，
+// 可以直接和 ib_send_lat -H 的輸出對照。atomic 的分佈是 fetch-and-add 的。
+void print_histogram(const Config& cfg, const TestResult& r) {
+    if (r.hist.empty()) return;
+    uint64_t n = 0, cum = 0;
+    for (uint64_t c : r.hist) n += c;
+    const bool one_way = r.test == Test::Read || r.test == Test::Atomic;
+    std::printf("[分佈] test=%s 樣本 %" PRIu64 " 個，單位 µs（%s）\n", test_name(r.test), n, one_way ? "一次操作的完成時間" : "往返的一半");
+    for (size_t i = 0; i < r.hist.size(); ++i) {
+        if (r.hist[i] == 0) continue;
+        cum += r.hist[i];
+        const std::string range = i == 0 ? "[0, 1)" : "[" + std::to_string(1ull << (i - 1)) + ", " + std::to_string(1ull << i) + ")";
+        std::printf("[分佈] %-14s %9" PRIu64 " 次 %6.2f%%  累積 %6.2f%%\n", range.c_str(), r.hist[i],
+                    100.0 * static_cast<double>(r.hist[i]) / static_cast<double>(n), 100.0 * static_cast<double>(cum) / static_cast<double>(n));
+    }
+    std::printf("[perftest] #bytes #iterations t_min[usec] t_max[usec] t_typical[usec] t_avg[usec] t_stdev[usec] 99%%[usec] 99.9%%[usec]\n");
+    std::printf("[perftest] %u %" PRIu64 " %.2f %.2f %.2f %.2f %.2f %.2f %.2f\n", r.test == Test::Atomic ? 8u : cfg.size, n,
+                r.lat_min, r.lat_max, r.lat_p50, r.lat_avg, r.lat_stdev, r.lat_p99, r.lat_p999);
+}
+// >8 histogram
+
 // 一個測試的 key=value 行（[結果] 或 --test 只有一個時的 [摘要]）
 void print_result(const char* tag, const Config& cfg, const TestResult& r) {
     Summary line(tag);
@@ -1776,7 +1828,8 @@ void print_result(const char* tag, const Config& cfg, const TestResult& r) {
         .add("lat_p50_us", fmt_num(r.lat_p50)).add("lat_p99_us", fmt_num(r.lat_p99)).add("lat_max_us", fmt_num(r.lat_max))
         .add("bw_mbps", fmt_num(r.bw_mbps)).add("bw_gbps", fmt_num(r.bw_gbps, 3)).add("verified", r.verified)
         .add("seconds", r.seconds, 3)
-        .add("lat_p90_us", fmt_num(r.lat_p90)).add("lat_p999_us", fmt_num(r.lat_p999));   // 新的 key 附在行尾
+        .add("lat_p90_us", fmt_num(r.lat_p90)).add("lat_p999_us", fmt_num(r.lat_p999))    // 新的 key 附在行尾
+        .add("lat_min_us", fmt_num(r.lat_min)).add("lat_avg_us", fmt_num(r.lat_avg)).add("lat_stdev_us", fmt_num(r.lat_stdev));
     if (r.test == Test::Atomic)
         line.add("faa_mops", fmt_num(r.faa_mops, 4)).add("cas_lat_p50_us", fmt_num(r.cas_p50)).add("cas_lat_p99_us", fmt_num(r.cas_p99))
             .add("cas_mops", fmt_num(r.cas_mops, 4));
@@ -1837,6 +1890,7 @@ int run_client(const Config& cfg) {
         std::printf("%s：延遲 p50 %s µs、p99 %s µs、最大 %s µs；頻寬 %s MB/s（%s Gbit/s）；資料驗證%s\n", test_name(t),
                     fmt_num(r.lat_p50).c_str(), fmt_num(r.lat_p99).c_str(), fmt_num(r.lat_max).c_str(),
                     fmt_num(r.bw_mbps).c_str(), fmt_num(r.bw_gbps, 3).c_str(), r.verified ? "通過" : "失敗");
+        if (cfg.histogram) print_histogram(cfg, r);
         if (tests.size() > 1) print_result("[結果]", cfg, r);
         results.push_back(r);
         if (setup_failed) break;   // 連不上 server 或建不起資源：後面的測試也一樣，不必再試

@@ -273,6 +273,29 @@ rdma_check_percentiles() {
     return 1
 }
 
+# 議題 15：--histogram（perftest 的 -H）。write 64 B × 1000 次：[分佈] 每一列的次數加起來是 1000，perftest 格式的表是
+# 「64 1000 t_min t_max t_typical t_avg t_stdev 99% 99.9%」，t_typical 就是 [摘要] 的 p50、t_max 是 max、t_min ≤ t_avg ≤ t_max，
+# [摘要] 行尾有 lat_min_us、lat_avg_us、lat_stdev_us
+rdma_check_histogram() {
+    local log=$1 d line pt
+    d=$(rdma_line "$log" lat_hist_detail)
+    line=$(rdma_line "$log" lat_hist)
+    pt=$(rdma_kv "$d" perftest)
+    local -a f
+    IFS=, read -r -a f <<<"$pt"
+    if [ "$(rdma_kv "$d" total)" == 1000 ] && [ "$(rdma_kv "$d" rows)" -ge 1 ] && [ "${f[0]:-}" == 64 ] && [ "${f[1]:-}" == 1000 ] &&
+        [ "${f[4]:-}" == "$(rdma_kv "$line" lat_p50_us)" ] && [ "${f[3]:-}" == "$(rdma_kv "$line" lat_max_us)" ] &&
+        [ "${f[2]:-}" == "$(rdma_kv "$line" lat_min_us)" ] && [ "${f[5]:-}" == "$(rdma_kv "$line" lat_avg_us)" ] &&
+        awk -v a="${f[2]:-x}" -v b="${f[5]:-x}" -v c="${f[3]:-x}" 'BEGIN{exit !(a+0 <= b+0 && b+0 <= c+0 && c+0 > 0)}'; then
+        pass rdma.histogram "--histogram：$(rdma_kv "$d" rows) 個區間的次數加起來 1000，perftest 格式的表（t_min ${f[2]}、t_typical ${f[4]}、t_avg ${f[5]}、t_max ${f[3]} µs）與 [摘要] 一致"
+        return 0
+    fi
+    fail rdma.histogram "--histogram 的分佈與 perftest 格式的表" "次數總和 1000、64 1000 t_min≤t_avg≤t_max、t_typical = lat_p50_us、t_max = lat_max_us" \
+        "$d；[摘要] lat_min_us=$(rdma_kv "$line" lat_min_us) lat_p50_us=$(rdma_kv "$line" lat_p50_us) lat_avg_us=$(rdma_kv "$line" lat_avg_us) lat_max_us=$(rdma_kv "$line" lat_max_us)"
+    rdma_case_log "$log" lat_hist
+    return 1
+}
+
 # 議題 15：--test atomic。client：每個 FAA 的舊值、每個 CAS 都成功（舊值序列），rc=0 verified=yes；
 # server：計數器 = 次數 × 增量（kAtomicAdd = 2^32 + 1），[結果] verified=yes
 rdma_check_atomic() {
@@ -327,6 +350,7 @@ rdma_t_functional() {
     rdma_check_client "$log" odd_iters rdma.odd_iters "--iters 10（不是 depth/4 = 4 的倍數）的 send / write / read：ping-pong 的最後一則要求完成，不會等到逾時" || bad=1
     rdma_check_atomic "$log" || bad=1
     rdma_check_percentiles "$log" || bad=1
+    rdma_check_histogram "$log" || bad=1
 
     # client 中途被 kill -9：server 回報 peer_lost，並服務下一個 client
     local victim srvline

@@ -193,8 +193,10 @@ run_atomic_and_hist() {
     client atomic_event 120 "$ADDR" --test atomic --iters 200 --depth 8 --event
     # 只有速率階段、--iters 不是 depth/4 的倍數、視窗小：slot 重用前的驗證與最後一個要求完成
     client atomic_odd 60 "$ADDR" --test atomic --mode bw --iters 37 --depth 4
-    # 1000 個樣本：p99.9 是第 999 個，與最大值（第 1000 個）不是同一個樣本
-    client lat_hist 120 "$ADDR" --test write --mode lat --size 64 --iters 1000
+    # 1000 個樣本：p99.9 是第 999 個，與最大值（第 1000 個）不是同一個樣本；--histogram 印出完整分佈與 perftest 格式的表
+    client lat_hist 120 "$ADDR" --test write --mode lat --size 64 --iters 1000 --histogram
+    grep '^\[分佈\]\|^\[perftest\]' "$T/lat_hist.log" | sed 's/^/@@OUT lat_hist /'
+    echo "@@KB lat_hist_detail rows=$(grep -c '^\[分佈\] \[' "$T/lat_hist.log") total=$(awk '/^\[分佈\] \[/ {s += $4} END {print s + 0}' "$T/lat_hist.log") perftest=$(grep '^\[perftest\] [0-9]' "$T/lat_hist.log" | cut -d' ' -f2- | tr ' ' ,)"
 }
 
 run_focus() {

@@ -71,6 +71,8 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <latch>
+#include <optional>
 #include <thread>
 #include <type_traits>
 #include <utility>
@@ -91,6 +93,7 @@ constexpr uint32_t kMaxDepth = 1024;
 constexpr uint64_t kMaxRegion = 1ull << 30;        // bytes：協定上限，一條連線最多註冊 1 GiB（client 端檢查）
 constexpr uint32_t kDefaultMaxClients = 4;         // server 同時服務的 client 數（每個一個執行緒）
 constexpr uint32_t kMaxMaxClients = 256;
+constexpr uint32_t kMaxQps = 8;                       // --qps 的上限（每個 QP 一個執行緒、server 端一個 client）
 constexpr uint64_t kDefaultMaxRegionSrv = 64ull << 20;   // bytes：server 讓一個 client 註冊的上限（遠小於 1 GiB）
 constexpr uint64_t kDefaultMaxTotal = 256ull << 20;      // bytes：server 讓全部 client 合計註冊的上限
 constexpr uint64_t kMinRegionLimit = 64ull << 10;        // bytes：--max-region / --max-total 的下限
@@ -217,6 +220,7 @@ struct Config {
     bool event = false;
     bool use_inline = false;
     bool histogram = false;         // client：--histogram，印出完整的延遲分佈與 perftest 格式的表
+    uint32_t qps = 1;               // client：--qps N，頻寬階段同時用 N 條連線（N 個 QP）
     int timeout_s = kDefaultTimeoutS;
     uint32_t max_clients = kDefaultMaxClients;     // server
     uint64_t max_region = kDefaultMaxRegionSrv;    // server：一個 client
@@ -251,6 +255,8 @@ void print_usage(FILE* out) {
         "  --mode M        lat | bw | both（預設 both）\n"
         "  --event         用 completion channel 等待完成事件，而不是忙碌輪詢（預設：輪詢）\n"
         "  --inline        SEND / WRITE 使用 inline 資料（裝置允許的大小內；預設關閉）\n"
+        "  --qps N         client：頻寬階段同時用 N 條 RC 連線（N 個 QP，每個一個執行緒，1..8），總頻寬 = 全部 bytes ÷ 最慢那條的時間；\n"
+        "                  只用於 --mode bw（perftest 的 -q）；server 的 --max-clients 要不小於 N\n"
         "  --histogram     client：每個延遲階段之後印出完整的分佈（[分佈]，2 的冪次的區間）與 perftest 格式的表\n"
         "                  （t_min、t_max、t_typical、t_avg、t_stdev、99%%、99.9%%，對應 ib_*_lat -H 的細節）\n"
         "  --timeout SEC   連線建立與「毫無進展」的逾時秒數（預設 %d；server 端是每個 client「S 秒沒有任何進展」）\n"
@@ -343,6 +349,8 @@ void apply_option(Config& cfg, std::string_view a, ValueFn value, bool has_inlin
         flag(cfg.use_inline);
     } else if (a == "--histogram") {
         flag(cfg.histogram);
+    } else if (a == "--qps") {
+        cfg.qps = parse_number<uint32_t>(a, value(), 1, kMaxQps);
     } else {
         throw bad_usage("未知的選項「" + std::string(a) + "」");
     }
@@ -358,6 +366,8 @@ void check_config(Config& cfg) {
     uint64_t region = 2ull * (cfg.depth + kCtrlSlack) * cfg.size;
     if (region > kMaxRegion)
         throw bad_usage("--size × --depth 太大：每條連線要註冊 " + std::to_string(region >> 20) + " MiB（上限 1024 MiB），請降低 --depth");
+    if (cfg.qps > 1 && (cfg.role != Role::Client || cfg.mode != Mode::Bw || cfg.test == Test::Atomic))
+        throw bad_usage("--qps 只用於 client 的頻寬階段（--mode bw；send、write、read 或 all，不含 atomic）");
     if (cfg.max_total < cfg.max_region)
         throw bad_usage("--max-total（" + std::to_string(cfg.max_total >> 10) + " KiB）小於 --max-region（" +
                         std::to_string(cfg.max_region >> 10) + " KiB）：一個 client 都放不下");
@@ -645,6 +655,8 @@ struct TestResult {
     double cas_p50 = -1, cas_p99 = -1;                 // atomic：compare-and-swap 的延遲
     double faa_mops = -1, cas_mops = -1;               // atomic：--depth 個在途時的速率（百萬次 / 秒）
     double bw_mbps = -1, bw_gbps = -1;
+    uint32_t qps = 1;                                  // --qps：幾條連線一起跑
+    double qp_min_mbps = -1;                           // --qps：最慢那條連線的頻寬
     double seconds = 0;
     uint64_t bytes = 0;
     std::string error;
@@ -1762,7 +1774,16 @@ void measure(Conn& conn, const TestParams& p, TestResult& res) {
     else if (!server_ok) res.error = "server 端的資料驗證失敗";
 }
 
-TestResult run_client_test(const Config& cfg, Test test, Stats& stats) {
+// --qps：所有連線都連上之後才一起開始量測。還沒走到起跑線就失敗（例外）的連線也要放行其他人，不然它們會永遠等下去
+struct StartLine {
+    std::latch* latch;
+    bool arrived = false;
+    void arrive() { if (latch && !arrived) { arrived = true; latch->arrive_and_wait(); } }
+    ~StartLine() { if (latch && !arrived) latch->count_down(); }
+};
+
+TestResult run_client_test(const Config& cfg, Test test, Stats& stats, std::latch* start = nullptr) {
+    StartLine line{start};
     TestResult res;
     res.test = test;
     uint64_t t_start = now_ns();
@@ -1783,6 +1804,7 @@ TestResult run_client_test(const Config& cfg, Test test, Stats& stats) {
     // 5. 連線（QP → RTR → RTS），記下 server 的位址與 rkey
     Reply reply = connect_to_server(cfg, p, ch.get(), id.get(), conn);
     conn.set_remote(reply.addr, cfg.hostile == "rkey" ? reply.rkey ^ 0x00A5A500u : reply.rkey);
+    line.arrive();   // --qps：等其他連線也連上
     // 6. 量測
     stats.active = 1 + static_cast<uint32_t>(test);
     measure(conn, p, res);
@@ -1820,6 +1842,56 @@ void print_histogram(const Config& cfg, const TestResult& r) {
 }
 // >8 histogram
 
+// 8< qps
+// --qps N：同一個頻寬測試用 N 條 RC 連線（各自的 QP、CQ、MR）同時跑，每條一個執行緒；server 端本來就每個 client 一個執行緒。
+// 全部連上之後才一起起跑（StartLine），總頻寬 = 全部的 bytes ÷ 最慢那條的時間（保守：不拿各條的速率相加）。
+// perftest 的 -q 是一個執行緒輪流貼到 N 個 QP；這裡每個 QP 一個執行緒，兩者都讓好幾個 QP 同時在網卡（這裡是 rxe）上排隊。
+TestResult run_multi_qp(const Config& cfg, Test test, Stats& stats) {
+    std::latch start(cfg.qps);
+    std::vector<TestResult> parts(cfg.qps);
+    std::vector<std::optional<Failure>> errors(cfg.qps);
+    {
+        std::vector<std::jthread> threads;
+        for (uint32_t q = 0; q < cfg.qps; ++q)
+            threads.emplace_back([&, q] {
+                try {
+                    parts[q] = run_client_test(cfg, test, stats, &start);
+                } catch (const Failure& f) {
+                    errors[q] = f;
+                } catch (const std::exception& e) {
+                    errors[q] = Failure(kExitRuntime, e.what());
+                }
+            });
+    }   // jthread 在這裡 join
+    TestResult total;
+    total.test = test;
+    total.qps = cfg.qps;
+    total.ok = total.verified = true;
+    double slowest = 0;
+    for (uint32_t q = 0; q < cfg.qps; ++q) {
+        if (errors[q]) {
+            if (errors[q]->code == kExitNoDevice) throw *errors[q];
+            throw Failure(errors[q]->code, "第 " + std::to_string(q + 1) + " 條連線：" + errors[q]->what());
+        }
+        const TestResult& r = parts[q];
+        total.ok = total.ok && r.ok;
+        total.verified = total.verified && r.verified;
+        if (!r.error.empty() && total.error.empty()) total.error = "第 " + std::to_string(q + 1) + " 條連線：" + r.error;
+        total.bytes += r.bytes;
+        total.seconds = std::max(total.seconds, r.seconds);
+        if (r.bw_mbps > 0) {
+            slowest = std::max(slowest, static_cast<double>(r.bytes) / (r.bw_mbps * 1e6));
+            total.qp_min_mbps = total.qp_min_mbps < 0 ? r.bw_mbps : std::min(total.qp_min_mbps, r.bw_mbps);
+        }
+    }
+    if (total.ok && slowest > 0) {
+        total.bw_mbps = static_cast<double>(total.bytes) / slowest / 1e6;
+        total.bw_gbps = total.bw_mbps * 8 / 1e3;
+    }
+    return total;
+}
+// >8 qps
+
 // 一個測試的 key=value 行（[結果] 或 --test 只有一個時的 [摘要]）
 void print_result(const char* tag, const Config& cfg, const TestResult& r) {
     Summary line(tag);
@@ -1829,7 +1901,8 @@ void print_result(const char* tag, const Config& cfg, const TestResult& r) {
         .add("bw_mbps", fmt_num(r.bw_mbps)).add("bw_gbps", fmt_num(r.bw_gbps, 3)).add("verified", r.verified)
         .add("seconds", r.seconds, 3)
         .add("lat_p90_us", fmt_num(r.lat_p90)).add("lat_p999_us", fmt_num(r.lat_p999))    // 新的 key 附在行尾
-        .add("lat_min_us", fmt_num(r.lat_min)).add("lat_avg_us", fmt_num(r.lat_avg)).add("lat_stdev_us", fmt_num(r.lat_stdev));
+        .add("lat_min_us", fmt_num(r.lat_min)).add("lat_avg_us", fmt_num(r.lat_avg)).add("lat_stdev_us", fmt_num(r.lat_stdev))
+        .add("qps", r.qps).add("qp_min_mbps", fmt_num(r.qp_min_mbps));
     if (r.test == Test::Atomic)
         line.add("faa_mops", fmt_num(r.faa_mops, 4)).add("cas_lat_p50_us", fmt_num(r.cas_p50)).add("cas_lat_p99_us", fmt_num(r.cas_p99))
             .add("cas_mops", fmt_num(r.cas_mops, 4));
@@ -1858,7 +1931,7 @@ void print_all_summary(const Config& cfg, const std::vector<TestResult>& results
         sum.add(n + "_lat_p50_us", fmt_num(r.lat_p50)).add(n + "_bw_mbps", fmt_num(r.bw_mbps)).add(n + "_verified", r.verified);
     }
     sum.add("verified", all_ok).add("seconds", secs, 3)
-        .add("lat_p90_us", fmt_num(p90)).add("lat_p999_us", fmt_num(p999)).add("lat_max_us", fmt_num(pmax)).print();
+        .add("lat_p90_us", fmt_num(p90)).add("lat_p999_us", fmt_num(p999)).add("lat_max_us", fmt_num(pmax)).add("qps", cfg.qps).print();
 }
 
 int run_client(const Config& cfg) {
@@ -1877,7 +1950,7 @@ int run_client(const Config& cfg) {
         TestResult r;
         bool setup_failed = false;
         try {
-            r = run_client_test(cfg, t, stats);
+            r = cfg.qps > 1 ? run_multi_qp(cfg, t, stats) : run_client_test(cfg, t, stats);
         } catch (const Failure& f) {
             stats.active = 0;
             if (f.code == kExitNoDevice) throw;

@@ -296,6 +296,31 @@ rdma_check_histogram() {
     return 1
 }
 
+# 議題 15：--qps。write 64 KiB × 200 × 3 條連線：client verified=yes qps=3、總頻寬與最慢一條都是數字，server 為它服務了 3 條連線
+# （3 行 test=write size=65536 iters=200 的 [結果]，都 verified=yes）；--test all --qps 2：三個測試各兩條，全部驗證通過
+rdma_check_qps() {
+    local log=$1 line all n bad=0
+    line=$(rdma_line "$log" qps_write)
+    all=$(rdma_line "$log" qps_all)
+    n=$(grep -c '^@@SRV server .*test=write size=65536 iters=200 status=ok verified=yes' "$log" || true)
+    if [ "$(rdma_kv "$line" rc)" == 0 ] && [ "$(rdma_kv "$line" verified)" == yes ] && [ "$(rdma_kv "$line" qps)" == 3 ] &&
+        [[ "$(rdma_kv "$line" bw_mbps)$(rdma_kv "$line" qp_min_mbps)" =~ ^[0-9]+\.[0-9]+[0-9]+\.[0-9]+$ ]] && [ "$n" == 3 ]; then
+        pass rdma.qps "--qps 3：write 64 KiB 三條連線一起跑，總頻寬 $(rdma_kv "$line" bw_mbps) MB/s（最慢一條 $(rdma_kv "$line" qp_min_mbps)），server 三條都驗證通過"
+    else
+        fail rdma.qps "--qps 3 的 write 頻寬" "rc=0 verified=yes qps=3、兩個頻寬是數字、server 3 行 verified=yes 的 [結果]" "$line；server 的 [結果] $n 行"
+        rdma_case_log "$log" qps_write
+        bad=1
+    fi
+    if [ "$(rdma_kv "$all" rc)" == 0 ] && [ "$(rdma_kv "$all" verified)" == yes ] && [ "$(rdma_kv "$all" passed)" == 3 ] && [ "$(rdma_kv "$all" qps)" == 2 ]; then
+        pass rdma.qps_all "--test all --qps 2：send、write、read 各兩條連線，全部驗證通過（最低頻寬 $(rdma_kv "$all" bw_mbps) MB/s）"
+    else
+        fail rdma.qps_all "--test all --qps 2" "rc=0 verified=yes passed=3 qps=2" "$all"
+        rdma_case_log "$log" qps_all
+        bad=1
+    fi
+    return "$bad"
+}
+
 # 議題 15：--test atomic。client：每個 FAA 的舊值、每個 CAS 都成功（舊值序列），rc=0 verified=yes；
 # server：計數器 = 次數 × 增量（kAtomicAdd = 2^32 + 1），[結果] verified=yes
 rdma_check_atomic() {
@@ -351,6 +376,7 @@ rdma_t_functional() {
     rdma_check_atomic "$log" || bad=1
     rdma_check_percentiles "$log" || bad=1
     rdma_check_histogram "$log" || bad=1
+    rdma_check_qps "$log" || bad=1
 
     # client 中途被 kill -9：server 回報 peer_lost，並服務下一個 client
     local victim srvline

@@ -196,6 +196,9 @@ run_atomic_and_hist() {
     # 1000 個樣本：p99.9 是第 999 個，與最大值（第 1000 個）不是同一個樣本；--histogram 印出完整分佈與 perftest 格式的表
     client lat_hist 120 "$ADDR" --test write --mode lat --size 64 --iters 1000 --histogram
     grep '^\[分佈\]\|^\[perftest\]' "$T/lat_hist.log" | sed 's/^/@@OUT lat_hist /'
+    # --qps：同一個頻寬測試用 3 條連線（3 個 QP，server 的 --max-clients 預設 4），與三個測試各 2 條
+    client qps_write 120 "$ADDR" --test write --mode bw --size 65536 --iters 200 --depth 16 --qps 3
+    client qps_all 180 "$ADDR" --test all --mode bw --size 4096 --iters 200 --depth 16 --qps 2
     echo "@@KB lat_hist_detail rows=$(grep -c '^\[分佈\] \[' "$T/lat_hist.log") total=$(awk '/^\[分佈\] \[/ {s += $4} END {print s + 0}' "$T/lat_hist.log") perftest=$(grep '^\[perftest\] [0-9]' "$T/lat_hist.log" | cut -d' ' -f2- | tr ' ' ,)"
 }
 
@@ -359,7 +362,7 @@ run_perf() {
     BI=${KB_BW_ITERS:-1000} BS=${KB_BW_SIZE:-65536} BD=${KB_BW_DEPTH:-16}
     ROUNDS=${KB_ROUNDS:-3}
     AI=${KB_ATOMIC_ITERS:-2000} AD=${KB_ATOMIC_DEPTH:-16}
-    TESTS=${KB_PERF_TESTS:-send_lat write_lat read_lat write_bw send_bw atomic_lat atomic_bw}
+    TESTS=${KB_PERF_TESTS:-send_lat write_lat read_lat write_bw send_bw atomic_lat atomic_bw write_bw_q2}
     echo "@@KB perf_params lat_size=$LS lat_iters=$LI bw_size=$BS bw_iters=$BI bw_depth=$BD atomic_iters=$AI atomic_depth=$AD rounds=$ROUNDS tests=$(echo "$TESTS" | tr ' ' ',')"
     start_server "$T/server.log" "$PORT" || { echo "@@KB end"; return; }
     SERVER=$SRV_PID
@@ -374,6 +377,9 @@ run_perf() {
             *_lat) targs="--test ${t%_lat} --mode lat --size $LS --iters $LI"
                    [ "$t" = read_lat ] || targs="$targs --inline"
                    pargs="-s $LS -n $LI" ;;
+            # --qps 2 對 perftest 的 -q 2：兩個 QP 同時跑同一個頻寬測試
+            write_bw_q2) targs="--test write --mode bw --size $BS --iters $BI --depth $BD --qps 2"
+                         pargs="-s $BS -n $BI -t $BD -q 2" ;;
             *_bw) targs="--test ${t%_bw} --mode bw --size $BS --iters $BI --depth $BD"
                   pargs="-s $BS -n $BI -t $BD" ;;
             esac
@@ -381,9 +387,9 @@ run_perf() {
             # shellcheck disable=SC2086
             if [ $((r % 2)) = 1 ]; then
                 ours "$t" $targs
-                perftest_pair "$t" "ib_$t" $pargs
+                perftest_pair "$t" "ib_${t%_q2}" $pargs
             else
-                perftest_pair "$t" "ib_$t" $pargs
+                perftest_pair "$t" "ib_${t%_q2}" $pargs
                 ours "$t" $targs
             fi
             # SEND 延遲的同一回合，量同一個位址上 UDP echo 的來回（一次一個在途、同樣大小）；再用比較表的大封包（1472 B）各量一次

@@ -50,8 +50,9 @@ rdma_t_perf() {
                 p+=("$pv")
             fi
         done
-        ptool="perftest ib_$t"
+        ptool="perftest ib_${t%_q2}"
         [[ $t != atomic_* ]] || ptool+=" -A FETCH_AND_ADD"
+        [[ $t != *_q2 ]] || ptool+=" -q 2"
         if [ ${#o[@]} == 0 ]; then
             fail "rdma.perf_$t" "$t 的量測" "本程式與 $ptool 至少一個兩邊都有效的回合" "本程式 ${#ol[@]} 行、perftest ${#pl[@]} 行，沒有有效的一對"
             grep -E "^@@LOG (ours|pt)_$t " "$log" | tail -n 8 | sed 's/^/    │ /'
@@ -61,6 +62,7 @@ rdma_t_perf() {
         atomic_lat) metric=p50_latency unit=us better=lower workload="atomic FAA 8B one outstanding" ;;
         atomic_bw) metric=message_rate unit=Mops/s better=higher workload="atomic FAA 8B depth ${ad}" ;;
         *_lat) metric=p50_latency unit=us better=lower workload="${t%_lat} ${ls}B ping-pong" ;;
+        *_q2) metric=bandwidth unit=MB/s better=higher workload="${t%_bw_q2} ${bs}B depth ${bd} × 2 QPs" ;;
         *) metric=bandwidth unit=MB/s better=higher workload="${t%_bw} ${bs}B depth ${bd}" ;;
         esac
         bench_pair RDMA "$workload" "$metric" "$unit" "$better" "${o[*]}" "${p[*]}" "$ptool"

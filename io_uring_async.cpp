@@ -939,11 +939,12 @@ private:
         c.send_inflight = true;
         c.inflight += 2;  // 送出的結果 + 之後的通知：兩個都回來才能關閉連線
     }
-    // 放掉票的參考。只在核心不再碰這些緩衝區時呼叫：通知回來了，或根本不會有通知（zc_done）。
+    // 一條連線的 kZcTickets 張票（連線槽位變多時才把表加大）
     ZcTicket* zc_tickets(uint32_t slot) {
         if (zc_tickets_.size() < conns_.size() * kZcTickets) zc_tickets_.resize(conns_.size() * kZcTickets);
         return &zc_tickets_[size_t(slot) * kZcTickets];
     }
+    // 放掉票的參考。只在核心不再碰這些緩衝區時呼叫：通知回來了，或根本不會有通知（zc_done）。
     void release_ticket(ZcTicket& tk) {
         for (unsigned i = 0; i < tk.n; ++i) bufs_.unref(tk.bids[i]);
         tk.busy = false;

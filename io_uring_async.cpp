@@ -415,13 +415,15 @@ public:
     // NAPI busy poll（--napi）：io_uring_enter 等完成事件時，先在收到資料的那些 NAPI 上輪詢最多 usec 微秒，
     // 封包一到就處理，不必等中斷與 softirq 排程。io_uring 從 socket 記下它的 NAPI ID（只有真的網卡或開了 GRO
     // 的 veth 才有；loopback 沒有，這時什麼都不做）。liburing 2.3 沒有 io_uring_register_napi，直接用系統呼叫。
-    // 回傳空字串表示成功，否則是退回的原因。
-    std::string register_napi(unsigned usec) {
+    // usec = 0 表示沒有要求；回傳是否生效，不生效時把原因放進 notes（TCP 與 UDP 伺服器共用）。
+    bool register_napi(unsigned usec, std::vector<std::string>& notes) {
+        if (usec == 0) return false;
         NapiReg reg{};
         reg.busy_poll_to = usec;
         reg.prefer_busy_poll = 1;   // 提示核心：這些 NAPI 由 busy poll 處理，延後中斷
-        if (syscall(__NR_io_uring_register, ring_.ring_fd, kRegisterNapi, &reg, 1) == 0) return {};
-        return "核心不接受 IORING_REGISTER_NAPI（" + errstr(errno) + "，需要 6.9+），--napi 不起作用";
+        if (syscall(__NR_io_uring_register, ring_.ring_fd, kRegisterNapi, &reg, 1) == 0) return true;
+        notes.push_back("核心不接受 IORING_REGISTER_NAPI（" + errstr(errno) + "，需要 6.9+），--napi 不起作用");
+        return false;
     }
     // >8 napi
 
@@ -1104,11 +1106,7 @@ void Server::setup_features() {
             if (!why.empty()) notes_.push_back(why);
         }
     }
-    if (cfg_.napi_usec) {
-        const std::string why = ring_.register_napi(cfg_.napi_usec);
-        feat_.napi = why.empty();
-        if (!why.empty()) notes_.push_back(why);
-    }
+    feat_.napi = ring_.register_napi(cfg_.napi_usec, notes_);
 }
 
 // --napi：第一次收到資料時看這條連線有沒有 NAPI ID（SO_INCOMING_NAPI_ID；0 = 沒有，例如 loopback），
@@ -1515,11 +1513,7 @@ public:
         : cfg_(cfg), stats_(stats), sock_(make_listener(cfg.port, reuseport, SOCK_DGRAM)), ring_(cfg.sqpoll),
           bufs_(ring_.get(), sizing(), sizing(), false), tx_(bufs_.count()) {
         rx_msg_.msg_namelen = sizeof(sockaddr_in6);  // 每個緩衝區替來源位址保留的空間
-        if (cfg.napi_usec) {                          // --napi 和 TCP 伺服器一樣（ring 層級）
-            const std::string why = ring_.register_napi(cfg.napi_usec);
-            feat_.napi = why.empty();
-            if (!why.empty()) notes_.push_back(why);
-        }
+        feat_.napi = ring_.register_napi(cfg.napi_usec, notes_);  // --napi 和 TCP 伺服器一樣（ring 層級）
     }
     const char* mode() const { return ring_.mode(); }
     const BufRing& bufs() const { return bufs_; }

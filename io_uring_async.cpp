@@ -93,9 +93,9 @@ constexpr auto kStarvedRetry = std::chrono::milliseconds(50);  // 等緩衝區�
 constexpr long kWaitTimeoutNs = 100'000'000;   // 迴圈最長等待 100 ms，好檢查停止旗標
 constexpr auto kShutdownGrace = std::chrono::seconds(2);
 constexpr auto kTick = std::chrono::milliseconds(100);         // 閒置與保留區的檢查週期
-constexpr auto kStarveLimit = std::chrono::milliseconds(500);  // 沒佔任何緩衝區的連線等緩衝區最多這麼久，就收回保留區
+constexpr auto kStarveLimit = std::chrono::milliseconds(200);  // 沒佔任何緩衝區的連線等緩衝區最多這麼久，就收回保留區
 constexpr auto kHeldPause = std::chrono::milliseconds(100);    // 共用區用完時，回送多久沒有進展就暫停 recv
-constexpr auto kHeldSpillAfter = std::chrono::seconds(1);      // 回送多久沒有進展才算「卡住」（資料才可能被搬出緩衝池）
+constexpr auto kHeldSpillAfter = std::chrono::milliseconds(300);  // 回送多久沒有進展才算「卡住」（資料才可能被搬出緩衝池）
 constexpr unsigned kReserveDiv = 4;            // 緩衝池的 1/4 是保留區：卡住的連線不能拿走
 constexpr unsigned kDefaultIdleTimeout = 60;   // 秒；0 = 不關閉閒置連線
 constexpr unsigned kZcTickets = 4;             // --zc：一條連線最多幾次零複製送出在等通知（之後的送出等通知回來）
@@ -857,9 +857,11 @@ private:
         // 否則取消生效前一次喚醒最多還能連收 32 段：遞增模式下一段可以是整個 32 KiB 緩衝區（每條連線多 1 MiB），
         // 很多條卡住的連線加起來就能吃進保留區。傳統模式一段就是一個小緩衝區，只有回送卡住（佇列超過 kHeldPause
         // 沒有進展）的連線才設上限：回送順暢的連線收滿就停、要等佇列送完才重掛，收與送不再重疊（2000 條連線
-        // 時吞吐量少一半、有些連線 3 秒拿不到回應，測試 io_uring.classic_2000c）。舊核心回 EINVAL，見 on_recv。
+        // 時吞吐量少一半、有些連線 3 秒拿不到回應，測試 io_uring.classic_2000c）。但緩衝池已經吃進保留區時一律帶：
+        // 剛從等緩衝區的隊伍輪到、socket 裡積了很多資料的連線，一次喚醒就能拿走 32 個緩衝區（io_uring.slow_reader）。
+        // 舊核心回 EINVAL，見 on_recv。
         // --bundle：一個 CQE 最多帶 kMaxIov 個緩衝區（sqe->len 是每次的上限，同樣 6.17+；沒有它一次可以拿 256 個）
-        const bool total = mshot_lim_ && (bufs_.incremental() || tx_stuck(c));
+        const bool total = mshot_lim_ && (bufs_.incremental() || tx_stuck(c) || bufs_.available() < reserve_);
         if (total) s->file_index = uint32_t(std::max<size_t>(held_bytes_limit() - std::min(c.held_bytes, held_bytes_limit()), 1));
         if (feat_.bundle) {
             s->ioprio |= kRecvSendBundle;

@@ -221,6 +221,7 @@ struct Config {
     bool use_inline = false;
     bool histogram = false;         // client：--histogram，印出完整的延遲分佈與 perftest 格式的表
     uint32_t qps = 1;               // client：--qps N，頻寬階段同時用 N 條連線（N 個 QP）
+    bool bidir = false;             // client：--bidir，write 的頻寬階段兩個方向同時寫（perftest 的 -b）
     int timeout_s = kDefaultTimeoutS;
     uint32_t max_clients = kDefaultMaxClients;     // server
     uint64_t max_region = kDefaultMaxRegionSrv;    // server：一個 client
@@ -257,6 +258,8 @@ void print_usage(FILE* out) {
         "  --inline        SEND / WRITE 使用 inline 資料（裝置允許的大小內；預設關閉）\n"
         "  --qps N         client：頻寬階段同時用 N 條 RC 連線（N 個 QP，每個一個執行緒，1..8），總頻寬 = 全部 bytes ÷ 最慢那條的時間；\n"
         "                  只用於 --mode bw（perftest 的 -q）；server 的 --max-clients 要不小於 N\n"
+        "  --bidir         client：--test write 的頻寬階段兩個方向同時進行——server 也對 client 做同樣次數的 RDMA WRITE，\n"
+        "                  兩端各自驗證收到的資料；頻寬 = 兩個方向的 bytes ÷ 到兩個方向都寫完的時間（perftest 的 -b）\n"
         "  --histogram     client：每個延遲階段之後印出完整的分佈（[分佈]，2 的冪次的區間）與 perftest 格式的表\n"
         "                  （t_min、t_max、t_typical、t_avg、t_stdev、99%%、99.9%%，對應 ib_*_lat -H 的細節）\n"
         "  --timeout SEC   連線建立與「毫無進展」的逾時秒數（預設 %d；server 端是每個 client「S 秒沒有任何進展」）\n"
@@ -349,6 +352,8 @@ void apply_option(Config& cfg, std::string_view a, ValueFn value, bool has_inlin
         flag(cfg.use_inline);
     } else if (a == "--histogram") {
         flag(cfg.histogram);
+    } else if (a == "--bidir") {
+        flag(cfg.bidir);
     } else if (a == "--qps") {
         cfg.qps = parse_number<uint32_t>(a, value(), 1, kMaxQps);
     } else {
@@ -368,6 +373,8 @@ void check_config(Config& cfg) {
         throw bad_usage("--size × --depth 太大：每條連線要註冊 " + std::to_string(region >> 20) + " MiB（上限 1024 MiB），請降低 --depth");
     if (cfg.qps > 1 && (cfg.role != Role::Client || cfg.mode != Mode::Bw || cfg.test == Test::Atomic))
         throw bad_usage("--qps 只用於 client 的頻寬階段（--mode bw；send、write、read 或 all，不含 atomic）");
+    if (cfg.bidir && (cfg.role != Role::Client || cfg.test != Test::Write || !has_bw(cfg.mode)))
+        throw bad_usage("--bidir 只用於 client 的 --test write 頻寬階段（--mode bw 或 both）：兩個方向同時 RDMA WRITE，對照 ib_write_bw -b");
     if (cfg.max_total < cfg.max_region)
         throw bad_usage("--max-total（" + std::to_string(cfg.max_total >> 10) + " KiB）小於 --max-region（" +
                         std::to_string(cfg.max_region >> 10) + " KiB）：一個 client 都放不下");
@@ -514,7 +521,7 @@ void stats_loop(std::stop_token st, Stats& s, Role role) noexcept {
 // RC 連線的 REQ private data 最多 56 bytes，REP 最多 196 bytes；兩個結構都遠小於此。
 struct Hello {            // client → server（rdma_connect 的 private data）
     uint32_t magic;
-    uint8_t version, test, mode, flags;   // flags bit0 = --event、bit1 = --inline（僅供 server 記錄）
+    uint8_t version, test, mode, flags;   // flags bit0 = --event、bit1 = --inline（僅供 server 記錄）、bit2 = --bidir
     uint32_t size, iters, depth;
     uint64_t addr;                        // client 的接收區（server 在 write 延遲測試會寫回這裡）
     uint32_t rkey;
@@ -532,7 +539,8 @@ static_assert(sizeof(Hello) <= 56 && sizeof(Reply) <= 196);
 // 控制訊息：長度 0 的 SEND_WITH_IMM，imm = kCtrlTag<<16 | type<<8 | value。
 // PROGRESS：client 在 server 看不到完成的階段每 0.5 秒送一個，server 收到就重新計算 --timeout。
 // ATOMIC_DONE：atomic 測試的 client 做完所有操作，server 這時檢查計數器，以 BW_DONE 回報結果。
-enum class Ctrl : uint8_t { BwDone = 1, Bye = 2, Progress = 3, AtomicDone = 4 };
+// BW_START：--bidir 的 client 開始頻寬階段；server 收到才開始寫 client（延遲階段的最後一則還在 client 的 slot 0 等著驗證）。
+enum class Ctrl : uint8_t { BwDone = 1, Bye = 2, Progress = 3, AtomicDone = 4, BwStart = 5 };
 constexpr uint32_t ctrl_imm(Ctrl c, uint8_t v) { return (kCtrlTag << 16) | (static_cast<uint32_t>(c) << 8) | v; }
 
 // server 拒絕連線時（rdma_reject）的 private data：原因碼與數字，由兩端各自翻成中文
@@ -735,26 +743,27 @@ struct TestParams {
     uint32_t size = kDefaultSize, iters = kDefaultIters, depth = kDefaultDepth;
     bool event = false;             // --event：量測路徑睡在 completion channel 上
     bool want_inline = false;       // --inline
+    bool bidir = false;             // --bidir：write 頻寬階段 server 也同時寫 client
     int timeout_s = kDefaultTimeoutS;   // 本端的 --timeout（「S 秒沒有任何進展」；不是對方告訴我們的）
 };
 TestParams params_from_config(const Config& cfg, Test test) {
     // atomic 的 slot 固定 16 bytes（--size 不適用）：8 bytes 的計數器與 8 bytes 的 CAS 值
     return {test, cfg.mode, test == Test::Atomic ? kAtomicSlot : cfg.size, cfg.iters, cfg.depth, cfg.event,
-            cfg.use_inline && test != Test::Atomic, cfg.timeout_s};
+            cfg.use_inline && test != Test::Atomic, cfg.bidir && test == Test::Write, cfg.timeout_s};
 }
 TestParams params_from_hello(const Hello& h, int timeout_s) {
     return {static_cast<Test>(h.test), static_cast<Mode>(h.mode), h.size, h.iters, h.depth, (h.flags & 1) != 0,
-            (h.flags & 2) != 0, timeout_s};
+            (h.flags & 2) != 0, (h.flags & 4) != 0, timeout_s};
 }
 
-int mr_access(Test test, Mode mode, Role role) {
+int mr_access(Test test, Mode mode, Role role, bool bidir) {
     // 8< access
     bool lat = has_lat(mode);
     switch (test) {
     case Test::Send:   // 接收緩衝區要讓 HCA 寫入
         return IBV_ACCESS_LOCAL_WRITE;
-    case Test::Write:  // server 被寫；client 只在延遲 ping-pong 時被寫回（REMOTE_WRITE 需要 LOCAL_WRITE）
-        if (role == Role::Server || lat) return IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE;
+    case Test::Write:  // server 被寫；client 在延遲 ping-pong 與 --bidir 時被寫回（REMOTE_WRITE 需要 LOCAL_WRITE）
+        if (role == Role::Server || lat || bidir) return IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE;
         return 0;      // 只當 RDMA WRITE 的來源：lkey 就夠了
     case Test::Read:   // server 被讀；client 是 READ 的目的地
         return role == Role::Server ? IBV_ACCESS_REMOTE_READ : IBV_ACCESS_LOCAL_WRITE;
@@ -816,7 +825,7 @@ ConnResources::ConnResources(rdma_cm_id* id, const TestParams& p, Role role)
         for (uint32_t s = 0; s < slots.send; ++s) put_stamp(tx(s), size, s + 1);
 
     // 4. memory region：只開這個測試、這一端需要的存取權限
-    access = mr_access(p.test, p.mode, role);
+    access = mr_access(p.test, p.mode, role, p.bidir);
     mr.reset(ibv_reg_mr(pd.get(), buf.p, buf.len, access));
     if (!mr) throw call_failed("ibv_reg_mr", errno, "無法鎖定記憶體：檢查 ulimit -l（RLIMIT_MEMLOCK），或降低 --size / --depth");
 
@@ -1050,6 +1059,7 @@ public:
     // ---- server 端的各階段
     Status server_lat();
     Status server_bw();
+    bool check_written(const RecvDone& r);
     Status server_atomic();
     uint64_t atomic_counter(uint32_t offset) const { return load_u64(rx(0) + offset); }   // server：計數器（0）與 CAS 值（8）
 
@@ -1330,10 +1340,13 @@ Status Conn::client_bw(double& seconds) {
     stats_.ops.store(0, std::memory_order_relaxed);
     uint64_t verified_upto = 0;           // READ：已驗證到第幾個
     engine_.reset_reads();                // 延遲階段的 READ 不算（它們已經 drain 並驗證過）
+    if (p_.bidir)                         // 兩邊一起起跑；也讓 server 不會在延遲階段驗證完之前寫進 client 的接收區
+        if (Status st = send_ctrl(Ctrl::BwStart, 0); st != Status::Ok) return st;
     uint64_t t0 = now_ns();
     for (uint32_t i = 0; i < p_.iters; ++i) {
         Status st = Status::Ok;
-        if (p_.test != Test::Send) st = maybe_progress();   // server 看不到 WRITE / READ 的完成：偶爾告訴它還在進行
+        // server 看不到 WRITE / READ 的完成：偶爾告訴它還在進行（--bidir 時 server 自己也在寫，看得到自己的完成）
+        if (p_.test != Test::Send && !p_.bidir) st = maybe_progress();
         // 視窗 = depth：先等到第 i-depth 個（同一個 slot）完成，才改寫這個 slot（SEND / WRITE 的來源、READ 的目的地）。
         // 寫入戳記之後才等是錯的：還在傳的第 i-depth 個可能帶著第 i 個的戳記出去
         while (st == Status::Ok && engine_.unacked() >= p_.depth) st = engine_.progress(wait_);
@@ -1342,7 +1355,10 @@ Status Conn::client_bw(double& seconds) {
         count_op(i + 1, size());
     }
     Status st = drain();
+    RecvDone last{};
+    if (st == Status::Ok && p_.bidir) st = next_recv(last, wait_);   // --bidir：另一個方向也寫完了（server 的 WRITE_WITH_IMM）
     seconds = static_cast<double>(now_ns() - t0) / 1e9;
+    if (st == Status::Ok && p_.bidir) check_written(last);
     if (st != Status::Ok || p_.test != Test::Read) return st;
     return verify_reads(verified_upto, true);
 }
@@ -1480,25 +1496,48 @@ Status Conn::server_bw() {
             count_op(i + 1, size());
         }
     } else {
+        // 8< bidir
+        // --bidir：client 寫過來的同時，server 也對 client 的接收區做同樣的 iters 次 WRITE（最後一個帶 imm），視窗同樣是 depth，
+        // 等待方式跟著 client 的 --event（perftest 的兩端都忙碌輪詢；試過視窗滿時改睡在 completion channel 上，沒有比較快）
+        if (p_.bidir) {
+            uint64_t unused = 0;
+            uint8_t v = 0;
+            if (Status st = wait_ctrl(Ctrl::BwStart, v); st != Status::Ok) return st;
+            for (uint32_t i = 0; i < p_.iters; ++i) {
+                Status st = Status::Ok;
+                while (st == Status::Ok && engine_.unacked() >= p_.depth) st = engine_.progress(wait_);
+                if (st == Status::Ok) st = client_bw_post(i, unused);
+                if (st != Status::Ok) [[unlikely]] return st;
+            }
+            if (Status st = drain(); st != Status::Ok) return st;
+        }
+        // >8 bidir
         // WRITE：等最後一個 WRITE_WITH_IMM（imm = 總次數），再檢查每個 slot 留下的是最後寫入它的那一次。
         // 這段等待不忙碌輪詢（Wait::EventChannel）：server 的 CPU 不參與 RDMA WRITE，讓出來給 rxe（perftest 的 server 也是閒著）
         RecvDone r{};
         Status st = next_recv(r, Wait::EventChannel);
         if (st != Status::Ok) return st;
-        if (r.opcode != IBV_WC_RECV_RDMA_WITH_IMM || r.imm != p_.iters) {
-            ok = false;
-            bad_data("WRITE_WITH_IMM 的 imm 與總次數不符");
-        }
-        for (uint32_t s = 0; ok && s < std::min(p_.depth, p_.iters); ++s) {
-            uint32_t last_i = s + p_.depth * ((p_.iters - 1 - s) / p_.depth);
-            if (!stamp_ok(rx(s), size(), last_i + 1) || !body_ok(rx(s), size())) {
-                ok = false;
-                bad_data("RDMA WRITE slot " + std::to_string(s) + " 的內容不是第 " + std::to_string(last_i + 1) + " 次寫入的資料");
-            }
-        }
-        count_op(p_.iters, static_cast<uint64_t>(size()) * p_.iters);
+        ok = check_written(r);
+        count_op(p_.iters, static_cast<uint64_t>(size()) * p_.iters * (p_.bidir ? 2 : 1));
     }
     return send_ctrl(Ctrl::BwDone, ok ? 1 : 0);
+}
+
+// WRITE 頻寬階段的接收端（server；--bidir 時 client 也是）：最後一個 WRITE_WITH_IMM 的 imm 必須是總次數，
+// 每個 slot 留下的必須是最後寫入它的那一次（戳記與內容）
+bool Conn::check_written(const RecvDone& r) {
+    if (r.opcode != IBV_WC_RECV_RDMA_WITH_IMM || r.imm != p_.iters) {
+        bad_data("WRITE_WITH_IMM 的 imm 與總次數不符");
+        return false;
+    }
+    for (uint32_t s = 0; s < std::min(p_.depth, p_.iters); ++s) {
+        uint32_t last_i = s + p_.depth * ((p_.iters - 1 - s) / p_.depth);
+        if (!stamp_ok(rx(s), size(), last_i + 1) || !body_ok(rx(s), size())) {
+            bad_data("RDMA WRITE slot " + std::to_string(s) + " 的內容不是第 " + std::to_string(last_i + 1) + " 次寫入的資料");
+            return false;
+        }
+    }
+    return true;
 }
 // >8 server_bw
 
@@ -1662,7 +1701,7 @@ const char* resolve_server(const Config& cfg, rdma_event_channel* ch, rdma_cm_id
 // 5. 連線：private data 帶測試參數與自己的緩衝區位址、rkey；回傳 server 的 Reply
 Reply connect_to_server(const Config& cfg, const TestParams& p, rdma_event_channel* ch, rdma_cm_id* id, const Conn& conn) {
     Hello hello{kMagic, kProtoVersion, static_cast<uint8_t>(p.test), static_cast<uint8_t>(p.mode),
-                static_cast<uint8_t>((p.event ? 1 : 0) | (p.want_inline ? 2 : 0)), p.size, p.iters, p.depth,
+                static_cast<uint8_t>((p.event ? 1 : 0) | (p.want_inline ? 2 : 0) | (p.bidir ? 4 : 0)), p.size, p.iters, p.depth,
                 conn.local_addr(), conn.rkey(), 0};
     if (!cfg.hostile.empty()) apply_hostile(cfg, hello);
     rdma_conn_param param{};
@@ -1760,7 +1799,7 @@ void measure(Conn& conn, const TestParams& p, TestResult& res) {
             server_ok = (v == 1);
         }
         if (st == Status::Ok) {
-            double bytes = static_cast<double>(p.size) * p.iters;
+            double bytes = static_cast<double>(p.size) * p.iters * (p.bidir ? 2 : 1);   // --bidir：兩個方向
             res.bw_mbps = bytes / secs / 1e6;
             res.bw_gbps = bytes * 8 / secs / 1e9;
             res.bytes += static_cast<uint64_t>(bytes);
@@ -1902,7 +1941,7 @@ void print_result(const char* tag, const Config& cfg, const TestResult& r) {
         .add("seconds", r.seconds, 3)
         .add("lat_p90_us", fmt_num(r.lat_p90)).add("lat_p999_us", fmt_num(r.lat_p999))    // 新的 key 附在行尾
         .add("lat_min_us", fmt_num(r.lat_min)).add("lat_avg_us", fmt_num(r.lat_avg)).add("lat_stdev_us", fmt_num(r.lat_stdev))
-        .add("qps", r.qps).add("qp_min_mbps", fmt_num(r.qp_min_mbps));
+        .add("qps", r.qps).add("qp_min_mbps", fmt_num(r.qp_min_mbps)).add("bidir", cfg.bidir);
     if (r.test == Test::Atomic)
         line.add("faa_mops", fmt_num(r.faa_mops, 4)).add("cas_lat_p50_us", fmt_num(r.cas_p50)).add("cas_lat_p99_us", fmt_num(r.cas_p99))
             .add("cas_mops", fmt_num(r.cas_mops, 4));
@@ -2018,7 +2057,8 @@ Admission admit(const Config& cfg, const CmEvent& req, const Hello& h, const cha
     bool sane = req.pdata_len >= sizeof h && h.magic == kMagic && h.version == kProtoVersion &&
                 (h.test <= 2 || h.test == static_cast<uint8_t>(Test::Atomic)) &&
                 h.mode >= 1 && h.mode <= 3 && h.size >= kMinSize && h.size <= kMaxSize && h.iters >= 1 &&
-                h.iters <= kMaxIters && h.depth >= 1 && h.depth <= kMaxDepth;
+                h.iters <= kMaxIters && h.depth >= 1 && h.depth <= kMaxDepth &&
+                (!(h.flags & 4) || (h.test == static_cast<uint8_t>(Test::Write) && has_bw(static_cast<Mode>(h.mode))));
     if (!sane) { a.reason = Reason::BadHello; return a; }
     if (!cfg.dev.empty() && cfg.dev != devname) { a.reason = Reason::WrongDev; return a; }
     a.region = conn_region(static_cast<Test>(h.test), h.size, h.depth);
@@ -2047,9 +2087,9 @@ bool serve_one(const Config& cfg, EventChannel ch_in, CmId id_in, const CmEvent&
     EventChannel ch = std::move(ch_in);
     CmId id = std::move(id_in);
     TestParams p = params_from_hello(h, cfg.timeout_s);   // 測試參數由 client 決定；逾時是 server 自己的
-    std::printf("[連線] client %s：test=%s size=%u iters=%u depth=%u mode=%s%s%s（裝置 %s，註冊 %" PRIu64 " KiB）\n", peer.c_str(),
+    std::printf("[連線] client %s：test=%s size=%u iters=%u depth=%u mode=%s%s%s%s（裝置 %s，註冊 %" PRIu64 " KiB）\n", peer.c_str(),
                 test_name(p.test), p.size, p.iters, p.depth, mode_name(p.mode), p.event ? " --event" : "",
-                p.want_inline ? " --inline" : "", ibv_get_device_name(id->verbs->device), conn_region(p.test, p.size, p.depth) >> 10);
+                p.want_inline ? " --inline" : "", p.bidir ? " --bidir" : "", ibv_get_device_name(id->verbs->device), conn_region(p.test, p.size, p.depth) >> 10);
 
     uint64_t t0 = now_ns();
     Conn conn(id.get(), ch.get(), p, Role::Server, stats);   // QP 在 INIT，接收已貼好

@@ -321,6 +321,26 @@ rdma_check_qps() {
     return "$bad"
 }
 
+# 議題 15：--bidir。write 32 KiB × 300（只有頻寬）與 4 KiB × 301（延遲之後頻寬，301 不是 depth 的倍數）：client rc=0 verified=yes bidir=yes
+# （client 驗證了 server 寫來的每個 slot），server 的 [結果] verified=yes（它驗證了 client 寫來的）；頻寬是兩個方向的合計
+rdma_check_bidir() {
+    local log=$1 c size iters bad=0 line n
+    for c in "bidir_write 32768 300" "bidir_both 4096 301"; do
+        read -r c size iters <<<"$c"
+        line=$(rdma_line "$log" "$c")
+        n=$(grep -c "^@@SRV server .*test=write size=$size iters=$iters status=ok verified=yes" "$log" || true)
+        if [ "$(rdma_kv "$line" rc)" == 0 ] && [ "$(rdma_kv "$line" verified)" == yes ] && [ "$(rdma_kv "$line" bidir)" == yes ] &&
+            [[ "$(rdma_kv "$line" bw_mbps)" =~ ^[0-9]+\.[0-9]+$ ]] && [ "$n" == 1 ]; then
+            pass "rdma.$c" "--bidir：write $size B × $iters 兩個方向同時寫，兩端都驗證通過（合計 $(rdma_kv "$line" bw_mbps) MB/s）"
+        else
+            fail "rdma.$c" "--bidir 的 write（$size B × $iters）" "rc=0 verified=yes bidir=yes、頻寬是數字、server 1 行 verified=yes 的 [結果]" "$line；server 的 [結果] $n 行"
+            rdma_case_log "$log" "$c"
+            bad=1
+        fi
+    done
+    return "$bad"
+}
+
 # 議題 15：--test atomic。client：每個 FAA 的舊值、每個 CAS 都成功（舊值序列），rc=0 verified=yes；
 # server：計數器 = 次數 × 增量（kAtomicAdd = 2^32 + 1），[結果] verified=yes
 rdma_check_atomic() {
@@ -377,6 +397,7 @@ rdma_t_functional() {
     rdma_check_percentiles "$log" || bad=1
     rdma_check_histogram "$log" || bad=1
     rdma_check_qps "$log" || bad=1
+    rdma_check_bidir "$log" || bad=1
 
     # client 中途被 kill -9：server 回報 peer_lost，並服務下一個 client
     local victim srvline

@@ -199,6 +199,9 @@ run_atomic_and_hist() {
     # --qps：同一個頻寬測試用 3 條連線（3 個 QP，server 的 --max-clients 預設 4），與三個測試各 2 條
     client qps_write 120 "$ADDR" --test write --mode bw --size 65536 --iters 200 --depth 16 --qps 3
     client qps_all 180 "$ADDR" --test all --mode bw --size 4096 --iters 200 --depth 16 --qps 2
+    # --bidir：write 的頻寬階段兩個方向同時寫（client 驗證 server 寫來的，server 驗證 client 寫來的）；--mode both 先跑延遲
+    client bidir_write 120 "$ADDR" --test write --mode bw --size 32768 --iters 300 --depth 16 --bidir
+    client bidir_both 120 "$ADDR" --test write --size 4096 --iters 301 --depth 8 --bidir
     echo "@@KB lat_hist_detail rows=$(grep -c '^\[分佈\] \[' "$T/lat_hist.log") total=$(awk '/^\[分佈\] \[/ {s += $4} END {print s + 0}' "$T/lat_hist.log") perftest=$(grep '^\[perftest\] [0-9]' "$T/lat_hist.log" | cut -d' ' -f2- | tr ' ' ,)"
 }
 
@@ -362,7 +365,7 @@ run_perf() {
     BI=${KB_BW_ITERS:-1000} BS=${KB_BW_SIZE:-65536} BD=${KB_BW_DEPTH:-16}
     ROUNDS=${KB_ROUNDS:-3}
     AI=${KB_ATOMIC_ITERS:-2000} AD=${KB_ATOMIC_DEPTH:-16}
-    TESTS=${KB_PERF_TESTS:-send_lat write_lat read_lat write_bw send_bw atomic_lat atomic_bw write_bw_q2}
+    TESTS=${KB_PERF_TESTS:-send_lat write_lat read_lat write_bw send_bw atomic_lat atomic_bw write_bw_q2 write_bw_bidir}
     echo "@@KB perf_params lat_size=$LS lat_iters=$LI bw_size=$BS bw_iters=$BI bw_depth=$BD atomic_iters=$AI atomic_depth=$AD rounds=$ROUNDS tests=$(echo "$TESTS" | tr ' ' ',')"
     start_server "$T/server.log" "$PORT" || { echo "@@KB end"; return; }
     SERVER=$SRV_PID
@@ -380,16 +383,21 @@ run_perf() {
             # --qps 2 對 perftest 的 -q 2：兩個 QP 同時跑同一個頻寬測試
             write_bw_q2) targs="--test write --mode bw --size $BS --iters $BI --depth $BD --qps 2"
                          pargs="-s $BS -n $BI -t $BD -q 2" ;;
+            # --bidir 對 perftest 的 -b：兩個方向同時寫，頻寬是兩個方向的合計
+            write_bw_bidir) targs="--test write --mode bw --size $BS --iters $BI --depth $BD --bidir"
+                            pargs="-s $BS -n $BI -t $BD -b" ;;
             *_bw) targs="--test ${t%_bw} --mode bw --size $BS --iters $BI --depth $BD"
                   pargs="-s $BS -n $BI -t $BD" ;;
             esac
+            tool=ib_${t%_q2}
+            tool=${tool%_bidir}
             # 交替先後順序，避免總是同一個程式先跑
             # shellcheck disable=SC2086
             if [ $((r % 2)) = 1 ]; then
                 ours "$t" $targs
-                perftest_pair "$t" "ib_${t%_q2}" $pargs
+                perftest_pair "$t" "$tool" $pargs
             else
-                perftest_pair "$t" "ib_${t%_q2}" $pargs
+                perftest_pair "$t" "$tool" $pargs
                 ours "$t" $targs
             fi
             # SEND 延遲的同一回合，量同一個位址上 UDP echo 的來回（一次一個在途、同樣大小）；再用比較表的大封包（1472 B）各量一次

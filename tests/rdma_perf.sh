@@ -51,8 +51,10 @@ rdma_t_perf() {
             fi
         done
         ptool="perftest ib_${t%_q2}"
+        ptool=${ptool%_bidir}
         [[ $t != atomic_* ]] || ptool+=" -A FETCH_AND_ADD"
         [[ $t != *_q2 ]] || ptool+=" -q 2"
+        [[ $t != *_bidir ]] || ptool+=" -b"
         if [ ${#o[@]} == 0 ]; then
             fail "rdma.perf_$t" "$t 的量測" "本程式與 $ptool 至少一個兩邊都有效的回合" "本程式 ${#ol[@]} 行、perftest ${#pl[@]} 行，沒有有效的一對"
             grep -E "^@@LOG (ours|pt)_$t " "$log" | tail -n 8 | sed 's/^/    │ /'
@@ -62,6 +64,7 @@ rdma_t_perf() {
         atomic_lat) metric=p50_latency unit=us better=lower workload="atomic FAA 8B one outstanding" ;;
         atomic_bw) metric=message_rate unit=Mops/s better=higher workload="atomic FAA 8B depth ${ad}" ;;
         *_lat) metric=p50_latency unit=us better=lower workload="${t%_lat} ${ls}B ping-pong" ;;
+        *_bidir) metric=bandwidth unit=MB/s better=higher workload="${t%_bw_bidir} ${bs}B depth ${bd} bidirectional" ;;
         *_q2) metric=bandwidth unit=MB/s better=higher workload="${t%_bw_q2} ${bs}B depth ${bd} × 2 QPs" ;;
         *) metric=bandwidth unit=MB/s better=higher workload="${t%_bw} ${bs}B depth ${bd}" ;;
         esac

@@ -1421,9 +1421,11 @@ void Server::spill_out(Conn& c) {
 
 // 8< enobufs
 // 緩衝池空了（ENOBUFS）的連線排隊等緩衝區。放回多少緩衝區，就依序重新掛上足以用掉它們的連線；
-// 沒有任何連線佔著緩衝區時（池子是滿的）全部重掛，所以不會有連線被遺忘。
+// 緩衝區全部都在核心手上時全部重掛，所以不會有連線被遺忘。要看的是池子，不是「沒有連線佔著」（held_ == 0）：
+// --zc 時緩衝區可能全被等通知的票握著，held_ 卻是 0。那時每一輪都把全部連線重掛、每個都立刻 ENOBUFS，CQ 永遠有東西，
+// 迴圈不再等待——DEFER_TASKRUN 的 task work（通知就在裡面）只在等待時才跑，於是通知永遠不來（io_uring.zc_2000c_classic）。
 void Server::rearm_starved(unsigned returned) {
-    long budget = (held_ == 0) ? long(bufs_.count()) : long(returned);
+    long budget = (bufs_.available() == bufs_.count()) ? long(bufs_.count()) : long(returned);
     if (budget > 0 && starved_head_ < starved_.size()) last_starved_retry_ = Clock::now();
     const long cost = held_limit();
     while (budget > 0 && starved_head_ < starved_.size()) {

@@ -93,6 +93,8 @@ constexpr uint32_t kMaxDepth = 1024;
 constexpr uint64_t kMaxRegion = 1ull << 30;        // bytes：協定上限，一條連線最多註冊 1 GiB（client 端檢查）
 constexpr uint32_t kDefaultMaxClients = 4;         // server 同時服務的 client 數（每個一個執行緒）
 constexpr uint32_t kMaxMaxClients = 256;
+constexpr uint32_t kSrqBufSize = 64u << 10;         // --srq：共用接收池每個緩衝區的 bytes（SEND 的 --size 不能超過它）
+constexpr uint32_t kMinSrq = 8, kMaxSrq = 4096;      // --srq N 的範圍（N × 64 KiB 的池子）
 constexpr uint32_t kMaxQps = 8;                       // --qps 的上限（每個 QP 一個執行緒、server 端一個 client）
 constexpr uint64_t kDefaultMaxRegionSrv = 64ull << 20;   // bytes：server 讓一個 client 註冊的上限（遠小於 1 GiB）
 constexpr uint64_t kDefaultMaxTotal = 256ull << 20;      // bytes：server 讓全部 client 合計註冊的上限
@@ -224,6 +226,7 @@ struct Config {
     bool bidir = false;             // client：--bidir，write 的頻寬階段兩個方向同時寫（perftest 的 -b）
     int timeout_s = kDefaultTimeoutS;
     uint32_t max_clients = kDefaultMaxClients;     // server
+    uint32_t srq = 0;                              // server：--srq N，全部 client 共用 N 個接收緩衝區（0 = 每條連線自己貼）
     uint64_t max_region = kDefaultMaxRegionSrv;    // server：一個 client
     uint64_t max_total = kDefaultMaxTotal;         // server：全部 client
     std::string hostile;                           // 測試用：環境變數 RDMA_COMM_HOSTILE
@@ -263,6 +266,8 @@ void print_usage(FILE* out) {
         "  --histogram     client：每個延遲階段之後印出完整的分佈（[分佈]，2 的冪次的區間）與 perftest 格式的表\n"
         "                  （t_min、t_max、t_typical、t_avg、t_stdev、99%%、99.9%%，對應 ib_*_lat -H 的細節）\n"
         "  --timeout SEC   連線建立與「毫無進展」的逾時秒數（預設 %d；server 端是每個 client「S 秒沒有任何進展」）\n"
+        "  --srq N         server：全部 client 共用一個 shared receive queue 與 N 個 64 KiB 的接收緩衝區（%u..%u；\n"
+        "                  預設每條連線自己貼接收）；SEND 的 --size 超過 64 KiB 的 client 會被拒絕\n"
         "  --max-clients N server 同時服務的 client 數（預設 %u；範圍 1..%u）；已滿時以 rdma_reject 拒絕並說明原因\n"
         "  --max-region B  server 讓一個 client 註冊的記憶體上限，可加 K / M / G（預設 %" PRIu64 " MiB；範圍 64K..1G）\n"
         "  --max-total B   server 讓全部 client 合計註冊的記憶體上限（預設 %" PRIu64 " MiB；不小於 --max-region）\n"
@@ -273,7 +278,7 @@ void print_usage(FILE* out) {
         "      lat_p999_us（第 99.9 百分位）、lat_max_us（µs）；p90 與 p999 附在行尾，舊的 key 不變。\n"
         "結束碼：0 成功、1 執行錯誤或資料驗證失敗、2 參數錯誤、77 沒有 RDMA 裝置。\n"
         "沒有 RDMA 網卡？Soft-RoCE：modprobe rdma_rxe && rdma link add rxe0 type rxe netdev IFACE\n",
-        kDefaultPort, kDefaultSize, kMinSize, kMaxSize, kDefaultIters, kDefaultDepth, kMaxDepth, kDefaultTimeoutS,
+        kDefaultPort, kDefaultSize, kMinSize, kMaxSize, kDefaultIters, kDefaultDepth, kMaxDepth, kDefaultTimeoutS, kMinSrq, kMaxSrq,
         kDefaultMaxClients, kMaxMaxClients, kDefaultMaxRegionSrv >> 20, kDefaultMaxTotal >> 20);
 }
 
@@ -339,6 +344,8 @@ void apply_option(Config& cfg, std::string_view a, ValueFn value, bool has_inlin
         cfg.mode = it->first;
     } else if (a == "--timeout") {
         cfg.timeout_s = parse_number<int>(a, value(), 1, 3600);   // 整數秒（測試把 1.5 當成錯誤的值）
+    } else if (a == "--srq") {
+        cfg.srq = parse_number<uint32_t>(a, value(), kMinSrq, kMaxSrq);
     } else if (a == "--max-clients") {
         cfg.max_clients = parse_number<uint32_t>(a, value(), 1, kMaxMaxClients);
     } else if (a == "--max-region") {
@@ -375,6 +382,7 @@ void check_config(Config& cfg) {
         throw bad_usage("--qps 只用於 client 的頻寬階段（--mode bw；send、write、read 或 all，不含 atomic）");
     if (cfg.bidir && (cfg.role != Role::Client || cfg.test != Test::Write || !has_bw(cfg.mode)))
         throw bad_usage("--bidir 只用於 client 的 --test write 頻寬階段（--mode bw 或 both）：兩個方向同時 RDMA WRITE，對照 ib_write_bw -b");
+    if (cfg.srq && cfg.role != Role::Server) throw bad_usage("--srq 是 server 的選項（全部 client 共用的接收佇列）");
     if (cfg.max_total < cfg.max_region)
         throw bad_usage("--max-total（" + std::to_string(cfg.max_total >> 10) + " KiB）小於 --max-region（" +
                         std::to_string(cfg.max_region >> 10) + " KiB）：一個 client 都放不下");
@@ -434,6 +442,7 @@ using CmId = std::unique_ptr<rdma_cm_id, Deleter<rdma_destroy_id>>;
 using Pd = std::unique_ptr<ibv_pd, Deleter<ibv_dealloc_pd>>;
 using CompChannel = std::unique_ptr<ibv_comp_channel, Deleter<ibv_destroy_comp_channel>>;
 using Mr = std::unique_ptr<ibv_mr, Deleter<ibv_dereg_mr>>;
+using Srq = std::unique_ptr<ibv_srq, Deleter<ibv_destroy_srq>>;
 using DeviceList = std::unique_ptr<ibv_device*, Deleter<ibv_free_device_list>>;
 
 // CQ：銷毀前先 ack 所有收到的 completion event（否則 ibv_destroy_cq 會卡住）
@@ -466,6 +475,40 @@ struct Buffer {
     Buffer& operator=(const Buffer&) = delete;
     ~Buffer() { if (p) munmap(p, len); }
 };
+
+// 8< srq
+// --srq N：server 的全部 client 共用一個 shared receive queue（SRQ）與一池 N 個接收緩衝區。每條連線的 QP 建立時指向它
+// （自己的 max_recv_wr 是 0、不貼接收）；SRQ 與 QP 必須屬於同一個 PD，所以這時全部連線共用這裡的 PD，連線自己的 MR 也註冊在上面。
+// 接收完成照樣進那條連線自己的 CQ，wr_id 是池子裡的編號；處理完由那條連線的執行緒貼回 SRQ（verbs 可以多執行緒同時呼叫）。
+// 池子只在第一個連線請求時建立（要知道是哪個裝置），server 結束時在所有連線之後才釋放。
+struct SharedRecv {
+    SharedRecv(ibv_context* c, uint32_t n);
+    std::byte* buf(uint32_t i) const { return pool.p + static_cast<size_t>(i) * kSrqBufSize; }
+    int post(uint32_t i) {
+        ibv_sge sge{reinterpret_cast<uint64_t>(buf(i)), kSrqBufSize, mr->lkey};
+        ibv_recv_wr wr{};
+        wr.wr_id = (static_cast<uint64_t>(1) << 56) | i;     // 與連線的接收同一個格式：wr_id(Wr::Recv, i)
+        wr.sg_list = &sge;
+        wr.num_sge = 1;
+        ibv_recv_wr* bad = nullptr;
+        int rc = ibv_post_srq_recv(srq.get(), &wr, &bad);
+        if (rc == 0) posted.fetch_add(1, std::memory_order_relaxed);
+        return rc;
+    }
+    ibv_context* ctx;
+    uint32_t count;
+    Pd pd;                              // 宣告順序 = 建立順序；解構時 SRQ → MR → 池子 → PD
+    Buffer pool;
+    Mr mr;
+    Srq srq;
+    std::atomic<uint64_t> recvs{0};     // 從池子收到的訊息數（[摘要] 的 srq_recvs）
+    std::atomic<int64_t> posted{0};     // 目前貼在 SRQ 上的緩衝區數：全部連線都結束時必須等於 count（沒有遺失）
+    void taken() {                      // 一個接收完成從池子拿走了一個緩衝區
+        recvs.fetch_add(1, std::memory_order_relaxed);
+        posted.fetch_sub(1, std::memory_order_relaxed);
+    }
+};
+// >8 srq
 
 void set_nonblock(int fd, const char* what) {
     int fl = fcntl(fd, F_GETFL);
@@ -545,7 +588,7 @@ constexpr uint32_t ctrl_imm(Ctrl c, uint8_t v) { return (kCtrlTag << 16) | (stat
 
 // server 拒絕連線時（rdma_reject）的 private data：原因碼與數字，由兩端各自翻成中文
 // （REJ 的 private data 只有 148 bytes，放不下完整的中文句子）
-enum class Reason : uint8_t { BadHello = 1, WrongDev, RegionTooBig, TotalMemory, Busy };
+enum class Reason : uint8_t { BadHello = 1, WrongDev, RegionTooBig, TotalMemory, Busy, SrqSize };
 struct Reject {
     uint32_t magic;
     uint8_t reason, pad[3];
@@ -561,6 +604,7 @@ const char* reason_key(Reason r) {
     case Reason::RegionTooBig: return "region_too_big";
     case Reason::TotalMemory: return "total_memory";
     case Reason::Busy: return "busy";
+    case Reason::SrqSize: return "srq_size";
     }
     return "unknown";
 }
@@ -577,6 +621,8 @@ std::string reason_text(Reason r, uint64_t asked, uint64_t limit) {
                "（其他 client 正在使用）；稍後再試";
     case Reason::Busy:
         return "server 已滿：正在服務 " + std::to_string(asked) + " 個 client（--max-clients " + std::to_string(limit) + "）；稍後再試";
+    case Reason::SrqSize:
+        return "SEND 訊息 " + std::to_string(asked) + " bytes 比 server 共用接收佇列（--srq）的緩衝區 " + kib(limit) + " 大；請降低 --size";
     }
     return "未知的原因";
 }
@@ -779,13 +825,15 @@ int mr_access(Test test, Mode mode, Role role, bool bidir) {
 // 一條連線擁有的 verbs 資源。成員的宣告順序 = 取得順序（建構子裡的 1–5），C++ 以相反順序解構：
 // QP → MR → 緩衝區 → CQ → completion channel → PD，正好是 verbs 要求的釋放順序。
 struct ConnResources {
-    ConnResources(rdma_cm_id* id, const TestParams& p, Role role);
+    ConnResources(rdma_cm_id* id, const TestParams& p, Role role, SharedRecv* shared);
     std::byte* rx(uint32_t s) const { return buf.p + static_cast<size_t>(s) * size; }                 // 接收區的 slot
     std::byte* tx(uint32_t s) const { return buf.p + (static_cast<size_t>(slots.recv) + s) * size; }  // 傳送區的 slot
 
     uint32_t size;                  // 一個 slot（= 一則訊息）的 bytes
     Slots slots;                    // slot 數：server 在 accept 之前已經用同一個公式（conn_slots）檢查過記憶體上限
-    Pd pd;                          // 1
+    Pd pd;                          // 1（--srq 時不用：共用 SharedRecv 的 PD）
+    ibv_pd* pdp = nullptr;          // 實際使用的 PD
+    ibv_srq* srq = nullptr;         // --srq：QP 的接收來自這個共用佇列
     CompChannel comp_ch;            // 2
     Cq cq;                          // 2
     Buffer buf;                     // 3
@@ -799,13 +847,19 @@ private:
     void create_qp(rdma_cm_id* id, bool want_inline);
 };
 
-ConnResources::ConnResources(rdma_cm_id* id, const TestParams& p, Role role)
+ConnResources::ConnResources(rdma_cm_id* id, const TestParams& p, Role role, SharedRecv* shared)
     : size(p.size), slots(conn_slots(p.test, p.size, p.depth)) {
     ibv_context* ctx = id->verbs;
 
-    // 1. protection domain：MR 與 QP 必須屬於同一個 PD
-    pd.reset(ibv_alloc_pd(ctx));
-    if (!pd) throw call_failed("ibv_alloc_pd", errno, "裝置資源不足？檢查 ulimit -l（locked memory）");
+    // 1. protection domain：MR 與 QP 必須屬於同一個 PD（--srq 時還有 SRQ：用共用的那個）
+    if (shared) {
+        pdp = shared->pd.get();
+        srq = shared->srq.get();
+    } else {
+        pd.reset(ibv_alloc_pd(ctx));
+        if (!pd) throw call_failed("ibv_alloc_pd", errno, "裝置資源不足？檢查 ulimit -l（locked memory）");
+        pdp = pd.get();
+    }
 
     // 2. completion channel 與 completion queue：傳送與接收共用一個 CQ。channel 一律建立：
     //    --event 時每次等待都睡在它上面；忙碌輪詢時只有不在量測路徑上的被動等待（Wait::EventChannel）用它
@@ -826,13 +880,31 @@ ConnResources::ConnResources(rdma_cm_id* id, const TestParams& p, Role role)
 
     // 4. memory region：只開這個測試、這一端需要的存取權限
     access = mr_access(p.test, p.mode, role, p.bidir);
-    mr.reset(ibv_reg_mr(pd.get(), buf.p, buf.len, access));
+    mr.reset(ibv_reg_mr(pdp, buf.p, buf.len, access));
     if (!mr) throw call_failed("ibv_reg_mr", errno, "無法鎖定記憶體：檢查 ulimit -l（RLIMIT_MEMLOCK），或降低 --size / --depth");
 
     // 5. RC queue pair：rdma_create_qp 把它綁在 cm_id 上，建好時在 INIT；之後由 rdma_cm 推到 RTR、RTS（見 rdma_accept / rdma_connect）
     create_qp(id, p.want_inline);
 }
 // >8 resources
+
+SharedRecv::SharedRecv(ibv_context* c, uint32_t n) : ctx(c), count(n) {
+    pd.reset(ibv_alloc_pd(ctx));
+    if (!pd) throw call_failed("ibv_alloc_pd", errno, "裝置資源不足？");
+    pool.len = static_cast<size_t>(n) * kSrqBufSize;
+    void* mem = mmap(nullptr, pool.len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (mem == MAP_FAILED) throw call_failed("mmap", errno, "記憶體不足？請降低 --srq");
+    pool.p = static_cast<std::byte*>(mem);
+    mr.reset(ibv_reg_mr(pd.get(), pool.p, pool.len, IBV_ACCESS_LOCAL_WRITE));
+    if (!mr) throw call_failed("ibv_reg_mr", errno, "無法鎖定記憶體：檢查 ulimit -l，或降低 --srq");
+    ibv_srq_init_attr attr{};
+    attr.attr.max_wr = n;
+    attr.attr.max_sge = 1;
+    srq.reset(ibv_create_srq(pd.get(), &attr));
+    if (!srq) throw call_failed("ibv_create_srq", errno, "裝置不支援這麼大的 SRQ？請降低 --srq（ibv_devinfo -v 的 max_srq_wr）");
+    for (uint32_t i = 0; i < n; ++i)
+        if (int rc = post(i); rc != 0) throw call_failed("ibv_post_srq_recv", rc, "");
+}
 
 void ConnResources::create_qp(rdma_cm_id* id, bool want_inline) {
     ibv_qp_init_attr attr{};
@@ -844,14 +916,18 @@ void ConnResources::create_qp(rdma_cm_id* id, bool want_inline) {
     attr.cap.max_recv_wr = slots.recv;
     attr.cap.max_send_sge = 1;
     attr.cap.max_recv_sge = 1;
+    if (srq) {                                 // --srq：接收來自共用佇列，QP 自己沒有接收佇列
+        attr.srq = srq;
+        attr.cap.max_recv_wr = attr.cap.max_recv_sge = 0;
+    }
     attr.cap.max_inline_data = want_inline ? size : 0;
     qp.id = id;
-    if (rdma_create_qp(id, pd.get(), &attr) != 0) {
+    if (rdma_create_qp(id, pdp, &attr) != 0) {
         if (!want_inline) throw call_failed("rdma_create_qp", errno, "QP 太大？請降低 --depth");
         // 裝置不允許這麼大的 inline：退回一般傳送（一個小而說明清楚的分支）
         std::printf("[注意] 裝置不支援 %u bytes 的 inline 資料（rdma_create_qp：%s），改用一般傳送\n", size, std::strerror(errno));
         attr.cap.max_inline_data = 0;
-        if (rdma_create_qp(id, pd.get(), &attr) != 0) throw call_failed("rdma_create_qp", errno, "");
+        if (rdma_create_qp(id, pdp, &attr) != 0) throw call_failed("rdma_create_qp", errno, "");
     }
     inline_cap = attr.cap.max_inline_data;
     use_inline = want_inline && inline_cap >= size;
@@ -1030,14 +1106,18 @@ private:
 class Conn {
 public:
     // id 與 cm_ch 屬於呼叫者（它們比 Conn 活得久）；Conn 擁有 verbs 資源
-    Conn(rdma_cm_id* id, rdma_event_channel* cm_ch, const TestParams& p, Role role, Stats& stats)
-        : p_(p), id_(id), stats_(stats), res_(id, p, role),
+    Conn(rdma_cm_id* id, rdma_event_channel* cm_ch, const TestParams& p, Role role, Stats& stats, SharedRecv* shared = nullptr)
+        : p_(p), id_(id), stats_(stats), shared_(shared), res_(id, p, role, shared),
           engine_(res_.cq, res_.comp_ch.get(), cm_ch, p.size, p.timeout_s),
           wait_(p.event ? Wait::EventChannel : Wait::BusyPoll), signal_every_(std::max(1u, p.depth / 4)) {
-        // 6. 接收事先貼好（連線之前）：SEND 測試的資料訊息、WRITE_WITH_IMM 通知與控制訊息都要消耗一個接收
-        for (uint32_t s = 0; s < res_.slots.recv; ++s)
+        // 6. 接收事先貼好（連線之前）：SEND 測試的資料訊息、WRITE_WITH_IMM 通知與控制訊息都要消耗一個接收。
+        //    --srq 時接收來自共用佇列，這裡不貼
+        for (uint32_t s = 0; !shared_ && s < res_.slots.recv; ++s)
             if (post_recv(s) != Status::Ok) throw call_failed("ibv_post_recv", post_errno_, "");
     }
+    ~Conn() { if (shared_) return_srq_bufs(); }
+    Conn(const Conn&) = delete;
+    Conn& operator=(const Conn&) = delete;
 
     uint64_t local_addr() const { return reinterpret_cast<uint64_t>(p_.test == Test::Read ? res_.tx(0) : res_.rx(0)); }
     uint32_t rkey() const { return res_.mr->rkey; }
@@ -1065,12 +1145,30 @@ public:
 
 private:
     std::byte* rx(uint32_t s) const { return res_.rx(s); }
+    // SEND 收到的資料在哪裡：自己的接收區，或 --srq 時共用池子的那個緩衝區（slot = 池子裡的編號）
+    const std::byte* recv_buf(uint32_t slot) const { return shared_ ? shared_->buf(slot) : rx(slot); }
+    // --srq：連線結束前把它從池子拿走、還沒貼回的緩衝區都貼回去，否則每個中途離開的 client 都讓池子少幾個。
+    // 先銷毀 QP（之後不會再有新的接收完成），再收完 CQ 裡剩下的接收完成、佇列裡還沒處理的、處理到一半的那一個
+    void return_srq_bufs() noexcept {
+        if (id_->qp) rdma_destroy_qp(id_);
+        std::array<ibv_wc, kPollBatch> wc;
+        for (int n; (n = ibv_poll_cq(res_.cq.cq, kPollBatch, wc.data())) > 0;)
+            for (int k = 0; k < n; ++k)
+                if (wr_kind(wc[k].wr_id) == Wr::Recv) { shared_->taken(); (void)shared_->post(wr_value(wc[k].wr_id)); }
+        while (engine_.has_recv()) { shared_->taken(); (void)shared_->post(engine_.pop_recv().slot); }
+        if (repost_pending_) (void)shared_->post(repost_slot_);
+        repost_pending_ = false;
+    }
     std::byte* tx(uint32_t s) const { return res_.tx(s); }
     uint64_t remote(uint32_t s) const { return raddr_ + static_cast<uint64_t>(s) * p_.size; }
     uint32_t size() const { return p_.size; }
 
     // 8< post
     Status post_recv(uint32_t slot) {
+        if (shared_) [[unlikely]] {                  // --srq：把池子的緩衝區貼回共用佇列
+            int rc = shared_->post(slot);
+            return rc == 0 ? Status::Ok : post_failed("ibv_post_srq_recv", rc);
+        }
         ibv_sge sge{reinterpret_cast<uint64_t>(rx(slot)), size(), res_.mr->lkey};
         ibv_recv_wr wr{};
         wr.wr_id = wr_id(Wr::Recv, slot);
@@ -1156,6 +1254,7 @@ private:
                 if (st != Status::Ok) [[unlikely]] return st;
             }
             out = engine_.pop_recv();
+            if (shared_) shared_->taken();
             // PROGRESS 只表示「client 還在進行」：馬上補貼接收，繼續等（progress() 重新開始計算 --timeout）
             if (!is_ctrl(out, Ctrl::Progress)) [[likely]] break;
             if (Status st = post_recv(out.slot); st != Status::Ok) return st;
@@ -1216,6 +1315,7 @@ private:
     TestParams p_;
     rdma_cm_id* id_;
     Stats& stats_;
+    SharedRecv* shared_;            // --srq 的共用接收池（server；nullptr = 自己貼接收）
     ConnResources res_;             // 先建資源……
     ProgressEngine engine_;         // ……引擎只借用它們的 CQ 與 channel
     Wait wait_;                     // 量測路徑的等待方式：--event → EventChannel，否則 BusyPoll
@@ -1250,7 +1350,7 @@ Status Conn::pp_recv(uint64_t n, bool full_check) {
         Status st = next_recv(r, wait_);
         if (st != Status::Ok) return st;
         if (r.with_imm && p_.test == Test::Send) return bad_data("延遲測試中收到非預期的控制訊息");
-        if (p_.test == Test::Send) msg = rx(r.slot);
+        if (p_.test == Test::Send) msg = recv_buf(r.slot);
         else if (r.imm != static_cast<uint32_t>(n)) return bad_data("WRITE_WITH_IMM 的 imm 與迭代次數不符");
     } else {
         Status st = spin_tail(n);
@@ -1488,8 +1588,8 @@ Status Conn::server_bw() {
             RecvDone r{};
             Status st = next_recv(r, wait_);
             if (st != Status::Ok) return st;
-            if (r.with_imm || r.len != size() || !stamp_ok(rx(r.slot), size(), i + 1) ||
-                ((i == 0 || i + 1 == p_.iters) && !body_ok(rx(r.slot), size()))) [[unlikely]] {
+            if (r.with_imm || r.len != size() || !stamp_ok(recv_buf(r.slot), size(), i + 1) ||
+                ((i == 0 || i + 1 == p_.iters) && !body_ok(recv_buf(r.slot), size()))) [[unlikely]] {
                 ok = false;
                 bad_data("SEND 第 " + std::to_string(i + 1) + " 則訊息驗證失敗（遺失、亂序或內容錯誤）");
             }
@@ -2082,17 +2182,17 @@ Summary server_result(const std::string& peer, const char* test, uint32_t size, 
 // 服務一個 client（在它自己的執行緒裡）：建立資源、accept、跑鏡像的各階段、等斷線。
 // ch 與 id 已經由 main 移轉給這個 client（rdma_migrate_id），這裡擁有它們。
 bool serve_one(const Config& cfg, EventChannel ch_in, CmId id_in, const CmEvent& req, const Hello& h,
-               const std::string& peer, Stats& stats) {
+               const std::string& peer, Stats& stats, SharedRecv* shared) {
     // 宣告順序：event channel 在 cm_id 之前，所以 cm_id 先被銷毀（rdma_destroy_id 需要它的 channel）
     EventChannel ch = std::move(ch_in);
     CmId id = std::move(id_in);
     TestParams p = params_from_hello(h, cfg.timeout_s);   // 測試參數由 client 決定；逾時是 server 自己的
-    std::printf("[連線] client %s：test=%s size=%u iters=%u depth=%u mode=%s%s%s%s（裝置 %s，註冊 %" PRIu64 " KiB）\n", peer.c_str(),
+    std::printf("[連線] client %s：test=%s size=%u iters=%u depth=%u mode=%s%s%s%s%s（裝置 %s，註冊 %" PRIu64 " KiB）\n", peer.c_str(),
                 test_name(p.test), p.size, p.iters, p.depth, mode_name(p.mode), p.event ? " --event" : "",
-                p.want_inline ? " --inline" : "", p.bidir ? " --bidir" : "", ibv_get_device_name(id->verbs->device), conn_region(p.test, p.size, p.depth) >> 10);
+                p.want_inline ? " --inline" : "", p.bidir ? " --bidir" : "", shared ? "，接收來自共用的 SRQ" : "", ibv_get_device_name(id->verbs->device), conn_region(p.test, p.size, p.depth) >> 10);
 
     uint64_t t0 = now_ns();
-    Conn conn(id.get(), ch.get(), p, Role::Server, stats);   // QP 在 INIT，接收已貼好
+    Conn conn(id.get(), ch.get(), p, Role::Server, stats, shared);   // QP 在 INIT，接收已貼好（或來自 --srq 的池子）
     conn.set_remote(h.addr, h.rkey);
     Reply reply{kMagic, 0, conn.local_addr(), conn.rkey(), h.size * h.depth};
     rdma_conn_param param{};
@@ -2136,7 +2236,7 @@ bool serve_one(const Config& cfg, EventChannel ch_in, CmId id_in, const CmEvent&
     }
     // [結果] 在斷線之後才印：看到它時，這個 client 的名額與記憶體額度已經（幾乎）歸還
     Summary line = server_result(peer, test_name(p.test), p.size, p.iters);
-    line.add("status", status_key(st)).add("verified", verified).add("seconds", secs, 3);
+    line.add("status", status_key(st)).add("verified", verified).add("seconds", secs, 3).add("srq", shared != nullptr);
     if (p.test == Test::Atomic)   // server 自己看到的計數器與 CAS 值（client 做了幾次、是否每個 CAS 都成功）
         line.add("faa_counter", conn.atomic_counter(0)).add("cas_value", conn.atomic_counter(8));
     line.print();
@@ -2147,14 +2247,14 @@ bool serve_one(const Config& cfg, EventChannel ch_in, CmId id_in, const CmEvent&
 
 // 工作階段執行緒的本體：任何例外都在這裡結束（資源已由解構子依反向順序釋放），印出 [結果]，不會 terminate
 void session_main(const Config& cfg, EventChannel ch, CmId id, CmEvent req, Hello h, std::string peer, Stats& stats,
-                  ServerCounts& counts, Session& self) noexcept {
+                  ServerCounts& counts, Session& self, SharedRecv* shared) noexcept {
     bool ok = false;
     stats.sessions.fetch_add(1);
     auto error_result = [&] {
         server_result(peer, test_name(static_cast<Test>(h.test)), h.size, h.iters).add("status", "error").add("verified", false).print();
     };
     try {
-        ok = serve_one(cfg, std::move(ch), std::move(id), req, h, peer, stats);
+        ok = serve_one(cfg, std::move(ch), std::move(id), req, h, peer, stats, shared);
     } catch (const std::exception& e) {
         std::fprintf(stderr, "[錯誤] 服務 client %s 時失敗：%s；繼續服務其他 client\n", peer.c_str(), e.what());
         error_result();
@@ -2169,7 +2269,7 @@ void session_main(const Config& cfg, EventChannel ch, CmId id, CmEvent req, Hell
 
 // 一個連線請求：檢查 → 拒絕（附原因）或移轉到自己的 event channel 並開一個執行緒
 void on_connect_request(const Config& cfg, const CmEvent& req, std::list<Session>& sessions, uint64_t& reserved,
-                        Stats& stats, ServerCounts& counts) {
+                        Stats& stats, ServerCounts& counts, std::unique_ptr<SharedRecv>& shared) {
     CmId id(req.id);   // 擁有這個連線的 cm_id：拒絕或出錯時由它 rdma_destroy_id
     counts.served.fetch_add(1);
     Hello h{};
@@ -2180,6 +2280,16 @@ void on_connect_request(const Config& cfg, const CmEvent& req, std::list<Session
     const char* devname = ibv_get_device_name(id->verbs->device);
 
     Admission a = admit(cfg, req, h, devname, reserved, sessions.size());
+    if (a.ok && cfg.srq) {                 // --srq：SEND 要放得進池子的緩衝區；池子綁在第一個連線的裝置上
+        if (h.test == static_cast<uint8_t>(Test::Send) && h.size > kSrqBufSize) {
+            a = {Reason::SrqSize, false, 0, h.size, kSrqBufSize};
+        } else if (shared && shared->ctx != id->verbs) {
+            a = {Reason::WrongDev, false, 0, 0, 0};
+        } else if (!shared) {
+            shared = std::make_unique<SharedRecv>(id->verbs, cfg.srq);
+            std::printf("[資訊] 建立共用接收佇列（SRQ）：%u 個 %u KiB 的緩衝區，裝置 %s\n", cfg.srq, kSrqBufSize >> 10, devname);
+        }
+    }
     if (!a.ok) {
         Reject rj{kMagic, static_cast<uint8_t>(a.reason), {}, a.asked, a.limit};
         std::printf("[警告] 拒絕來自 %s 的連線（rdma_reject，reason=%s）：%s\n", peer, reason_key(a.reason),
@@ -2198,7 +2308,7 @@ void on_connect_request(const Config& cfg, const CmEvent& req, std::list<Session
     s.region = a.region;
     try {
         s.thread = std::jthread(session_main, std::cref(cfg), std::move(ch), std::move(id), req, h, std::string(peer),
-                                std::ref(stats), std::ref(counts), std::ref(s));
+                                std::ref(stats), std::ref(counts), std::ref(s), shared.get());
     } catch (...) {                    // 開不了執行緒（std::system_error）：不佔額度，交給呼叫者回報
         sessions.pop_back();
         throw;
@@ -2260,6 +2370,7 @@ int run_server(const Config& cfg) {
     Stats stats;
     ServerCounts counts;
     std::jthread stats_thread(stats_loop, std::ref(stats), cfg.role);
+    std::unique_ptr<SharedRecv> shared;  // --srq：在工作階段之前宣告，所以所有連線（它們的 QP）都拆掉之後才釋放
     std::list<Session> sessions;       // list：元素的位址不變（執行緒持有自己那個 Session 的參考）
     uint64_t reserved = 0;
     uint64_t t0 = now_ns();
@@ -2270,7 +2381,7 @@ int run_server(const Config& cfg) {
         if (ev.type != RDMA_CM_EVENT_CONNECT_REQUEST) continue;
         reap(sessions, reserved);
         try {
-            on_connect_request(cfg, ev, sessions, reserved, stats, counts);
+            on_connect_request(cfg, ev, sessions, reserved, stats, counts, shared);
         } catch (const std::exception& e) {
             std::fprintf(stderr, "[錯誤] 接受 client 時失敗：%s；繼續等待下一個 client\n", e.what());
             Summary("[結果]").add("role", "server").add("peer", "?").add("status", "error").add("verified", false).print();
@@ -2284,7 +2395,8 @@ int run_server(const Config& cfg) {
     Summary().add("role", "server").add("port", cfg.port).add("clients", counts.served.load())
         .add("verified_ok", counts.good.load()).add("failed", bad).add("rejected", counts.rejected.load())
         .add("bytes", stats.bytes.load()).add("verified", bad == 0).add("seconds", static_cast<double>(now_ns() - t0) / 1e9, 3)
-        .print();
+        .add("srq_bufs", cfg.srq).add("srq_recvs", shared ? shared->recvs.load() : 0)
+        .add("srq_posted", shared ? shared->posted.load() : 0).print();   // srq_posted = srq_bufs：沒有緩衝區遺失
     return kExitOk;
 }
 

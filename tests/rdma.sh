@@ -341,6 +341,33 @@ rdma_check_bidir() {
     return "$bad"
 }
 
+# 議題 15：--srq。server --srq 32：四個同時的 client（send 4 KiB × 400、send 8 KiB × 300、write 32 KiB × 200、send 延遲 1 KiB × 300）
+# 都 rc=0 verified=yes，server 為它們與之後的一個 client 印出 5 行 status=ok verified=yes srq=yes 的 [結果]；中途被 kill -9 的
+# client 是 peer_lost；128 KiB 的 SEND 被拒絕（reason=srq_size）；結束時 [摘要] srq_posted = srq_bufs = 32（沒有緩衝區遺失），
+# srq_recvs ≥ 1400（上面的訊息都從池子收）
+rdma_check_srq() {
+    local log=$1 c line sum bad="" n
+    for c in srq_send_a srq_send_b srq_write srq_lat srq_after; do
+        line=$(rdma_line "$log" "$c")
+        [ "$(rdma_kv "$line" rc)" == 0 ] && [ "$(rdma_kv "$line" verified)" == yes ] || bad+=" [$c：$(rdma_kv "$line" rc)/$(rdma_kv "$line" verified)]"
+    done
+    n=$(grep -c '^@@SRV server_srq .*status=ok verified=yes .*srq=yes' "$log" || true)
+    [ "$n" == 5 ] || bad+=" [server 的 srq=yes verified=yes 的 [結果] $n 行，應為 5]"
+    grep -q '^@@SRV server_srq .*iters=100000000 status=peer_lost' "$log" || bad+=" [被 kill -9 的 client 不是 peer_lost]"
+    grep -q '^@@SRV server_srq .*size=131072 .*status=rejected reason=srq_size' "$log" || bad+=" [128 KiB 的 SEND 沒有以 srq_size 拒絕]"
+    sum=$(rdma_line "$log" server_srq)
+    if [ "$(rdma_kv "$sum" srq_bufs)" != 32 ] || [ "$(rdma_kv "$sum" srq_posted)" != 32 ] || [ "$(rdma_kv "$sum" srq_recvs)" -lt 1400 ] 2>/dev/null; then
+        bad+=" [[摘要] srq_bufs=$(rdma_kv "$sum" srq_bufs) srq_posted=$(rdma_kv "$sum" srq_posted) srq_recvs=$(rdma_kv "$sum" srq_recvs)]"
+    fi
+    if [ -z "$bad" ]; then
+        pass rdma.srq "--srq 32：四個 client 同時從 32 個共用的接收緩衝區收訊息，全部驗證通過；中途被殺的 client 拿走的緩衝區回到池子（結束時 srq_posted=32、從池子收了 $(rdma_kv "$sum" srq_recvs) 則）；128 KiB 的 SEND 以 srq_size 拒絕"
+        return 0
+    fi
+    fail rdma.srq "--srq 的共用接收佇列" "5 個 client verified=yes、server 5 行 srq=yes、peer_lost、srq_size 拒絕、srq_posted=srq_bufs=32、srq_recvs ≥ 1400" "$bad"
+    for c in srq_send_a srq_write srq_lat; do rdma_case_log "$log" "$c"; done
+    return 1
+}
+
 # 議題 15：--test atomic。client：每個 FAA 的舊值、每個 CAS 都成功（舊值序列），rc=0 verified=yes；
 # server：計數器 = 次數 × 增量（kAtomicAdd = 2^32 + 1），[結果] verified=yes
 rdma_check_atomic() {
@@ -398,6 +425,7 @@ rdma_t_functional() {
     rdma_check_histogram "$log" || bad=1
     rdma_check_qps "$log" || bad=1
     rdma_check_bidir "$log" || bad=1
+    rdma_check_srq "$log" || bad=1
 
     # client 中途被 kill -9：server 回報 peer_lost，並服務下一個 client
     local victim srvline

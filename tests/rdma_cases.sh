@@ -205,12 +205,42 @@ run_atomic_and_hist() {
     echo "@@KB lat_hist_detail rows=$(grep -c '^\[分佈\] \[' "$T/lat_hist.log") total=$(awk '/^\[分佈\] \[/ {s += $4} END {print s + 0}' "$T/lat_hist.log") perftest=$(grep '^\[perftest\] [0-9]' "$T/lat_hist.log" | cut -d' ' -f2- | tr ' ' ,)"
 }
 
+# 議題 15：--srq。另一個 server（--srq 32：32 個共用的接收緩衝區，比四個 client 的視窗加起來少）：四個 client 同時
+# （兩個 send 頻寬、一個 write 頻寬、一個 send 延遲），一個 send 頻寬的 client 中途被 kill -9（它拿走的緩衝區要回到池子），
+# 一個 128 KiB 的 SEND 被拒絕（放不進 64 KiB 的緩衝區），之後一個 client 照常通過；最後 [摘要] 的 srq_posted 必須等於 32
+run_srq() {
+    start_server "$T/server_srq.log" 7476 --srq 32 --max-clients 6 || return
+    _ss=$SRV_PID
+    bg_client srq_send_a "$ADDR" --port 7476 --test send --mode bw --size 4096 --iters 400 --depth 16
+    _sa=$BG_PID
+    bg_client srq_send_b "$ADDR" --port 7476 --test send --mode bw --size 8192 --iters 300 --depth 16
+    _sb=$BG_PID
+    bg_client srq_write "$ADDR" --port 7476 --test write --mode bw --size 32768 --iters 200 --depth 16
+    _sw=$BG_PID
+    bg_client srq_lat "$ADDR" --port 7476 --test send --mode lat --size 1024 --iters 300
+    _sl=$BG_PID
+    finish_bg srq_send_a "$_sa" 120
+    finish_bg srq_send_b "$_sb" 120
+    finish_bg srq_write "$_sw" 120
+    finish_bg srq_lat "$_sl" 120
+    bg_client srq_victim "$ADDR" --port 7476 --test send --mode bw --size 4096 --iters 100000000 --depth 16
+    _sv=$BG_PID
+    wait_for "$T/srq_victim.log" '\[統計\].* ops=[1-9]' 60 "$_sv"
+    kill -KILL "$_sv" 2>/dev/null
+    wait "$_sv" 2>/dev/null
+    client srq_big 30 "$ADDR" --port 7476 --test send --size 128K --iters 10
+    client srq_after 60 "$ADDR" --port 7476 --test send --size 4096 --iters 200 --depth 16
+    stop_server "$_ss" "$T/server_srq.log" server_srq
+    grep '\[資訊\] 建立共用接收佇列\|\[警告\]' "$T/server_srq.log" | sed 's/^/@@SRQLOG /'
+}
+
 run_focus() {
     echo "@@KB devices $(cd /sys/class/infiniband 2>/dev/null && echo *)"
     start_server "$T/server.log" "$PORT" || { echo "@@KB end"; return; }
     SERVER=$SRV_PID
     client all_4096_poll 120 "$ADDR" --size 4096 --iters 200 --depth 16
     run_atomic_and_hist
+    run_srq
     stop_server "$SERVER" "$T/server.log" server
     echo "@@KB end"
 }
@@ -251,6 +281,7 @@ run_full() {
     # --iters 不是 depth/4 的倍數：ping-pong 的最後一則也要有完成事件，否則 drain() 等到 --timeout
     client odd_iters 60 "$ADDR" --size 64 --iters 10 --depth 16 --timeout 5
     run_atomic_and_hist
+    run_srq
 
     # client 在測試中途被 kill -9：server 要回報，並繼續服務下一個 client
     "$BIN" client "$ADDR" --test write --mode lat --size 64 --iters 100000000 >"$T/victim.log" 2>&1 &

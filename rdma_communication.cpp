@@ -261,8 +261,8 @@ void print_usage(FILE* out) {
         "  --inline        SEND / WRITE 使用 inline 資料（裝置允許的大小內；預設關閉）\n"
         "  --qps N         client：頻寬階段同時用 N 條 RC 連線（N 個 QP，每個一個執行緒，1..8），總頻寬 = 全部 bytes ÷ 最慢那條的時間；\n"
         "                  只用於 --mode bw（perftest 的 -q）；server 的 --max-clients 要不小於 N\n"
-        "  --bidir         client：--test write 的頻寬階段兩個方向同時進行——server 也對 client 做同樣次數的 RDMA WRITE，\n"
-        "                  兩端各自驗證收到的資料；頻寬 = 兩個方向的 bytes ÷ 到兩個方向都寫完的時間（perftest 的 -b）\n"
+        "  --bidir         client：--test send 或 write 的頻寬階段兩個方向同時進行——server 也對 client 做同樣次數的 SEND／RDMA WRITE，\n"
+        "                  兩端各自驗證收到的資料；頻寬 = 兩個方向的 bytes ÷ 到兩個方向都完成的時間（perftest 的 -b）\n"
         "  --histogram     client：每個延遲階段之後印出完整的分佈（[分佈]，2 的冪次的區間）與 perftest 格式的表\n"
         "                  （t_min、t_max、t_typical、t_avg、t_stdev、99%%、99.9%%，對應 ib_*_lat -H 的細節）\n"
         "  --timeout SEC   連線建立與「毫無進展」的逾時秒數（預設 %d；server 端是每個 client「S 秒沒有任何進展」）\n"
@@ -380,8 +380,8 @@ void check_config(Config& cfg) {
         throw bad_usage("--size × --depth 太大：每條連線要註冊 " + std::to_string(region >> 20) + " MiB（上限 1024 MiB），請降低 --depth");
     if (cfg.qps > 1 && (cfg.role != Role::Client || cfg.mode != Mode::Bw || cfg.test == Test::Atomic))
         throw bad_usage("--qps 只用於 client 的頻寬階段（--mode bw；send、write、read 或 all，不含 atomic）");
-    if (cfg.bidir && (cfg.role != Role::Client || cfg.test != Test::Write || !has_bw(cfg.mode)))
-        throw bad_usage("--bidir 只用於 client 的 --test write 頻寬階段（--mode bw 或 both）：兩個方向同時 RDMA WRITE，對照 ib_write_bw -b");
+    if (cfg.bidir && (cfg.role != Role::Client || (cfg.test != Test::Write && cfg.test != Test::Send) || !has_bw(cfg.mode)))
+        throw bad_usage("--bidir 只用於 client 的 --test send 或 --test write 的頻寬階段（--mode bw 或 both）：兩個方向同時進行，對照 ib_send_bw -b／ib_write_bw -b");
     if (cfg.srq && cfg.role != Role::Server) throw bad_usage("--srq 是 server 的選項（全部 client 共用的接收佇列）");
     if (cfg.max_total < cfg.max_region)
         throw bad_usage("--max-total（" + std::to_string(cfg.max_total >> 10) + " KiB）小於 --max-region（" +
@@ -795,7 +795,7 @@ struct TestParams {
 TestParams params_from_config(const Config& cfg, Test test) {
     // atomic 的 slot 固定 16 bytes（--size 不適用）：8 bytes 的計數器與 8 bytes 的 CAS 值
     return {test, cfg.mode, test == Test::Atomic ? kAtomicSlot : cfg.size, cfg.iters, cfg.depth, cfg.event,
-            cfg.use_inline && test != Test::Atomic, cfg.bidir && test == Test::Write, cfg.timeout_s};
+            cfg.use_inline && test != Test::Atomic, cfg.bidir && (test == Test::Write || test == Test::Send), cfg.timeout_s};
 }
 TestParams params_from_hello(const Hello& h, int timeout_s) {
     return {static_cast<Test>(h.test), static_cast<Mode>(h.mode), h.size, h.iters, h.depth, (h.flags & 1) != 0,
@@ -1022,6 +1022,7 @@ public:
     uint64_t reads_done() const { return reads_done_; }
     void reset_reads() { reads_done_ = 0; }
     bool has_recv() const { return recv_head_ != recv_tail_; }
+    const RecvDone& front_recv() const { return recvq_[recv_head_ % recvq_.size()]; }
     RecvDone pop_recv() { return recvq_[recv_head_++ % recvq_.size()]; }
 
     // 錯誤文字：第一個原因留下來（之後的連鎖錯誤不蓋掉它）；set_error 一定蓋掉
@@ -1140,6 +1141,7 @@ public:
     Status server_lat();
     Status server_bw();
     bool check_written(const RecvDone& r);
+    Status send_both_ways();
     Status server_atomic();
     uint64_t atomic_counter(uint32_t offset) const { return load_u64(rx(0) + offset); }   // server：計數器（0）與 CAS 值（8）
 
@@ -1443,6 +1445,11 @@ Status Conn::client_bw(double& seconds) {
     if (p_.bidir)                         // 兩邊一起起跑；也讓 server 不會在延遲階段驗證完之前寫進 client 的接收區
         if (Status st = send_ctrl(Ctrl::BwStart, 0); st != Status::Ok) return st;
     uint64_t t0 = now_ns();
+    if (p_.bidir && p_.test == Test::Send) {   // SEND 的兩個方向：一邊送一邊收（send_both_ways）
+        Status st = send_both_ways();
+        seconds = static_cast<double>(now_ns() - t0) / 1e9;
+        return st;
+    }
     for (uint32_t i = 0; i < p_.iters; ++i) {
         Status st = Status::Ok;
         // server 看不到 WRITE / READ 的完成：偶爾告訴它還在進行（--bidir 時 server 自己也在寫，看得到自己的完成）
@@ -1582,7 +1589,13 @@ Status Conn::server_bw() {
     stats_.ops.store(0, std::memory_order_relaxed);
     if (p_.test == Test::Read) return Status::Ok;
     bool ok = true;
-    if (p_.test == Test::Send) {
+    if (p_.test == Test::Send && p_.bidir) {
+        uint8_t v = 0;
+        Status st = wait_ctrl(Ctrl::BwStart, v);
+        if (st == Status::Ok) st = send_both_ways();
+        if (st != Status::Ok) return st;
+        ok = data_ok_;                   // send_both_ways 已經逐則計數
+    } else if (p_.test == Test::Send) {
         // 每則訊息依序到達：第 i 則的戳記必須是 i+1
         for (uint32_t i = 0; i < p_.iters; ++i) {
             RecvDone r{};
@@ -1622,6 +1635,43 @@ Status Conn::server_bw() {
     }
     return send_ctrl(Ctrl::BwDone, ok ? 1 : 0);
 }
+
+// 8< bidir-send
+// --bidir 的 SEND（兩端都跑這個）：一邊貼自己的 iters 個 SEND（視窗 depth），一邊收對方的 iters 個——依序驗證戳記、
+// 馬上補貼接收（不補的話對方會吃 RNR NAK 的等待）。兩個方向都完成才回來。控制訊息（對方的 BW_DONE）留在佇列裡給 wait_ctrl
+Status Conn::send_both_ways() {
+    if (repost_pending_) {                // BW_START 用掉的接收還沒補
+        repost_pending_ = false;
+        if (Status st = post_recv(repost_slot_); st != Status::Ok) return st;
+    }
+    uint32_t sent = 0, got = 0;
+    uint64_t unused = 0;
+    while (sent < p_.iters || got < p_.iters) {
+        if (sent < p_.iters && engine_.unacked() < p_.depth) {
+            if (Status st = client_bw_post(sent, unused); st != Status::Ok) return st;
+            count_op(++sent + got, size());
+            continue;
+        }
+        if (!engine_.has_recv() || engine_.front_recv().with_imm) {
+            if (got == p_.iters) {            // 只剩自己的傳送在等完成
+                if (Status st = engine_.progress(wait_); st != Status::Ok) return st;
+                continue;
+            }
+            if (engine_.has_recv()) return bad_data("SEND 的頻寬階段收到非預期的控制訊息（對方提早結束？）");
+            if (Status st = engine_.progress(wait_); st != Status::Ok) return st;
+            continue;
+        }
+        RecvDone r = engine_.pop_recv();
+        if (shared_) shared_->taken();
+        if (r.len != size() || !stamp_ok(recv_buf(r.slot), size(), got + 1) ||
+            ((got == 0 || got + 1 == p_.iters) && !body_ok(recv_buf(r.slot), size()))) [[unlikely]]
+            bad_data("SEND 第 " + std::to_string(got + 1) + " 則訊息驗證失敗（遺失、亂序或內容錯誤）");
+        if (Status st = post_recv(r.slot); st != Status::Ok) return st;
+        count_op(sent + ++got, size());
+    }
+    return drain();
+}
+// >8 bidir-send
 
 // WRITE 頻寬階段的接收端（server；--bidir 時 client 也是）：最後一個 WRITE_WITH_IMM 的 imm 必須是總次數，
 // 每個 slot 留下的必須是最後寫入它的那一次（戳記與內容）
@@ -2158,7 +2208,8 @@ Admission admit(const Config& cfg, const CmEvent& req, const Hello& h, const cha
                 (h.test <= 2 || h.test == static_cast<uint8_t>(Test::Atomic)) &&
                 h.mode >= 1 && h.mode <= 3 && h.size >= kMinSize && h.size <= kMaxSize && h.iters >= 1 &&
                 h.iters <= kMaxIters && h.depth >= 1 && h.depth <= kMaxDepth &&
-                (!(h.flags & 4) || (h.test == static_cast<uint8_t>(Test::Write) && has_bw(static_cast<Mode>(h.mode))));
+                (!(h.flags & 4) || ((h.test == static_cast<uint8_t>(Test::Write) || h.test == static_cast<uint8_t>(Test::Send)) &&
+                                     has_bw(static_cast<Mode>(h.mode))));
     if (!sane) { a.reason = Reason::BadHello; return a; }
     if (!cfg.dev.empty() && cfg.dev != devname) { a.reason = Reason::WrongDev; return a; }
     a.region = conn_region(static_cast<Test>(h.test), h.size, h.depth);

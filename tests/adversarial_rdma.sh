@@ -32,7 +32,7 @@ _adv_rdma_cmdlines() {
     printf '%s\n' "$c|--dev=" "$c|--dev=$(printf 'x%.0s' {1..64})"
     for v in "${bad_num[@]}" 0 7 4097; do printf '%s\n' "server|--srq=$v"; done
     printf '%s\n' "$c|--srq=32" "server|--srq"
-    printf '%s\n' "$c|--bidir=1" "$c|--bidir" "$c|--test=send|--bidir" "$c|--test=write|--mode=lat|--bidir" "server|--bidir" "$c|--test=write|--bidir="
+    printf '%s\n' "$c|--bidir=1" "$c|--bidir" "$c|--test=read|--bidir" "$c|--test=atomic|--bidir" "$c|--test=write|--mode=lat|--bidir" "server|--bidir" "$c|--test=write|--bidir="
     printf '%s\n' "$c|--event=1" "$c|--inline=yes" "$c|--event=" "$c|--qps=0" "$c|--qps=9" "$c|--qps=2" "$c|--histogram=1" "$c|--histogram=" "server|--frobnicate" "server|--max_clients=4"
     for o in --port --dev --test --size --iters --depth --mode --timeout; do printf '%s\n' "$c|$o"; done
     for o in --max-clients --max-region --max-total; do printf '%s\n' "server|$o"; done

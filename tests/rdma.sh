@@ -321,19 +321,19 @@ rdma_check_qps() {
     return "$bad"
 }
 
-# 議題 15：--bidir。write 32 KiB × 300（只有頻寬）與 4 KiB × 301（延遲之後頻寬，301 不是 depth 的倍數）：client rc=0 verified=yes bidir=yes
+# 議題 15：--bidir。write 32 KiB × 300（只有頻寬）、4 KiB × 301（延遲之後頻寬，301 不是 depth 的倍數）與 send 8 KiB × 500：client rc=0 verified=yes bidir=yes
 # （client 驗證了 server 寫來的每個 slot），server 的 [結果] verified=yes（它驗證了 client 寫來的）；頻寬是兩個方向的合計
 rdma_check_bidir() {
     local log=$1 c size iters bad=0 line n
-    for c in "bidir_write 32768 300" "bidir_both 4096 301"; do
+    for c in "bidir_write 32768 300" "bidir_both 4096 301" "bidir_send 8192 500"; do
         read -r c size iters <<<"$c"
         line=$(rdma_line "$log" "$c")
-        n=$(grep -c "^@@SRV server .*test=write size=$size iters=$iters status=ok verified=yes" "$log" || true)
+        n=$(grep -c "^@@SRV server .*test=$([ "$c" == bidir_send ] && echo send || echo write) size=$size iters=$iters status=ok verified=yes" "$log" || true)
         if [ "$(rdma_kv "$line" rc)" == 0 ] && [ "$(rdma_kv "$line" verified)" == yes ] && [ "$(rdma_kv "$line" bidir)" == yes ] &&
             [[ "$(rdma_kv "$line" bw_mbps)" =~ ^[0-9]+\.[0-9]+$ ]] && [ "$n" == 1 ]; then
-            pass "rdma.$c" "--bidir：write $size B × $iters 兩個方向同時寫，兩端都驗證通過（合計 $(rdma_kv "$line" bw_mbps) MB/s）"
+            pass "rdma.$c" "--bidir：$(rdma_kv "$line" test) $size B × $iters 兩個方向同時進行，兩端都驗證通過（合計 $(rdma_kv "$line" bw_mbps) MB/s）"
         else
-            fail "rdma.$c" "--bidir 的 write（$size B × $iters）" "rc=0 verified=yes bidir=yes、頻寬是數字、server 1 行 verified=yes 的 [結果]" "$line；server 的 [結果] $n 行"
+            fail "rdma.$c" "--bidir（$c：$size B × $iters）" "rc=0 verified=yes bidir=yes、頻寬是數字、server 1 行 verified=yes 的 [結果]" "$line；server 的 [結果] $n 行"
             rdma_case_log "$log" "$c"
             bad=1
         fi

@@ -223,7 +223,7 @@ struct Config {
     bool use_inline = false;
     bool histogram = false;         // client：--histogram，印出完整的延遲分佈與 perftest 格式的表
     uint32_t qps = 1;               // client：--qps N，頻寬階段同時用 N 條連線（N 個 QP）
-    bool bidir = false;             // client：--bidir，write 的頻寬階段兩個方向同時寫（perftest 的 -b）
+    bool bidir = false;             // client：--bidir，send／write 的頻寬階段兩個方向同時進行（perftest 的 -b）
     int timeout_s = kDefaultTimeoutS;
     uint32_t max_clients = kDefaultMaxClients;     // server
     uint32_t srq = 0;                              // server：--srq N，全部 client 共用 N 個接收緩衝區（0 = 每條連線自己貼）
@@ -475,40 +475,6 @@ struct Buffer {
     Buffer& operator=(const Buffer&) = delete;
     ~Buffer() { if (p) munmap(p, len); }
 };
-
-// 8< srq
-// --srq N：server 的全部 client 共用一個 shared receive queue（SRQ）與一池 N 個接收緩衝區。每條連線的 QP 建立時指向它
-// （自己的 max_recv_wr 是 0、不貼接收）；SRQ 與 QP 必須屬於同一個 PD，所以這時全部連線共用這裡的 PD，連線自己的 MR 也註冊在上面。
-// 接收完成照樣進那條連線自己的 CQ，wr_id 是池子裡的編號；處理完由那條連線的執行緒貼回 SRQ（verbs 可以多執行緒同時呼叫）。
-// 池子只在第一個連線請求時建立（要知道是哪個裝置），server 結束時在所有連線之後才釋放。
-struct SharedRecv {
-    SharedRecv(ibv_context* c, uint32_t n);
-    std::byte* buf(uint32_t i) const { return pool.p + static_cast<size_t>(i) * kSrqBufSize; }
-    int post(uint32_t i) {
-        ibv_sge sge{reinterpret_cast<uint64_t>(buf(i)), kSrqBufSize, mr->lkey};
-        ibv_recv_wr wr{};
-        wr.wr_id = (static_cast<uint64_t>(1) << 56) | i;     // 與連線的接收同一個格式：wr_id(Wr::Recv, i)
-        wr.sg_list = &sge;
-        wr.num_sge = 1;
-        ibv_recv_wr* bad = nullptr;
-        int rc = ibv_post_srq_recv(srq.get(), &wr, &bad);
-        if (rc == 0) posted.fetch_add(1, std::memory_order_relaxed);
-        return rc;
-    }
-    ibv_context* ctx;
-    uint32_t count;
-    Pd pd;                              // 宣告順序 = 建立順序；解構時 SRQ → MR → 池子 → PD
-    Buffer pool;
-    Mr mr;
-    Srq srq;
-    std::atomic<uint64_t> recvs{0};     // 從池子收到的訊息數（[摘要] 的 srq_recvs）
-    std::atomic<int64_t> posted{0};     // 目前貼在 SRQ 上的緩衝區數：全部連線都結束時必須等於 count（沒有遺失）
-    void taken() {                      // 一個接收完成從池子拿走了一個緩衝區
-        recvs.fetch_add(1, std::memory_order_relaxed);
-        posted.fetch_sub(1, std::memory_order_relaxed);
-    }
-};
-// >8 srq
 
 void set_nonblock(int fd, const char* what) {
     int fl = fcntl(fd, F_GETFL);
@@ -789,7 +755,7 @@ struct TestParams {
     uint32_t size = kDefaultSize, iters = kDefaultIters, depth = kDefaultDepth;
     bool event = false;             // --event：量測路徑睡在 completion channel 上
     bool want_inline = false;       // --inline
-    bool bidir = false;             // --bidir：write 頻寬階段 server 也同時寫 client
+    bool bidir = false;             // --bidir：頻寬階段 server 也同時對 client SEND／WRITE
     int timeout_s = kDefaultTimeoutS;   // 本端的 --timeout（「S 秒沒有任何進展」；不是對方告訴我們的）
 };
 TestParams params_from_config(const Config& cfg, Test test) {
@@ -820,6 +786,40 @@ int mr_access(Test test, Mode mode, Role role, bool bidir) {
     return IBV_ACCESS_LOCAL_WRITE;
     // >8 access
 }
+
+// 8< srq
+// --srq N：server 的全部 client 共用一個 shared receive queue（SRQ）與一池 N 個接收緩衝區。每條連線的 QP 建立時指向它
+// （自己的 max_recv_wr 是 0、不貼接收）；SRQ 與 QP 必須屬於同一個 PD，所以這時全部連線共用這裡的 PD，連線自己的 MR 也註冊在上面。
+// 接收完成照樣進那條連線自己的 CQ，wr_id 是池子裡的編號；處理完由那條連線的執行緒貼回 SRQ（verbs 可以多執行緒同時呼叫）。
+// 池子只在第一個連線請求時建立（要知道是哪個裝置），server 結束時在所有連線之後才釋放。
+struct SharedRecv {
+    SharedRecv(ibv_context* c, uint32_t n);
+    std::byte* buf(uint32_t i) const { return pool.p + static_cast<size_t>(i) * kSrqBufSize; }
+    int post(uint32_t i) {
+        ibv_sge sge{reinterpret_cast<uint64_t>(buf(i)), kSrqBufSize, mr->lkey};
+        ibv_recv_wr wr{};
+        wr.wr_id = wr_id(Wr::Recv, i);   // 與連線自己貼的接收同一個格式：完成時由連線的進度引擎分辨
+        wr.sg_list = &sge;
+        wr.num_sge = 1;
+        ibv_recv_wr* bad = nullptr;
+        int rc = ibv_post_srq_recv(srq.get(), &wr, &bad);
+        if (rc == 0) posted.fetch_add(1, std::memory_order_relaxed);
+        return rc;
+    }
+    ibv_context* ctx;
+    uint32_t count;
+    Pd pd;                              // 宣告順序 = 建立順序；解構時 SRQ → MR → 池子 → PD
+    Buffer pool;
+    Mr mr;
+    Srq srq;
+    std::atomic<uint64_t> recvs{0};     // 從池子收到的訊息數（[摘要] 的 srq_recvs）
+    std::atomic<int64_t> posted{0};     // 目前貼在 SRQ 上的緩衝區數：全部連線都結束時必須等於 count（沒有遺失）
+    void taken() {                      // 一個接收完成從池子拿走了一個緩衝區
+        recvs.fetch_add(1, std::memory_order_relaxed);
+        posted.fetch_sub(1, std::memory_order_relaxed);
+    }
+};
+// >8 srq
 
 // 8< resources
 // 一條連線擁有的 verbs 資源。成員的宣告順序 = 取得順序（建構子裡的 1–5），C++ 以相反順序解構：

@@ -75,6 +75,7 @@
 #include <optional>
 #include <thread>
 #include <type_traits>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -114,6 +115,7 @@ constexpr uint32_t kMagic = 0x4B42524D;            // "KBRM"
 constexpr uint8_t kProtoVersion = 1;
 constexpr uint32_t kCtrlTag = 0xC7A1;              // 控制訊息 imm 的高 16 位元
 constexpr uint64_t kAtomicAdd = 0x0000000100000001ull;   // fetch-and-add 的增量：高低 32 位元各加 1，只做 4 bytes 的實作會被抓到
+constexpr uint32_t kUdMaxSize = 4096;              // bytes：--qp ud 的訊息上限 = IB 最大的 MTU（實際上限是路徑 MTU）
 constexpr uint32_t kAtomicSlot = 16;               // bytes：atomic 測試的 slot = FAA 計數器（offset 0）+ CAS 的值（offset 8）
 static_assert(kMinSize >= 16, "頭尾戳記各需要 8 bytes");
 static_assert(kMaxDepth + kCtrlSlack <= 0xFFFF, "slot 編號要放得進 wr_id 的低位元");
@@ -224,6 +226,7 @@ struct Config {
     bool histogram = false;         // client：--histogram，印出完整的延遲分佈與 perftest 格式的表
     uint32_t qps = 1;               // client：--qps N，頻寬階段同時用 N 條連線（N 個 QP）
     bool bidir = false;             // client：--bidir，send／write 的頻寬階段兩個方向同時進行（perftest 的 -b）
+    bool ud = false;                // --qp ud：unreliable datagram（只有 SEND/RECV；server 以一個 UD QP 服務所有 client）
     int timeout_s = kDefaultTimeoutS;
     uint32_t max_clients = kDefaultMaxClients;     // server
     uint32_t srq = 0;                              // server：--srq N，全部 client 共用 N 個接收緩衝區（0 = 每條連線自己貼）
@@ -266,6 +269,9 @@ void print_usage(FILE* out) {
         "  --histogram     client：每個延遲階段之後印出完整的分佈（[分佈]，2 的冪次的區間）與 perftest 格式的表\n"
         "                  （t_min、t_max、t_typical、t_avg、t_stdev、99%%、99.9%%，對應 ib_*_lat -H 的細節）\n"
         "  --timeout SEC   連線建立與「毫無進展」的逾時秒數（預設 %d；server 端是每個 client「S 秒沒有任何進展」）\n"
+        "  --qp T          rc | ud（預設 rc）。ud = unreliable datagram：沒有連線、只有 SEND/RECV，每則訊息不能超過路徑 MTU、\n"
+        "                  收到的訊息前面有 40 bytes 的 GRH，沒有重送（遺失的就不見了，[摘要] 的 ud_lost 說有幾個）；\n"
+        "                  client 與 server 都要指定（UD 的 server 是另一個埠空間），對照 ib_send_lat -c UD\n"
         "  --srq N         server：全部 client 共用一個 shared receive queue 與 N 個 64 KiB 的接收緩衝區（%u..%u；\n"
         "                  預設每條連線自己貼接收）；SEND 的 --size 超過 64 KiB 的 client 會被拒絕\n"
         "  --max-clients N server 同時服務的 client 數（預設 %u；範圍 1..%u）；已滿時以 rdma_reject 拒絕並說明原因\n"
@@ -361,6 +367,10 @@ void apply_option(Config& cfg, std::string_view a, ValueFn value, bool has_inlin
         flag(cfg.histogram);
     } else if (a == "--bidir") {
         flag(cfg.bidir);
+    } else if (a == "--qp") {
+        auto v = value();
+        if (v != "rc" && v != "ud") throw invalid(v, " rc 或 ud");
+        cfg.ud = v == "ud";
     } else if (a == "--qps") {
         cfg.qps = parse_number<uint32_t>(a, value(), 1, kMaxQps);
     } else {
@@ -382,6 +392,14 @@ void check_config(Config& cfg) {
         throw bad_usage("--qps 只用於 client 的頻寬階段（--mode bw；send、write、read 或 all，不含 atomic）");
     if (cfg.bidir && (cfg.role != Role::Client || (cfg.test != Test::Write && cfg.test != Test::Send) || !has_bw(cfg.mode)))
         throw bad_usage("--bidir 只用於 client 的 --test send 或 --test write 的頻寬階段（--mode bw 或 both）：兩個方向同時進行，對照 ib_send_bw -b／ib_write_bw -b");
+    if (cfg.ud) {
+        if (cfg.test == Test::All) cfg.test = Test::Send;   // UD 只有 SEND/RECV
+        if (cfg.test != Test::Send)
+            throw bad_usage("--qp ud 只能 --test send：RDMA WRITE、READ 與 atomic 需要連線（RC），UD 只有 SEND/RECV");
+        if (cfg.size > kUdMaxSize) throw bad_usage("--qp ud 的 --size 最多 " + std::to_string(kUdMaxSize) + " bytes：UD 不分段，一則訊息就是一個封包（還要放得進路徑 MTU）");
+        if (cfg.qps > 1 || cfg.bidir || cfg.srq || cfg.event || cfg.use_inline)
+            throw bad_usage("--qp ud 不能和 --qps、--bidir、--srq、--event、--inline 一起用（這些是 RC 連線的選項）");
+    }
     if (cfg.srq && cfg.role != Role::Server) throw bad_usage("--srq 是 server 的選項（全部 client 共用的接收佇列）");
     if (cfg.max_total < cfg.max_region)
         throw bad_usage("--max-total（" + std::to_string(cfg.max_total >> 10) + " KiB）小於 --max-region（" +
@@ -677,6 +695,10 @@ struct TestResult {
     double bw_mbps = -1, bw_gbps = -1;
     uint32_t qps = 1;                                  // --qps：幾條連線一起跑
     double qp_min_mbps = -1;                           // --qps：最慢那條連線的頻寬
+    uint64_t ud_pings = 0, ud_lat_lost = 0;            // --qp ud：延遲階段送出的 ping、沒等到 pong 的
+    uint64_t ud_sent = 0, ud_received = 0, ud_bad = 0; // --qp ud：頻寬階段送出的、server 收到的、戳記不對的
+    double ud_sent_mbps = -1;                          // --qp ud：傳送端的速率（bw_mbps 是送達的）
+    bool ud_grh = false;                               // --qp ud：收到的訊息帶 GRH（IBV_WC_GRH）
     double seconds = 0;
     uint64_t bytes = 0;
     std::string error;
@@ -1699,6 +1721,8 @@ struct CmEvent {
     std::array<uint8_t, 64> pdata{};
     uint8_t pdata_len = 0;
     uint8_t initiator_depth = 0, responder_resources = 0;
+    ibv_ah_attr ud_ah{};           // --qp ud（RDMA_PS_UDP）的 ESTABLISHED：對方的位址、QPN 與 Q_Key（SIDR REP 帶來的）
+    uint32_t ud_qpn = 0, ud_qkey = 0;
 };
 
 // 等 channel 上的下一個事件（最多 timeout_ms）；逾時或收到停止信號時回傳 false
@@ -1715,6 +1739,11 @@ bool next_cm_event(rdma_event_channel* ch, int timeout_ms, CmEvent& out) {
                 std::memcpy(out.pdata.data(), ev->param.conn.private_data, out.pdata_len);
             out.initiator_depth = ev->param.conn.initiator_depth;
             out.responder_resources = ev->param.conn.responder_resources;
+            if (ev->id && ev->id->ps == RDMA_PS_UDP) {   // param 是 union：UD 的事件讀 param.ud
+                out.ud_ah = ev->param.ud.ah_attr;
+                out.ud_qpn = ev->param.ud.qp_num;
+                out.ud_qkey = ev->param.ud.qkey;
+            }
             rdma_ack_cm_event(ev);
             return true;
         }
@@ -2091,7 +2120,11 @@ void print_result(const char* tag, const Config& cfg, const TestResult& r) {
         .add("seconds", r.seconds, 3)
         .add("lat_p90_us", fmt_num(r.lat_p90)).add("lat_p999_us", fmt_num(r.lat_p999))    // 新的 key 附在行尾
         .add("lat_min_us", fmt_num(r.lat_min)).add("lat_avg_us", fmt_num(r.lat_avg)).add("lat_stdev_us", fmt_num(r.lat_stdev))
-        .add("qps", r.qps).add("qp_min_mbps", fmt_num(r.qp_min_mbps)).add("bidir", cfg.bidir);
+        .add("qps", r.qps).add("qp_min_mbps", fmt_num(r.qp_min_mbps)).add("bidir", cfg.bidir).add("qp", cfg.ud ? "ud" : "rc");
+    if (cfg.ud)
+        line.add("ud_pings", r.ud_pings).add("ud_lat_lost", r.ud_lat_lost).add("ud_sent", r.ud_sent).add("ud_received", r.ud_received)
+            .add("ud_lost", r.ud_sent - std::min(r.ud_sent, r.ud_received)).add("ud_bad", r.ud_bad)
+            .add("ud_sent_mbps", fmt_num(r.ud_sent_mbps)).add("grh", r.ud_grh);
     if (r.test == Test::Atomic)
         line.add("faa_mops", fmt_num(r.faa_mops, 4)).add("cas_lat_p50_us", fmt_num(r.cas_p50)).add("cas_lat_p99_us", fmt_num(r.cas_p99))
             .add("cas_mops", fmt_num(r.cas_mops, 4));
@@ -2383,7 +2416,7 @@ void reap(std::list<Session>& sessions, uint64_t& reserved) {
 CmId listen_on(const Config& cfg, rdma_event_channel* ch) {
     // 8< listen
     rdma_cm_id* raw = nullptr;
-    if (rdma_create_id(ch, &raw, nullptr, RDMA_PS_TCP) != 0) throw call_failed("rdma_create_id", errno, "");
+    if (rdma_create_id(ch, &raw, nullptr, cfg.ud ? RDMA_PS_UDP : RDMA_PS_TCP) != 0) throw call_failed("rdma_create_id", errno, "");
     CmId listen_id(raw);
     sockaddr_in addr = make_addr(cfg.address, cfg.port);
     if (rdma_bind_addr(listen_id.get(), reinterpret_cast<sockaddr*>(&addr)) != 0) {
@@ -2451,6 +2484,632 @@ int run_server(const Config& cfg) {
     return kExitOk;
 }
 
+// ============================================================================
+// UD：unreliable datagram（--qp ud）
+// ============================================================================
+// 8< ud
+// 沒有連線：一個 UD QP 可以和任何 QP 收送，每個 SEND 自己帶著「送到哪裡」（address handle + 對方的 QPN + Q_Key）。
+// 和 RC 不同的三件事，這一節都看得到：
+//   * 一則訊息就是一個封包：不能超過路徑 MTU（RC 會替你切段，UD 不會）。
+//   * 收到的每則訊息前面都有 40 bytes 的 GRH（Global Route Header；RoCE 上一定有，IBV_WC_GRH）：接收緩衝區要多留 40 bytes，
+//     資料從第 40 個 byte 開始。RoCEv2 的 IPv4 封包把 IPv4 標頭放在 GRH 的後 20 bytes，所以來源位址就在 GRH 的第 32–35 byte。
+//   * 沒有 ACK、沒有重送：對方沒有貼接收（或佇列滿了），訊息就消失，傳送端的完成事件照樣是成功。遺失只有接收端數得出來。
+// rdma_cm 在 RDMA_PS_UDP 埠空間用 SIDR（Service ID Resolution）REQ/REP 換到對方的 QPN 與 Q_Key，不建立連線。
+// server 只有一個 UD QP，服務所有 client：回信的 address handle 從那則訊息的完成事件與 GRH 建立（ibv_create_ah_from_wc）。
+// 訊息種類放在 immediate data（kCtrlTag << 16 | 種類）：PING/PONG（延遲）、DATA（頻寬）、DONE/REPORT（收尾：server 回報收到幾個）。
+constexpr uint32_t kGrhBytes = 40;
+constexpr uint32_t kUdServerRecvs = 512;       // server 預貼的接收數（perftest 的 UD 也是幾百個）
+constexpr uint32_t kUdServerSends = 64;        // server 同時在途的回信數
+constexpr uint32_t kUdClientRecvs = 64;        // client 預貼的接收數（只收 PONG 與 REPORT）
+constexpr uint32_t kUdCtrlBytes = 64;          // DONE / REPORT 的大小
+constexpr int kUdReplyTimeoutMs = 500;         // PING 等不到 PONG、DONE 等不到 REPORT：算遺失，送下一個
+constexpr uint64_t kUdSpinNs = 5'000'000;      // server 沒事做時先忙碌輪詢 5 ms，再睡在 completion channel 上
+constexpr size_t kUdMaxPeers = 1024;           // server 記得的 client 數；閒置 60 秒就忘掉
+constexpr uint64_t kUdPeerIdleNs = 60'000'000'000ull;
+enum class UdKind : uint8_t { Ping = 1, Pong, Data, Done, Report };
+constexpr uint32_t ud_imm(UdKind k) { return kCtrlTag << 16 | static_cast<uint8_t>(k); }
+struct UdHello { uint32_t magic; uint8_t version, pad[3]; uint32_t size; };   // SIDR REQ 的 private data
+struct UdReply { uint32_t magic; uint32_t max_size; };                       // SIDR REP 的 private data：server 收得下多大
+// DONE 的內容（client → server）與 REPORT（server → client），都在訊息開頭
+struct UdDone { uint64_t pings, sent; };
+struct UdReport { uint64_t pings, received, bad; };
+static_assert(sizeof(UdReport) <= kUdCtrlBytes && sizeof(UdDone) <= kUdCtrlBytes);
+
+using Ah = std::unique_ptr<ibv_ah, Deleter<ibv_destroy_ah>>;
+using RawQp = std::unique_ptr<ibv_qp, Deleter<ibv_destroy_qp>>;
+
+uint32_t mtu_bytes(ibv_mtu m) { return 128u << static_cast<int>(m); }   // IBV_MTU_256 = 1 → 256
+uint32_t port_mtu(ibv_context* ctx, uint8_t port) {
+    ibv_port_attr attr{};
+    if (int rc = ibv_query_port(ctx, port, &attr); rc != 0) throw call_failed("ibv_query_port", rc, "");
+    return mtu_bytes(attr.active_mtu);
+}
+std::string grh_source(const std::byte* grh) {   // RoCEv2 / IPv4：GRH 的後 20 bytes 是 IPv4 標頭，來源位址在它的第 12 byte
+    char s[INET_ADDRSTRLEN] = "?";
+    inet_ntop(AF_INET, grh + 20 + 12, s, sizeof s);
+    return s;
+}
+
+// 一端的 UD 資源（client 與 server 共用）。宣告順序 = 取得順序，解構相反：QP → MR → 緩衝區 → CQ → channel → PD。
+// 接收區 recvs 個 slot，每個 40 + slot bytes（GRH 在前）；傳送區 sends 個 slot。
+struct UdEndpoint {
+    UdEndpoint(ibv_context* ctx, uint32_t slot_bytes, uint32_t recvs, uint32_t sends);
+    std::byte* rx(uint32_t s) const { return buf.p + static_cast<size_t>(s) * (kGrhBytes + slot); }   // GRH 的開頭
+    std::byte* tx(uint32_t s) const { return buf.p + static_cast<size_t>(recvs) * (kGrhBytes + slot) + static_cast<size_t>(s) * slot; }
+    ibv_qp* qp() const { return raw_qp ? raw_qp.get() : cm_qp.id->qp; }
+    int post_recv(uint32_t s) {
+        ibv_sge sge{reinterpret_cast<uint64_t>(rx(s)), kGrhBytes + slot, mr->lkey};   // 40 bytes 的 GRH + 資料
+        ibv_recv_wr wr{};
+        wr.wr_id = s;
+        wr.sg_list = &sge;
+        wr.num_sge = 1;
+        ibv_recv_wr* bad = nullptr;
+        return ibv_post_recv(qp(), &wr, &bad);
+    }
+    // 8< ud-send
+    // 一個 UD SEND：除了資料，還要說送到哪裡——address handle、對方的 QPN、Q_Key（對方 QP 的 Q_Key 不同就會被丟掉）
+    int post_send(uint32_t s, uint32_t len, UdKind kind, ibv_ah* ah, uint32_t qpn, uint32_t qkey, bool signaled) {
+        ibv_sge sge{reinterpret_cast<uint64_t>(tx(s)), len, mr->lkey};
+        ibv_send_wr wr{};
+        wr.wr_id = s;
+        wr.sg_list = &sge;
+        wr.num_sge = 1;
+        wr.opcode = IBV_WR_SEND_WITH_IMM;
+        wr.imm_data = htonl(ud_imm(kind));
+        wr.send_flags = signaled ? IBV_SEND_SIGNALED : 0;
+        wr.wr.ud.ah = ah;
+        wr.wr.ud.remote_qpn = qpn;
+        wr.wr.ud.remote_qkey = qkey;
+        ibv_send_wr* bad = nullptr;
+        return ibv_post_send(qp(), &wr, &bad);
+    }
+    // >8 ud-send
+    uint32_t slot, recvs, sends;
+    Pd pd;
+    CompChannel comp_ch;
+    Cq cq;
+    Buffer buf;
+    Mr mr;
+    Qp cm_qp;          // client：QP 屬於 cm_id（rdma_create_qp），rdma_cm 替它走完 INIT → RTR → RTS
+    RawQp raw_qp;      // server：自己建（ibv_create_qp），自己走狀態機（ud_server_qp）
+};
+
+UdEndpoint::UdEndpoint(ibv_context* ctx, uint32_t slot_bytes, uint32_t r, uint32_t s) : slot(slot_bytes), recvs(r), sends(s) {
+    pd.reset(ibv_alloc_pd(ctx));
+    if (!pd) throw call_failed("ibv_alloc_pd", errno, "裝置資源不足？檢查 ulimit -l（locked memory）");
+    comp_ch.reset(ibv_create_comp_channel(ctx));
+    if (!comp_ch) throw call_failed("ibv_create_comp_channel", errno, "");
+    set_nonblock(comp_ch->fd, "fcntl(completion channel)");
+    cq.cq = ibv_create_cq(ctx, static_cast<int>(recvs + sends), nullptr, comp_ch.get(), 0);
+    if (!cq.cq) throw call_failed("ibv_create_cq", errno, "");
+    buf.len = static_cast<size_t>(recvs) * (kGrhBytes + slot) + static_cast<size_t>(sends) * slot;
+    void* mem = mmap(nullptr, buf.len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (mem == MAP_FAILED) throw call_failed("mmap", errno, "記憶體不足？");
+    buf.p = static_cast<std::byte*>(mem);
+    mr.reset(ibv_reg_mr(pd.get(), buf.p, buf.len, IBV_ACCESS_LOCAL_WRITE));   // UD 只有 SEND/RECV：不開任何 REMOTE_* 權限
+    if (!mr) throw call_failed("ibv_reg_mr", errno, "無法鎖定記憶體：檢查 ulimit -l（RLIMIT_MEMLOCK）");
+}
+
+ibv_qp_init_attr ud_qp_attr(const UdEndpoint& ep) {
+    ibv_qp_init_attr attr{};
+    attr.send_cq = ep.cq.cq;
+    attr.recv_cq = ep.cq.cq;
+    attr.qp_type = IBV_QPT_UD;
+    attr.cap.max_send_wr = ep.sends;
+    attr.cap.max_recv_wr = ep.recvs;
+    attr.cap.max_send_sge = attr.cap.max_recv_sge = 1;
+    return attr;
+}
+
+// 8< ud-qp
+// server 的 UD QP 自己走狀態機（client 的由 rdma_cm 代勞）。和 RC 比（見 client 一節的圖），UD 的每一步都不需要對方：
+//   INIT：pkey、port、Q_Key（收到的訊息 Q_Key 不符就丟掉）；RTR：什麼都不用（沒有對方的 QPN、PSN、路徑）；RTS：自己的起始 PSN。
+// Q_Key 用 rdma_cm 的 RDMA_UDP_QKEY：server 的 rdma_accept 在 SIDR REP 裡告訴 client 的就是它。
+void ud_server_qp(UdEndpoint& ep, uint8_t port) {
+    ibv_qp_init_attr init = ud_qp_attr(ep);
+    ep.raw_qp.reset(ibv_create_qp(ep.pd.get(), &init));
+    if (!ep.raw_qp) throw call_failed("ibv_create_qp(UD)", errno, "");
+    ibv_qp_attr a{};
+    a.qp_state = IBV_QPS_INIT;
+    a.pkey_index = 0;
+    a.port_num = port;
+    a.qkey = RDMA_UDP_QKEY;
+    if (int rc = ibv_modify_qp(ep.qp(), &a, IBV_QP_STATE | IBV_QP_PKEY_INDEX | IBV_QP_PORT | IBV_QP_QKEY); rc != 0)
+        throw call_failed("ibv_modify_qp(INIT)", rc, "");
+    a = {};
+    a.qp_state = IBV_QPS_RTR;
+    if (int rc = ibv_modify_qp(ep.qp(), &a, IBV_QP_STATE); rc != 0) throw call_failed("ibv_modify_qp(RTR)", rc, "");
+    a.qp_state = IBV_QPS_RTS;
+    a.sq_psn = 0;
+    if (int rc = ibv_modify_qp(ep.qp(), &a, IBV_QP_STATE | IBV_QP_SQ_PSN); rc != 0) throw call_failed("ibv_modify_qp(RTS)", rc, "");
+}
+// >8 ud-qp
+// >8 ud
+
+// ---------------------------------------------------------------- UD client
+struct UdClient {
+    UdEndpoint& ep;
+    ibv_ah* ah;
+    uint32_t qpn, qkey, size;
+    Stats& stats;
+    int timeout_s;
+    bool grh = false;
+    uint64_t stale = 0;                      // 晚到的 PONG（已經算遺失的那一個）
+    std::array<ibv_wc, kPollBatch> wc{};
+
+    // 8< ud-recv
+    // 等下一則指定種類的訊息（最多 ms 毫秒），順便收掉傳送完成。回傳資料的開頭（GRH 之後）與長度；逾時回傳 nullptr。
+    // 一次 ibv_poll_cq 取回的一批完成要一個一個處理完：找到要的那則就返回，批次裡剩下的留到下一次（丟掉就少算傳送完成）
+    const std::byte* wait_for(UdKind want, int ms, uint32_t& len, uint64_t& sends_done) {
+        uint64_t deadline = now_ns() + static_cast<uint64_t>(ms) * 1'000'000ull;
+        for (uint32_t spin = 0;; ++spin) {
+            if (pos_ == have_) {
+                have_ = ibv_poll_cq(ep.cq.cq, kPollBatch, wc.data());
+                pos_ = 0;
+                if (have_ < 0) throw Failure(kExitRuntime, "ibv_poll_cq 失敗");
+            }
+            while (pos_ < have_) {
+                const ibv_wc& w = wc[static_cast<size_t>(pos_++)];
+                if (w.status != IBV_WC_SUCCESS)
+                    throw Failure(kExitRuntime, std::string("UD 完成事件失敗：") + ibv_wc_status_str(w.status) + "（opcode " + std::to_string(w.opcode) + "）");
+                if (w.opcode != IBV_WC_RECV) { ++sends_done; continue; }
+                auto s = static_cast<uint32_t>(w.wr_id);
+                grh = grh || (w.wc_flags & IBV_WC_GRH);                       // RoCE：一定有
+                const std::byte* data = ep.rx(s) + kGrhBytes;                // 資料在 GRH 之後
+                uint32_t dlen = w.byte_len >= kGrhBytes ? w.byte_len - kGrhBytes : 0;   // byte_len 包含 GRH
+                if ((w.wc_flags & IBV_WC_WITH_IMM) && ntohl(w.imm_data) == ud_imm(want) && w.src_qp == qpn) {
+                    pending_repost_ = s;
+                    len = dlen;
+                    return data;                     // 呼叫者看完後呼叫 release()
+                }
+                if (int rc = ep.post_recv(s); rc != 0) throw call_failed("ibv_post_recv", rc, "");
+                ++stale;
+            }
+            if ((spin & kSpinCheckMask) == 0 && (g_stop || now_ns() >= deadline)) return nullptr;
+        }
+    }
+    // >8 ud-recv
+    void release() {
+        if (int rc = ep.post_recv(pending_repost_); rc != 0) throw call_failed("ibv_post_recv", rc, "");
+    }
+    // 傳送完成到 want 個為止（改寫 slot 之前）；逾時就是裝置卡住了
+    void drain_sends(uint64_t want, uint64_t& sends_done) {
+        uint64_t give_up = now_ns() + static_cast<uint64_t>(timeout_s) * 1'000'000'000ull;
+        while (sends_done < want && !g_stop) {
+            if (uint32_t l; wait_for(UdKind::Report, 1, l, sends_done)) release();   // 這時不會有 REPORT：只是收完成
+            if (now_ns() > give_up) throw Failure(kExitRuntime, "UD 的傳送 " + std::to_string(timeout_s) + " 秒沒有完成事件");
+        }
+    }
+    uint32_t pending_repost_ = 0;
+    int have_ = 0, pos_ = 0;                 // wc[pos_, have_)：已經取回、還沒處理的完成
+};
+
+// 延遲：PING n → 等 PONG n（最多 kUdReplyTimeoutMs；等不到就算遺失、送下一個——UD 不會替你重送）。
+// 每次往返的一半是一個樣本（和 ib_send_lat 相同）。連續 --timeout 秒一個 PONG 都沒有：server 不在了。
+bool ud_latency(const Config& cfg, UdClient& c, TestResult& res) {
+    std::vector<uint64_t> samples;
+    samples.reserve(std::min(cfg.iters, kMaxSamples));
+    uint64_t sends_done = 0, last_reply = now_ns(), kept = 0;
+    bool ok = true;
+    std::byte* m = c.ep.tx(0);
+    fill_body(m, cfg.size);
+    c.stats.phase = 0;
+    for (uint64_t n = 1; n <= cfg.iters && !g_stop; ++n) {
+        c.drain_sends(n - 1, sends_done);   // 上一個 PING 的傳送完成之前不改寫它的 slot
+        put_stamp(m, cfg.size, n);
+        uint64_t t0 = now_ns();
+        if (int rc = c.ep.post_send(0, cfg.size, UdKind::Ping, c.ah, c.qpn, c.qkey, true); rc != 0) throw call_failed("ibv_post_send(UD)", rc, "");
+        ++res.ud_pings;
+        const std::byte* d = nullptr;
+        uint32_t len = 0;
+        uint64_t deadline = t0 + kUdReplyTimeoutMs * 1'000'000ull;
+        while (!g_stop && now_ns() < deadline) {   // 晚到的舊 PONG（它的 PING 已經算遺失）丟掉繼續等
+            d = c.wait_for(UdKind::Pong, static_cast<int>((deadline - now_ns()) / 1'000'000 + 1), len, sends_done);
+            if (!d || (len >= kMinSize && load_tail(d, len) == n)) break;
+            c.release();
+            d = nullptr;
+            ++c.stale;
+        }
+        uint64_t t1 = now_ns();
+        if (!d) {
+            if (g_stop) break;
+            ++res.ud_lat_lost;
+            if (t1 - last_reply > static_cast<uint64_t>(c.timeout_s) * 1'000'000'000ull)
+                throw Failure(kExitRuntime, "連續 " + std::to_string(c.timeout_s) + " 秒沒有收到任何 PONG：server 不在了？"
+                                                "（UD 沒有連線，看不出對方離開，只看得到沒有回音）");
+            continue;
+        }
+        last_reply = t1;
+        bool full = n == 1 || n == cfg.iters;
+        if (len != cfg.size || !stamp_ok(d, cfg.size, n) || (full && !body_ok(d, cfg.size))) ok = false;
+        c.release();
+        uint64_t rtt = t1 - t0;
+        if (samples.size() < kMaxSamples) samples.push_back(rtt);
+        else samples[kept % kMaxSamples] = rtt;
+        ++kept;
+        c.stats.ops.fetch_add(1, std::memory_order_relaxed);
+        c.stats.bytes.fetch_add(2ull * cfg.size, std::memory_order_relaxed);
+    }
+    c.drain_sends(res.ud_pings, sends_done);
+    if (!samples.empty()) {
+        Percentiles pc = percentiles(samples, 0.5);   // 往返的一半
+        keep_latency(res, pc);
+    }
+    return ok && !samples.empty();
+}
+
+// 頻寬：連續送 --iters 個 DATA，最多 --depth 個在途，每 depth/4 個要一個完成事件。傳送端的完成只表示「送出去了」：
+// 收到幾個只有 server 知道（收尾時的 REPORT）。
+void ud_bandwidth(const Config& cfg, UdClient& c, TestResult& res) {
+    const uint32_t sig = std::max(1u, cfg.depth / 4);
+    for (uint32_t s = 0; s < cfg.depth; ++s) fill_body(c.ep.tx(s), cfg.size);
+    c.stats.phase = 1;
+    uint64_t posted = 0, retired = 0, t0 = now_ns(), last_progress = t0;
+    std::array<ibv_wc, kPollBatch> wc{};
+    while (retired < cfg.iters && !g_stop) {
+        while (posted < cfg.iters && posted - retired < cfg.depth) {
+            auto s = static_cast<uint32_t>(posted % cfg.depth);
+            put_stamp(c.ep.tx(s), cfg.size, posted + 1);
+            bool signaled = (posted + 1) % sig == 0 || posted + 1 == cfg.iters;
+            if (int rc = c.ep.post_send(s, cfg.size, UdKind::Data, c.ah, c.qpn, c.qkey, signaled); rc != 0)
+                throw call_failed("ibv_post_send(UD)", rc, "");
+            ++posted;
+        }
+        int n = ibv_poll_cq(c.ep.cq.cq, kPollBatch, wc.data());
+        if (n < 0) throw Failure(kExitRuntime, "ibv_poll_cq 失敗");
+        for (int k = 0; k < n; ++k) {
+            const ibv_wc& w = wc[static_cast<size_t>(k)];
+            if (w.status != IBV_WC_SUCCESS) throw Failure(kExitRuntime, std::string("UD 傳送失敗：") + ibv_wc_status_str(w.status));
+            if (w.opcode == IBV_WC_RECV) {            // 晚到的 PONG：貼回去
+                if (int rc = c.ep.post_recv(static_cast<uint32_t>(w.wr_id)); rc != 0) throw call_failed("ibv_post_recv", rc, "");
+                ++c.stale;
+                continue;
+            }
+            // 傳送完成依序到達：一個完成代表它和它之前的 sig 個 WR 都送出了
+            retired = std::min<uint64_t>(cfg.iters, (retired / sig + 1) * sig);
+            last_progress = now_ns();
+            c.stats.ops.store(retired, std::memory_order_relaxed);
+        }
+        if (n == 0 && now_ns() - last_progress > static_cast<uint64_t>(c.timeout_s) * 1'000'000'000ull)
+            throw Failure(kExitRuntime, "UD 的傳送 " + std::to_string(c.timeout_s) + " 秒沒有完成事件");
+    }
+    double secs = static_cast<double>(now_ns() - t0) / 1e9;
+    res.ud_sent = retired;
+    res.seconds = secs;
+    c.stats.bytes.fetch_add(retired * cfg.size, std::memory_order_relaxed);
+    res.ud_sent_mbps = static_cast<double>(retired) * cfg.size / secs / 1e6;
+}
+
+// 收尾：DONE{送了幾個 PING、幾個 DATA} → REPORT{server 收到幾個、戳記不對的幾個}。DONE 也可能遺失，等不到 REPORT 就再送一次
+bool ud_finish(UdClient& c, uint32_t ctrl_slot, TestResult& res, UdReport& rep) {
+    UdDone done{res.ud_pings, res.ud_sent};
+    std::memcpy(c.ep.tx(ctrl_slot), &done, sizeof done);
+    uint64_t sends_done = 0, posted = 0;
+    uint64_t give_up = now_ns() + static_cast<uint64_t>(c.timeout_s) * 1'000'000'000ull;
+    while (!g_stop && now_ns() < give_up) {
+        if (sends_done == posted) {   // 上一個 DONE 送完才再送（同一個 slot）
+            if (int rc = c.ep.post_send(ctrl_slot, kUdCtrlBytes, UdKind::Done, c.ah, c.qpn, c.qkey, true); rc != 0)
+                throw call_failed("ibv_post_send(UD)", rc, "");
+            ++posted;
+        }
+        uint32_t len = 0;
+        if (const std::byte* d = c.wait_for(UdKind::Report, kUdReplyTimeoutMs, len, sends_done); d && len >= sizeof rep) {
+            std::memcpy(&rep, d, sizeof rep);
+            c.release();
+            return true;
+        } else if (d) {
+            c.release();
+        }
+    }
+    return false;
+}
+
+TestResult run_ud_test(const Config& cfg, Stats& stats) {
+    TestResult res;
+    res.test = Test::Send;
+    uint64_t t_start = now_ns();
+    // 1. event channel 與 cm_id：RDMA_PS_UDP（UD 的埠空間，和 RC 的 RDMA_PS_TCP 分開）
+    EventChannel ch = make_channel();
+    rdma_cm_id* raw = nullptr;
+    if (rdma_create_id(ch.get(), &raw, nullptr, RDMA_PS_UDP) != 0) throw call_failed("rdma_create_id", errno, "");
+    CmId id(raw);
+    // 2–3. 位址與路由解析（和 RC 相同）；UD 的訊息不能超過路徑 MTU
+    const char* devname = resolve_server(cfg, ch.get(), id.get());
+    uint32_t mtu = port_mtu(id->verbs, id->port_num);
+    if (cfg.size > mtu)
+        throw Failure(kExitUsage, "--qp ud 的訊息 " + std::to_string(cfg.size) + " bytes 超過路徑 MTU " + std::to_string(mtu) + " bytes（" +
+                                      devname + " 的 active_mtu）：UD 不分段，一則訊息必須放進一個封包\n  提示：用 --size " +
+                                      std::to_string(mtu) + " 以下，或用 RC（--qp rc 會替你切段）");
+    // 4. PD、CQ、MR 與 UD QP（rdma_create_qp 在 RDMA_PS_UDP 上把它直接推到 RTS），接收事先貼好
+    UdEndpoint ep(id->verbs, std::max(cfg.size, kUdCtrlBytes), kUdClientRecvs, cfg.depth + 1);
+    ibv_qp_init_attr attr = ud_qp_attr(ep);
+    ep.cm_qp.id = id.get();
+    if (rdma_create_qp(id.get(), ep.pd.get(), &attr) != 0) throw call_failed("rdma_create_qp(UD)", errno, "");
+    for (uint32_t s = 0; s < ep.recvs; ++s)
+        if (int rc = ep.post_recv(s); rc != 0) throw call_failed("ibv_post_recv", rc, "");
+    // 5. SIDR：private data 帶訊息大小；REP 帶回 server 的 QPN、Q_Key、位址（ESTABLISHED 的 param.ud）與它收得下多大
+    UdHello hello{kMagic, kProtoVersion, {}, cfg.size};
+    rdma_conn_param param{};
+    param.private_data = &hello;
+    param.private_data_len = sizeof hello;
+    if (rdma_connect(id.get(), &param) != 0) throw call_failed("rdma_connect(SIDR)", errno, "");
+    CmEvent ev;
+    if (!next_cm_event(ch.get(), cfg.timeout_s * 1000, ev))
+        throw Failure(kExitRuntime, g_stop ? "收到停止信號，放棄" : "SIDR 逾時（" + std::to_string(cfg.timeout_s) + " 秒）：" + cfg.address + " 沒有回應");
+    if (ev.type != RDMA_CM_EVENT_ESTABLISHED)
+        throw Failure(kExitRuntime, "SIDR 失敗（" + cm_status_text(ev) + "）：" + cfg.address + ":" + std::to_string(cfg.port) +
+                                        " 沒有 UD 的 server\n  提示：先啟動 ./rdma_communication server --qp ud --port " + std::to_string(cfg.port) +
+                                        "（UD 與 RC 是不同的埠空間）");
+    UdReply reply{};
+    std::memcpy(&reply, ev.pdata.data(), std::min<size_t>(sizeof reply, ev.pdata_len));
+    if (ev.pdata_len < sizeof reply || reply.magic != kMagic) throw Failure(kExitRuntime, "UD server 的 SIDR REP 不正確");
+    if (cfg.size > reply.max_size)
+        throw Failure(kExitUsage, "server 的接收緩衝區只收得下 " + std::to_string(reply.max_size) + " bytes 的訊息（它的路徑 MTU），--size " +
+                                      std::to_string(cfg.size) + " 太大：UD 收不下的訊息會被丟掉，不會有錯誤");
+    Ah ah(ibv_create_ah(ep.pd.get(), &ev.ud_ah));
+    if (!ah) throw call_failed("ibv_create_ah", errno, "");
+    std::printf("[資訊] test=send qp=ud 裝置 %s，路徑 MTU %u bytes，server QPN %u、Q_Key 0x%x\n", devname, mtu, ev.ud_qpn, ev.ud_qkey);
+    UdClient c{ep, ah.get(), ev.ud_qpn, ev.ud_qkey, cfg.size, stats, cfg.timeout_s};
+    // 6–8. 延遲、頻寬、收尾
+    stats.active = 1 + static_cast<uint32_t>(Test::Send);
+    bool lat_ok = !has_lat(cfg.mode) || ud_latency(cfg, c, res);
+    if (has_bw(cfg.mode) && !g_stop) ud_bandwidth(cfg, c, res);
+    UdReport rep{};
+    bool reported = !g_stop && ud_finish(c, cfg.depth, res, rep);
+    stats.active = 0;
+    res.ud_grh = c.grh;
+    res.ud_received = rep.received;
+    res.ud_bad = rep.bad;
+    if (has_bw(cfg.mode) && res.seconds > 0) {
+        res.bw_mbps = static_cast<double>(rep.received) * cfg.size / res.seconds / 1e6;   // 送達的
+        res.bw_gbps = res.bw_mbps * 8 / 1000;
+    }
+    // 驗證：每個 PONG 的戳記與內容、server 收到的 DATA 沒有重複或亂序、收到的不多於送出的、server 數到的 PING 介於送達與送出之間
+    uint64_t pings_delivered = res.ud_pings - res.ud_lat_lost;
+    res.verified = lat_ok && reported && rep.bad == 0 && rep.received <= res.ud_sent && rep.pings >= pings_delivered && rep.pings <= res.ud_pings;
+    if (!reported && !g_stop) res.error = "沒有收到 server 的 REPORT（DONE 送了 " + std::to_string(c.timeout_s) + " 秒）";
+    else if (!res.verified) res.error = "資料驗證失敗：PONG 的戳記或內容不符，或 server 的計數不合理（pings=" + std::to_string(rep.pings) +
+                                        " received=" + std::to_string(rep.received) + " bad=" + std::to_string(rep.bad) + "）";
+    res.ok = res.verified;
+    res.seconds = static_cast<double>(now_ns() - t_start) / 1e9;
+    return res;
+    // 離開時依反向順序釋放：AH → UdEndpoint（QP → MR → 緩衝區 → CQ → channel → PD）→ cm_id → event channel
+}
+
+int run_ud_client(const Config& cfg) {
+    check_devices(cfg);
+    Stats stats;
+    std::jthread stats_thread(stats_loop, std::ref(stats), cfg.role);
+    TestResult r = run_ud_test(cfg, stats);
+    stats_thread.request_stop();
+    stats_thread.join();
+    if (!r.error.empty()) std::fprintf(stderr, "[錯誤] send（UD）：%s\n", r.error.c_str());
+    std::printf("send（UD）：延遲 p50 %s µs、p99 %s µs，PING %" PRIu64 " 個、沒等到 PONG %" PRIu64 " 個；頻寬：送出 %" PRIu64 " 個、送達 %" PRIu64
+                " 個（%s MB/s，傳送端 %s MB/s）；資料驗證%s\n",
+                fmt_num(r.lat_p50).c_str(), fmt_num(r.lat_p99).c_str(), r.ud_pings, r.ud_lat_lost, r.ud_sent, r.ud_received,
+                fmt_num(r.bw_mbps).c_str(), fmt_num(r.ud_sent_mbps).c_str(), r.verified ? "通過" : "失敗");
+    if (cfg.histogram) print_histogram(cfg, r);
+    print_result("[摘要]", cfg, r);
+    return r.verified ? kExitOk : kExitRuntime;
+}
+
+// ---------------------------------------------------------------- UD server
+// 一個 client（以 GRH 的來源位址與 src_qp 區分）。AH 在第一則訊息時由完成事件建立，之後回信都用它
+struct UdPeer {
+    Ah ah;
+    std::string addr;
+    uint32_t qpn = 0;
+    uint64_t pings = 0, received = 0, bad = 0, last_n = 0, last_ns = 0;
+    bool reported = false;
+};
+
+class UdServer {
+public:
+    explicit UdServer(const Config& cfg) : cfg_(cfg) {}
+    void accept(const CmEvent& req);
+    bool poll_once();                     // 處理一批完成；回傳有沒有事做
+    void sleep_until_work(rdma_event_channel* cm);
+    void summary(double secs) const;
+private:
+    void on_recv(const ibv_wc& w);
+    UdPeer* peer_for(const ibv_wc& w, const std::byte* grh);
+    void reply(UdPeer& p, UdKind kind, const std::byte* data, uint32_t len);
+    const Config& cfg_;
+    ibv_context* ctx_ = nullptr;
+    uint8_t port_ = 0;
+    uint32_t max_size_ = 0;
+    std::unique_ptr<UdEndpoint> ep_;                 // 第一個 SIDR REQ 時建立（那時才知道是哪個裝置）
+    std::unordered_map<uint64_t, UdPeer> peers_;     // 在 ep_ 之後宣告：AH 先於 PD 釋放
+    std::vector<uint32_t> free_tx_;
+    uint64_t recvs_ = 0, bytes_ = 0, reply_drops_ = 0, evicted_ = 0, reported_ = 0, good_ = 0, refused_ = 0;
+};
+
+// SIDR REQ：第一次時建立 UD QP；回 REP（QPN、Q_Key 由核心填 RDMA_UDP_QKEY、server 收得下多大）。SIDR 的 cm_id 回完就銷毀：沒有連線要維持
+void UdServer::accept(const CmEvent& req) {
+    CmId id(req.id);
+    UdHello h{};
+    std::memcpy(&h, req.pdata.data(), std::min<size_t>(sizeof h, req.pdata_len));
+    bool sane = req.pdata_len >= sizeof h && h.magic == kMagic && h.version == kProtoVersion;
+    if (!sane || (ctx_ && id->verbs != ctx_) || (!cfg_.dev.empty() && cfg_.dev != ibv_get_device_name(id->verbs->device))) {
+        rdma_reject(id.get(), nullptr, 0);
+        ++refused_;
+        Summary("[結果]").add("role", "server").add("qp", "ud").add("peer", "?").add("status", sane ? "wrong_dev" : "bad_hello").add("verified", false).print();
+        return;
+    }
+    if (!ep_) {
+        ctx_ = id->verbs;
+        port_ = id->port_num;
+        max_size_ = std::min(port_mtu(ctx_, port_), kUdMaxSize);
+        ep_ = std::make_unique<UdEndpoint>(ctx_, max_size_, kUdServerRecvs, kUdServerSends);
+        ud_server_qp(*ep_, port_);
+        for (uint32_t s = 0; s < ep_->recvs; ++s)
+            if (int rc = ep_->post_recv(s); rc != 0) throw call_failed("ibv_post_recv", rc, "");
+        for (uint32_t s = 0; s < ep_->sends; ++s) free_tx_.push_back(s);
+        std::printf("[資訊] UD QP %u 建好（裝置 %s port %u，路徑 MTU %u bytes，預貼 %u 個接收）\n", ep_->qp()->qp_num,
+                    ibv_get_device_name(ctx_->device), port_, max_size_, ep_->recvs);
+    }
+    UdReply r{kMagic, max_size_};
+    rdma_conn_param p{};
+    p.private_data = &r;
+    p.private_data_len = sizeof r;
+    p.qp_num = ep_->qp()->qp_num;
+    if (rdma_accept(id.get(), &p) != 0) throw call_failed("rdma_accept(SIDR REP)", errno, "");
+}
+
+// 回信：AH、對方 QPN、Q_Key。傳送佇列滿了就不回（記下 reply_drops）——client 等不到，就把那一個算成遺失，這就是 UD
+void UdServer::reply(UdPeer& p, UdKind kind, const std::byte* data, uint32_t len) {
+    if (free_tx_.empty()) { ++reply_drops_; return; }
+    uint32_t s = free_tx_.back();
+    free_tx_.pop_back();
+    std::memcpy(ep_->tx(s), data, len);
+    if (int rc = ep_->post_send(s, len, kind, p.ah.get(), p.qpn, RDMA_UDP_QKEY, true); rc != 0) {
+        free_tx_.push_back(s);
+        ++reply_drops_;
+    }
+}
+
+UdPeer* UdServer::peer_for(const ibv_wc& w, const std::byte* grh) {
+    const bool has_grh = (w.wc_flags & IBV_WC_GRH) != 0;
+    uint32_t ip = 0;
+    if (has_grh) std::memcpy(&ip, grh + 32, 4);
+    uint64_t key = static_cast<uint64_t>(ip) << 32 | w.src_qp;
+    auto it = peers_.find(key);
+    if (it != peers_.end()) return &it->second;
+    uint64_t now = now_ns();
+    if (peers_.size() >= kUdMaxPeers) {   // 忘掉閒置的 client
+        for (auto e = peers_.begin(); e != peers_.end();) {
+            if (now - e->second.last_ns > kUdPeerIdleNs) { e = peers_.erase(e); ++evicted_; } else { ++e; }
+        }
+    }
+    if (peers_.size() >= kUdMaxPeers) return nullptr;
+    UdPeer p;
+    p.ah.reset(ibv_create_ah_from_wc(ep_->pd.get(), const_cast<ibv_wc*>(&w), reinterpret_cast<ibv_grh*>(const_cast<std::byte*>(grh)), port_));
+    if (!p.ah) return nullptr;
+    p.addr = has_grh ? grh_source(grh) : "?";
+    p.qpn = w.src_qp;
+    return &peers_.emplace(key, std::move(p)).first->second;
+}
+
+// 8< ud-server-recv
+void UdServer::on_recv(const ibv_wc& w) {
+    auto s = static_cast<uint32_t>(w.wr_id);
+    const std::byte* grh = ep_->rx(s);
+    const std::byte* d = grh + kGrhBytes;                                     // 資料在 40 bytes 的 GRH 之後
+    uint32_t len = w.byte_len >= kGrhBytes ? w.byte_len - kGrhBytes : 0;      // byte_len 包含 GRH
+    uint32_t imm = (w.wc_flags & IBV_WC_WITH_IMM) ? ntohl(w.imm_data) : 0;
+    UdPeer* p = (imm >> 16) == kCtrlTag ? peer_for(w, grh) : nullptr;
+    if (p) {
+        p->last_ns = now_ns();
+        auto kind = static_cast<UdKind>(imm & 0xFF);
+        uint64_t n = len >= kMinSize ? load_tail(d, len) : 0;
+        if (kind == UdKind::Ping) {
+            ++p->pings;
+            if (n == 0 || !stamp_ok(d, len, n)) ++p->bad;
+            reply(*p, UdKind::Pong, d, len);                                   // 原封不動送回（client 檢查）
+        } else if (kind == UdKind::Data) {
+            ++p->received;
+            // 戳記要對、而且比上一個大：重複或亂序都算錯；中間缺的是遺失（UD 不重送）
+            if (n == 0 || n <= p->last_n || !stamp_ok(d, len, n) || (n == 1 && !body_ok(d, len))) ++p->bad;
+            else p->last_n = n;
+        } else if (kind == UdKind::Done && len >= sizeof(UdDone)) {
+            UdDone done{};
+            std::memcpy(&done, d, sizeof done);
+            UdReport rep{p->pings, p->received, p->bad};
+            std::array<std::byte, kUdCtrlBytes> out{};
+            std::memcpy(out.data(), &rep, sizeof rep);
+            reply(*p, UdKind::Report, out.data(), kUdCtrlBytes);
+            if (!p->reported) {                                                // DONE 可能重送：[結果] 只印一次
+                p->reported = true;
+                ++reported_;
+                good_ += p->bad == 0;
+                Summary("[結果]").add("role", "server").add("qp", "ud").add("peer", p->addr).add("qpn", p->qpn).add("test", "send")
+                    .add("pings", p->pings).add("received", p->received).add("sent", done.sent)
+                    .add("lost", done.sent - std::min(done.sent, p->received)).add("bad", p->bad).add("verified", p->bad == 0).print();
+            }
+        }
+    }
+    ++recvs_;
+    bytes_ += len;
+    if (int rc = ep_->post_recv(s); rc != 0) throw call_failed("ibv_post_recv", rc, "");      // 馬上貼回：沒有接收就是遺失
+}
+// >8 ud-server-recv
+
+bool UdServer::poll_once() {
+    if (!ep_) return false;
+    std::array<ibv_wc, kPollBatch> wc{};
+    int n = ibv_poll_cq(ep_->cq.cq, kPollBatch, wc.data());
+    if (n < 0) throw Failure(kExitRuntime, "ibv_poll_cq 失敗");
+    for (int k = 0; k < n; ++k) {
+        const ibv_wc& w = wc[static_cast<size_t>(k)];
+        if (w.opcode & IBV_WC_RECV) {
+            if (w.status != IBV_WC_SUCCESS) {
+                std::fprintf(stderr, "[注意] UD 接收失敗：%s\n", ibv_wc_status_str(w.status));
+                (void)ep_->post_recv(static_cast<uint32_t>(w.wr_id));
+                continue;
+            }
+            on_recv(w);
+        } else {
+            if (w.status != IBV_WC_SUCCESS) std::fprintf(stderr, "[注意] UD 回信失敗：%s\n", ibv_wc_status_str(w.status));
+            free_tx_.push_back(static_cast<uint32_t>(w.wr_id));
+        }
+    }
+    return n > 0;
+}
+
+// 閒著時睡在 completion channel 與 rdma_cm channel 上（最多 200 ms，看一次停止旗標）：沒有 client 時不佔一顆 CPU
+void UdServer::sleep_until_work(rdma_event_channel* cm) {
+    std::array<pollfd, 2> fds{{{cm->fd, POLLIN, 0}, {ep_ ? ep_->comp_ch->fd : -1, POLLIN, 0}}};
+    if (ep_) {
+        if (int rc = ibv_req_notify_cq(ep_->cq.cq, 0); rc != 0) throw call_failed("ibv_req_notify_cq", rc, "");
+        if (poll_once()) return;   // 要求通知之前到的完成：不會有事件，自己收
+    }
+    if (poll(fds.data(), ep_ ? 2 : 1, 200) > 0 && ep_ && (fds[1].revents & POLLIN)) {
+        ibv_cq* cq = nullptr;
+        void* cq_ctx = nullptr;
+        if (ibv_get_cq_event(ep_->comp_ch.get(), &cq, &cq_ctx) == 0) ibv_ack_cq_events(cq, 1);
+    }
+}
+
+void UdServer::summary(double secs) const {
+    Summary().add("role", "server").add("qp", "ud").add("port", cfg_.port).add("clients", reported_).add("verified_ok", good_)
+        .add("failed", reported_ - good_).add("rejected", refused_).add("recvs", recvs_).add("bytes", bytes_)
+        .add("reply_drops", reply_drops_).add("evicted", evicted_).add("verified", reported_ == good_).add("seconds", secs, 3).print();
+}
+
+int run_ud_server(const Config& cfg) {
+    check_devices(cfg);
+    EventChannel ch = make_channel();
+    CmId listen_id = listen_on(cfg, ch.get());   // RDMA_PS_UDP
+    std::printf("[就緒] UD server 在 %s:%u 等待 SIDR（RDMA_PS_UDP；一個 UD QP 服務所有 client；Ctrl-C 結束）\n",
+                cfg.address.empty() ? "0.0.0.0" : cfg.address.c_str(), cfg.port);
+    UdServer srv(cfg);
+    uint64_t t0 = now_ns(), idle_since = t0;
+    for (uint32_t spin = 0; !g_stop; ++spin) {
+        if (srv.poll_once()) { idle_since = 0; continue; }
+        if ((spin & 0xFF) == 0) {          // 偶爾看一次 rdma_cm（不阻塞）
+            CmEvent ev;
+            if (next_cm_event(ch.get(), 0, ev)) {
+                if (ev.type == RDMA_CM_EVENT_CONNECT_REQUEST) {
+                    try {
+                        srv.accept(ev);
+                    } catch (const Failure& f) {
+                        std::fprintf(stderr, "[錯誤] SIDR 失敗：%s；繼續等待\n", f.what());
+                    }
+                }
+                continue;
+            }
+        }
+        uint64_t now = now_ns();
+        if (idle_since == 0) idle_since = now;
+        if (now - idle_since > kUdSpinNs) {   // 忙碌輪詢 5 ms 都沒事：睡到有完成或 rdma_cm 事件
+            srv.sleep_until_work(ch.get());
+            idle_since = 0;
+        }
+    }
+    srv.summary(static_cast<double>(now_ns() - t0) / 1e9);
+    return kExitOk;
+}
+
 // main 的最後一道防線：任何例外都在這裡結束——到這裡時每個 RAII 擁有者都已依反向順序釋放，最後一行仍是 [摘要]
 int fail_summary(const Config& cfg, int code) {
     if (cfg.role == Role::Client)
@@ -2477,6 +3136,7 @@ int main(int argc, char** argv) {
     if (cfg.help) { print_usage(stdout); return kExitOk; }
     try {
         // 5.4：client 每個測試一條連線（run_client_test）；server 監聽、把關、每個 client 一個執行緒（serve_one）
+        if (cfg.ud) return cfg.role == Role::Server ? run_ud_server(cfg) : run_ud_client(cfg);
         return cfg.role == Role::Server ? run_server(cfg) : run_client(cfg);
     } catch (const Failure& f) {
         std::fprintf(stderr, "錯誤：%s\n", f.what());

@@ -33,6 +33,9 @@ _adv_rdma_cmdlines() {
     for v in "${bad_num[@]}" 0 7 4097; do printf '%s\n' "server|--srq=$v"; done
     printf '%s\n' "$c|--srq=32" "server|--srq"
     printf '%s\n' "$c|--bidir=1" "$c|--bidir" "$c|--test=read|--bidir" "$c|--test=atomic|--bidir" "$c|--test=write|--mode=lat|--bidir" "server|--bidir" "$c|--test=write|--bidir="
+    printf '%s\n' "$c|--qp=" "$c|--qp=xrc" "$c|--qp=UD" "$c|--qp" "$c|--qp=ud|--test=write" "$c|--qp=ud|--test=atomic" \
+        "$c|--qp=ud|--size=4097" "$c|--qp=ud|--size=64K" "$c|--qp=ud|--qps=2" "$c|--qp=ud|--test=send|--bidir" "server|--qp=ud|--srq=32" \
+        "$c|--qp=ud|--event" "$c|--qp=ud|--inline"
     printf '%s\n' "$c|--event=1" "$c|--inline=yes" "$c|--event=" "$c|--qps=0" "$c|--qps=9" "$c|--qps=2" "$c|--histogram=1" "$c|--histogram=" "server|--frobnicate" "server|--max_clients=4"
     for o in --port --dev --test --size --iters --depth --mode --timeout; do printf '%s\n' "$c|$o"; done
     for o in --max-clients --max-region --max-total; do printf '%s\n' "server|$o"; done

@@ -368,6 +368,43 @@ rdma_check_srq() {
     return 1
 }
 
+# 議題 15：--qp ud。client：rc=0 verified=yes、每個 PING 都有 PONG（同一台機器上的 rxe 不該丟）、收到的訊息帶 GRH、
+# 送達 + 遺失 = 送出；server：每個 client 一行 [結果]，它數到的 PING 與 DATA 和 client 的一致、bad=0；
+# 超過路徑 MTU 的 --size 在送之前就被拒（結束碼 2、說出 MTU），沒有 UD server 的埠說 SIDR 失敗
+rdma_check_ud() {
+    local log=$1 c line bad="" sent recv lost srv
+    for c in ud_both ud_bw; do
+        line=$(rdma_line "$log" "$c")
+        [ "$(rdma_kv "$line" rc)" == 0 ] && [ "$(rdma_kv "$line" verified)" == yes ] && [ "$(rdma_kv "$line" qp)" == ud ] &&
+            [ "$(rdma_kv "$line" grh)" == yes ] || bad+=" [$c：rc=$(rdma_kv "$line" rc) verified=$(rdma_kv "$line" verified) grh=$(rdma_kv "$line" grh)]"
+        sent=$(rdma_kv "$line" ud_sent) recv=$(rdma_kv "$line" ud_received) lost=$(rdma_kv "$line" ud_lost)
+        if [ -z "$sent" ] || [ "$((recv + lost))" != "$sent" ] || [ "$recv" -lt 1 ]; then bad+=" [$c：送出 $sent ≠ 送達 $recv + 遺失 $lost]"; fi
+        srv=$(grep "^@@SRV server_ud .*received=$recv sent=$sent " "$log" | head -n 1)
+        [ -n "$srv" ] && [ "$(rdma_kv "$srv" bad)" == 0 ] && [ "$(rdma_kv "$srv" verified)" == yes ] ||
+            bad+=" [$c：server 沒有 received=$recv sent=$sent bad=0 的 [結果]]"
+    done
+    line=$(rdma_line "$log" ud_both)
+    [ "$(rdma_kv "$line" ud_pings)" == 1000 ] && [ "$(rdma_kv "$line" ud_lat_lost)" == 0 ] ||
+        bad+=" [ud_both：PING $(rdma_kv "$line" ud_pings) 個、沒等到 PONG $(rdma_kv "$line" ud_lat_lost) 個（應為 1000 與 0）]"
+    grep -q '^@@SRV server_ud .*pings=1000 received=[0-9]* sent=1000 ' "$log" ||
+        bad+=" [server 沒有數到 ud_both 的 1000 個 PING]"
+    [ "$(rdma_kv "$(rdma_line "$log" ud_mtu)" rc)" == 2 ] && grep -q '^@@UDERR ud_mtu.log:.*路徑 MTU' "$log" ||
+        bad+=" [4096 bytes 沒有因路徑 MTU 被拒（rc=$(rdma_kv "$(rdma_line "$log" ud_mtu)" rc)）]"
+    [ "$(rdma_kv "$(rdma_line "$log" ud_noserver)" rc)" == 1 ] && grep -q '^@@UDERR ud_noserver.log:.*SIDR' "$log" ||
+        bad+=" [沒有 UD server 的埠沒有說 SIDR 失敗（rc=$(rdma_kv "$(rdma_line "$log" ud_noserver)" rc)）]"
+    srv=$(rdma_line "$log" server_ud)
+    [ "$(rdma_kv "$srv" rc)" == 0 ] && [ "$(rdma_kv "$srv" clients)" == 2 ] && [ "$(rdma_kv "$srv" verified)" == yes ] ||
+        bad+=" [UD server 的 [摘要]：rc=$(rdma_kv "$srv" rc) clients=$(rdma_kv "$srv" clients) verified=$(rdma_kv "$srv" verified)]"
+    if [ -z "$bad" ]; then
+        line=$(rdma_line "$log" ud_bw)
+        pass rdma.ud "--qp ud：兩個 client 同時對一個 UD QP；1000 個 PING 全部有 PONG、戳記正確，收到的都帶 GRH；頻寬 1 KiB × depth 64 送出 $(rdma_kv "$line" ud_sent)、送達 $(rdma_kv "$line" ud_received)、遺失 $(rdma_kv "$line" ud_lost)（兩端數字一致）；超過 MTU 的大小與沒有 UD server 的埠都說清楚原因"
+        return 0
+    fi
+    fail rdma.ud "--qp ud 的 SEND/RECV" "兩個 client verified=yes grh=yes、送達 + 遺失 = 送出、server 的計數一致、MTU 與 SIDR 的錯誤" "$bad"
+    for c in ud_both ud_bw ud_mtu ud_noserver server_ud; do rdma_case_log "$log" "$c"; done
+    return 1
+}
+
 # 議題 15：--test atomic。client：每個 FAA 的舊值、每個 CAS 都成功（舊值序列），rc=0 verified=yes；
 # server：計數器 = 次數 × 增量（kAtomicAdd = 2^32 + 1），[結果] verified=yes
 rdma_check_atomic() {
@@ -426,6 +463,7 @@ rdma_t_functional() {
     rdma_check_qps "$log" || bad=1
     rdma_check_bidir "$log" || bad=1
     rdma_check_srq "$log" || bad=1
+    rdma_check_ud "$log" || bad=1
 
     # client 中途被 kill -9：server 回報 peer_lost，並服務下一個 client
     local victim srvline

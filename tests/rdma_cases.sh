@@ -235,6 +235,23 @@ run_srq() {
     grep '\[資訊\] 建立共用接收佇列\|\[警告\]' "$T/server_srq.log" | sed 's/^/@@SRQLOG /'
 }
 
+# --qp ud：一個 UD server（另一個埠空間），兩個 client 同時（延遲 + 頻寬、只有頻寬），一個超過 MTU 的被拒、一個找不到 UD server
+run_ud() {
+    start_server "$T/server_ud.log" 7478 --qp ud || return
+    _us=$SRV_PID
+    bg_client ud_both "$ADDR" --port 7478 --qp ud --test send --mode both --size 64 --iters 1000 --depth 16
+    _ua=$BG_PID
+    bg_client ud_bw "$ADDR" --port 7478 --qp ud --mode bw --size 1024 --iters 3000 --depth 64
+    _ub=$BG_PID
+    finish_bg ud_both "$_ua" 120
+    finish_bg ud_bw "$_ub" 120
+    client ud_mtu 30 "$ADDR" --port 7478 --qp ud --size 4096 --iters 10
+    client ud_noserver 30 "$ADDR" --port 7479 --qp ud --size 64 --iters 10 --timeout 3
+    stop_server "$_us" "$T/server_ud.log" server_ud
+    grep '\[資訊\]' "$T/server_ud.log" | sed 's/^/@@UDLOG /'
+    grep '路徑 MTU\|SIDR' "$T/ud_mtu.log" "$T/ud_noserver.log" | sed 's/^[^:]*\///; s/^/@@UDERR /'
+}
+
 run_focus() {
     echo "@@KB devices $(cd /sys/class/infiniband 2>/dev/null && echo *)"
     start_server "$T/server.log" "$PORT" || { echo "@@KB end"; return; }
@@ -242,6 +259,7 @@ run_focus() {
     client all_4096_poll 120 "$ADDR" --size 4096 --iters 200 --depth 16
     run_atomic_and_hist
     run_srq
+    run_ud
     stop_server "$SERVER" "$T/server.log" server
     echo "@@KB end"
 }
@@ -283,6 +301,7 @@ run_full() {
     client odd_iters 60 "$ADDR" --size 64 --iters 10 --depth 16 --timeout 5
     run_atomic_and_hist
     run_srq
+    run_ud
 
     # client 在測試中途被 kill -9：server 要回報，並繼續服務下一個 client
     "$BIN" client "$ADDR" --test write --mode lat --size 64 --iters 100000000 >"$T/victim.log" 2>&1 &
@@ -397,10 +416,13 @@ run_perf() {
     BI=${KB_BW_ITERS:-1000} BS=${KB_BW_SIZE:-65536} BD=${KB_BW_DEPTH:-16}
     ROUNDS=${KB_ROUNDS:-3}
     AI=${KB_ATOMIC_ITERS:-2000} AD=${KB_ATOMIC_DEPTH:-16}
-    TESTS=${KB_PERF_TESTS:-send_lat write_lat read_lat write_bw send_bw atomic_lat atomic_bw write_bw_q2 write_bw_bidir send_bw_bidir}
+    TESTS=${KB_PERF_TESTS:-send_lat write_lat read_lat write_bw send_bw atomic_lat atomic_bw write_bw_q2 write_bw_bidir send_bw_bidir ud_lat}
     echo "@@KB perf_params lat_size=$LS lat_iters=$LI bw_size=$BS bw_iters=$BI bw_depth=$BD atomic_iters=$AI atomic_depth=$AD rounds=$ROUNDS tests=$(echo "$TESTS" | tr ' ' ',')"
     start_server "$T/server.log" "$PORT" || { echo "@@KB end"; return; }
     SERVER=$SRV_PID
+    # --qp ud 的 server 在另一個埠空間（RDMA_PS_UDP）：有 ud_lat 才開
+    UD_SERVER=""
+    case " $TESTS " in *" ud_lat "*) start_server "$T/server_ud.log" 7480 --qp ud && UD_SERVER=$SRV_PID ;; esac
     r=1
     while [ "$r" -le "$ROUNDS" ]; do
         for t in $TESTS; do
@@ -408,6 +430,8 @@ run_perf() {
             # atomic：兩邊都是 FETCH_AND_ADD；延遲一次一個，速率 --depth / -t 與 -o 個在途
             atomic_lat) targs="--test atomic --mode lat --iters $LI" pargs="-A FETCH_AND_ADD -n $LI" ;;
             atomic_bw) targs="--test atomic --mode bw --iters $AI --depth $AD" pargs="-A FETCH_AND_ADD -n $AI -t $AD -o $AD" ;;
+            # UD 的 SEND ping-pong 對 ib_send_lat -c UD（perftest 也用 rdma_cm 的 SIDR：-R）
+            ud_lat) targs="--qp ud --test send --mode lat --size $LS --iters $LI --port 7480" pargs="-c UD -s $LS -n $LI" ;;
             # perftest 的延遲測試預設對小訊息用 inline（-I 預設 220 bytes 上下）：本程式也開 --inline（READ 不適用）
             *_lat) targs="--test ${t%_lat} --mode lat --size $LS --iters $LI"
                    [ "$t" = read_lat ] || targs="$targs --inline"
@@ -423,6 +447,7 @@ run_perf() {
             esac
             tool=ib_${t%_q2}
             tool=${tool%_bidir}
+            [ "$t" != ud_lat ] || tool=ib_send_lat
             # 交替先後順序，避免總是同一個程式先跑
             # shellcheck disable=SC2086
             if [ $((r % 2)) = 1 ]; then
@@ -446,6 +471,7 @@ run_perf() {
         r=$((r + 1))
     done
     stop_server "$SERVER" "$T/server.log" server
+    [ -z "$UD_SERVER" ] || stop_server "$UD_SERVER" "$T/server_ud.log" server_ud
     echo "@@KB end"
 }
 

@@ -52,6 +52,7 @@ rdma_t_perf() {
         done
         ptool="perftest ib_${t%_q2}"
         ptool=${ptool%_bidir}
+        [ "$t" != ud_lat ] || ptool="perftest ib_send_lat -c UD"
         [[ $t != atomic_* ]] || ptool+=" -A FETCH_AND_ADD"
         [[ $t != *_q2 ]] || ptool+=" -q 2"
         [[ $t != *_bidir ]] || ptool+=" -b"
@@ -63,6 +64,7 @@ rdma_t_perf() {
         case $t in
         atomic_lat) metric=p50_latency unit=us better=lower workload="atomic FAA 8B one outstanding" ;;
         atomic_bw) metric=message_rate unit=Mops/s better=higher workload="atomic FAA 8B depth ${ad}" ;;
+        ud_lat) metric=p50_latency unit=us better=lower workload="send UD ${ls}B ping-pong" ;;
         *_lat) metric=p50_latency unit=us better=lower workload="${t%_lat} ${ls}B ping-pong" ;;
         *_bidir) metric=bandwidth unit=MB/s better=higher workload="${t%_bw_bidir} ${bs}B depth ${bd} bidirectional" ;;
         *_q2) metric=bandwidth unit=MB/s better=higher workload="${t%_bw_q2} ${bs}B depth ${bd} × 2 QPs" ;;

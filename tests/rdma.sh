@@ -29,7 +29,7 @@ rdma_t_help() {
     out=$("$(bin "$RDMA_PROG")" --help 2>&1) || rc=$?
     check_eq rdma.help_exit "--help 的結束碼" 0 "$rc"
     local opt missing=""
-    for opt in atomic p999 --port --dev --test --size --iters --depth --mode --event --inline --timeout --max-clients --max-region --max-total; do
+    for opt in atomic p999 --qp --qps --bidir --srq --histogram --port --dev --test --size --iters --depth --mode --event --inline --timeout --max-clients --max-region --max-total; do
         grep -q -- "$opt" <<<"$out" || missing+=" $opt"
     done
     if [ -z "$missing" ] && grep -q '用法' <<<"$out" && grep -q '預設 7471' <<<"$out"; then

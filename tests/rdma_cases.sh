@@ -484,6 +484,16 @@ run_demo() {
     stop_server "$SERVER" "$T/server.log" server
     echo "@@DEMO ---- server 的輸出 ----"
     grep -v '^\[統計\]' "$T/server.log" | sed 's/^/@@DEMO /'
+    # UD：另一個埠空間的 server，64 bytes ping-pong 與頻寬
+    if start_server "$T/server_ud.log" 7478 --qp ud; then
+        _us=$SRV_PID
+        echo "@@DEMO ---- --qp ud（unreliable datagram）----"
+        "$BIN" client "$ADDR" --port 7478 --qp ud --size 64 --iters 1000 2>&1 | tee "$T/demo_ud.log" | sed 's/^/@@DEMO /'
+        report demo_ud 0 "$T/demo_ud.log"
+        stop_server "$_us" "$T/server_ud.log" server_ud
+        echo "@@DEMO ---- UD server 的輸出 ----"
+        grep -v '^\[統計\]' "$T/server_ud.log" | sed 's/^/@@DEMO /'
+    fi
     echo "@@KB end"
 }
 

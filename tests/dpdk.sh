@@ -14,6 +14,9 @@ DPDK_EAL=(-l 0-1 --no-pci)
 # 效能比較（-p，dpdk_perf 與它的輔助函式）在自己的檔案
 # shellcheck source=tests/dpdk_perf.sh
 source "$ROOT/tests/dpdk_perf.sh"
+# --flow 在 VM 裡的測試（net_tap 的 rte_flow 要 TC flower，這台主機的核心沒有）
+# shellcheck source=tests/dpdk_flow_vm.sh
+source "$ROOT/tests/dpdk_flow_vm.sh"
 
 # ---------------------------------------------------------------- 共用
 # dpdk_bin：受測程式路徑（SANITIZE=1 時是 build/sanitize/ 的 UBSan 版）

@@ -10,12 +10,14 @@
 //   * 轉送或分類前先檢查每個 frame：宣稱的表頭放不進 frame 就是 malformed（計數、釋放、絕不轉送），
 //     檢查時絕不讀超過 frame 的結尾；
 //   * 每個 lcore 自己一份 alignas(RTE_CACHE_LINE_SIZE) 計數器，main lcore 每秒印出各 port 的 pps 與 Mbit/s；
+//   * --flow：以 rte_flow 讓驅動先分流（丟掉某個來源、把 UDP 埠送到某個 rx queue、蓋標記），先 validate 再 create，
+//     裝置拒絕時說明理由並以 77 結束；計數在另一份熱迴圈裡，沒給 --flow 時熱迴圈不變；
 //   * SIGINT/SIGTERM 只設停止旗標，之後依序停 worker、停 port、關 port、釋放 mempool、rte_eal_cleanup()。
 //
 // 需求
-//   Linux、DPDK 22.11（Debian：libdpdk-dev，驅動 librte-net-null23 / ring23 / pcap23 / af-packet23 / af-xdp23，
-//   librte-mempool-ring23）。Debian 的 DPDK 從 pkg-config --variable=pmdsdir libdpdk 的目錄以 plugin 方式載入驅動
-//   （EAL 內建這個預設路徑，不必加 -d）。root 權限；hugepage（make setup-hugepages）或 EAL 選項 --no-huge。
+//   Linux、DPDK 22.11（Debian：libdpdk-dev，驅動 librte-net-null23 / ring23 / pcap23 / af-packet23 / af-xdp23 / tap23，
+//   librte-mempool-ring23）。Debian 的 DPDK 從 /usr/lib/x86_64-linux-gnu/dpdk/pmds-23.0 以 plugin 方式載入驅動
+//   （EAL 內建這個預設路徑 RTE_EAL_PMD_PATH，不必加 -d）。--flow 在 net_tap 上要核心有 TC sch_multiq、cls_flower、act_gact、act_skbedit。root 權限；hugepage（make setup-hugepages）或 EAL 選項 --no-huge。
 //   沒有實體網卡也能跑：用 --vdev 建立虛擬 port（net_null、net_ring、net_pcap、net_af_packet、net_af_xdp）。
 //
 // 編譯：make dpdk
@@ -27,6 +29,7 @@
 //   hugepage 用匿名 memfd，結束後 /dev/hugepages 不留任何檔案，也能同時跑多個行程。
 //   指定 --file-prefix 時（只接受英文字母或數字開頭、由英文字母、數字、-、_ 組成的 1–32 個字元，其他在 rte_eal_init 之前以 2 結束），
 //   程式在 rte_eal_cleanup() 之後只刪 EAL 說是自己的 hugepage 檔案與執行目錄（rte_eal_get_runtime_dir()）。
+//       ./dpdk_packet_processing --lcores '0@0,1@0,2@1' --no-pci --vdev net_tap0,iface=dtap0 -- --mode drop --flow udp-dport=9000,queue=1
 //   試試看：測試會用 tests/dpdk_frames.py 產生 pcap；echo 模式在 veth 另一端（netns）用 nc -u 198.18.3.1 19000 就看得到回音
 //   （對端要有靜態的 ARP 項目：echo 模式不回 ARP）。
 //

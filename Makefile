@@ -65,8 +65,8 @@ xdp_redirect.bpf.o: xdp_redirect.bpf.c
 endif
 
 # ---------------------------------------------------------------- 測試用的對照程式（tests/tools/*.cpp）
-# 對照組（epoll echo server、AF_PACKET 收發器、封包產生器）只給測試與效能比較用。
-TOOLS := $(TOOLS_DIR)/epoll_echo $(TOOLS_DIR)/udp_echo_ref $(TOOLS_DIR)/udp_echo_client
+# 對照組（epoll echo server、AF_PACKET 收發器、封包產生器、rte_flow 測試用的 udp_burst）只給測試與效能比較用。
+TOOLS := $(TOOLS_DIR)/epoll_echo $(TOOLS_DIR)/udp_echo_ref $(TOOLS_DIR)/udp_echo_client $(TOOLS_DIR)/udp_burst
 $(TOOLS_DIR)/%: tests/tools/%.cpp | $(TOOLS_DIR)
 	$(CXX) $(CXXFLAGS) -o $@ $<
 ifeq ($(HAVE_af_xdp),yes)
@@ -95,7 +95,7 @@ DEB_PACKAGES := build-essential g++ make pkg-config \
   liburing-dev \
   libxdp-dev libbpf-dev bpftool clang llvm \
   libdpdk-dev dpdk-dev librte-net-null23 librte-net-ring23 librte-net-pcap23 \
-  librte-net-af-packet23 librte-net-af-xdp23 librte-mempool-ring23 \
+  librte-net-af-packet23 librte-net-af-xdp23 librte-net-tap23 librte-mempool-ring23 \
   rdma-core ibverbs-providers libibverbs-dev librdmacm-dev ibverbs-utils rdmacm-utils perftest \
   qemu-system-x86 busybox-static cpio kmod \
   iproute2 iputils-ping procps psmisc util-linux ethtool netcat-openbsd tcpdump strace linux-perf \

@@ -10,12 +10,14 @@
 //   * 轉送或分類前先檢查每個 frame：宣稱的表頭放不進 frame 就是 malformed（計數、釋放、絕不轉送），
 //     檢查時絕不讀超過 frame 的結尾；
 //   * 每個 lcore 自己一份 alignas(RTE_CACHE_LINE_SIZE) 計數器，main lcore 每秒印出各 port 的 pps 與 Mbit/s；
+//   * --flow：以 rte_flow 讓驅動先分流（丟掉某個來源、把 UDP 埠送到某個 rx queue、蓋標記），先 validate 再 create，
+//     裝置拒絕時說明理由並以 77 結束；計數在另一份熱迴圈裡，沒給 --flow 時熱迴圈不變；
 //   * SIGINT/SIGTERM 只設停止旗標，之後依序停 worker、停 port、關 port、釋放 mempool、rte_eal_cleanup()。
 //
 // 需求
-//   Linux、DPDK 22.11（Debian：libdpdk-dev，驅動 librte-net-null23 / ring23 / pcap23 / af-packet23 / af-xdp23，
-//   librte-mempool-ring23）。Debian 的 DPDK 從 pkg-config --variable=pmdsdir libdpdk 的目錄以 plugin 方式載入驅動
-//   （EAL 內建這個預設路徑，不必加 -d）。root 權限；hugepage（make setup-hugepages）或 EAL 選項 --no-huge。
+//   Linux、DPDK 22.11（Debian：libdpdk-dev，驅動 librte-net-null23 / ring23 / pcap23 / af-packet23 / af-xdp23 / tap23，
+//   librte-mempool-ring23）。Debian 的 DPDK 從 /usr/lib/x86_64-linux-gnu/dpdk/pmds-23.0 以 plugin 方式載入驅動
+//   （EAL 內建這個預設路徑 RTE_EAL_PMD_PATH，不必加 -d）。--flow 在 net_tap 上要核心有 TC sch_multiq、cls_flower、act_gact、act_skbedit。root 權限；hugepage（make setup-hugepages）或 EAL 選項 --no-huge。
 //   沒有實體網卡也能跑：用 --vdev 建立虛擬 port（net_null、net_ring、net_pcap、net_af_packet、net_af_xdp）。
 //
 // 編譯：make dpdk
@@ -27,6 +29,7 @@
 //   hugepage 用匿名 memfd，結束後 /dev/hugepages 不留任何檔案，也能同時跑多個行程。
 //   指定 --file-prefix 時（只接受英文字母或數字開頭、由英文字母、數字、-、_ 組成的 1–32 個字元，其他在 rte_eal_init 之前以 2 結束），
 //   程式在 rte_eal_cleanup() 之後只刪 EAL 說是自己的 hugepage 檔案與執行目錄（rte_eal_get_runtime_dir()）。
+//       ./dpdk_packet_processing --lcores '0@0,1@0,2@1' --no-pci --vdev net_tap0,iface=dtap0 -- --mode drop --flow udp-dport=9000,queue=1
 //   試試看：測試會用 tests/dpdk_frames.py 產生 pcap；echo 模式在 veth 另一端（netns）用 nc -u 198.18.3.1 19000 就看得到回音
 //   （對端要有靜態的 ARP 項目：echo 模式不回 ARP）。
 //
@@ -43,6 +46,7 @@
 #include <rte_errno.h>
 #include <rte_ethdev.h>
 #include <rte_ether.h>
+#include <rte_flow.h>
 #include <rte_ip.h>
 #include <rte_launch.h>
 #include <rte_lcore.h>
@@ -87,6 +91,7 @@
 #include <utility>
 #include <vector>
 
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <linux/magic.h>
@@ -111,6 +116,8 @@ constexpr size_t kMaxFilePrefix = 32;       // --file-prefix 最長幾個字元�
 constexpr double kMaxDurationS = 86400.0 * 365;  // --duration 的上限（一年）
 constexpr uint16_t kDefaultEchoPort = 19000;     // echo 模式預設的 UDP 埠（與 af_xdp_socket、tests/compare.sh 相同）
 constexpr uint16_t kEchoMinSrcPort = 1024;       // echo 不回應來源埠 < 1024 的封包（不替 DNS、NTP、echo 等服務反射流量）
+constexpr size_t kMaxFlowRules = 8;              // --flow 最多幾條：示範用，也讓 mark 計數是一張固定大小的小表
+constexpr uint32_t kMaxMarkId = (1u << 24) - 1;  // mark=N 的上限：多數網卡的 mark 是 24 位元（rte_flow_action_mark.id 是 32 位元）
 
 static_assert(kBurst <= kRxRingSize && kBurst <= kTxRingSize, "burst 不能大於 ring");
 static_assert(std::has_single_bit(kRxRingSize) && std::has_single_bit(kTxRingSize), "ring 大小必須是 2 的次方");
@@ -214,12 +221,88 @@ constexpr std::string_view mode_name(Mode m) {
     return "?";
 }
 
+// ---------------------------------------------------------------- --flow：rte_flow 規則
+// 8< flow_rule
+// 一條 --flow 規則 = 比對（pattern）+ 一個動作，例如 src=198.18.1.2,drop、udp-dport=9000,queue=1、dst=198.18.1.1,mark=7。
+// 比對：src=IPv4、dst=IPv4、udp-dport=埠（可以組合，至少一個）；動作：drop | queue=N | mark=N（正好一個）。
+// 轉成 rte_flow 是 ETH / IPV4（有 src/dst 時帶 spec 與全 1 的 mask）/ UDP（有 udp-dport 時）/ END，
+// 動作 DROP、QUEUE{index}、MARK{id}，再接 END。位址與埠存成網路位元組順序，直接放進 spec。
+enum class FlowAction : uint8_t { Drop, Queue, Mark };
+
+struct FlowRule {
+    std::string text;                  // 命令列上的原文（訊息裡引用）
+    std::optional<rte_be32_t> src, dst;
+    std::optional<rte_be16_t> udp_dport;
+    FlowAction action = FlowAction::Drop;
+    uint32_t value = 0;                // queue=N 的 N 或 mark=N 的 N
+};
+
+// 錯誤一律 Failure(kExitUsage, …)，訊息引用整條規則與出錯的那一段
+FlowRule parse_flow_rule(std::string_view text) {
+    FlowRule r;
+    r.text = text;
+    auto bad = [&](const std::string& why) {
+        return Failure(kExitUsage, "--flow 規則「" + std::string(text) + "」有誤：" + why +
+                                       "（格式：比對,動作；比對 src=IPv4、dst=IPv4、udp-dport=埠，動作 drop、queue=N、mark=N）");
+    };
+    auto ipv4 = [&](std::string_view key, std::string_view v) {
+        in_addr a{};
+        if (v.empty() || v.size() > 15 || inet_pton(AF_INET, std::string(v).c_str(), &a) != 1)
+            throw bad(std::string(key) + " 的值「" + std::string(v) + "」不是 IPv4 位址（例如 198.18.1.2）");
+        return rte_be32_t{a.s_addr};
+    };
+    bool have_action = false;
+    size_t pos = 0;
+    while (pos <= text.size()) {
+        const size_t comma = std::min(text.find(',', pos), text.size());
+        const std::string_view part = text.substr(pos, comma - pos);
+        pos = comma + 1;
+        const size_t eq = part.find('=');
+        const std::string_view key = part.substr(0, eq);
+        const std::string_view val = eq == std::string_view::npos ? std::string_view{} : part.substr(eq + 1);
+        if (part.empty()) throw bad("有空的一段（多了逗號？）");
+        const bool is_action = key == "drop" || key == "queue" || key == "mark";
+        if (is_action && have_action) throw bad("只能有一個動作，「" + std::string(part) + "」是第二個");
+        if (key == "drop") {
+            if (eq != std::string_view::npos) throw bad("drop 不帶值");
+            r.action = FlowAction::Drop;
+        } else if (eq == std::string_view::npos) {
+            throw bad("「" + std::string(part) + "」缺少 =值（只有 drop 不帶值）");
+        } else if (key == "queue") {
+            r.action = FlowAction::Queue;
+            r.value = parse_number<uint16_t>("--flow 的 queue", val, 0, RTE_MAX_QUEUES_PER_PORT - 1);
+        } else if (key == "mark") {
+            r.action = FlowAction::Mark;
+            r.value = parse_number<uint32_t>("--flow 的 mark", val, 0, kMaxMarkId);
+        } else if (key == "src" || key == "dst") {
+            auto& field = key == "src" ? r.src : r.dst;
+            if (field) throw bad(std::string(key) + " 出現兩次");
+            field = ipv4(key, val);
+        } else if (key == "udp-dport") {
+            if (r.udp_dport) throw bad("udp-dport 出現兩次");
+            r.udp_dport = rte_cpu_to_be_16(parse_number<uint16_t>("--flow 的 udp-dport", val, 1, 65535));
+        } else {
+            throw bad("未知的欄位「" + std::string(key) + "」");
+        }
+        have_action |= is_action;
+    }
+    if (!r.src && !r.dst && !r.udp_dport) throw bad("至少要有一個比對欄位（src、dst 或 udp-dport）");
+    if (!have_action) throw bad("缺少動作（drop、queue=N 或 mark=N）");
+    return r;
+}
+// >8 flow_rule
+
 struct Config {
     Mode mode = Mode::MacSwap;
     uint64_t portmask = 0;                 // 0 = 所有偵測到的 port
     double duration_s = 0;                 // 0 = 直到 SIGINT/SIGTERM
     uint16_t udp_port = kDefaultEchoPort;  // echo 模式回應的 UDP 目的埠
     bool latency = false;                  // --latency：量每個 frame 從 RX 到 TX 的時間（RX/TX 回呼，預設的熱迴圈不變）
+    std::vector<FlowRule> flows;           // --flow：port 啟動後以 rte_flow 裝上的規則（最多 kMaxFlowRules 條）
+    bool flow_optional = false;            // --flow-optional：裝置拒絕時只警告、不裝那條規則，繼續執行
+    bool has_mark() const {
+        return std::any_of(flows.begin(), flows.end(), [](const FlowRule& r) { return r.action == FlowAction::Mark; });
+    }
     bool help = false;
     std::vector<std::string> eal_args;     // `--` 之前的一切（含 argv[0]），交給 rte_eal_init
 };
@@ -245,6 +328,16 @@ void print_usage(FILE* f, const char* prog) {
         "  --latency         量每個 frame 穿過程式的延遲（RX 時以 rte_rdtsc 蓋時間戳，交給 TX 時計算），\n"
         "                    [摘要] 加上 lat_samples、lat_p50_ns、lat_p99_ns、lat_max_ns（預設關閉：熱迴圈與沒加時完全相同；\n"
         "                    drop 模式不送出，不能用）\n"
+        "  --flow 規則       port 啟動後用 rte_flow 在每個 port 上裝一條規則（可重複，最多 %zu 條，先寫的優先）：\n"
+        "                    比對 src=IPv4、dst=IPv4、udp-dport=埠（可組合，至少一個），加上一個動作：\n"
+        "                      drop      網卡（驅動）直接丟掉，worker 收不到\n"
+        "                      queue=N   送到 rx queue N（N 必須小於 rx queue 數 = worker 數）\n"
+        "                      mark=N    蓋上標記 N（0–%u），[摘要] 以 mark_N 計數\n"
+        "                    例：--flow src=198.18.1.2,drop --flow udp-dport=9000,queue=1 --flow dst=198.18.1.1,mark=7\n"
+        "                    每條先 rte_flow_validate 再 rte_flow_create；裝置拒絕時印出驅動的理由、rte_errno 與提示，\n"
+        "                    收尾後以 77 結束。[摘要] 加上 flow_rules、每個 rx queue 的 rxq0、rxq1…、flow_marked、mark_N、mark_other\n"
+        "                    （預設關閉：沒給 --flow 時熱迴圈與原本相同）\n"
+        "  --flow-optional   裝置拒絕 --flow 規則時只印警告，不裝那條規則繼續執行（預設：以 77 結束）\n"
         "  -h, --help        顯示這段說明\n"
         "\n"
         "常用 EAL 選項（放在 -- 之前，完整清單見 DPDK 文件）：\n"
@@ -270,8 +363,8 @@ void print_usage(FILE* f, const char* prog) {
         "  %s -l 0-1 --no-pci --vdev net_af_xdp0,iface=veth0 -- --mode echo --udp-port 19000\n"
         "\n"
         "輸出：[就緒] 表示 port 已啟動；每秒一行 [統計]；最後一行 [摘要] key=value …\n"
-        "結束碼：0 成功，1 執行錯誤，2 參數錯誤，77 沒有 hugepage 或沒有 port\n",
-        prog, unsigned{kEchoMinSrcPort}, unsigned{kDefaultEchoPort}, prog, prog, prog);
+        "結束碼：0 成功，1 執行錯誤，2 參數錯誤，77 沒有 hugepage、沒有 port，或裝置拒絕 --flow 規則\n",
+        prog, unsigned{kEchoMinSrcPort}, unsigned{kDefaultEchoPort}, kMaxFlowRules, unsigned{kMaxMarkId}, prog, prog, prog);
 }
 
 // 8< parse_args
@@ -307,12 +400,21 @@ Config parse_args(std::span<char* const> argv) {
             cfg.udp_port = parse_number<uint16_t>(a, value(), 1, 65535);
         } else if (a == "--latency") {
             cfg.latency = true;
+        } else if (a == "--flow") {
+            const std::string_view v = value();
+            if (cfg.flows.size() == kMaxFlowRules)
+                throw Failure(kExitUsage, "--flow 最多 " + std::to_string(kMaxFlowRules) + " 條規則");
+            cfg.flows.push_back(parse_flow_rule(v));
+        } else if (a == "--flow-optional") {
+            cfg.flow_optional = true;
         } else {
             throw Failure(kExitUsage, "未知的程式選項：" + std::string(a) + "（EAL 選項請放在 -- 之前）");
         }
     }
     if (cfg.latency && cfg.mode == Mode::Drop && !cfg.help)
         throw Failure(kExitUsage, "--latency 量的是 RX 到 TX 的時間，drop（rxonly）模式不送出任何 frame：請改用 io、macswap、classify 或 echo");
+    if (cfg.flow_optional && cfg.flows.empty() && !cfg.help)
+        throw Failure(kExitUsage, "--flow-optional 只影響 --flow 規則：沒有給 --flow");
     return cfg;
 }
 // >8 parse_args
@@ -345,9 +447,17 @@ struct alignas(RTE_CACHE_LINE_SIZE) PortCounters {
     uint64_t malformed = 0;                 // 這個 port 收到、檢查不合格的
     uint64_t not_echo = 0, refused = 0;     // echo 模式：dropped 之中，不是給 echo 埠的 UDP／迴圈保護拒絕回應的
 };
+// --flow 時才計（第二份熱迴圈）：每個 rx queue 收到幾個（各 port 的同號 queue 加在一起）、帶 mark 的有幾個
+struct FlowCounters {
+    std::array<uint64_t, RTE_MAX_QUEUES_PER_PORT> rxq{};
+    uint64_t marked = 0;                            // mbuf 帶 RTE_MBUF_F_RX_FDIR_ID 的
+    std::array<uint64_t, kMaxFlowRules> mark{};     // 依 WorkerCtx::mark_ids 的順序
+    uint64_t mark_other = 0;                        // 帶 mark，但不是任何一條 --flow 的 mark=N
+};
 struct alignas(RTE_CACHE_LINE_SIZE) WorkerStats {
     std::array<PortCounters, RTE_MAX_ETHPORTS> port{};
     std::array<uint64_t, kNumClasses> cls{};  // classify 模式：kClasses 的每一列一個
+    FlowCounters flow;
 };
 // >8 counters
 
@@ -509,6 +619,9 @@ struct WorkerCtx {
     std::array<QueuePair, kMaxPairsPerWorker> pairs{};
     unsigned nb_pairs = 0;
     WorkerStats* stats = nullptr;
+    bool flow = false;                                 // --flow：用有 flow_count 的那份熱迴圈
+    std::array<uint32_t, kMaxFlowRules> mark_ids{};    // --flow 裡出現的 mark=N（不重複）
+    unsigned nb_marks = 0;
     std::array<char, 256> error{};  // worker 因例外結束時的訊息（空字串 = 正常結束）
 };
 
@@ -616,8 +729,34 @@ template <Mode M>
 }
 // >8 handle_burst
 
+// 8< flow_count
+// --flow 的計數：worker 自己數它從每個 rx queue 收到幾個（rte_flow 的 queue 動作有沒有生效，看的就是這個），
+// 以及驅動在 mbuf 上蓋的標記：rte_flow 的 MARK 動作讓驅動設 RTE_MBUF_F_RX_FDIR_ID，標記值在 mbuf->hash.fdir.hi。
+// 只在 worker_loop<M, true> 裡呼叫：沒有 --flow 時熱迴圈連這個函式都沒有（見指南 4.9）。
+[[gnu::always_inline]] inline void flow_count(const WorkerCtx& ctx, uint16_t queue, rte_mbuf* const* pkts, uint16_t n,
+                                              FlowCounters& fc) {
+    bump(fc.rxq[queue], n);
+    std::array<uint64_t, kMaxFlowRules + 1> tally{};  // 最後一格 = mark_other
+    uint64_t marked = 0;
+    for (uint16_t i = 0; i < n; ++i) {
+        if (!(pkts[i]->ol_flags & RTE_MBUF_F_RX_FDIR_ID)) [[likely]] continue;
+        ++marked;
+        const uint32_t id = pkts[i]->hash.fdir.hi;
+        unsigned k = 0;
+        while (k < ctx.nb_marks && ctx.mark_ids[k] != id) ++k;
+        ++tally[k < ctx.nb_marks ? k : kMaxFlowRules];
+    }
+    if (marked == 0) [[likely]] return;
+    bump(fc.marked, marked);
+    for (unsigned k = 0; k < ctx.nb_marks; ++k)
+        if (tally[k]) bump(fc.mark[k], tally[k]);
+    if (tally[kMaxFlowRules]) bump(fc.mark_other, tally[kMaxFlowRules]);
+}
+// >8 flow_count
+
 // 8< worker_loop
-template <Mode M>
+// Flow = true 的那一份只在給了 --flow 時使用：每個 burst 先 flow_count，其餘與 Flow = false 完全相同
+template <Mode M, bool Flow>
 void worker_loop(WorkerCtx& ctx) {
     const uint64_t drain_tsc = (rte_get_tsc_hz() + US_PER_S - 1) / US_PER_S * kDrainUs;
     uint64_t prev_tsc = rte_rdtsc();
@@ -636,6 +775,7 @@ void worker_loop(WorkerCtx& ctx) {
             rte_mbuf* bufs[kBurst];
             const uint16_t nb_rx = rte_eth_rx_burst(qp.rx_port, qp.queue, bufs, kBurst);
             if (nb_rx == 0) [[unlikely]] continue;
+            if constexpr (Flow) flow_count(ctx, qp.queue, bufs, nb_rx, ctx.stats->flow);
             handle_burst<M>(qp, bufs, nb_rx, ctx.echo_port, *ctx.stats);
         }
     }
@@ -643,6 +783,12 @@ void worker_loop(WorkerCtx& ctx) {
     for (QueuePair& qp : pairs) rte_eth_tx_buffer_flush(qp.tx_port, qp.queue, qp.tx_buf);
 }
 // >8 worker_loop
+
+template <Mode M>
+void worker_loop(WorkerCtx& ctx) {
+    if (ctx.flow) worker_loop<M, true>(ctx);
+    else worker_loop<M, false>(ctx);
+}
 
 // lcore 的進入點由 EAL（C 程式碼）呼叫：例外絕不能穿過它。熱迴圈本身不丟例外，但萬一有（例如將來加了會配置記憶體的程式碼），
 // 這裡接住、記下訊息、設停止旗標讓其他 lcore 也收手，回傳 -1；main lcore 在 rte_eal_mp_wait_lcore() 之後報告。
@@ -713,7 +859,7 @@ Failure port_error(uint16_t port, const char* call, int ret, const char* hint) {
 
 // 8< port_init
 // 設定一個 port：nb_queues 組 RX/TX queue（多於一組且驅動支援時開 RSS），啟動並開 promiscuous。
-void port_init(Port& port, uint16_t nb_queues, rte_mempool* pool) {
+void port_init(Port& port, uint16_t nb_queues, rte_mempool* pool, bool want_mark) {
     const uint16_t id = port.id();
     rte_eth_dev_info info{};
     if (int ret = rte_eth_dev_info_get(id, &info); ret != 0)
@@ -727,6 +873,13 @@ void port_init(Port& port, uint16_t nb_queues, rte_mempool* pool) {
     if (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE)
         conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE;  // 只有一個 mempool、refcnt 都是 1，可以快速釋放
 
+    // --flow 有 mark=N：configure 之前先請驅動把 rte_flow 的標記交到 mbuf（有的驅動預設不交）；
+    // 不支援這個協商的驅動回 -ENOTSUP，照常繼續——拒不拒絕 mark 動作由 rte_flow_validate 決定
+    if (want_mark) {
+        uint64_t features = RTE_ETH_RX_METADATA_USER_MARK;
+        if (rte_eth_rx_metadata_negotiate(id, &features) == 0 && !(features & RTE_ETH_RX_METADATA_USER_MARK))
+            std::fprintf(stderr, "注意：port %u 不把 rte_flow 的 mark 交到 mbuf（rte_eth_rx_metadata_negotiate）：mark_N 會是 0\n", id);
+    }
     if (int ret = rte_eth_dev_configure(id, nb_queues, nb_queues, &conf); ret != 0)
         throw port_error(id, "rte_eth_dev_configure", ret, "驅動可能不支援這麼多 queue，試試減少 -l 的 lcore");
     port.mark_configured();
@@ -968,6 +1121,10 @@ struct RunResult {
     unsigned ports = 0, workers = 0;
     double seconds = 0;
     LatencyStats latency;  // 只有 --latency 時才有值
+    unsigned flow_rules = 0;             // 裝上的 rte_flow 規則數（每個 port 每條各算一次）
+    std::vector<uint64_t> rxq;           // --flow：每個 rx queue 收到的（各 port 同號 queue 的和）
+    uint64_t flow_marked = 0, mark_other = 0;
+    std::array<uint64_t, kMaxFlowRules> marks{};  // 與 flow_mark_ids 同順序
 };
 
 // 8< stats
@@ -1074,15 +1231,173 @@ MempoolPtr create_mempool(const Topology& t) {
     return pool;
 }
 
-std::vector<Port> start_ports(const Topology& t, rte_mempool* pool) {
+std::vector<Port> start_ports(const Topology& t, rte_mempool* pool, bool want_mark) {
     std::vector<Port> ports;
     ports.reserve(t.ports.size());
     for (size_t i = 0; i < t.ports.size(); ++i) {
         ports.emplace_back(t.ports[i]);
-        port_init(ports.back(), t.nb_queues[i], pool);
+        port_init(ports.back(), t.nb_queues[i], pool, want_mark);
     }
     return ports;
 }
+
+// ---------------------------------------------------------------- --flow：把規則裝到 port 上
+// queue=N 要指向存在的 rx queue：rx queue 數 = min(worker 數, 驅動上限)，EAL 起來之後才知道，所以在這裡（port 啟動前）檢查
+void check_flow_queues(const Config& cfg, const Topology& t) {
+    for (const FlowRule& r : cfg.flows)
+        for (size_t i = 0; r.action == FlowAction::Queue && i < t.ports.size(); ++i)
+            if (r.value >= t.nb_queues[i])
+                throw Failure(kExitUsage, "--flow 規則「" + r.text + "」的 queue=" + std::to_string(r.value) + " 超出範圍：port " +
+                                              std::to_string(t.ports[i]) + "（" + port_name(t.ports[i]) + "）只有 " +
+                                              std::to_string(t.nb_queues[i]) + " 個 rx queue（queue 從 0 數；rx queue 數 = worker 數與驅動上限取小，"
+                                              "用 -l 多給 lcore 或改小 N）");
+}
+
+// --flow 裡出現的 mark=N，不重複、依規則順序：worker 的 mark 表與 [摘要] 的 mark_N 用同一份
+std::vector<uint32_t> flow_mark_ids(const Config& cfg) {
+    std::vector<uint32_t> ids;
+    for (const FlowRule& r : cfg.flows)
+        if (r.action == FlowAction::Mark && std::find(ids.begin(), ids.end(), r.value) == ids.end()) ids.push_back(r.value);
+    return ids;
+}
+
+const char* flow_error_part(rte_flow_error_type t) {
+    switch (t) {
+    case RTE_FLOW_ERROR_TYPE_ITEM:
+    case RTE_FLOW_ERROR_TYPE_ITEM_SPEC:
+    case RTE_FLOW_ERROR_TYPE_ITEM_MASK:
+    case RTE_FLOW_ERROR_TYPE_ITEM_LAST:
+    case RTE_FLOW_ERROR_TYPE_ITEM_NUM: return "pattern（比對）";
+    case RTE_FLOW_ERROR_TYPE_ACTION:
+    case RTE_FLOW_ERROR_TYPE_ACTION_CONF:
+    case RTE_FLOW_ERROR_TYPE_ACTION_NUM: return "action（動作）";
+    case RTE_FLOW_ERROR_TYPE_ATTR:
+    case RTE_FLOW_ERROR_TYPE_ATTR_GROUP:
+    case RTE_FLOW_ERROR_TYPE_ATTR_PRIORITY:
+    case RTE_FLOW_ERROR_TYPE_ATTR_INGRESS:
+    case RTE_FLOW_ERROR_TYPE_ATTR_EGRESS:
+    case RTE_FLOW_ERROR_TYPE_ATTR_TRANSFER: return "attr（屬性）";
+    case RTE_FLOW_ERROR_TYPE_HANDLE: return "建立規則本身";
+    default: return "未指明";
+    }
+}
+
+// 拒絕的提示：依驅動說明是哪裡不支援、怎麼辦
+std::string flow_hint(std::string_view driver, const FlowRule& r, int code, rte_flow_error_type type) {
+    if (driver == "net_tap") {
+        if (r.action == FlowAction::Mark)
+            return "net_tap 的 rte_flow 只有 drop、queue、rss、passthru 動作，沒有 mark（要 mark 得用支援的實體網卡）";
+        return "net_tap 把 rte_flow 轉成 Linux TC 規則：tap 介面 multiq qdisc 上的 flower 分類器，動作是 gact（drop）與 "
+               "skbedit（queue_mapping）。核心要有 sch_multiq、cls_flower、act_gact、act_skbedit（CONFIG_NET_SCH_MULTIQ、"
+               "CONFIG_NET_CLS_FLOWER、CONFIG_NET_ACT_GACT、CONFIG_NET_ACT_SKBEDIT）；`tc filter add dev IF parent 1: flower …` "
+               "回答 TC classifier not found 就是核心沒有 flower。tests/dpdk_flow_vm.sh 在有這些模組的 Debian 核心 VM 裡跑" +
+               std::string(code == EEXIST ? "。注意：net_tap 的 rte_flow_create 不論核心回什麼錯都報 EEXIST 與「overlapping rules "
+                                            "or Kernel too old for flower support」；核心真正的理由在上面 DPDK 的 log："
+                                            "tap_nl_dump_ext_ack() 那一行（Parent Qdisc doesn't exists = 沒有 sch_multiq，"
+                                            "探測時就已「Disabling rte flow support」）"
+                                          : "");
+    }
+    if ((code == ENOTSUP || code == ENOSYS) && type == RTE_FLOW_ERROR_TYPE_UNSPECIFIED)
+        return "驅動 " + std::string(driver) + " 沒有實作 rte_flow（net_null、net_ring、net_pcap 等虛擬 port 都沒有）："
+               "要試 rte_flow 請用 net_tap（核心要有 TC flower）或支援 rte_flow 的網卡";
+    return "驅動不接受這個 pattern 與動作的組合：dpdk-testpmd 的 flow validate 指令可以逐項試是哪一部分";
+}
+
+// 8< flow_create
+// 每個 port 依序裝上每條規則。rte_flow 的模型：attr（ingress、priority）+ pattern（item 的陣列，每個 item 有 spec 與
+// mask）+ actions（以 END 結尾）。先 rte_flow_validate（驅動只檢查自己懂不懂，不動硬體），再 rte_flow_create（真的裝上；
+// net_tap 這時才把 TC 規則送進核心，所以核心沒有 flower 時 validate 會過、create 才失敗）。
+// 裝置拒絕：印出驅動的理由（rte_flow_error.message）、rte_errno 與提示，丟出 Failure(77)；--flow-optional 時只警告。
+// 解構（worker 已停、port 還沒 stop）時對裝過規則的 port 呼叫 rte_flow_flush，一次拆掉全部。
+class FlowTable {
+public:
+    FlowTable(const Config& cfg, const Topology& t) {
+        try {
+            for (uint16_t port : t.ports)
+                for (unsigned i = 0; i < cfg.flows.size(); ++i) install(port, i, cfg.flows[i], cfg.flow_optional);
+        } catch (...) {
+            flush_all();  // 建構失敗不會呼叫解構函式：已裝上的在這裡拆掉
+            throw;
+        }
+    }
+    FlowTable(const FlowTable&) = delete;
+    FlowTable& operator=(const FlowTable&) = delete;
+    ~FlowTable() { flush_all(); }
+    unsigned created() const { return created_; }
+
+private:
+    void install(uint16_t port, unsigned index, const FlowRule& r, bool optional) {
+        rte_flow_attr attr{};
+        attr.ingress = 1;
+        attr.priority = index;  // 數字小的先比對：先寫的規則優先
+        rte_flow_item_ipv4 ip_spec{}, ip_mask{};
+        if (r.src) ip_spec.hdr.src_addr = *r.src, ip_mask.hdr.src_addr = UINT32_MAX;
+        if (r.dst) ip_spec.hdr.dst_addr = *r.dst, ip_mask.hdr.dst_addr = UINT32_MAX;
+        rte_flow_item_udp udp_spec{}, udp_mask{};
+        if (r.udp_dport) udp_spec.hdr.dst_port = *r.udp_dport, udp_mask.hdr.dst_port = UINT16_MAX;
+
+        std::array<rte_flow_item, 4> pattern{};  // ETH / IPV4 / [UDP] / END；沒有 spec 的 item = 「有這一層就好」
+        size_t n = 0;
+        pattern[n++].type = RTE_FLOW_ITEM_TYPE_ETH;
+        pattern[n].type = RTE_FLOW_ITEM_TYPE_IPV4;
+        if (r.src || r.dst) pattern[n].spec = &ip_spec, pattern[n].mask = &ip_mask;
+        ++n;
+        if (r.udp_dport) {
+            pattern[n].type = RTE_FLOW_ITEM_TYPE_UDP;
+            pattern[n].spec = &udp_spec;
+            pattern[n++].mask = &udp_mask;
+        }
+        pattern[n].type = RTE_FLOW_ITEM_TYPE_END;
+
+        rte_flow_action_queue queue{};
+        queue.index = static_cast<uint16_t>(r.value);
+        rte_flow_action_mark mark{};
+        mark.id = r.value;
+        std::array<rte_flow_action, 2> actions{};
+        switch (r.action) {
+        case FlowAction::Drop: actions[0].type = RTE_FLOW_ACTION_TYPE_DROP; break;
+        case FlowAction::Queue: actions[0].type = RTE_FLOW_ACTION_TYPE_QUEUE, actions[0].conf = &queue; break;
+        case FlowAction::Mark: actions[0].type = RTE_FLOW_ACTION_TYPE_MARK, actions[0].conf = &mark; break;
+        }
+        actions[1].type = RTE_FLOW_ACTION_TYPE_END;
+
+        rte_flow_error err{};
+        const char* call = "rte_flow_validate";
+        int code = -rte_flow_validate(port, &attr, pattern.data(), actions.data(), &err);
+        if (code == 0) {
+            call = "rte_flow_create";
+            err = {};
+            if (rte_flow_create(port, &attr, pattern.data(), actions.data(), &err) != nullptr) {
+                if (std::find(ports_.begin(), ports_.end(), port) == ports_.end()) ports_.push_back(port);
+                ++created_;
+                std::printf("rte_flow：port %u（%s）規則 %u「%s」已裝上（rte_flow_validate、rte_flow_create 成功）\n", port,
+                            port_name(port).c_str(), index + 1, r.text.c_str());
+                return;
+            }
+            code = rte_errno;
+        }
+        rte_eth_dev_info info{};
+        const std::string driver = rte_eth_dev_info_get(port, &info) == 0 && info.driver_name ? info.driver_name : "?";
+        const std::string msg = "port " + std::to_string(port) + "（" + port_name(port) + "，驅動 " + driver + "）拒絕 --flow 規則 " +
+                                std::to_string(index + 1) + "「" + r.text + "」：" + call + " 失敗，驅動說：" +
+                                (err.message ? err.message : "（沒有說明）") + "（rte_errno " + std::to_string(code) + "：" +
+                                rte_strerror(code) + "；出問題的部分：" + flow_error_part(err.type) + "）。" +
+                                flow_hint(driver, r, code, err.type);
+        if (!optional) throw Failure(kExitNoDevice, msg);
+        std::fprintf(stderr, "注意：%s。--flow-optional：不裝這條規則，繼續執行\n", msg.c_str());
+    }
+    void flush_all() noexcept {
+        for (uint16_t port : ports_) {
+            rte_flow_error err{};
+            if (rte_flow_flush(port, &err) != 0)
+                std::fprintf(stderr, "注意：port %u 的 rte_flow_flush 失敗：%s\n", port, err.message ? err.message : rte_strerror(rte_errno));
+        }
+        ports_.clear();
+    }
+    std::vector<uint16_t> ports_;  // 裝過規則的 port
+    unsigned created_ = 0;
+};
+// >8 flow_create
 
 // 8< assign_queues
 // 把每個 port 的每個 queue 輪流分給 worker：(ports[i], q) 收到的從 (peer, q) 送出，每組配一個 TX 緩衝。
@@ -1264,6 +1579,10 @@ void launch_workers(const Config& cfg, const Topology& t, std::span<WorkerCtx> c
         ctxs[w].mode = cfg.mode;
         ctxs[w].echo_port = cfg.udp_port;
         ctxs[w].stats = &stats[w];
+        ctxs[w].flow = !cfg.flows.empty();
+        const std::vector<uint32_t> marks = flow_mark_ids(cfg);
+        std::copy(marks.begin(), marks.end(), ctxs[w].mark_ids.begin());
+        ctxs[w].nb_marks = static_cast<unsigned>(marks.size());
         if (int ret = rte_eal_remote_launch(worker_main, &ctxs[w], ctxs[w].lcore); ret != 0)
             throw Failure(kExitRuntime, "rte_eal_remote_launch（lcore " + std::to_string(ctxs[w].lcore) + "）失敗：" + rte_strerror(-ret));
     }
@@ -1312,6 +1631,13 @@ RunResult collect(std::span<WorkerStats> stats, const Topology& t, bool driver_r
     for (uint16_t p : t.ports) r.total += port_totals(stats, p, driver_rx_bytes);
     for (WorkerStats& w : stats)  // telemetry 在 worker 執行中也會呼叫：relaxed 讀取
         for (unsigned k = 0; k < kNumClasses; ++k) r.cls[k] += peek(w.cls[k]);
+    r.rxq.assign(*std::max_element(t.nb_queues.begin(), t.nb_queues.end()), 0);
+    for (WorkerStats& w : stats) {
+        for (size_t q = 0; q < r.rxq.size(); ++q) r.rxq[q] += peek(w.flow.rxq[q]);
+        r.flow_marked += peek(w.flow.marked);
+        r.mark_other += peek(w.flow.mark_other);
+        for (size_t k = 0; k < kMaxFlowRules; ++k) r.marks[k] += peek(w.flow.mark[k]);
+    }
     return r;
 }
 
@@ -1421,10 +1747,13 @@ RunResult run(const Config& cfg) {
     const PdumpServer pdump(eal_opts);  // 多行程模式：讓 dpdk-dumpcap / dpdk-pdump 擷取（指南 4.7）
     // 2. port 與 worker
     const Topology topo = plan_topology(cfg);
+    check_flow_queues(cfg, topo);  // --flow 的 queue=N 要小於 rx queue 數
     // 3. mempool
     const MempoolPtr pool = create_mempool(topo);
     // 4. 啟動 port
-    const std::vector<Port> ports = start_ports(topo, pool.get());
+    const std::vector<Port> ports = start_ports(topo, pool.get(), cfg.has_mark());
+    // 4a. --flow：每個 port 裝上 rte_flow 規則（指南 4.9）；解構時 rte_flow_flush，在 port stop/close 之前
+    const FlowTable flows(cfg, topo);
     // 5. 把 (port, queue) 輪流分給 worker，每組配一個 TX 緩衝
     std::vector<WorkerStats> stats(topo.worker_lcores.size());
     std::vector<WorkerCtx> ctxs(topo.worker_lcores.size());
@@ -1453,6 +1782,7 @@ RunResult run(const Config& cfg) {
     RunResult r = collect(stats, topo, cfg.mode == Mode::Drop);
     r.seconds = seconds;
     if (latency) r.latency = latency->stats();
+    r.flow_rules = flows.created();
     return r;
 }
 
@@ -1471,6 +1801,14 @@ Summary summarize(const Config& cfg, const RunResult& r) {
     if (cfg.latency)
         s.add("lat_samples", r.latency.samples).add("lat_p50_ns", r.latency.p50_ns).add("lat_p99_ns", r.latency.p99_ns)
             .add("lat_max_ns", r.latency.max_ns);
+    s.add("flow_rules", r.flow_rules);
+    if (!cfg.flows.empty()) {  // 這些只在 --flow 的那份熱迴圈裡計數
+        for (size_t q = 0; q < r.rxq.size(); ++q) s.add("rxq" + std::to_string(q), r.rxq[q]);
+        s.add("flow_marked", r.flow_marked);
+        const std::vector<uint32_t> ids = flow_mark_ids(cfg);
+        for (size_t k = 0; k < ids.size(); ++k) s.add("mark_" + std::to_string(ids[k]), r.marks[k]);
+        s.add("mark_other", r.mark_other);
+    }
     return s;
 }
 

@@ -25,7 +25,9 @@ adv_dpdk_builds() {
 # ---------------------------------------------------------------- 命令列（不需要 root）
 adv_dpdk_t_cmdline() {
     need_bin "$ADV_DPDK_PROG" adversarial.dpdk.cmdline || return 0
-    local eal=(-l 0-1 --no-pci --no-huge -m 64 --vdev net_null0)
+    local eal=(-l 0-1 --no-pci --no-huge -m 64 --vdev net_null0) nine_rules
+    nine_rules=$(printf -- '--flow|udp-dport=9000,drop|%.0s' {1..9})
+    nine_rules=${nine_rules%|}  # 9 條 --flow（上限 8 條）
     # 每一行是一組程式選項（放在 -- 之後），以 | 分隔參數；每一組都必須被拒絕
     local app_cases=(
         "--mode" "--mode|" "--mode|-1" "--mode|99999999999999999999" "--mode|nan" "--mode|inf" "--mode|io!" "--mode|macswapx"
@@ -40,6 +42,18 @@ adv_dpdk_t_cmdline() {
         "--mode|echo|--udp-port|abc" "--mode|ECHO"
         "--latency|1" "--latency=1" "--latency|yes" "--mode|drop|--latency" "--latency|--mode|rxonly" "--latencyx"
         "--bogus" "extra" "--mode=io" "--duration=1" "-x"
+        # --flow：規則的每一段都嚴格解析（位址、未知欄位、沒有比對、兩個動作、缺值、範圍、重複、多餘的逗號、超過 8 條）
+        "--flow" "--flow|" "--flow|drop" "--flow|src=198.18.1.2" "--flow|src=198.18.1.2,drop,drop"
+        "--flow|udp-dport=9000,queue=1,drop" "--flow|dst=198.18.1.1,mark=7,queue=0" "--flow|src=1.2.3.4.5,drop"
+        "--flow|src=198.18.1,drop" "--flow|src=198.18.1.256,drop" "--flow|src=198.018.1.2,drop" "--flow|src=-1.0.0.0,drop"
+        "--flow|dst=nan,drop" "--flow|dst=::1,drop" "--flow|src=,drop" "--flow|src= 198.18.1.2,drop"
+        "--flow|src=198.18.1.2,src=198.18.1.3,drop" "--flow|udp-dport=1,udp-dport=2,drop" "--flow|bogus=1,drop" "--flow|SRC=198.18.1.2,drop"
+        "--flow|dst=198.18.1.1,mark" "--flow|dst=198.18.1.1,mark=" "--flow|dst=198.18.1.1,mark=x" "--flow|dst=198.18.1.1,mark=16777216"
+        "--flow|dst=198.18.1.1,mark=-1" "--flow|dst=198.18.1.1,mark=7x" "--flow|udp-dport=0,drop" "--flow|udp-dport=65536,drop"
+        "--flow|udp-dport=nan,drop" "--flow|udp-dport=9000,queue" "--flow|udp-dport=9000,queue=" "--flow|udp-dport=9000,queue=-1"
+        "--flow|udp-dport=9000,queue=99999" "--flow|udp-dport=9000,drop=1" "--flow|,drop" "--flow|src=198.18.1.2,,drop"
+        "--flow|src=198.18.1.2,drop," "--flow|src=198.18.1.2;drop" "--flow-optional" "--flow-optional|1" "--flow=src=198.18.1.2,drop"
+        "$nine_rules"
     )
     # --file-prefix 的值（EAL 選項，在 -- 之前）：都必須在 rte_eal_init 之前被拒絕
     local long
@@ -80,7 +94,7 @@ adv_dpdk_t_cmdline() {
         done
     done < <(adv_dpdk_builds)
     if [ ${#problems[@]} == 0 ]; then
-        pass adversarial.dpdk.cmdline "$n 個錯誤的命令列（--mode/--portmask/--duration/--udp-port 的空值、負數、極大、NaN、inf、尾巴垃圾、缺值，--latency 帶值或配 drop，--file-prefix 的 ..、/、空白、過長、縮寫；$(adv_dpdk_builds | wc -l) 個版本）都是結束碼 2、有中文說明、沒有 sanitizer 報告$unsafe_skipped"
+        pass adversarial.dpdk.cmdline "$n 個錯誤的命令列（--mode/--portmask/--duration/--udp-port 的空值、負數、極大、NaN、inf、尾巴垃圾、缺值，--latency 帶值或配 drop，--flow 規則的錯誤（位址、欄位、動作、範圍、超過 8 條），--file-prefix 的 ..、/、空白、過長、縮寫；$(adv_dpdk_builds | wc -l) 個版本）都是結束碼 2、有中文說明、沒有 sanitizer 報告$unsafe_skipped"
     else
         fail adversarial.dpdk.cmdline "${#problems[@]}/$n 個命令列沒有被正確拒絕：$(printf '%s；' "${problems[@]:0:8}")"
     fi

@@ -14,6 +14,9 @@ DPDK_EAL=(-l 0-1 --no-pci)
 # 效能比較（-p，dpdk_perf 與它的輔助函式）在自己的檔案
 # shellcheck source=tests/dpdk_perf.sh
 source "$ROOT/tests/dpdk_perf.sh"
+# --flow 在 VM 裡的測試（net_tap 的 rte_flow 要 TC flower，這台主機的核心沒有）
+# shellcheck source=tests/dpdk_flow_vm.sh
+source "$ROOT/tests/dpdk_flow_vm.sh"
 
 # ---------------------------------------------------------------- 共用
 # dpdk_bin：受測程式路徑（SANITIZE=1 時是 build/sanitize/ 的 UBSan 版）
@@ -64,7 +67,7 @@ dpdk_t_help() {
     "$ROOT/$DPDK_PROG" -- --help >"$log" 2>&1 || rc=$?
     check_eq dpdk.help "--help 結束碼" 0 "$rc"
     local opt
-    for opt in --mode --portmask --duration --latency macswap classify --vdev --no-huge /kb/stats dpdk-dumpcap; do
+    for opt in --mode --portmask --duration --latency --flow --flow-optional udp-dport= queue=N mark=N macswap classify --vdev --no-huge /kb/stats dpdk-dumpcap; do
         grep -q -- "$opt" "$log" || { fail dpdk.help "--help 沒有提到 $opt"; show_log "$log"; return 0; }
     done
     if grep -q '預設 macswap' "$log" && grep -q '預設 0' "$log"; then
@@ -94,6 +97,9 @@ dpdk_smoke() {
     run_test dpdk_t_badarg bad_portmask "--portmask 不是十六進位" -- --portmask 0xzz
     run_test dpdk_t_badarg bad_option "未知的程式選項" -- --bogus
     run_test dpdk_t_badarg latency_drop "--latency 配 drop 模式（沒有 TX 可量）" -- --mode drop --latency
+    run_test dpdk_t_badarg flow_two_actions "--flow 有兩個動作" -- --flow udp-dport=9000,queue=1,drop
+    run_test dpdk_t_badarg flow_no_match "--flow 沒有比對欄位" -- --flow drop
+    run_test dpdk_t_badarg flow_bad_ip "--flow 的 src 不是 IPv4" -- --flow src=198.18.1.256,drop
 }
 
 # ---------------------------------------------------------------- byte-exact：net_pcap，每個模式
@@ -734,6 +740,112 @@ dpdk_t_bad_port_start() {
     fi
 }
 
+# ---------------------------------------------------------------- --flow（rte_flow）：主機上能測的部分（net_tap 的真正分流在 VM：dpdk.flow_vm）
+DPDK_FLOW_EAL=(--no-pci --no-huge -m 256)
+
+# dpdk_host_has_flower：這台主機的核心能不能在 multiq qdisc 上裝 flower filter（net_tap 的 rte_flow 需要的）
+dpdk_host_has_flower() {
+    local ok=1
+    ip link add kbdpdk-fl0 type veth peer name kbdpdk-fl1 2>/dev/null || return 1
+    tc qdisc add dev kbdpdk-fl0 root handle 1: multiq 2>/dev/null &&
+        tc filter add dev kbdpdk-fl0 parent 1: protocol ip flower ip_proto udp dst_port 9000 action drop 2>/dev/null && ok=0
+    ip link del kbdpdk-fl0 2>/dev/null || true
+    return "$ok"
+}
+
+# dpdk.flow_host：主機上的 net_tap。核心沒有 flower（這台主機）：rte_flow_validate 過了、rte_flow_create 被核心拒絕，
+# 程式以 77 結束，訊息指名規則、rte_flow_create、驅動的理由與 TC flower 的提示，tap 介面收尾時刪掉；
+# 核心有 flower：規則裝得上，flow_rules=2、tc filter show 看得到 flower，結束碼 0。
+dpdk_t_flow_host() {
+    dpdk_need_env dpdk.flow_host || return 0
+    need_cmd tc dpdk.flow_host iproute2 || return 0
+    [ -f "$(dpdk_flow_pmds)/librte_net_tap.so" ] || { skip dpdk.flow_host "找不到 net_tap 驅動（Debian 套件 librte-net-tap23）"; return 0; }
+    local log=$WORK/dpdk-flow-host.log rc=0 iface=kbdpdk-tap0
+    defer "ip link del $iface"
+    if dpdk_host_has_flower; then
+        bg_start "$log" "$(dpdk_bin)" --lcores '0@0,1@0,2@1' "${DPDK_FLOW_EAL[@]}" --vdev "net_tap0,iface=$iface" \
+            -- --mode drop --flow udp-dport=9000,queue=1 --flow src=198.18.3.9,drop
+        local pid=$BG_PID
+        if ! wait_marker "$log" '\[就緒\]' 20 "$pid"; then fail dpdk.flow_host "核心有 flower，但程式沒有就緒"; show_log "$log"; return 0; fi
+        local n
+        n=$(tc filter show dev "$iface" | grep -c 'flower chain [0-9]* handle' || true)
+        kill -INT "$pid"
+        wait_exit "$pid" 10 || rc=$?
+        if [ "$rc" == 0 ] && [ "$n" == 2 ] && [ "$(summary_get "$log" flow_rules)" == 2 ]; then
+            pass dpdk.flow_host "這台主機的核心有 TC flower：2 條規則裝上（tc filter show 有 2 個 flower filter），結束碼 0"
+        else
+            fail dpdk.flow_host "有 flower 的核心上裝規則" "結束碼 0、2 個 flower filter、flow_rules=2" "結束碼 $rc、$n 個、flow_rules=$(summary_get "$log" flow_rules)"
+            show_log "$log"
+        fi
+        return 0
+    fi
+    dpdk_run "$log" 30 --lcores '0@0,1@0,2@1' "${DPDK_FLOW_EAL[@]}" --vdev "net_tap0,iface=$iface" \
+        -- --mode drop --flow udp-dport=9000,queue=1 --flow src=198.18.3.9,drop --duration 1 || rc=$?
+    local left=no
+    ! ip link show "$iface" >/dev/null 2>&1 || left=yes
+    if [ "$rc" == 77 ] && grep -q '拒絕 --flow 規則 1「udp-dport=9000,queue=1」：rte_flow_create 失敗' "$log" &&
+        grep -q 'cls_flower' "$log" && grep -q 'tap_nl_dump_ext_ack' "$log" && [ "$left" == no ] && ! grep -q '\[摘要\]' "$log"; then
+        pass dpdk.flow_host "這台主機的核心沒有 TC flower/multiq：net_tap 的 rte_flow_validate 過了、rte_flow_create 被拒，結束碼 77，「$(grep -m1 '錯誤：' "$log" | dpdk_clip 110)…」，收尾後 $iface 已刪除"
+    else
+        fail dpdk.flow_host "沒有 flower 的核心上的 net_tap" "結束碼 77、指名 rte_flow_create 與 cls_flower、tap 介面刪除" "結束碼 $rc、介面還在：$left"
+        show_log "$log"
+    fi
+}
+
+# dpdk.flow_no_api：net_null、net_ring 沒有 rte_flow（rte_flow_validate 回 ENOSYS）：77 與中文說明
+dpdk_t_flow_no_api() {
+    dpdk_need_env dpdk.flow_no_api || return 0
+    local vdev bad=() log rc
+    for vdev in net_null0 net_ring0; do
+        log=$WORK/dpdk-flow-noapi-$vdev.log rc=0
+        dpdk_run "$log" 20 -l 0-1 "${DPDK_FLOW_EAL[@]}" --vdev "$vdev" -- --mode io --flow dst=198.18.3.1,mark=7 --duration 1 || rc=$?
+        if [ "$rc" != 77 ] || ! grep -q "拒絕 --flow 規則 1「dst=198.18.3.1,mark=7」：rte_flow_validate 失敗" "$log" ||
+            ! grep -q '沒有實作 rte_flow' "$log"; then
+            bad+=("$vdev：結束碼 $rc")
+            show_log "$log" 5
+        fi
+    done
+    if [ ${#bad[@]} == 0 ]; then
+        pass dpdk.flow_no_api "net_null、net_ring 沒有 rte_flow：rte_flow_validate 失敗、結束碼 77，「$(grep -m1 '錯誤：' "$log" | dpdk_clip 90)…」"
+    else
+        fail dpdk.flow_no_api "沒有 rte_flow 的驅動" "結束碼 77 與「沒有實作 rte_flow」" "$(IFS='；'; echo "${bad[*]}")"
+    fi
+}
+
+# dpdk.flow_rxq：queue=N 必須小於 rx queue 數（= worker 數與驅動上限取小）——1 個 worker 時 queue=1 在 port 啟動前以 2 拒絕；
+# 2 個 worker 時 queue=1 通過這個檢查（之後 net_null 沒有 rte_flow，77）
+dpdk_t_flow_rxq() {
+    dpdk_need_env dpdk.flow_rxq || return 0
+    local log=$WORK/dpdk-flow-rxq.log rc=0 rc2=0
+    dpdk_run "$log" 20 -l 0-1 "${DPDK_FLOW_EAL[@]}" --vdev net_null0 -- --flow udp-dport=9000,queue=1 --duration 1 || rc=$?
+    dpdk_run "$log.2" 20 --lcores '0@0,1@0,2@1' "${DPDK_FLOW_EAL[@]}" --vdev net_null0 -- --flow udp-dport=9000,queue=1 --duration 1 || rc2=$?
+    if [ "$rc" == 2 ] && grep -q 'queue=1 超出範圍：port 0（net_null0）只有 1 個 rx queue' "$log" && [ "$rc2" == 77 ]; then
+        pass dpdk.flow_rxq "1 個 worker（1 個 rx queue）時 queue=1 以結束碼 2 拒絕（「$(grep -m1 '錯誤：' "$log" | dpdk_clip 70)…」）；2 個 worker 時通過檢查"
+    else
+        fail dpdk.flow_rxq "queue=N 的範圍檢查" "1 個 worker：結束碼 2 與「超出範圍」；2 個 worker：77（net_null 沒有 rte_flow）" "結束碼 $rc／$rc2"
+        show_log "$log"; show_log "$log.2" 5
+    fi
+}
+
+# dpdk.flow_optional：--flow-optional 時拒絕只是警告，程式照常跑完；每個 rx queue 的計數是 worker 自己數的，
+# 加起來等於 rx_packets（net_null 兩個 queue 都會產生流量，所以兩個都 > 0）
+dpdk_t_flow_optional() {
+    dpdk_need_env dpdk.flow_optional || return 0
+    local log=$WORK/dpdk-flow-opt.log rc=0
+    dpdk_run "$log" 30 --lcores '0@0,1@0,2@1' "${DPDK_FLOW_EAL[@]}" --vdev net_null0 --vdev net_null1 \
+        -- --mode io --flow src=198.18.3.2,drop --flow dst=198.18.3.1,mark=7 --flow-optional --duration 1 || rc=$?
+    local rx q0 q1 fr
+    rx=$(summary_get "$log" rx_packets) q0=$(summary_get "$log" rxq0) q1=$(summary_get "$log" rxq1) fr=$(summary_get "$log" flow_rules)
+    if [ "$rc" == 0 ] && [ "$(grep -c -- '--flow-optional：不裝這條規則' "$log")" == 4 ] && [ "$fr" == 0 ] &&
+        [ "${q0:-0}" -gt 0 ] && [ "${q1:-0}" -gt 0 ] && [ "$rx" == "$((q0 + q1))" ] && [ "$(summary_get "$log" mark_7)" == 0 ]; then
+        pass dpdk.flow_optional "--flow-optional：2 個 port × 2 條被拒的規則各一行警告，照常執行，flow_rules=0；rxq0 $q0 + rxq1 $q1 = rx_packets $rx，mark_7=0"
+    else
+        fail dpdk.flow_optional "--flow-optional" "結束碼 0、4 行警告、flow_rules=0、rxq0+rxq1=rx_packets（兩個都 > 0）" \
+            "結束碼 $rc、flow_rules=$fr、rxq0=$q0 rxq1=$q1 rx=$rx"
+        show_log "$log"
+    fi
+}
+
 # 最後：這個群組沒有留下 hugepage 檔案與 /var/run/dpdk 底下的目錄。預設的 --in-memory 執行仍會建空的 /var/run/dpdk/rte
 # （EAL 的執行目錄，結束時只剩空目錄）：把空的移走（rmdir 只刪空目錄）再檢查
 dpdk_t_leftovers() {
@@ -785,6 +897,11 @@ dpdk_full() {
         --vdev net_null0 --vdev net_null1 --vdev net_null2 -- --duration 1
     run_test dpdk_t_bad_eal one_lcore "只有一個 lcore" 2 '至少需要 2 個 lcore' -l 0 --no-pci --vdev net_null0 -- --duration 1
     run_test dpdk_t_bad_port_start
+    run_test dpdk_t_flow_host
+    run_test dpdk_t_flow_no_api
+    run_test dpdk_t_flow_rxq
+    run_test dpdk_t_flow_optional
+    run_test dpdk_t_flow_vm
     run_test dpdk_t_leftovers
 }
 

@@ -22,12 +22,15 @@ RDMA_VM_MODULES=(
     fs/configfs/configfs drivers/infiniband/core/iw_cm drivers/infiniband/core/ib_cm
     drivers/infiniband/core/rdma_cm drivers/infiniband/core/rdma_ucm drivers/net/dummy
 )
+# 其他群組在同一個核心上要用的模組（例如 tests/dpdk_flow_vm.sh 的 TC flower）：呼叫 rdma_vm_kernel 之前放進來，
+# 快取缺其中任何一個時重新下載一次，之後快取裡兩份清單的模組都有
+RDMA_VM_EXTRA_MODULES=(${RDMA_VM_EXTRA_MODULES[@]+"${RDMA_VM_EXTRA_MODULES[@]}"})
 # 放進 VM 的主機程式
 RDMA_VM_TOOLS=(ibv_devices ibv_devinfo rdma ib_send_lat ib_write_lat ib_read_lat ib_write_bw ib_send_bw ib_atomic_lat ib_atomic_bw)
 
 # rdma_vm_kernel：找到（必要時下載）核心，設定 RDMA_VM_KDIR；失敗時把原因放在 RDMA_VM_ERR
 rdma_vm_kernel() {
-    local pkg cached tmp deb
+    local pkg cached tmp deb m
     pkg=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/{print $2; exit}') || true
     if [ -z "$pkg" ]; then
         # 沒有套件清單（全新機器）：先用快取裡最新的一個，沒有才 apt-get update
@@ -38,9 +41,11 @@ rdma_vm_kernel() {
         [ -n "$pkg" ] || { RDMA_VM_ERR="apt-cache 找不到 linux-image-amd64 所依賴的核心套件"; return 1; }
     fi
     RDMA_VM_KDIR=$RDMA_VM_CACHE/$pkg
-    [ -f "$RDMA_VM_KDIR/vmlinuz" ] && [ -f "$RDMA_VM_KDIR/modules/dummy.ko" ] && return 0
+    local keep=("${RDMA_VM_MODULES[@]}" ${RDMA_VM_EXTRA_MODULES[@]+"${RDMA_VM_EXTRA_MODULES[@]}"}) have=1
+    for m in "${keep[@]}"; do [ -f "$RDMA_VM_KDIR/modules/$(basename "$m").ko" ] || have=0; done
+    [ -f "$RDMA_VM_KDIR/vmlinuz" ] && [ "$have" == 1 ] && return 0
 
-    echo "    （第一次使用：下載 $pkg，約 70 MB，解開後只留 vmlinuz 與 ${#RDMA_VM_MODULES[@]} 個模組，快取在 $RDMA_VM_KDIR）"
+    echo "    （第一次使用：下載 $pkg，約 70 MB，解開後只留 vmlinuz 與 ${#keep[@]} 個模組，快取在 $RDMA_VM_KDIR）"
     mkdir -p "$RDMA_VM_CACHE"
     tmp=$(mktemp -d "$RDMA_VM_CACHE/dl.XXXXXX")
     chmod 755 "$tmp"     # apt-get download 以 _apt 身分寫入
@@ -55,11 +60,11 @@ rdma_vm_kernel() {
         rm -rf "$tmp"
         return 1
     fi
-    local kver m
+    local kver
     kver=$(basename "$(find "$tmp/x/lib/modules" -mindepth 1 -maxdepth 1 -type d | head -n 1)")
     mkdir -p "$tmp/k/modules"
     cp "$tmp/x/boot/vmlinuz-$kver" "$tmp/k/vmlinuz"
-    for m in "${RDMA_VM_MODULES[@]}"; do
+    for m in "${keep[@]}"; do
         if ! cp "$tmp/x/lib/modules/$kver/kernel/$m.ko" "$tmp/k/modules/"; then
             RDMA_VM_ERR="核心套件裡沒有模組 $m.ko"
             rm -rf "$tmp"

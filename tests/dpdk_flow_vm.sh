@@ -49,14 +49,9 @@ dpdk_flow_vm_initramfs() {
     for p in "${DPDK_FLOW_VM_PMDS[@]}"; do _rdma_vm_copy "$rootfs" "$pmds/$p"; done
     cp "$ROOT/tests/dpdk_flow_cases.sh" "$rootfs/kb/cases.sh"
     for m in "${DPDK_FLOW_VM_MODULES[@]}"; do cp "$RDMA_VM_KDIR/modules/$(basename "$m").ko" "$rootfs/kb/modules/"; done
-    cat >"$rootfs/init" <<EOF
-#!/bin/busybox sh
-/bin/busybox --install -s /bin
-export PATH=/bin:/sbin
-mount -t proc proc /proc
-mount -t sysfs sys /sys
-mount -t devtmpfs dev /dev
-mount -t tmpfs tmp /tmp
+    {
+        rdma_vm_init_prologue
+        cat <<EOF
 mount -t tmpfs run /run
 echo "@@KB booted \$(uname -r) cpus=\$(nproc)"
 for m in ${DPDK_FLOW_VM_MODULES[*]##*/}; do
@@ -67,6 +62,7 @@ sh /kb/cases.sh
 sync
 poweroff -f
 EOF
+    } >"$rootfs/init"
     chmod 755 "$rootfs/init"
     (cd "$rootfs" && find . -print0 | cpio --null -o -H newc --quiet) >"$out"
 }

@@ -90,6 +90,19 @@ _rdma_vm_copy() { # ROOTFS FILE...
     done
 }
 
+# rdma_vm_init_prologue：initramfs 的 /init 開頭（busybox 的 applet、/proc、/sys、/dev、/tmp），RDMA 與 DPDK flow 的 VM 共用
+rdma_vm_init_prologue() {
+    cat <<'EOF'
+#!/bin/busybox sh
+/bin/busybox --install -s /bin
+export PATH=/bin:/sbin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+mount -t tmpfs tmp /tmp
+EOF
+}
+
 # rdma_vm_initramfs MODE OUT：建 initramfs（cpio newc，不壓縮：建得快，核心解得也快）
 rdma_vm_initramfs() {
     local mode=$1 out=$2 rootfs t m provider=$RDMA_VM_PROVIDER
@@ -121,14 +134,9 @@ rdma_vm_initramfs() {
     # 效能參數可由環境變數覆寫（開發時縮短）
     # 值加上單引號：KB_PERF_TESTS 這類有空白的值在 VM 裡 `. /kb/env` 時才是一個值
     env | grep -E '^KB_(LAT|BW|ROUNDS|LONG|PERF|ATOMIC|UDP)[A-Z_]*=[A-Za-z0-9_ ,.-]*$' | sed "s/=\(.*\)/='\1'/" >"$rootfs/kb/env" || true
-    cat >"$rootfs/init" <<EOF
-#!/bin/busybox sh
-/bin/busybox --install -s /bin
-export PATH=/bin:/sbin
-mount -t proc proc /proc
-mount -t sysfs sys /sys
-mount -t devtmpfs dev /dev
-mount -t tmpfs tmp /tmp
+    {
+        rdma_vm_init_prologue
+        cat <<EOF
 echo "@@KB booted \$(uname -r) cpus=\$(nproc) clocksource=\$(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)"
 for m in \$(cat /kb/modules.order); do
     insmod /kb/modules/\$m.ko || echo "@@KB insmod_failed \$m"
@@ -148,6 +156,7 @@ fi
 sync
 poweroff -f
 EOF
+    } >"$rootfs/init"
     chmod 755 "$rootfs/init"
     (cd "$rootfs" && find . -print0 | cpio --null -o -H newc --quiet) >"$out"
 }

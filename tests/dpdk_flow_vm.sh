@@ -59,12 +59,9 @@ for m in ${DPDK_FLOW_VM_MODULES[*]##*/}; do
 done
 iproute2-ip link set lo up
 sh /kb/cases.sh
-sync
-poweroff -f
 EOF
     } >"$rootfs/init"
-    chmod 755 "$rootfs/init"
-    (cd "$rootfs" && find . -print0 | cpio --null -o -H newc --quiet) >"$out"
+    rdma_vm_pack "$rootfs" "$out"
 }
 
 # dpdk_flow_kv LINE KEY

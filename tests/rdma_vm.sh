@@ -103,6 +103,13 @@ mount -t tmpfs tmp /tmp
 EOF
 }
 
+# rdma_vm_pack ROOTFS OUT：/init 收尾（sync、poweroff）之後打包成 cpio newc（不壓縮：建得快，核心解得也快）
+rdma_vm_pack() {
+    printf 'sync\npoweroff -f\n' >>"$1/init"
+    chmod 755 "$1/init"
+    (cd "$1" && find . -print0 | cpio --null -o -H newc --quiet) >"$2"
+}
+
 # rdma_vm_initramfs MODE OUT：建 initramfs（cpio newc，不壓縮：建得快，核心解得也快）
 rdma_vm_initramfs() {
     local mode=$1 out=$2 rootfs t m provider=$RDMA_VM_PROVIDER
@@ -153,12 +160,9 @@ else
     echo "@@KB rxe_failed"
     dmesg | tail -n 20
 fi
-sync
-poweroff -f
 EOF
     } >"$rootfs/init"
-    chmod 755 "$rootfs/init"
-    (cd "$rootfs" && find . -print0 | cpio --null -o -H newc --quiet) >"$out"
+    rdma_vm_pack "$rootfs" "$out"
 }
 
 # rdma_vm_boot INITRD LOG TIMEOUT_S：開機並等 VM 自己關機（或逾時被殺）。

@@ -1641,12 +1641,24 @@ RunResult collect(std::span<WorkerStats> stats, const Topology& t, bool driver_r
     return r;
 }
 
+// --flow 的 key（[摘要] 與 telemetry 的 /kb/stats 共用，順序相同）：flow_rules 一定有，其餘只在 --flow 的那份熱迴圈裡計數
+std::vector<std::pair<std::string, uint64_t>> flow_keys(const Config& cfg, const RunResult& r) {
+    std::vector<std::pair<std::string, uint64_t>> kv{{"flow_rules", r.flow_rules}};
+    if (cfg.flows.empty()) return kv;
+    for (size_t q = 0; q < r.rxq.size(); ++q) kv.emplace_back("rxq" + std::to_string(q), r.rxq[q]);
+    kv.emplace_back("flow_marked", r.flow_marked);
+    const std::vector<uint32_t> ids = flow_mark_ids(cfg);
+    for (size_t k = 0; k < ids.size(); ++k) kv.emplace_back("mark_" + std::to_string(ids[k]), r.marks[k]);
+    kv.emplace_back("mark_other", r.mark_other);
+    return kv;
+}
+
 
 // ---------------------------------------------------------------- telemetry：/kb/stats
 // 8< telemetry
 // EAL 的 telemetry 執行緒在 <執行目錄>/dpdk_telemetry.v2（root：/var/run/dpdk/<prefix>/）收 JSON 指令；dpdk-telemetry.py 是它的
 // 用戶端。這裡登記 /kb/stats：回傳一個 dict，key 與 [摘要] 的計數 key 同名（rx_packets … cls_* … not_echo、refused，--latency
-// 時加上 lat_*），值是「現在」的累計——worker 還在跑，所以是 relaxed 讀到的一個快照，不是同一瞬間的。
+// 時加上 lat_*，再來是 flow_rules 與 --flow 的 rxq*、mark_*），值是「現在」的累計——worker 還在跑，所以是 relaxed 讀到的一個快照，不是同一瞬間的。
 // DPDK 22.11 的回呼沒有使用者參數（帶參數的 rte_telemetry_register_cmd_arg 是 24.x 才加的），也沒有取消登記：
 // 回呼只能經過一個全域的指標找到計數器——除了停止旗標之外唯一的全域狀態。TelemetryExport（RAII）在 run() 裡設定它，
 // 解構時（worker、port 還在）清掉；回呼與清除拿同一個 mutex，所以清掉之後回呼不會碰到已釋放的計數器，只回傳錯誤。
@@ -1655,6 +1667,7 @@ struct TelemetrySource {
     std::span<WorkerStats> stats;
     const Topology* topo;
     LatencyProbe* latency;  // 沒加 --latency 時是 nullptr
+    unsigned flow_rules;    // 裝上的 rte_flow 規則數（port 啟動後就固定）
 };
 
 struct TelemetrySlot {
@@ -1668,7 +1681,8 @@ extern "C" int kb_stats_cmd(const char*, const char*, rte_tel_data* d) noexcept 
         const std::lock_guard lock(g_telemetry.mu);
         const TelemetrySource* src = g_telemetry.src;
         if (!src) return -EAGAIN;  // 還沒開始或已在收尾
-        const RunResult r = collect(src->stats, *src->topo, src->cfg->mode == Mode::Drop);
+        RunResult r = collect(src->stats, *src->topo, src->cfg->mode == Mode::Drop);
+        r.flow_rules = src->flow_rules;
         const Totals& t = r.total;
         rte_tel_data_start_dict(d);
         rte_tel_data_add_dict_string(d, "mode", mode_name(src->cfg->mode).data());
@@ -1685,6 +1699,7 @@ extern "C" int kb_stats_cmd(const char*, const char*, rte_tel_data* d) noexcept 
             rte_tel_data_add_dict_u64(d, "lat_p99_ns", l.p99_ns);
             rte_tel_data_add_dict_u64(d, "lat_max_ns", l.max_ns);
         }
+        for (const auto& [k, v] : flow_keys(*src->cfg, r)) rte_tel_data_add_dict_u64(d, k.c_str(), v);
         return 0;
     } catch (...) {  // 由 C 的 telemetry 執行緒呼叫：例外不能穿過
         return -ENOMEM;
@@ -1761,7 +1776,7 @@ RunResult run(const Config& cfg) {
     // 5a. --latency：RX/TX 回呼量每個 frame 的延遲（指南 4.8）；5b. telemetry 的 /kb/stats（指南 4.6）
     std::optional<LatencyProbe> latency;
     if (cfg.latency) latency.emplace(ctxs);
-    const TelemetrySource tel_src{&cfg, stats, &topo, latency ? &*latency : nullptr};
+    const TelemetrySource tel_src{&cfg, stats, &topo, latency ? &*latency : nullptr, flows.created()};
     const TelemetryExport telemetry(tel_src);
     // 6. 啟動 worker，main lcore 印統計並等待停止
     WorkerStopper stopper;
@@ -1801,14 +1816,7 @@ Summary summarize(const Config& cfg, const RunResult& r) {
     if (cfg.latency)
         s.add("lat_samples", r.latency.samples).add("lat_p50_ns", r.latency.p50_ns).add("lat_p99_ns", r.latency.p99_ns)
             .add("lat_max_ns", r.latency.max_ns);
-    s.add("flow_rules", r.flow_rules);
-    if (!cfg.flows.empty()) {  // 這些只在 --flow 的那份熱迴圈裡計數
-        for (size_t q = 0; q < r.rxq.size(); ++q) s.add("rxq" + std::to_string(q), r.rxq[q]);
-        s.add("flow_marked", r.flow_marked);
-        const std::vector<uint32_t> ids = flow_mark_ids(cfg);
-        for (size_t k = 0; k < ids.size(); ++k) s.add("mark_" + std::to_string(ids[k]), r.marks[k]);
-        s.add("mark_other", r.mark_other);
-    }
+    for (const auto& [k, v] : flow_keys(cfg, r)) s.add(k, v);
     return s;
 }
 

@@ -412,20 +412,25 @@ dpdk_tel() {
     "$DPDK_PY" "$DPDK_FRAMES" telemetry "/var/run/dpdk/$prefix/dpdk_telemetry.v2" "$cmd" "$@"
 }
 
-# telemetry：執行中從 /kb/stats 讀到的計數必須與最後的 [摘要] 相同，/ethdev/stats,0 在旁邊也看得到，dpdk-telemetry.py 也列得出來。
+# telemetry：執行中從 /kb/stats 讀到的計數必須與最後的 [摘要] 相同，[摘要] 的每個計數 key（速率與秒數以外）/kb/stats 都要有，
+# /ethdev/stats,0 在旁邊也看得到，dpdk-telemetry.py 也列得出來。
 # classify 模式重播 in.pcap（有 malformed 與各種分類）；不給 --duration，等 /kb/stats 的 rx_packets 到齊再讀，讀的時候程式還在跑。
-dpdk_t_telemetry() {
-    dpdk_need_env dpdk.telemetry || return 0
-    local dir=$WORK/dpdk-frames log=$WORK/dpdk-tel.log prefix=kbdpdk-tel$$ tel=$WORK/dpdk-tel.txt
+# NAME 之後的參數加在程式選項後面：dpdk.telemetry_flow 加 --flow（net_pcap 沒有 rte_flow，--flow-optional 讓它照跑），
+# 於是 [摘要] 多了 flow_rules、rxq0、flow_marked、mark_N、mark_other，/kb/stats 也要有。
+dpdk_t_telemetry() { # NAME [程式選項...]
+    local name=$1
+    shift
+    dpdk_need_env "$name" || return 0
+    local dir=$WORK/dpdk-frames log=$WORK/$name.log prefix=kbdpdk-tel$$ tel=$WORK/$name.txt
     dpdk_gen "$dir"
     defer "rm -f /dev/hugepages/${prefix}map_*; rm -rf /var/run/dpdk/$prefix"
     bg_start "$log" "$(dpdk_bin)" "${DPDK_EAL[@]}" --file-prefix "$prefix" \
-        --vdev "net_pcap0,rx_pcap=$dir/in.pcap,tx_pcap=$WORK/dpdk-tel-out.pcap" -- --mode classify
+        --vdev "net_pcap0,rx_pcap=$dir/in.pcap,tx_pcap=$WORK/$name-out.pcap" -- --mode classify "$@"
     local pid=$BG_PID frames
     frames=$(dpdk_expect "$dir" frames)
-    if ! wait_marker "$log" '\[就緒\]' 20 "$pid"; then fail dpdk.telemetry "沒有 [就緒]"; show_log "$log"; return 0; fi
+    if ! wait_marker "$log" '\[就緒\]' 20 "$pid"; then fail "$name" "沒有 [就緒]"; show_log "$log"; return 0; fi
     if ! dpdk_tel "$prefix" /kb/stats --until "rx_packets=$frames" --timeout 10 >"$tel" 2>&1; then
-        fail dpdk.telemetry "/kb/stats 的 rx_packets" "$frames" "$(tr '\n' ' ' <"$tel" | dpdk_clip 200)"; show_log "$log"; return 0
+        fail "$name" "/kb/stats 的 rx_packets" "$frames" "$(tr '\n' ' ' <"$tel" | dpdk_clip 200)"; show_log "$log"; return 0
     fi
     local eth cli alive=no
     eth=$(dpdk_tel "$prefix" /ethdev/stats,0 2>&1 | sed -n 's/^ipackets=//p')
@@ -435,7 +440,7 @@ dpdk_t_telemetry() {
     local rc=0
     wait_exit "$pid" 10 || rc=$?
     if [ "$rc" != 0 ] || ! last_line "$log" | grep -q '^\[摘要\]'; then
-        fail dpdk.telemetry "結束碼與 [摘要]" "0、[摘要] 最後一行" "$rc"; show_log "$log"; return 0
+        fail "$name" "結束碼與 [摘要]" "0、[摘要] 最後一行" "$rc"; show_log "$log"; return 0
     fi
     local k v want diff="" n=0
     while IFS='=' read -r k v; do
@@ -444,13 +449,18 @@ dpdk_t_telemetry() {
         n=$((n + 1))
         [ "$want" == "$v" ] || diff+=" $k：/kb/stats $v、[摘要] ${want:-（沒有）};"
     done <"$tel"
+    # 反過來：[摘要] 的計數 key（速率、秒數、mode 以外）都要在 /kb/stats 裡
+    for k in $(grep '\[摘要\]' "$log" | tail -n 1 | tr ' ' '\n' | sed -n 's/^\([a-z0-9_]*\)=.*/\1/p'); do
+        case $k in mode | seconds | rx_pps | tx_pps | rx_mbps | tx_mbps) continue ;; esac
+        grep -q "^$k=" "$tel" || diff+=" $k：[摘要] 有、/kb/stats 沒有;"
+    done
     if [ -z "$diff" ] && [ "$n" -ge 16 ] && [ "$alive" == yes ]; then
-        pass dpdk.telemetry "執行中 /kb/stats 的 $n 個計數與最後的 [摘要] 相同（rx_packets=$frames malformed=$(summary_get "$log" malformed) cls_vlan=$(summary_get "$log" cls_vlan)…）"
+        pass "$name" "執行中 /kb/stats 的 $n 個計數與最後的 [摘要] 相同（rx_packets=$frames malformed=$(summary_get "$log" malformed) cls_vlan=$(summary_get "$log" cls_vlan)…$([ -z "$(summary_get "$log" rxq0)" ] || echo "；flow_rules=$(summary_get "$log" flow_rules) rxq0=$(summary_get "$log" rxq0) mark_other=$(summary_get "$log" mark_other)")）"
     else
-        fail dpdk.telemetry "/kb/stats 與 [摘要] 不符（比了 $n 個 key，讀的時候程式還在跑：$alive）：$diff"; show_log "$log"
+        fail "$name" "/kb/stats 與 [摘要] 不符（比了 $n 個 key，讀的時候程式還在跑：$alive）：$diff"; show_log "$log"
     fi
-    check_eq dpdk.telemetry.ethdev "同一個 telemetry socket 的 /ethdev/stats,0 ipackets" "$frames" "$eth"
-    check_eq dpdk.telemetry.cli "dpdk-telemetry.py -f $prefix 的 /kb/stats" "\"rx_packets\": $frames" "$cli"
+    check_eq "$name.ethdev" "同一個 telemetry socket 的 /ethdev/stats,0 ipackets" "$frames" "$eth"
+    check_eq "$name.cli" "dpdk-telemetry.py -f $prefix 的 /kb/stats" "\"rx_packets\": $frames" "$cli"
 }
 
 # 擷取：程式在多行程模式（--file-prefix、hugepage）下呼叫了 rte_pdump_init，dpdk-pdump（secondary）才能擷取。
@@ -880,7 +890,8 @@ dpdk_full() {
     run_test dpdk_t_echo_pcap
     run_test dpdk_t_echo_veth af_xdp
     run_test dpdk_t_echo_veth af_packet
-    run_test dpdk_t_telemetry
+    run_test dpdk_t_telemetry dpdk.telemetry
+    run_test dpdk_t_telemetry dpdk.telemetry_flow --flow-optional --flow udp-dport=9000,queue=0 --flow dst=198.18.3.1,mark=7
     run_test dpdk_t_pdump
     run_test dpdk_t_latency
     run_test dpdk_t_signal INT

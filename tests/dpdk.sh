@@ -840,17 +840,18 @@ dpdk_t_flow_rxq() {
 # dpdk.flow_optional：--flow-optional 時拒絕只是警告，程式照常跑完；每個 rx queue 的計數是 worker 自己數的，
 # 加起來等於 rx_packets（net_null 兩個 queue 都會產生流量，所以兩個都 > 0）
 dpdk_t_flow_optional() {
-    dpdk_need_env dpdk.flow_optional || return 0
-    local log=$WORK/dpdk-flow-opt.log rc=0
+    local name=dpdk.flow_optional${DPDK_TAG:-}
+    dpdk_need_env "$name" || return 0
+    local log=$WORK/dpdk-flow-opt${DPDK_TAG:-}.log rc=0
     dpdk_run "$log" 30 --lcores '0@0,1@0,2@1' "${DPDK_FLOW_EAL[@]}" --vdev net_null0 --vdev net_null1 \
         -- --mode io --flow src=198.18.3.2,drop --flow dst=198.18.3.1,mark=7 --flow-optional --duration 1 || rc=$?
     local rx q0 q1 fr
     rx=$(summary_get "$log" rx_packets) q0=$(summary_get "$log" rxq0) q1=$(summary_get "$log" rxq1) fr=$(summary_get "$log" flow_rules)
     if [ "$rc" == 0 ] && [ "$(grep -c -- '--flow-optional：不裝這條規則' "$log")" == 4 ] && [ "$fr" == 0 ] &&
         [ "${q0:-0}" -gt 0 ] && [ "${q1:-0}" -gt 0 ] && [ "$rx" == "$((q0 + q1))" ] && [ "$(summary_get "$log" mark_7)" == 0 ]; then
-        pass dpdk.flow_optional "--flow-optional：2 個 port × 2 條被拒的規則各一行警告，照常執行，flow_rules=0；rxq0 $q0 + rxq1 $q1 = rx_packets $rx，mark_7=0"
+        pass "$name" "--flow-optional：2 個 port × 2 條被拒的規則各一行警告，照常執行，flow_rules=0；rxq0 $q0 + rxq1 $q1 = rx_packets $rx，mark_7=0"
     else
-        fail dpdk.flow_optional "--flow-optional" "結束碼 0、4 行警告、flow_rules=0、rxq0+rxq1=rx_packets（兩個都 > 0）" \
+        fail "$name" "--flow-optional" "結束碼 0、4 行警告、flow_rules=0、rxq0+rxq1=rx_packets（兩個都 > 0）" \
             "結束碼 $rc、flow_rules=$fr、rxq0=$q0 rxq1=$q1 rx=$rx"
         show_log "$log"
     fi
@@ -912,6 +913,8 @@ dpdk_full() {
     run_test dpdk_t_flow_no_api
     run_test dpdk_t_flow_rxq
     run_test dpdk_t_flow_optional
+    # 同一個案例用 UBSan 版（-fno-sanitize-recover：有未定義行為就非零結束）：規則解析、validate 被拒、--flow 的熱迴圈、flush
+    if [ -x "$ROOT/build/sanitize/$DPDK_PROG" ]; then SANITIZE=1 DPDK_TAG=_ubsan run_test dpdk_t_flow_optional; fi
     run_test dpdk_t_flow_vm
     run_test dpdk_t_leftovers
 }

@@ -812,7 +812,8 @@ struct Conn {
 };
 // --zc：每次零複製送出一張票，記著它用到的緩衝區；通知 CQE 回來才放掉這些參考。
 // 每條連線 kZcTickets 張，放在 Server::zc_tickets_（用 --zc 才配置，不讓每個 Conn 變大）
-struct ZcTicket { uint16_t bids[kMaxIov]; uint8_t n = 0; bool busy = false; };
+// awaiting：送出的 CQE 帶了 F_MORE（之後一定還有通知）、通知還沒到——這時放掉票就是太早（zc_early_reuse）
+struct ZcTicket { uint16_t bids[kMaxIov]; uint8_t n = 0; bool busy = false, awaiting = false; };
 
 // 進階選項實際生效的狀態（要求了但核心不支援時是 false，原因在 notes()）
 struct Features { bool zc = false, fixed = false, fixed_bufs = false, bundle = false, napi = false; };
@@ -929,6 +930,7 @@ private:
         if (t == kZcTickets) return;  // on_send_zc 收到通知時再呼叫 kick_send
         ZcTicket& tk = tickets[t];
         tk.busy = true;
+        tk.awaiting = false;
         tk.n = 0;
         for (size_t i = 0; i < n; ++i) {
             const uint16_t bid = c.queue.at(i).bid;
@@ -950,11 +952,13 @@ private:
     }
     // 放掉票的參考。只在核心不再碰這些緩衝區時呼叫：通知回來了，或根本不會有通知（zc_done）。
     void release_ticket(ZcTicket& tk) {
+        if (tk.awaiting) [[unlikely]] bump(stats_.zc_early_reuse);   // 核心說過還會通知，通知卻還沒到
         for (unsigned i = 0; i < tk.n; ++i) bufs_.unref(tk.bids[i]);
         tk.busy = false;
     }
     // 核心說它用完了這張票的緩衝區。zc_hold_ 和參考分開記（只在這裡減），release() 才能獨立檢查
-    // 「緩衝區回到環上時沒有送出還在等通知」：在送出的 CQE 就放掉票這種錯誤會被 zc_early_reuse 抓到。
+    // 「緩衝區回到環上時沒有送出還在等通知」；在送出的 CQE 就放掉票（不論經過 zc_done 或 release_ticket）則由
+    // release_ticket 看 awaiting 抓到：兩種都記在 zc_early_reuse。
     void zc_done(ZcTicket& tk) {
         for (unsigned i = 0; i < tk.n; ++i) --zc_hold_[tk.bids[i]];
         release_ticket(tk);
@@ -1284,6 +1288,7 @@ void Server::on_send(uint32_t slot, Conn& c, int res) {
 void Server::on_send_zc(uint32_t slot, Conn& c, const io_uring_cqe* cqe) {
     ZcTicket& tk = zc_tickets(slot)[aux_of(cqe->user_data)];
     if (cqe->flags & IORING_CQE_F_NOTIF) {
+        tk.awaiting = false;   // 通知到了：之後才可以放掉票
         bump(stats_.zc_notifs);
         if (uint32_t(cqe->res) & kNotifUsageZcCopied) bump(stats_.zc_copied);
         zc_done(tk);
@@ -1292,7 +1297,7 @@ void Server::on_send_zc(uint32_t slot, Conn& c, const io_uring_cqe* cqe) {
         maybe_finish(slot, c);
         return;
     }
-    if (cqe->flags & IORING_CQE_F_MORE) bump(stats_.zc_sends);
+    if (cqe->flags & IORING_CQE_F_MORE) { tk.awaiting = true; bump(stats_.zc_sends); }
     else { zc_done(tk); --c.inflight; }  // 不會有通知（送出前就失敗了）
     const int res = cqe->res;
     if (res == -EOPNOTSUPP || res == -ENOMEM || res == -ENOBUFS) [[unlikely]] {

@@ -2498,6 +2498,7 @@ int run_server(const Config& cfg) {
 // server 只有一個 UD QP，服務所有 client：回信的 address handle 從那則訊息的完成事件與 GRH 建立（ibv_create_ah_from_wc）。
 // 訊息種類放在 immediate data（kCtrlTag << 16 | 種類）：PING/PONG（延遲）、DATA（頻寬）、DONE/REPORT（收尾：server 回報收到幾個）。
 constexpr uint32_t kGrhBytes = 40;
+constexpr uint32_t kGrhIpv4Src = 20 + 12;      // RoCEv2 / IPv4：GRH 的後 20 bytes 是 IPv4 標頭，來源位址在它的第 12 byte
 constexpr uint32_t kUdServerRecvs = 512;       // server 預貼的接收數（perftest 的 UD 也是幾百個）
 constexpr uint32_t kUdServerSends = 64;        // server 同時在途的回信數
 constexpr uint32_t kUdClientRecvs = 64;        // client 預貼的接收數（只收 PONG 與 REPORT）
@@ -2524,9 +2525,9 @@ uint32_t port_mtu(ibv_context* ctx, uint8_t port) {
     if (int rc = ibv_query_port(ctx, port, &attr); rc != 0) throw call_failed("ibv_query_port", rc, "");
     return mtu_bytes(attr.active_mtu);
 }
-std::string grh_source(const std::byte* grh) {   // RoCEv2 / IPv4：GRH 的後 20 bytes 是 IPv4 標頭，來源位址在它的第 12 byte
+std::string grh_source(const std::byte* grh) {
     char s[INET_ADDRSTRLEN] = "?";
-    inet_ntop(AF_INET, grh + 20 + 12, s, sizeof s);
+    inet_ntop(AF_INET, grh + kGrhIpv4Src, s, sizeof s);
     return s;
 }
 
@@ -2971,7 +2972,7 @@ void UdServer::reply(UdPeer& p, UdKind kind, const std::byte* data, uint32_t len
 UdPeer* UdServer::peer_for(const ibv_wc& w, const std::byte* grh) {
     const bool has_grh = (w.wc_flags & IBV_WC_GRH) != 0;
     uint32_t ip = 0;
-    if (has_grh) std::memcpy(&ip, grh + 32, 4);
+    if (has_grh) std::memcpy(&ip, grh + kGrhIpv4Src, 4);
     uint64_t key = static_cast<uint64_t>(ip) << 32 | w.src_qp;
     auto it = peers_.find(key);
     if (it != peers_.end()) return &it->second;
@@ -3036,7 +3037,7 @@ void UdServer::on_recv(const ibv_wc& w) {
 
 bool UdServer::poll_once() {
     if (!ep_) return false;
-    std::array<ibv_wc, kPollBatch> wc{};
+    std::array<ibv_wc, kPollBatch> wc;   // 忙碌輪詢的每一圈都會經過：不清零（ibv_poll_cq 只寫前 n 個，也只讀前 n 個）
     int n = ibv_poll_cq(ep_->cq.cq, kPollBatch, wc.data());
     if (n < 0) throw Failure(kExitRuntime, "ibv_poll_cq 失敗");
     for (int k = 0; k < n; ++k) {

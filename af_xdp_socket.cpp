@@ -99,6 +99,7 @@ constexpr uint32_t kMinFrameSize = 2048;       // bytes；核心允許的最小 
 constexpr uint32_t kMaxRingSize = 8192;        // 每個環的描述子數上限（2 的冪）；實際取 min(8192, frames/2)
 constexpr uint32_t kDefaultBatch = 64;         // 每輪最多處理的封包數
 constexpr uint32_t kMaxBatch = 1024;
+constexpr uint32_t kMinFillDepth = 16;         // --fill-depth 的下限（--jumbo 時是 2 × kMaxSgBuffers）
 constexpr uint16_t kDefaultUdpPort = 4242;
 constexpr uint32_t kDefaultTxSize = 64;        // bytes，txonly 的訊框長度（不含 FCS）
 constexpr uint32_t kMinTxSize = 60;            // Ethernet 最短訊框（不含 FCS）
@@ -238,6 +239,7 @@ struct Config {
     uint32_t batch = kDefaultBatch;
     uint32_t frame_size = kDefaultFrameSize;
     uint32_t frames = kDefaultFrames;
+    uint32_t fill_depth = 0;                         // 最多交給核心幾個 frame 等著收（0 = fill 環裝得下的都給）
     double duration_s = 0;                           // 0 = 直到 Ctrl-C
     uint64_t count = 0;                              // 0 = 不限
     int pin_cpu = -1;
@@ -289,6 +291,10 @@ void print_usage(FILE* out) {
         "  --batch N          每輪最多處理幾個封包（預設 %u，範圍 1..%u）\n"
         "  --frame-size N     UMEM frame 大小 bytes：2048 或 4096（預設 %u）\n"
         "  --frames N         UMEM frame 數，2 的冪（預設 %u，範圍 256..262144）\n"
+        "  --fill-depth N     最多交給核心 N 個 frame 等著收（fill 環裡加上核心手上、還沒被收走的）\n"
+        "                       （預設 0 = fill 環裝得下的都給；範圍 %u..fill 環大小 = min(%u, frames/2)）。\n"
+        "                       copy 模式的核心把每個封包複製進 fill 環裡的下一個 frame：給得越少，輪流用到的 frame\n"
+        "                       越少、越熱（快）；但程式被搶走 CPU 時越快沒有 frame 可用（rx_fill_ring_empty_descs）\n"
         "  --duration S       執行 S 秒後結束（預設 0 = 直到 Ctrl-C）\n"
         "  --count N          收到（txonly：送出）N 個封包後結束（預設 0 = 不限）\n"
         "  --pin-cpu N        把環的迴圈固定在 CPU N（預設 不固定；多佇列時第 i 個佇列在 CPU N+i）\n"
@@ -304,7 +310,7 @@ void print_usage(FILE* out) {
         "\n"
         "結束碼：0 成功，1 執行錯誤，2 參數錯誤，77 沒有權限或裝置\n",
         kDefaultUdpPort, kDefaultTxSize, kMinTxSize, kBusyPollUsec, kBpfObjName, kDefaultBatch, kMaxBatch,
-        kDefaultFrameSize, kDefaultFrames, kMaxQueues);
+        kDefaultFrameSize, kDefaultFrames, kMinFillDepth, kMaxRingSize, kMaxQueues);
 }
 
 Failure usage(const std::string& message) { return Failure(kExitUsage, message); }
@@ -346,8 +352,9 @@ bool parse_flag(Config& c, std::string_view a) {
 }
 
 // 帶值的選項（名字在這張表裡）：設定 Config，值有錯丟出 kExitUsage
-constexpr std::array<std::string_view, 17> kValueOptions{"--queues", "--fwd-if", "--mode", "--udp-port", "--size", "--dst-mac", "--src-mac",
-    "--dst-ip", "--src-ip", "--rate", "--batch", "--frame-size", "--frames", "--duration", "--count", "--pin-cpu", "--bpf-obj"};
+constexpr std::array<std::string_view, 18> kValueOptions{"--queues", "--fwd-if", "--mode", "--udp-port", "--size", "--dst-mac", "--src-mac",
+    "--dst-ip", "--src-ip", "--rate", "--batch", "--frame-size", "--frames", "--fill-depth", "--duration", "--count", "--pin-cpu",
+    "--bpf-obj"};
 
 void parse_value(Config& c, std::string_view a, const std::string& v) {
     if (a == "--mode") {
@@ -371,6 +378,7 @@ void parse_value(Config& c, std::string_view a, const std::string& v) {
         c.frames = parse_number<uint32_t>(a, v, 256, 262144);
         if (c.frames & (c.frames - 1)) throw usage("--frames 必須是 2 的冪（例 4096）");
     }
+    else if (a == "--fill-depth") c.fill_depth = parse_number<uint32_t>(a, v, 0, kMaxRingSize);
     else if (a == "--duration") c.duration_s = parse_number<double>(a, v, 0, 86400.0 * 365);
     else if (a == "--count") c.count = parse_number<uint64_t>(a, v, 0, UINT64_MAX);
     else if (a == "--fwd-if") {
@@ -392,6 +400,15 @@ void parse_value(Config& c, std::string_view a, const std::string& v) {
 void check_config(Config& c, const std::vector<std::string_view>& pos) {
     if (!c.fwd_if.empty() && (c.mode != Mode::L2Fwd || c.queues != 1 || c.jumbo || c.unload))
         throw usage("--fwd-if（兩埠轉送）只用於 --mode l2fwd，而且不能和 --queues、--jumbo、--unload 一起用（兩個介面各自 --unload）");
+    if (c.fill_depth) {
+        const uint32_t ring = std::min(kMaxRingSize, c.frames / 2);  // 與 ring_size_for() 相同
+        const uint32_t low = c.jumbo ? 2 * kMaxSgBuffers : kMinFillDepth;
+        if (c.mode == Mode::TxOnly) throw usage("--fill-depth 只用於收的模式（rxdrop、l2fwd、echo）：txonly 不用 fill 環");
+        if (c.fill_depth < low || c.fill_depth > ring)
+            throw usage("--fill-depth " + std::to_string(c.fill_depth) + " 超出範圍 " + std::to_string(low) + ".." +
+                        std::to_string(ring) + "（上限是 fill 環的大小 min(" + std::to_string(kMaxRingSize) + ", --frames/2)" +
+                        (c.jumbo ? "；--jumbo 時至少兩個最長的封包 2 × " + std::to_string(kMaxSgBuffers) + " 個 frame" : "") + "）");
+    }
     if (c.jumbo && c.mode == Mode::TxOnly) throw usage("--jumbo 只用於收的模式（rxdrop、l2fwd、echo）：txonly 產生的訊框放得進一個 frame");
     if (c.bind == BindPref::ZeroCopy && c.skb_mode) throw usage("--zero-copy 不能和 --skb-mode 一起用（SKB 模式一定是 copy）");
     if (pos.empty()) throw usage("缺少參數：介面");
@@ -1276,8 +1293,15 @@ void Worker::complete_tx() {
 
 // 8< refill
 // fill 環：把空閒 frame 交給核心，讓它有地方放收到的封包；一次 submit 整批
+// --fill-depth：交給核心、還沒收回來的 frame（在 fill 環裡，或已經裝了封包、還在 rx 環裡）不超過 N 個。
+// 空閒堆疊是 LIFO，所以輪流使用的就是這 N 個左右的 frame，核心複製時它們（與 pool 裡對應的 xdp_buff_xsk）還在快取裡。
 void Worker::refill_fill() {
-    const uint32_t want = std::min(alloc_.available(), kMaxRingSize);
+    uint32_t want = std::min(alloc_.available(), kMaxRingSize);
+    if (cfg_.fill_depth) {
+        const uint64_t posted = c_.fill_submitted.load(std::memory_order_relaxed) -
+                                c_.rx_packets.load(std::memory_order_relaxed) - c_.rx_extra_bufs.load(std::memory_order_relaxed);
+        want = posted >= cfg_.fill_depth ? 0 : std::min<uint64_t>(want, cfg_.fill_depth - posted);
+    }
     const uint32_t n = std::min(want, xsk_prod_nb_free(&umem_.fill, want));
     if (n == 0) return;
     uint32_t idx = 0;
@@ -1752,8 +1776,13 @@ private:
         for (uint32_t i = 0; i < n; ++i) alloc_.release(*xsk_ring_cons__comp_addr(&p.comp, idx + i) & frame_mask_);
         if (n) { xsk_ring_cons__release(&p.comp, n); bump(p.c.tx_completed, n); }
     }
-    void refill(Port& p) {  // 空閒 frame 交給這個埠的 fill 環
-        const uint32_t n = std::min(alloc_.available(), xsk_prod_nb_free(&p.fill, std::min(alloc_.available(), kMaxRingSize)));
+    void refill(Port& p) {  // 空閒 frame 交給這個埠的 fill 環（--fill-depth：每個埠交給核心的不超過 N 個，同 Worker::refill_fill）
+        uint32_t want = std::min(alloc_.available(), kMaxRingSize);
+        if (cfg_.fill_depth) {
+            const uint64_t posted = p.c.fill_submitted.load(std::memory_order_relaxed) - p.c.rx_packets.load(std::memory_order_relaxed);
+            want = posted >= cfg_.fill_depth ? 0 : std::min<uint64_t>(want, cfg_.fill_depth - posted);
+        }
+        const uint32_t n = std::min(want, xsk_prod_nb_free(&p.fill, want));
         uint32_t idx = 0;
         if (n == 0 || xsk_ring_prod__reserve(&p.fill, n, &idx) != n) return;
         for (uint32_t i = 0; i < n; ++i) *xsk_ring_prod__fill_addr(&p.fill, idx + i) = alloc_.alloc();
@@ -1907,10 +1936,10 @@ void print_ready(const Config& cfg, const Device& dev, const Lanes& lanes, const
         queues += "）";
     }
     std::printf("[就緒] %s 佇列 %s：mode=%s bind=%s xdp=%s（程式 id %u）need_wakeup=%d busy_poll=%d "
-                "frames=%u frame_size=%u batch=%u tx_budget=%u queues=%u jumbo=%d %s\n",
+                "frames=%u frame_size=%u fill_depth=%u batch=%u tx_budget=%u queues=%u jumbo=%d %s\n",
                 cfg.ifname.c_str(), queues.c_str(), std::string(mode_name(cfg.mode)).c_str(),
                 lanes.front()->bound.zerocopy ? "zerocopy" : "copy", xdp.mode_name(), xdp.id(), cfg.need_wakeup,
-                cfg.busy_poll, cfg.frames, cfg.frame_size, cfg.batch, tx_budget, cfg.queues, cfg.jumbo, what.c_str());
+                cfg.busy_poll, cfg.frames, cfg.frame_size, cfg.fill_depth, cfg.batch, tx_budget, cfg.queues, cfg.jumbo, what.c_str());
 }
 
 // 主執行緒：每秒印 [統計]（總計；多佇列時加上每個佇列的 rx pps），確認介面還在，處理 busy-poll 的後備；
@@ -2055,6 +2084,7 @@ void print_summary(const Config& cfg, const XdpAttachment& xdp, const Lanes& lan
     s.add("xdp_not_local", ps.not_local).add("xdp_no_socket", ps.no_socket);
     s.add("syscalls", syscalls).add("worker_cpu_pct", cpu_pct, 0);
     s.add("umem_frames", frames).add("umem_free", free).add("umem_in_fill", in_fill).add("umem_in_tx", in_tx);
+    s.add("fill_depth", cfg.fill_depth);
     s.add("umem_balance", balanced ? "ok" : "mismatch");
     s.add("queues", cfg.queues);
     for (const auto& l : lanes) {
@@ -2103,6 +2133,7 @@ bool print_two_port_summary(const Config& cfg, TwoPort& fwd, const XskSocket& xa
     s.add("xdp_not_local", pa.not_local + pb.not_local).add("xdp_no_socket", pa.no_socket + pb.no_socket);
     s.add("syscalls", fwd.port(0).c.syscalls.load()).add("worker_cpu_pct", fwd.cpu_percent(), 0);
     s.add("umem_frames", acc.total).add("umem_free", acc.free).add("umem_in_fill", acc.in_fill).add("umem_in_tx", acc.in_tx);
+    s.add("fill_depth", cfg.fill_depth);
     s.add("umem_balance", acc.balanced() ? "ok" : "mismatch").add("ports", 2).add("shared_umem", true);
     for (int i = 0; i < 2; ++i) {
         const std::string p = "p" + std::to_string(i) + "_";
@@ -2141,9 +2172,9 @@ int run_two_port(const Config& cfg) {
         if (const int err = xsk_socket__update_xskmap(xsk->get(), xdp->xsks_map_fd()); err)
             throw call_failed("xsk_socket__update_xskmap", -err, "");
     std::printf("[就緒] %s ⇄ %s 佇列 %u：mode=l2fwd ports=2 shared_umem=yes bind=%s xdp=%s（程式 id %u、%u）need_wakeup=%d "
-                "frames=%u frame_size=%u batch=%u tx_budget=%u 轉送 %s\n",
+                "frames=%u frame_size=%u fill_depth=%u batch=%u tx_budget=%u 轉送 %s\n",
                 cfg.ifname.c_str(), cfg.fwd_if.c_str(), cfg.queue, bound.zerocopy ? "zerocopy" : "copy", xdp_a.mode_name(),
-                xdp_a.id(), xdp_b.id(), cfg.need_wakeup, cfg.frames, cfg.frame_size, cfg.batch, budget,
+                xdp_a.id(), xdp_b.id(), cfg.need_wakeup, cfg.frames, cfg.frame_size, cfg.fill_depth, cfg.batch, budget,
                 cfg.all ? "全部封包" : ("UDP 埠 " + std::to_string(cfg.udp_port)).c_str());
 
     const auto t0 = std::chrono::steady_clock::now();

@@ -30,7 +30,7 @@ adv_af_xdp_cmdline() {
     fi
     local -a cases=()
     local -a value_opts=(--mode --udp-port --size --dst-mac --src-mac --dst-ip --src-ip --rate --batch --frame-size
-        --frames --duration --count --pin-cpu --bpf-obj --queues --fwd-if)
+        --frames --fill-depth --duration --count --pin-cpu --bpf-obj --queues --fwd-if)
     local -a bad_values=("" "-1" "99999999999999999999999" "nan" "NaN" "inf" "-inf" "infinity" "5x" "1e400" " 5" "0x10")
     for opt in "${value_opts[@]}"; do
         for v in "${bad_values[@]}"; do
@@ -49,7 +49,9 @@ adv_af_xdp_cmdline() {
         --duration 31536001 "§" --pin-cpu 1024 "§" --mode "" "§" --mode ECHO "§" --dst-mac 02:00:00:00:00 "§"
         --dst-mac 02:00:00:00:00:0g "§" --dst-mac 02:00:00:00:00:001 "§" --dst-ip 1.2.3.4x "§" --dst-ip 256.1.1.1 "§"
         --zero-copy --skb-mode "§" --bogus "§" -x "§" --queues 0 "§" --queues 65 "§"
-        --mode txonly --queues 4 --count 3 "§" --mode txonly --queues 4 --rate 2 "§")
+        --mode txonly --queues 4 --count 3 "§" --mode txonly --queues 4 --rate 2 "§"
+        --fill-depth 15 "§" --fill-depth 2049 "§" --fill-depth 8193 "§" --frames 256 --fill-depth 129 "§"
+        --mode txonly --fill-depth 64 "§" --jumbo --fill-depth 35 "§")
     # 位置參數：每組前面加上 lo 0，只有下面這幾組改寫位置參數本身
     local -a pos_cases=("" "§" "lo" "§" "lo -1" "§" "lo nan" "§" "lo inf" "§" "lo 5x" "§" "lo 99999999999" "§" "lo 64" "§" "lo 63 --queues 2" "§"
         "lo 0 extra" "§" "lo ''" "§" "kbxdp-0123456789abcdef 0" "§")

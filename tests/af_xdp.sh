@@ -123,7 +123,8 @@ af_xdp_t_bad_args() {
         "lo 0 --duration nan" "lo 0 --duration inf" "lo 0 --bpf-obj=" "lo 0 --all=1"
         "lo 0 --queues 0" "lo 0 --queues 65" "lo 63 --queues 2" "lo 0 --queues 2 --mode txonly --count 1"
         "lo 0 --jumbo --mode txonly" "lo 0 --jumbo=1" "lo 0 --fwd-if lo2" "lo 0 --mode l2fwd --fwd-if lo"
-        "lo 0 --mode l2fwd --fwd-if x --queues 2" "lo 0 --mode l2fwd --fwd-if=" "lo --mode l2fwd --fwd-if x --unload")
+        "lo 0 --mode l2fwd --fwd-if x --queues 2" "lo 0 --mode l2fwd --fwd-if=" "lo --mode l2fwd --fwd-if x --unload"
+        "lo 0 --fill-depth 8" "lo 0 --fill-depth 4096" "lo 0 --mode txonly --fill-depth 64" "lo 0 --jumbo --fill-depth 20")
     for args in "${cases[@]}"; do
         rc=0
         # shellcheck disable=SC2086 # 刻意分詞
@@ -205,6 +206,37 @@ af_xdp_t_rxdrop() {
     else fail af_xdp.copy_fallback "zero-copy 後備" "說明 + bind=copy" "$(grep -m1 'bind=' "$log")"; fi
     af_xdp_check_umem af_xdp.rxdrop_umem "$log"
     af_xdp_check_clean af_xdp.rxdrop_teardown "--count 結束後"
+}
+
+# --fill-depth：交給核心、還沒收回來的 frame 不超過 N 個。rxdrop 收 N 個（限速 10 kpps；64 格撐 6 ms 的排程延遲），
+# 結束時交給核心的剛好是 64 個（沒有這個選項時是整個 fill 環：--frames 4096 → 2048 個）；每個封包不是收到，
+# 就是記在核心的 rx_dropped（fill 環空了），UMEM 帳目平衡。兩埠轉送（共用 UMEM）每個埠各 64 個，共 128。
+af_xdp_t_fill_depth() {
+    local n=5000 depth=64 log=$WORK/filldepth.log slog=$WORK/filldepth_send.log tlog=$WORK/filldepth_two.log
+    af_xdp_need af_xdp.fill_depth || return 0
+    af_xdp_net
+    # 不給 --count：送完之後迴圈還會再補 fill 環，停下來時交給核心的剛好是 N 個（給 --count 時最後一批收完就結束、不再補）
+    af_xdp_start "$log" --mode rxdrop --duration 15 --fill-depth "$depth" || return 0
+    af_xdp_peer send "$AF_XDP_PEER_IF" --count "$n" --rate 10000 --dst-mac "$AF_XDP_MAC" \
+        --src-ip "$AF_XDP_PEER_IP" --dst-ip "$AF_XDP_IP" >"$slog" 2>&1 || true
+    sleep 0.5
+    stop_pid "$AF_XDP_PID" INT
+    local rx dropped
+    rx=$(summary_get "$log" rx_packets)
+    dropped=$(($(summary_get "$log" rx_dropped) + $(summary_get "$log" rx_ring_full)))
+    check_eq af_xdp.fill_depth_posted "結束時交給核心的 frame（umem_in_fill）與 fill_depth" "$depth $depth" \
+        "$(summary_get "$log" umem_in_fill) $(summary_get "$log" fill_depth)"
+    check_eq af_xdp.fill_depth_accounted "rx_packets + 核心的 rx_dropped + rx_ring_full" "$n" "$((rx + dropped))"
+    if [ "$rx" -ge $((n * 99 / 100)) ]; then
+        pass af_xdp.fill_depth_count "--fill-depth $depth 收到 $rx / $n 個（≥ 99%，掉的 $dropped 個都記在 XDP_STATISTICS）"
+    else fail af_xdp.fill_depth_count "--fill-depth $depth 收到的封包數" "≥ $((n * 99 / 100))" "$rx"; show_log "$log"; fi
+    af_xdp_check_umem af_xdp.fill_depth_umem "$log"
+    # 兩埠轉送：同一個選項在 TwoPort::refill 裡，每個埠各自計
+    af_xdp_two_hosts
+    af_xdp_run kbxdp-f1 0 --mode l2fwd --fwd-if kbxdp-f2 --fill-depth "$depth" --duration 1 >"$tlog" 2>&1 || true
+    check_eq af_xdp.fill_depth_two_port "兩埠轉送結束時交給核心的 frame（兩個埠各 $depth）" "$((2 * depth))" \
+        "$(summary_get "$tlog" umem_in_fill)"
+    af_xdp_check_umem af_xdp.fill_depth_two_port_umem "$tlog"
 }
 
 # txonly：程式產生 N 個 UDP，對端 TPACKET_V3 收下並驗證 IPv4 與 UDP 檢查和
@@ -886,6 +918,7 @@ af_xdp_full() {
     run_test af_xdp_t_multiqueue
     run_test af_xdp_t_jumbo
     run_test af_xdp_t_two_port
+    run_test af_xdp_t_fill_depth
     run_test af_xdp_t_txonly
     run_test af_xdp_t_no_socket
     run_test af_xdp_t_l2fwd

@@ -13,6 +13,7 @@ AF_XDP_BENCH_SECS=${AF_XDP_BENCH_SECS:-2}
 # 核心在 ip_rcv 一開頭就丟掉，對端幾乎不花 CPU；轉送量用 kbxdp-a 的 tx 計數器（veth_xmit 成功才加）量。
 AF_XDP_BENCH_SRC_MAC=02:6b:62:78:64:70
 AF_XDP_BENCH_ROUNDS=${AF_XDP_BENCH_ROUNDS:-3}
+AF_XDP_BENCH_FILL_DEPTH=512  # --fill-depth 那一列（見 README〈fill 環的深度〉）
 
 # af_xdp_bench_gen LOG：產生器跑 AF_XDP_BENCH_SECS 秒
 af_xdp_bench_gen() {
@@ -34,6 +35,10 @@ af_xdp_bench_case() {
         local m=rxdrop; [ "$kind" == afxdp_fwd ] && m=l2fwd
         bg_start "$rlog" taskset -c 1 "$(bin af_xdp_socket)" --bpf-obj "$ROOT/xdp_redirect.bpf.o" "$AF_XDP_IF" 0 \
             --mode "$m" --frames 16384 --pin-cpu 1 ;;
+    afxdp_rx_fd)
+        # 同上，但只交給核心 AF_XDP_BENCH_FILL_DEPTH 個 frame：copy 模式的核心輪流複製進去的 frame 少、熱
+        bg_start "$rlog" taskset -c 1 "$(bin af_xdp_socket)" --bpf-obj "$ROOT/xdp_redirect.bpf.o" "$AF_XDP_IF" 0 \
+            --mode rxdrop --frames 16384 --fill-depth "$AF_XDP_BENCH_FILL_DEPTH" --pin-cpu 1 ;;
     afxdp_bp)
         # busy-poll：NAPI 交給應用程式的系統呼叫來跑（在 CPU 1），核心建議同時設定這兩個 sysfs 值
         echo 2 >"/sys/class/net/$AF_XDP_IF/napi_defer_hard_irqs"
@@ -76,7 +81,7 @@ af_xdp_t_perf() {
     [ -x "$(tool xdp_livegen)" ] || { skip af_xdp.perf "build/tools/xdp_livegen 沒有編譯出來"; return 0; }
     need_cmd ethtool af_xdp.perf ethtool || return 0
     af_xdp_net
-    local kinds=(xdp_drop afxdp_rx afpacket_rx afxdp_bp afxdp_fwd afpacket_fwd) k r
+    local kinds=(xdp_drop afxdp_rx afxdp_rx_fd afpacket_rx afxdp_bp afxdp_fwd afpacket_fwd) k r
     declare -A rx gen
     for k in "${kinds[@]}"; do rx[$k]=""; gen[$k]=""; done
     echo "  產生器：xdp_livegen（LIVE_FRAMES，64 bytes UDP）在 $AF_XDP_NS 的 CPU 0；接收端在 CPU 1；每項 ${AF_XDP_BENCH_SECS} 秒 × ${AF_XDP_BENCH_ROUNDS} 回合"
@@ -106,6 +111,9 @@ af_xdp_t_perf() {
     bench_pair AF_XDP "rxdrop 64B veth copy" rx_rate Mpps higher "${mp[afxdp_rx]}" "${mp[afpacket_rx]}" "AF_PACKET TPACKET_V3"
     goal af_xdp.goal_rxdrop "AF_XDP rxdrop ≥ 4 × AF_PACKET 接收" "${BENCH_CI%% *}" '>=' 4
     bench_pair AF_XDP "rxdrop 64B 對 XDP_DROP 上限" rx_rate Mpps higher "${mp[afxdp_rx]}" "${mp[xdp_drop]}" "XDP_DROP 上限"
+    bench_pair AF_XDP "rxdrop 64B --fill-depth $AF_XDP_BENCH_FILL_DEPTH 對 XDP_DROP 上限" rx_rate Mpps higher "${mp[afxdp_rx_fd]}" "${mp[xdp_drop]}" "XDP_DROP 上限"
+    goal af_xdp.goal_ceiling "AF_XDP rxdrop（--fill-depth $AF_XDP_BENCH_FILL_DEPTH）≥ 0.75 × XDP_DROP 上限" "${BENCH_CI%% *}" '>=' 0.75
+    bench_pair AF_XDP "rxdrop 64B --fill-depth $AF_XDP_BENCH_FILL_DEPTH 對預設（整個 fill 環）" rx_rate Mpps higher "${mp[afxdp_rx_fd]}" "${mp[afxdp_rx]}" "整個 fill 環（8192）"
     bench_pair AF_XDP "rxdrop 64B --busy-poll" rx_rate Mpps higher "${mp[afxdp_bp]}" "${mp[afpacket_rx]}" "AF_PACKET TPACKET_V3"
     bench_pair AF_XDP "l2fwd 64B veth copy" fwd_rate Mpps higher "${mp[afxdp_fwd]}" "${mp[afpacket_fwd]}" "AF_PACKET 環+sendmmsg"
     goal af_xdp.goal_l2fwd "AF_XDP l2fwd ≥ 2 × AF_PACKET 轉送" "${BENCH_CI%% *}" '>=' 2
@@ -113,7 +121,7 @@ af_xdp_t_perf() {
     if awk -v a="${med[afxdp_rx]}" -v g="${gmed[afxdp_rx]}" 'BEGIN{exit !(a >= 0.97*g)}'; then
         echo "  注意：AF_XDP rxdrop 幾乎等於產生器速率——瓶頸可能在產生器，比值是下限"
     fi
-    echo "  AF_XDP rxdrop 達到 XDP_DROP 上限的 $(awk -v a="${med[afxdp_rx]}" -v b="${med[xdp_drop]}" 'BEGIN{printf "%.0f%%", (b>0?a/b*100:0)}')"
+    echo "  AF_XDP rxdrop 達到 XDP_DROP 上限的 $(awk -v a="${med[afxdp_rx]}" -v b="${med[xdp_drop]}" 'BEGIN{printf "%.0f%%", (b>0?a/b*100:0)}')（--fill-depth $AF_XDP_BENCH_FILL_DEPTH：$(awk -v a="${med[afxdp_rx_fd]}" -v b="${med[xdp_drop]}" 'BEGIN{printf "%.0f%%", (b>0?a/b*100:0)}')）"
 }
 
 # ---------------------------------------------------------------- 多佇列與兩埠轉送（issue 14）

@@ -210,6 +210,7 @@ constexpr const char* mode_name(Mode m) {
 }
 constexpr bool has_lat(Mode m) { return (static_cast<uint8_t>(m) & 1) != 0; }
 constexpr bool has_bw(Mode m) { return (static_cast<uint8_t>(m) & 2) != 0; }
+constexpr bool bidir_test(Test t) { return t == Test::Send || t == Test::Write || t == Test::Read; }   // --bidir 用得上的測試
 
 struct Config {
     Role role = Role::Server;
@@ -264,8 +265,9 @@ void print_usage(FILE* out) {
         "  --inline        SEND / WRITE 使用 inline 資料（裝置允許的大小內；預設關閉）\n"
         "  --qps N         client：頻寬階段同時用 N 條 RC 連線（N 個 QP，每個一個執行緒，1..8），總頻寬 = 全部 bytes ÷ 最慢那條的時間；\n"
         "                  只用於 --mode bw（perftest 的 -q）；server 的 --max-clients 要不小於 N\n"
-        "  --bidir         client：--test send 或 write 的頻寬階段兩個方向同時進行——server 也對 client 做同樣次數的 SEND／RDMA WRITE，\n"
-        "                  兩端各自驗證收到的資料；頻寬 = 兩個方向的 bytes ÷ 到兩個方向都完成的時間（perftest 的 -b）\n"
+        "  --bidir         client：--test send、write 或 read 的頻寬階段兩個方向同時進行——server 也對 client 做同樣次數的\n"
+        "                  SEND／RDMA WRITE／RDMA READ，兩端各自驗證收到（讀回）的資料；頻寬 = 兩個方向的 bytes ÷ 到兩個方向都完成的時間\n"
+        "                  （perftest 的 -b）\n"
         "  --histogram     client：每個延遲階段之後印出完整的分佈（[分佈]，2 的冪次的區間）與 perftest 格式的表\n"
         "                  （t_min、t_max、t_typical、t_avg、t_stdev、99%%、99.9%%，對應 ib_*_lat -H 的細節）\n"
         "  --timeout SEC   連線建立與「毫無進展」的逾時秒數（預設 %d；server 端是每個 client「S 秒沒有任何進展」）\n"
@@ -390,8 +392,9 @@ void check_config(Config& cfg) {
         throw bad_usage("--size × --depth 太大：每條連線要註冊 " + std::to_string(region >> 20) + " MiB（上限 1024 MiB），請降低 --depth");
     if (cfg.qps > 1 && (cfg.role != Role::Client || cfg.mode != Mode::Bw || cfg.test == Test::Atomic))
         throw bad_usage("--qps 只用於 client 的頻寬階段（--mode bw；send、write、read 或 all，不含 atomic）");
-    if (cfg.bidir && (cfg.role != Role::Client || (cfg.test != Test::Write && cfg.test != Test::Send) || !has_bw(cfg.mode)))
-        throw bad_usage("--bidir 只用於 client 的 --test send 或 --test write 的頻寬階段（--mode bw 或 both）：兩個方向同時進行，對照 ib_send_bw -b／ib_write_bw -b");
+    if (cfg.bidir && (cfg.role != Role::Client || !bidir_test(cfg.test) || !has_bw(cfg.mode)))
+        throw bad_usage("--bidir 只用於 client 的 --test send、write 或 read 的頻寬階段（--mode bw 或 both）：兩個方向同時進行，"
+                        "對照 ib_send_bw -b／ib_write_bw -b／ib_read_bw -b");
     if (cfg.ud) {
         if (cfg.test == Test::All) cfg.test = Test::Send;   // UD 只有 SEND/RECV
         if (cfg.test != Test::Send)
@@ -783,7 +786,7 @@ struct TestParams {
 TestParams params_from_config(const Config& cfg, Test test) {
     // atomic 的 slot 固定 16 bytes（--size 不適用）：8 bytes 的計數器與 8 bytes 的 CAS 值
     return {test, cfg.mode, test == Test::Atomic ? kAtomicSlot : cfg.size, cfg.iters, cfg.depth, cfg.event,
-            cfg.use_inline && test != Test::Atomic, cfg.bidir && (test == Test::Write || test == Test::Send), cfg.timeout_s};
+            cfg.use_inline && test != Test::Atomic, cfg.bidir && bidir_test(test), cfg.timeout_s};
 }
 TestParams params_from_hello(const Hello& h, int timeout_s) {
     return {static_cast<Test>(h.test), static_cast<Mode>(h.mode), h.size, h.iters, h.depth, (h.flags & 1) != 0,
@@ -799,7 +802,8 @@ int mr_access(Test test, Mode mode, Role role, bool bidir) {
     case Test::Write:  // server 被寫；client 在延遲 ping-pong 與 --bidir 時被寫回（REMOTE_WRITE 需要 LOCAL_WRITE）
         if (role == Role::Server || lat || bidir) return IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE;
         return 0;      // 只當 RDMA WRITE 的來源：lkey 就夠了
-    case Test::Read:   // server 被讀；client 是 READ 的目的地
+    case Test::Read:   // server 被讀；client 是 READ 的目的地；--bidir 時兩端都既被讀又是目的地
+        if (bidir) return IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_READ;
         return role == Role::Server ? IBV_ACCESS_REMOTE_READ : IBV_ACCESS_LOCAL_WRITE;
     case Test::Atomic: // server 的計數器被 atomic 讀改寫（REMOTE_ATOMIC 需要 LOCAL_WRITE）；client 收回舊值
         return role == Role::Server ? IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_ATOMIC : IBV_ACCESS_LOCAL_WRITE;
@@ -897,7 +901,7 @@ ConnResources::ConnResources(rdma_cm_id* id, const TestParams& p, Role role, Sha
     if (mem == MAP_FAILED) throw call_failed("mmap", errno, "記憶體不足？請降低 --size 或 --depth");
     buf.p = static_cast<std::byte*>(mem);
     for (uint32_t s = 0; s < slots.send; ++s) fill_body(tx(s), size);
-    if (p.test == Test::Read && role == Role::Server)      // READ 的來源：每個 slot 有自己的戳記
+    if (p.test == Test::Read && (role == Role::Server || p.bidir))   // READ 的來源：每個 slot 有自己的戳記
         for (uint32_t s = 0; s < slots.send; ++s) put_stamp(tx(s), size, s + 1);
 
     // 4. memory region：只開這個測試、這一端需要的存取權限
@@ -1150,6 +1154,8 @@ public:
     const std::string& error() const { return engine_.error(); }
     bool disconnected() const { return engine_.disconnected(); }
     bool data_ok() const { return data_ok_; }
+    uint8_t peer_read_verdict() const { return peer_read_verdict_; }   // READ --bidir：server 的 BW_DONE 帶來的值（client_bw 裡收）
+    uint64_t reads_verified() const { return reads_verified_; }        // READ --bidir 的 server：讀回並核對了幾個
 
     // ---- client 端的各階段
     Status client_lat(std::vector<uint64_t>& samples);
@@ -1165,6 +1171,7 @@ public:
     bool check_written(const RecvDone& r);
     Status send_both_ways();
     Status server_atomic();
+    Status server_read_back();
     uint64_t atomic_counter(uint32_t offset) const { return load_u64(rx(0) + offset); }   // server：計數器（0）與 CAS 值（8）
 
 private:
@@ -1350,6 +1357,8 @@ private:
     bool repost_pending_ = false;
     uint32_t repost_slot_ = 0;
     bool data_ok_ = true;
+    uint8_t peer_read_verdict_ = 1;
+    uint64_t reads_verified_ = 0;
     int post_errno_ = 0;
     uint64_t faa_done_ = 0, cas_done_ = 0;   // atomic：已經完成並驗證的 fetch-and-add 與 compare-and-swap 次數
 };
@@ -1485,9 +1494,11 @@ Status Conn::client_bw(double& seconds) {
     }
     Status st = drain();
     RecvDone last{};
-    if (st == Status::Ok && p_.bidir) st = next_recv(last, wait_);   // --bidir：另一個方向也寫完了（server 的 WRITE_WITH_IMM）
+    // --bidir：等另一個方向也完成——WRITE 是 server 的最後一個 WRITE_WITH_IMM，READ 是 server 讀完、驗證完送來的 BW_DONE
+    if (st == Status::Ok && p_.bidir && p_.test == Test::Write) st = next_recv(last, wait_);
+    if (st == Status::Ok && p_.bidir && p_.test == Test::Read) st = wait_ctrl(Ctrl::BwDone, peer_read_verdict_);
     seconds = static_cast<double>(now_ns() - t0) / 1e9;
-    if (st == Status::Ok && p_.bidir) check_written(last);
+    if (st == Status::Ok && p_.bidir && p_.test == Test::Write) check_written(last);
     if (st != Status::Ok || p_.test != Test::Read) return st;
     return verify_reads(verified_upto, true);
 }
@@ -1609,7 +1620,8 @@ Status Conn::server_atomic() {
 Status Conn::server_bw() {
     stats_.phase = 1;
     stats_.ops.store(0, std::memory_order_relaxed);
-    if (p_.test == Test::Read) return Status::Ok;
+    if (p_.test == Test::Read && !p_.bidir) return Status::Ok;
+    if (p_.test == Test::Read) return server_read_back();
     bool ok = true;
     if (p_.test == Test::Send && p_.bidir) {
         uint8_t v = 0;
@@ -1657,6 +1669,29 @@ Status Conn::server_bw() {
     }
     return send_ctrl(Ctrl::BwDone, ok ? 1 : 0);
 }
+
+// 8< bidir-read
+// READ 的 --bidir：client 從 server 讀的同時，server 也從 client 的傳送區讀同樣的 iters 次（視窗 depth），
+// 依序驗證每個讀回的戳記、最後一個再逐 byte 檢查（和 client 的 READ 頻寬同一段程式：client_bw_post、verify_reads），
+// 讀完以 BW_DONE 回報結果——client 等到它才停錶，所以頻寬涵蓋兩個方向都完成的時間
+Status Conn::server_read_back() {
+    uint8_t v = 0;
+    if (Status st = wait_ctrl(Ctrl::BwStart, v); st != Status::Ok) return st;
+    engine_.reset_reads();
+    uint64_t verified_upto = 0;
+    Status st = Status::Ok;
+    for (uint32_t i = 0; i < p_.iters && st == Status::Ok; ++i) {
+        while (st == Status::Ok && engine_.unacked() >= p_.depth) st = engine_.progress(wait_);
+        if (st == Status::Ok) st = client_bw_post(i, verified_upto);
+        if (st == Status::Ok) count_op(i + 1, size());
+    }
+    if (st == Status::Ok) st = drain();
+    if (st == Status::Ok) st = verify_reads(verified_upto, true);
+    reads_verified_ = verified_upto;                              // [結果] 的 reads_verified：server 真的讀回、核對了幾個
+    if (st != Status::Ok && st != Status::BadData) return st;   // 讀到錯的資料照樣回報（BW_DONE 0），其他錯誤就是斷了
+    return send_ctrl(Ctrl::BwDone, st == Status::Ok ? 1 : 0);
+}
+// >8 bidir-read
 
 // 8< bidir-send
 // --bidir 的 SEND（兩端都跑這個）：一邊貼自己的 iters 個 SEND（視窗 depth），一邊收對方的 iters 個——依序驗證戳記、
@@ -1976,6 +2011,8 @@ void measure(Conn& conn, const TestParams& p, TestResult& res) {
         if (st == Status::Ok && p.test != Test::Read) {
             st = conn.wait_ctrl(Ctrl::BwDone, v);
             server_ok = (v == 1);
+        } else if (st == Status::Ok && p.bidir) {
+            server_ok = conn.peer_read_verdict() == 1;   // READ --bidir：client_bw 已經收到 server 的 BW_DONE
         }
         if (st == Status::Ok) {
             double bytes = static_cast<double>(p.size) * p.iters * (p.bidir ? 2 : 1);   // --bidir：兩個方向
@@ -2241,8 +2278,7 @@ Admission admit(const Config& cfg, const CmEvent& req, const Hello& h, const cha
                 (h.test <= 2 || h.test == static_cast<uint8_t>(Test::Atomic)) &&
                 h.mode >= 1 && h.mode <= 3 && h.size >= kMinSize && h.size <= kMaxSize && h.iters >= 1 &&
                 h.iters <= kMaxIters && h.depth >= 1 && h.depth <= kMaxDepth &&
-                (!(h.flags & 4) || ((h.test == static_cast<uint8_t>(Test::Write) || h.test == static_cast<uint8_t>(Test::Send)) &&
-                                     has_bw(static_cast<Mode>(h.mode))));
+                (!(h.flags & 4) || (bidir_test(static_cast<Test>(h.test)) && has_bw(static_cast<Mode>(h.mode))));
     if (!sane) { a.reason = Reason::BadHello; return a; }
     if (!cfg.dev.empty() && cfg.dev != devname) { a.reason = Reason::WrongDev; return a; }
     a.region = conn_region(static_cast<Test>(h.test), h.size, h.depth);
@@ -2323,6 +2359,7 @@ bool serve_one(const Config& cfg, EventChannel ch_in, CmId id_in, const CmEvent&
     line.add("status", status_key(st)).add("verified", verified).add("seconds", secs, 3).add("srq", shared != nullptr);
     if (p.test == Test::Atomic)   // server 自己看到的計數器與 CAS 值（client 做了幾次、是否每個 CAS 都成功）
         line.add("faa_counter", conn.atomic_counter(0)).add("cas_value", conn.atomic_counter(8));
+    if (p.test == Test::Read && p.bidir) line.add("reads_verified", conn.reads_verified());   // 另一個方向：server 讀回的
     line.print();
     return verified;
     // 反向釋放：conn（QP → MR → 緩衝區 → CQ → completion channel → PD）→ cm_id → event channel

@@ -32,7 +32,7 @@ _adv_rdma_cmdlines() {
     printf '%s\n' "$c|--dev=" "$c|--dev=$(printf 'x%.0s' {1..64})"
     for v in "${bad_num[@]}" 0 7 4097; do printf '%s\n' "server|--srq=$v"; done
     printf '%s\n' "$c|--srq=32" "server|--srq"
-    printf '%s\n' "$c|--bidir=1" "$c|--bidir" "$c|--test=read|--bidir" "$c|--test=atomic|--bidir" "$c|--test=write|--mode=lat|--bidir" "server|--bidir" "$c|--test=write|--bidir="
+    printf '%s\n' "$c|--bidir=1" "$c|--bidir" "$c|--test=all|--bidir" "$c|--test=read|--mode=lat|--bidir" "$c|--test=atomic|--bidir" "$c|--test=write|--mode=lat|--bidir" "server|--bidir" "$c|--test=write|--bidir="
     printf '%s\n' "$c|--qp=" "$c|--qp=xrc" "$c|--qp=UD" "$c|--qp" "$c|--qp=ud|--test=write" "$c|--qp=ud|--test=atomic" \
         "$c|--qp=ud|--size=4097" "$c|--qp=ud|--size=64K" "$c|--qp=ud|--qps=2" "$c|--qp=ud|--test=send|--bidir" "server|--qp=ud|--srq=32" \
         "$c|--qp=ud|--event" "$c|--qp=ud|--inline"

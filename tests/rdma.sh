@@ -5,7 +5,7 @@
 #   rdma_full ：在有 RDMA 的環境裡跑 tests/rdma_cases.sh full——主機核心有 rdma_rxe 時直接在主機上
 #               （dummy 介面 + rxe），否則開一次測試 VM（tests/rdma_vm.sh）。VM 的 console 解析成一個個 PASS/FAIL。
 #   rdma_perf ：（tests/rdma_perf.sh）同一次 VM 開機裡，本程式與 perftest（ib_send_lat、ib_write_lat、ib_read_lat、
-#               ib_write_bw、ib_send_bw）交替跑三回合，取中位數比較。
+#               ib_write_bw、ib_send_bw、ib_read_bw）交替跑三回合，取中位數比較。
 #   rdma_demo ：make demo 用：VM 裡跑一次 4 KiB 的 send / write / read。
 #   測試函式一律叫 rdma_t_<案例>（run_test 呼叫它們）；其餘是共用的小工具。
 
@@ -321,14 +321,17 @@ rdma_check_qps() {
     return "$bad"
 }
 
-# 議題 15：--bidir。write 32 KiB × 300（只有頻寬）、4 KiB × 301（延遲之後頻寬，301 不是 depth 的倍數）與 send 8 KiB × 500：client rc=0 verified=yes bidir=yes
-# （client 驗證了 server 寫來的每個 slot），server 的 [結果] verified=yes（它驗證了 client 寫來的）；頻寬是兩個方向的合計
+# 議題 15：--bidir。write 32 KiB × 300（只有頻寬）、4 KiB × 301（延遲之後頻寬，301 不是 depth 的倍數）、send 8 KiB × 500 與
+# read 16 KiB × 400：client rc=0 verified=yes bidir=yes（client 驗證了 server 寫來、送來或被讀回的每一則），
+# server 的 [結果] verified=yes（它驗證了 client 寫來、送來的，或從 client 讀回的）；頻寬是兩個方向的合計
 rdma_check_bidir() {
-    local log=$1 c size iters bad=0 line n
-    for c in "bidir_write 32768 300" "bidir_both 4096 301" "bidir_send 8192 500"; do
+    local log=$1 c size iters bad=0 line n t extra
+    for c in "bidir_write 32768 300" "bidir_both 4096 301" "bidir_send 8192 500" "bidir_read 16384 400"; do
         read -r c size iters <<<"$c"
         line=$(rdma_line "$log" "$c")
-        n=$(grep -c "^@@SRV server .*test=$([ "$c" == bidir_send ] && echo send || echo write) size=$size iters=$iters status=ok verified=yes" "$log" || true)
+        # READ：server 的 [結果] 另有 reads_verified（它真的從 client 讀回、核對了幾個；不讀也能 verified=yes）
+        case $c in bidir_send) t="send" extra="" ;; bidir_read) t="read" extra=".* reads_verified=$iters( |$)" ;; *) t="write" extra="" ;; esac
+        n=$(grep -cE "^@@SRV server .*test=$t size=$size iters=$iters status=ok verified=yes$extra" "$log" || true)
         if [ "$(rdma_kv "$line" rc)" == 0 ] && [ "$(rdma_kv "$line" verified)" == yes ] && [ "$(rdma_kv "$line" bidir)" == yes ] &&
             [[ "$(rdma_kv "$line" bw_mbps)" =~ ^[0-9]+\.[0-9]+$ ]] && [ "$n" == 1 ]; then
             pass "rdma.$c" "--bidir：$(rdma_kv "$line" test) $size B × $iters 兩個方向同時進行，兩端都驗證通過（合計 $(rdma_kv "$line" bw_mbps) MB/s）"

@@ -203,6 +203,8 @@ run_atomic_and_hist() {
     client bidir_write 120 "$ADDR" --test write --mode bw --size 32768 --iters 300 --depth 16 --bidir
     client bidir_both 120 "$ADDR" --test write --size 4096 --iters 301 --depth 8 --bidir
     client bidir_send 120 "$ADDR" --test send --mode bw --size 8192 --iters 500 --depth 16 --bidir
+    # READ：server 也從 client 的傳送區讀回同樣的次數，兩端各自核對每個讀回的戳記
+    client bidir_read 120 "$ADDR" --test read --mode bw --size 16384 --iters 400 --depth 16 --bidir
     echo "@@KB lat_hist_detail rows=$(grep -c '^\[分佈\] \[' "$T/lat_hist.log") total=$(awk '/^\[分佈\] \[/ {s += $4} END {print s + 0}' "$T/lat_hist.log") perftest=$(grep '^\[perftest\] [0-9]' "$T/lat_hist.log" | cut -d' ' -f2- | tr ' ' ,)"
 }
 
@@ -416,7 +418,7 @@ run_perf() {
     BI=${KB_BW_ITERS:-1000} BS=${KB_BW_SIZE:-65536} BD=${KB_BW_DEPTH:-16}
     ROUNDS=${KB_ROUNDS:-3}
     AI=${KB_ATOMIC_ITERS:-2000} AD=${KB_ATOMIC_DEPTH:-16}
-    TESTS=${KB_PERF_TESTS:-send_lat write_lat read_lat write_bw send_bw atomic_lat atomic_bw write_bw_q2 write_bw_bidir send_bw_bidir ud_lat}
+    TESTS=${KB_PERF_TESTS:-send_lat write_lat read_lat write_bw send_bw atomic_lat atomic_bw write_bw_q2 write_bw_bidir send_bw_bidir read_bw_bidir ud_lat}
     echo "@@KB perf_params lat_size=$LS lat_iters=$LI bw_size=$BS bw_iters=$BI bw_depth=$BD atomic_iters=$AI atomic_depth=$AD rounds=$ROUNDS tests=$(echo "$TESTS" | tr ' ' ',')"
     start_server "$T/server.log" "$PORT" || { echo "@@KB end"; return; }
     SERVER=$SRV_PID
@@ -439,7 +441,7 @@ run_perf() {
             # --qps 2 對 perftest 的 -q 2：兩個 QP 同時跑同一個頻寬測試
             write_bw_q2) targs="--test write --mode bw --size $BS --iters $BI --depth $BD --qps 2"
                          pargs="-s $BS -n $BI -t $BD -q 2" ;;
-            # --bidir 對 perftest 的 -b：兩個方向同時寫，頻寬是兩個方向的合計
+            # --bidir 對 perftest 的 -b：兩個方向同時寫（送、讀），頻寬是兩個方向的合計
             *_bw_bidir) targs="--test ${t%_bw_bidir} --mode bw --size $BS --iters $BI --depth $BD --bidir"
                         pargs="-s $BS -n $BI -t $BD -b" ;;
             *_bw) targs="--test ${t%_bw} --mode bw --size $BS --iters $BI --depth $BD"

@@ -26,7 +26,7 @@ RDMA_VM_MODULES=(
 # 快取缺其中任何一個時重新下載一次，之後快取裡兩份清單的模組都有
 RDMA_VM_EXTRA_MODULES=(${RDMA_VM_EXTRA_MODULES[@]+"${RDMA_VM_EXTRA_MODULES[@]}"})
 # 放進 VM 的主機程式
-RDMA_VM_TOOLS=(ibv_devices ibv_devinfo rdma ib_send_lat ib_write_lat ib_read_lat ib_write_bw ib_send_bw ib_atomic_lat ib_atomic_bw)
+RDMA_VM_TOOLS=(ibv_devices ibv_devinfo rdma ib_send_lat ib_write_lat ib_read_lat ib_write_bw ib_send_bw ib_read_bw ib_atomic_lat ib_atomic_bw)
 
 # rdma_vm_kernel：找到（必要時下載）核心，設定 RDMA_VM_KDIR；失敗時把原因放在 RDMA_VM_ERR
 rdma_vm_kernel() {

@@ -9,6 +9,7 @@
 # 輸出：@@KB case NAME key=value …（主機端解析）、@@LOG NAME 行（失敗時給人看）、最後 @@KB end。
 
 BIN=/kb/dpdk_packet_processing
+BIN_UBSAN=/kb/dpdk_packet_processing_ubsan
 BURST=/kb/udp_burst
 IF=kbftap0
 EAL="--lcores 0@0,1@0,2@1 --no-pci --no-huge -m 256 --vdev net_tap0,iface=$IF"
@@ -36,16 +37,17 @@ wait_for() {
 # summary KEY FILE：[摘要] 裡 KEY 的值
 summary() { grep '\[摘要\]' "$2" | tail -n 1 | tr ' ' '\n' | sed -n "s/^$1=//p"; }
 
+# case_steer NAME BIN：同一組規則與流量；BIN 是一般版或 UBSan 版（有 UB 就中止，結束碼不是 0，日誌有 runtime error）
 case_steer() {
-    log=/tmp/steer.log
+    name=$1 bin=$2 log=/tmp/$1.log
     # shellcheck disable=SC2086 # EAL 故意依空白拆開
-    "$BIN" $EAL -- --mode drop --flow "udp-dport=$STEER_PORT,queue=1" --flow "udp-dport=$OTHER_PORT,queue=0" \
+    "$bin" $EAL -- --mode drop --flow "udp-dport=$STEER_PORT,queue=1" --flow "udp-dport=$OTHER_PORT,queue=0" \
         --flow "src=$DROP_SRC,drop" >"$log" 2>&1 &
     pid=$!
     if ! wait_for "$log" '\[就緒\]' 60 "$pid"; then
         kill -KILL "$pid" 2>/dev/null
-        echo "@@KB case steer ready=no"
-        log_file steer "$log"
+        echo "@@KB case $name ready=no"
+        log_file "$name" "$log"
         return
     fi
     iproute2-ip addr add 198.18.7.1/24 dev "$IF"
@@ -74,10 +76,10 @@ case_steer() {
     kill -INT "$pid"
     rc=0
     wait "$pid" || rc=$?
-    echo "@@KB case steer ready=yes rc=$rc sent=$r1$r2$r3 filters=$filters tapped=$tapped tcpkts=${tcpkts:-none}" \
+    echo "@@KB case $name ready=yes rc=$rc sent=$r1$r2$r3 filters=$filters tapped=$tapped tcpkts=${tcpkts:-none}" \
         "rx=$(summary rx_packets "$log") rxq0=$(summary rxq0 "$log") rxq1=$(summary rxq1 "$log")" \
-        "flow_rules=$(summary flow_rules "$log") malformed=$(summary malformed "$log")"
-    log_file steer "$log"
+        "flow_rules=$(summary flow_rules "$log") malformed=$(summary malformed "$log") ubsan=$(grep -c 'runtime error' "$log")"
+    log_file "$name" "$log"
     log_file filters /tmp/filters.txt
     log_file filterstats /tmp/filters-stats.txt
     cat /tmp/burst1.log /tmp/burst2.log /tmp/burst3.log | sed 's/^/@@LOG burst /'
@@ -98,6 +100,8 @@ case_mark() {
 echo "@@KB cases start"
 sysctl -qw net.ipv6.conf.all.disable_ipv6=1 2>/dev/null || echo 1 >/proc/sys/net/ipv6/conf/all/disable_ipv6
 sysctl -qw net.ipv6.conf.default.disable_ipv6=1 2>/dev/null || echo 1 >/proc/sys/net/ipv6/conf/default/disable_ipv6
-case_steer
+case_steer steer "$BIN"
+# UBSan 版（主機上有 build/sanitize/dpdk_packet_processing 時才放進來）：規則解析、net_tap 的 rte_flow_create、--flow 的熱迴圈、flush
+if [ -x "$BIN_UBSAN" ]; then case_steer steer_ubsan "$BIN_UBSAN"; fi
 case_mark
 echo "@@KB end"

@@ -45,6 +45,10 @@ dpdk_flow_vm_initramfs() {
     mv "$rootfs$(command -v tc)" "$rootfs/usr/sbin/iproute2-tc"
     _rdma_vm_copy "$rootfs" "$(dpdk_bin)" "$(tool udp_burst)"
     cp "$(dpdk_bin)" "$rootfs/kb/dpdk_packet_processing"
+    if [ -x "$ROOT/build/sanitize/$DPDK_PROG" ]; then  # UBSan 版（連同 libubsan）：VM 裡同一個案例再跑一次
+        _rdma_vm_copy "$rootfs" "$ROOT/build/sanitize/$DPDK_PROG"
+        cp "$ROOT/build/sanitize/$DPDK_PROG" "$rootfs/kb/dpdk_packet_processing_ubsan"
+    fi
     cp "$(tool udp_burst)" "$rootfs/kb/udp_burst"
     for p in "${DPDK_FLOW_VM_PMDS[@]}"; do _rdma_vm_copy "$rootfs" "$pmds/$p"; done
     cp "$ROOT/tests/dpdk_flow_cases.sh" "$rootfs/kb/cases.sh"
@@ -125,6 +129,20 @@ dpdk_t_flow_vm() {
     else
         fail "$name.tc_filters" "tc filter show 的 flower filter 數" 3 "${filters:-（沒有）}"
         dpdk_flow_vmlog "$log" filters 20
+    fi
+    # UBSan 版：同樣的分流結果、結束碼 0、沒有 runtime error（-fno-sanitize-recover：有 UB 就中止）
+    if [ -x "$ROOT/build/sanitize/$DPDK_PROG" ]; then
+        local ub
+        ub=$(tr -d '\r' <"$log" | grep '^@@KB case steer_ubsan ' | tail -n 1)
+        got="rc=$(dpdk_flow_kv "$ub" rc) sent=$(dpdk_flow_kv "$ub" sent) rx=$(dpdk_flow_kv "$ub" rx) rxq0=$(dpdk_flow_kv "$ub" rxq0) rxq1=$(dpdk_flow_kv "$ub" rxq1) flow_rules=$(dpdk_flow_kv "$ub" flow_rules) malformed=$(dpdk_flow_kv "$ub" malformed)"
+        if [ "$got" == "$want" ] && [ "$(dpdk_flow_kv "$ub" ubsan)" == 0 ] && [ "$(dpdk_flow_kv "$ub" tcpkts)" == 40,30,50 ]; then
+            pass "$name.ubsan" "UBSan 版在 VM 裡：同樣的 3 條規則與流量，rxq1=40、rxq0=30、rx=70、TC 計數 40,30,50，沒有 runtime error"
+        else
+            fail "$name.ubsan" "UBSan 版的 --flow 分流" "$want ubsan=0 tcpkts=40,30,50" "$got ubsan=$(dpdk_flow_kv "$ub" ubsan) tcpkts=$(dpdk_flow_kv "$ub" tcpkts)"
+            dpdk_flow_vmlog "$log" steer_ubsan 25
+        fi
+    else
+        skip "$name.ubsan" "沒有 build/sanitize/$DPDK_PROG（make sanitize SAN_PROGS=$DPDK_PROG）"
     fi
     if [ "$(dpdk_flow_kv "$mark" rc)" == 77 ] && [ "$(dpdk_flow_kv "$mark" msg)" == yes ]; then
         pass "$name.mark_refused" "net_tap 沒有 mark 動作：dst=198.18.7.2,mark=7 被 rte_flow_validate 拒絕（action not supported），結束碼 77"

@@ -1182,6 +1182,8 @@ struct alignas(64) WorkerCounters {
     std::atomic<uint64_t> refused{0};    // echo：合法但不回應（迴圈防護、不是送給我們、不是 UDP）
     // --jumbo：一個封包第一個以外的 buffer（描述子）數。frame 的帳以描述子計：收到的描述子 = rx_packets + rx_extra_bufs
     std::atomic<uint64_t> rx_extra_bufs{0}, tx_extra_bufs{0};
+    // --fill-depth：忙著收的時候交給核心的 frame 最多到過幾個（= N 表示上限守住了），與睡覺前把 fill 環補滿的次數
+    std::atomic<uint64_t> fill_posted_max{0}, fill_topups{0};
 };
 static_assert(sizeof(WorkerCounters) % 64 == 0);
 
@@ -1249,7 +1251,7 @@ private:
         return g_stop.load(std::memory_order_relaxed) || stop_.load(std::memory_order_relaxed);
     }
     void complete_tx();
-    void refill_fill();
+    void refill_fill(bool deep = false);
     uint32_t rx_batch();
     uint32_t rx_batch_sg();
     uint32_t tx_generate(uint64_t budget);
@@ -1295,13 +1297,12 @@ void Worker::complete_tx() {
 // fill 環：把空閒 frame 交給核心，讓它有地方放收到的封包；一次 submit 整批
 // --fill-depth：交給核心、還沒收回來的 frame（在 fill 環裡，或已經裝了封包、還在 rx 環裡）不超過 N 個。
 // 空閒堆疊是 LIFO，所以輪流使用的就是這 N 個左右的 frame，核心複製時它們（與 pool 裡對應的 xdp_buff_xsk）還在快取裡。
-void Worker::refill_fill() {
+// deep = true（wait_idle 要睡覺之前）：不管 N，能給的都給——睡著時沒有快取可言，要的是叫醒之前核心有地方放封包。
+void Worker::refill_fill(bool deep) {
     uint32_t want = std::min(alloc_.available(), kMaxRingSize);
-    if (cfg_.fill_depth) {
-        const uint64_t posted = c_.fill_submitted.load(std::memory_order_relaxed) -
-                                c_.rx_packets.load(std::memory_order_relaxed) - c_.rx_extra_bufs.load(std::memory_order_relaxed);
-        want = posted >= cfg_.fill_depth ? 0 : std::min<uint64_t>(want, cfg_.fill_depth - posted);
-    }
+    const uint64_t posted = c_.fill_submitted.load(std::memory_order_relaxed) - c_.rx_packets.load(std::memory_order_relaxed) -
+                            c_.rx_extra_bufs.load(std::memory_order_relaxed);
+    if (cfg_.fill_depth && !deep) want = posted >= cfg_.fill_depth ? 0 : std::min<uint64_t>(want, cfg_.fill_depth - posted);
     const uint32_t n = std::min(want, xsk_prod_nb_free(&umem_.fill, want));
     if (n == 0) return;
     uint32_t idx = 0;
@@ -1309,6 +1310,9 @@ void Worker::refill_fill() {
     for (uint32_t i = 0; i < n; ++i) *xsk_ring_prod__fill_addr(&umem_.fill, idx + i) = alloc_.alloc();
     xsk_ring_prod__submit(&umem_.fill, n);
     bump(c_.fill_submitted, n);
+    if (deep) bump(c_.fill_topups, 1);
+    else if (posted + n > c_.fill_posted_max.load(std::memory_order_relaxed))
+        c_.fill_posted_max.store(posted + n, std::memory_order_relaxed);
 }
 // >8 refill
 
@@ -1483,6 +1487,7 @@ void Worker::wait_idle() {
     }
     if (++idle_ < kIdleSpins) return;
     idle_ = 0;
+    if (cfg_.fill_depth) refill_fill(true);  // 要睡了：fill 環補滿（見 refill_fill）
     pollfd p{xsk_.fd(), POLLIN, 0};
     bump(c_.syscalls, 1);
     ::poll(&p, 1, kIdlePollMs);
@@ -1776,18 +1781,20 @@ private:
         for (uint32_t i = 0; i < n; ++i) alloc_.release(*xsk_ring_cons__comp_addr(&p.comp, idx + i) & frame_mask_);
         if (n) { xsk_ring_cons__release(&p.comp, n); bump(p.c.tx_completed, n); }
     }
-    void refill(Port& p) {  // 空閒 frame 交給這個埠的 fill 環（--fill-depth：每個埠交給核心的不超過 N 個，同 Worker::refill_fill）
+    // 空閒 frame 交給這個埠的 fill 環（--fill-depth：每個埠交給核心的不超過 N 個；deep：睡覺前補滿。同 Worker::refill_fill）
+    void refill(Port& p, bool deep = false) {
         uint32_t want = std::min(alloc_.available(), kMaxRingSize);
-        if (cfg_.fill_depth) {
-            const uint64_t posted = p.c.fill_submitted.load(std::memory_order_relaxed) - p.c.rx_packets.load(std::memory_order_relaxed);
-            want = posted >= cfg_.fill_depth ? 0 : std::min<uint64_t>(want, cfg_.fill_depth - posted);
-        }
+        const uint64_t posted = p.c.fill_submitted.load(std::memory_order_relaxed) - p.c.rx_packets.load(std::memory_order_relaxed);
+        if (cfg_.fill_depth && !deep) want = posted >= cfg_.fill_depth ? 0 : std::min<uint64_t>(want, cfg_.fill_depth - posted);
         const uint32_t n = std::min(want, xsk_prod_nb_free(&p.fill, want));
         uint32_t idx = 0;
         if (n == 0 || xsk_ring_prod__reserve(&p.fill, n, &idx) != n) return;
         for (uint32_t i = 0; i < n; ++i) *xsk_ring_prod__fill_addr(&p.fill, idx + i) = alloc_.alloc();
         xsk_ring_prod__submit(&p.fill, n);
         bump(p.c.fill_submitted, n);
+        if (deep) bump(p.c.fill_topups, 1);
+        else if (posted + n > p.c.fill_posted_max.load(std::memory_order_relaxed))
+            p.c.fill_posted_max.store(posted + n, std::memory_order_relaxed);
     }
     void kick(Port& p) {
         if (cfg_.need_wakeup && !xsk_ring_prod__needs_wakeup(&p.xsk.tx)) return;
@@ -1840,6 +1847,7 @@ private:
         }
         if (++idle_ < kIdleSpins) return;
         idle_ = 0;
+        if (cfg_.fill_depth) { refill(a_, true); refill(b_, true); }  // 要睡了：兩個 fill 環補滿
         std::array<pollfd, 2> pf{{{a_.xsk.fd(), POLLIN, 0}, {b_.xsk.fd(), POLLIN, 0}}};
         bump(a_.c.syscalls, 1);
         ::poll(pf.data(), pf.size(), kIdlePollMs);
@@ -2049,7 +2057,7 @@ private:
 void print_summary(const Config& cfg, const XdpAttachment& xdp, const Lanes& lanes, double secs) {
     Snapshot c;
     KernelStats ks;
-    uint64_t syscalls = 0, rx_extra = 0, tx_extra = 0;
+    uint64_t syscalls = 0, rx_extra = 0, tx_extra = 0, posted_max = 0, topups = 0;
     double cpu_pct = 0;
     uint32_t frames = 0, free = 0, in_fill = 0, in_tx = 0;
     bool balanced = true;
@@ -2058,6 +2066,8 @@ void print_summary(const Config& cfg, const XdpAttachment& xdp, const Lanes& lan
         c += Snapshot::of(w.counters());
         ks += read_xdp_statistics(l->xsk.fd());
         syscalls += w.counters().syscalls.load();
+        posted_max = std::max<uint64_t>(posted_max, w.counters().fill_posted_max.load());
+        topups += w.counters().fill_topups.load();
         rx_extra += w.counters().rx_extra_bufs.load();
         tx_extra += w.counters().tx_extra_bufs.load();
         cpu_pct += w.cpu_percent();
@@ -2084,7 +2094,7 @@ void print_summary(const Config& cfg, const XdpAttachment& xdp, const Lanes& lan
     s.add("xdp_not_local", ps.not_local).add("xdp_no_socket", ps.no_socket);
     s.add("syscalls", syscalls).add("worker_cpu_pct", cpu_pct, 0);
     s.add("umem_frames", frames).add("umem_free", free).add("umem_in_fill", in_fill).add("umem_in_tx", in_tx);
-    s.add("fill_depth", cfg.fill_depth);
+    s.add("fill_depth", cfg.fill_depth).add("fill_posted_max", posted_max).add("fill_topups", topups);
     s.add("umem_balance", balanced ? "ok" : "mismatch");
     s.add("queues", cfg.queues);
     for (const auto& l : lanes) {
@@ -2133,7 +2143,12 @@ bool print_two_port_summary(const Config& cfg, TwoPort& fwd, const XskSocket& xa
     s.add("xdp_not_local", pa.not_local + pb.not_local).add("xdp_no_socket", pa.no_socket + pb.no_socket);
     s.add("syscalls", fwd.port(0).c.syscalls.load()).add("worker_cpu_pct", fwd.cpu_percent(), 0);
     s.add("umem_frames", acc.total).add("umem_free", acc.free).add("umem_in_fill", acc.in_fill).add("umem_in_tx", acc.in_tx);
-    s.add("fill_depth", cfg.fill_depth);
+    {
+        const auto& p0 = fwd.port(0).c;
+        const auto& p1 = fwd.port(1).c;
+        s.add("fill_depth", cfg.fill_depth).add("fill_posted_max", std::max(p0.fill_posted_max.load(), p1.fill_posted_max.load()));
+        s.add("fill_topups", p0.fill_topups.load() + p1.fill_topups.load());
+    }
     s.add("umem_balance", acc.balanced() ? "ok" : "mismatch").add("ports", 2).add("shared_umem", true);
     for (int i = 0; i < 2; ++i) {
         const std::string p = "p" + std::to_string(i) + "_";

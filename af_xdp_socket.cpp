@@ -1191,6 +1191,18 @@ inline void bump(std::atomic<uint64_t>& c, uint64_t n) {  // 單一寫者：不�
     c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
 }
 
+// --fill-depth 的帳（Worker::refill_fill 與 TwoPort::refill 共用）：posted = 已交給核心、還沒收回的 frame。
+// fill_room：這次最多再交幾個（deep：睡覺前補滿，不管 N）；fill_noted：交出 n 個之後記帳
+inline uint32_t fill_room(uint32_t depth, uint64_t posted, uint32_t want, bool deep) {
+    if (!depth || deep) return want;
+    return posted >= depth ? 0 : static_cast<uint32_t>(std::min<uint64_t>(want, depth - posted));
+}
+inline void fill_noted(WorkerCounters& c, uint64_t posted, uint32_t n, bool deep) {
+    bump(c.fill_submitted, n);
+    if (deep) bump(c.fill_topups, 1);
+    else if (posted + n > c.fill_posted_max.load(std::memory_order_relaxed)) c.fill_posted_max.store(posted + n, std::memory_order_relaxed);
+}
+
 // 一個迴圈執行緒用掉的 CPU 與經過的時間（結束時記下一次；摘要的 worker_cpu_pct）
 struct RunTiming {
     double cpu_s = 0, wall_s = 0;
@@ -1299,20 +1311,16 @@ void Worker::complete_tx() {
 // 空閒堆疊是 LIFO，所以輪流使用的就是這 N 個左右的 frame，核心複製時它們（與 pool 裡對應的 xdp_buff_xsk）還在快取裡。
 // deep = true（wait_idle 要睡覺之前）：不管 N，能給的都給——睡著時沒有快取可言，要的是叫醒之前核心有地方放封包。
 void Worker::refill_fill(bool deep) {
-    uint32_t want = std::min(alloc_.available(), kMaxRingSize);
     const uint64_t posted = c_.fill_submitted.load(std::memory_order_relaxed) - c_.rx_packets.load(std::memory_order_relaxed) -
                             c_.rx_extra_bufs.load(std::memory_order_relaxed);
-    if (cfg_.fill_depth && !deep) want = posted >= cfg_.fill_depth ? 0 : std::min<uint64_t>(want, cfg_.fill_depth - posted);
+    const uint32_t want = fill_room(cfg_.fill_depth, posted, std::min(alloc_.available(), kMaxRingSize), deep);
     const uint32_t n = std::min(want, xsk_prod_nb_free(&umem_.fill, want));
     if (n == 0) return;
     uint32_t idx = 0;
     if (xsk_ring_prod__reserve(&umem_.fill, n, &idx) != n) [[unlikely]] return;
     for (uint32_t i = 0; i < n; ++i) *xsk_ring_prod__fill_addr(&umem_.fill, idx + i) = alloc_.alloc();
     xsk_ring_prod__submit(&umem_.fill, n);
-    bump(c_.fill_submitted, n);
-    if (deep) bump(c_.fill_topups, 1);
-    else if (posted + n > c_.fill_posted_max.load(std::memory_order_relaxed))
-        c_.fill_posted_max.store(posted + n, std::memory_order_relaxed);
+    fill_noted(c_, posted, n, deep);
 }
 // >8 refill
 
@@ -1783,18 +1791,14 @@ private:
     }
     // 空閒 frame 交給這個埠的 fill 環（--fill-depth：每個埠交給核心的不超過 N 個；deep：睡覺前補滿。同 Worker::refill_fill）
     void refill(Port& p, bool deep = false) {
-        uint32_t want = std::min(alloc_.available(), kMaxRingSize);
         const uint64_t posted = p.c.fill_submitted.load(std::memory_order_relaxed) - p.c.rx_packets.load(std::memory_order_relaxed);
-        if (cfg_.fill_depth && !deep) want = posted >= cfg_.fill_depth ? 0 : std::min<uint64_t>(want, cfg_.fill_depth - posted);
+        const uint32_t want = fill_room(cfg_.fill_depth, posted, std::min(alloc_.available(), kMaxRingSize), deep);
         const uint32_t n = std::min(want, xsk_prod_nb_free(&p.fill, want));
         uint32_t idx = 0;
         if (n == 0 || xsk_ring_prod__reserve(&p.fill, n, &idx) != n) return;
         for (uint32_t i = 0; i < n; ++i) *xsk_ring_prod__fill_addr(&p.fill, idx + i) = alloc_.alloc();
         xsk_ring_prod__submit(&p.fill, n);
-        bump(p.c.fill_submitted, n);
-        if (deep) bump(p.c.fill_topups, 1);
-        else if (posted + n > p.c.fill_posted_max.load(std::memory_order_relaxed))
-            p.c.fill_posted_max.store(posted + n, std::memory_order_relaxed);
+        fill_noted(p.c, posted, n, deep);
     }
     void kick(Port& p) {
         if (cfg_.need_wakeup && !xsk_ring_prod__needs_wakeup(&p.xsk.tx)) return;

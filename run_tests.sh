@@ -89,8 +89,13 @@ build_all() {
 # ---------------------------------------------------------------- 執行群組
 # 群組在子 shell 裡執行（set -e 有效）：run_test 在 Ctrl-C 時回傳 130，群組就此停下，整個執行也停下
 run_group() {
-    local g=$1 fn rc=0
+    local g=$1 fn rc=0 state=""
     echo "== $g"
+    # -f、-p 以 root 執行時，群組前後各看一次系統狀態（tests/lib.sh 的 system_state）：測試建立的東西都要收掉
+    if [ "$MODE" != smoke ] && [ "$IS_ROOT" == 1 ]; then
+        state=$WORK/state-before-$g
+        system_state >"$state"
+    fi
     set +e
     (
         set -e
@@ -109,12 +114,14 @@ run_group() {
     set -e
     [ "$rc" != 130 ] || exit 130
     [ "$rc" == 0 ] || _report FAIL "$g" "測試群組意外結束（結束碼 $rc）"
+    [ -z "$state" ] || check_leftovers "$g.left_behind" "$state"
 }
 
 START=$SECONDS
 build_all
 if [ "$MODE" != smoke ] && [ "$IS_ROOT" == 1 ]; then
     ensure_bpffs || true
+    ensure_netns_mount || true
     ensure_hugepages 256 || true
 fi
 if [ "$MODE" == perf ]; then

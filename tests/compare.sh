@@ -353,6 +353,10 @@ cmp_blast_prepare() {
 
 compare_t_perf() {
     cmp_need compare.perf || return 0
+    # cmp_measure 的 perf stat 用 tracepoint（raw_syscalls）：沒掛 tracefs 時 perf 自己掛上去、不會卸掉。這裡先掛，測完卸
+    if ! mountpoint -q /sys/kernel/tracing; then
+        mount -t tracefs nodev /sys/kernel/tracing && defer "umount /sys/kernel/tracing"
+    fi
     cmp_topology
     CMP_RAW=$WORK/compare_raw.csv CMP_STEPS=$WORK/compare_steps.csv
     echo "round,stack,size,metric,value" >"$CMP_RAW"

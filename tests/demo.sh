@@ -29,6 +29,7 @@ make -C "$ROOT" -s -j2 all tools 2>&1 | grep -v '^make' || true
 
 step "3/4 設定 hugepage（256 × 2 MiB）與 bpffs；結束時還原"
 ensure_bpffs || true
+ensure_netns_mount || true
 ensure_hugepages 256 || true
 echo "  HugePages_Free: $(awk '/HugePages_Free/{print $2}' /proc/meminfo)"
 

@@ -301,10 +301,16 @@ _global_cleanup() {
     [ -z "${WORK:-}" ] || rm -rf "$WORK"
 }
 
-# ensure_bpffs / ensure_hugepages 由 run_tests.sh 在 -f / -p 開始時呼叫
+# ensure_bpffs / ensure_netns_mount / ensure_hugepages 由 run_tests.sh 在 -f / -p 開始時呼叫
 ensure_bpffs() {
     mountpoint -q /sys/fs/bpf && return 0
     mount -t bpf bpf /sys/fs/bpf && global_defer "umount /sys/fs/bpf"
+}
+# ip netns add 第一次用時把 /run/netns bind mount 起來，之後一直掛著：整次執行先做一次，結束時卸掉（原本就掛著的不動）
+ensure_netns_mount() {
+    mountpoint -q /run/netns && return 0
+    ip netns add "kb-probe-$$" && ip netns del "kb-probe-$$" || return 0
+    if mountpoint -q /run/netns; then global_defer "umount /run/netns"; fi
 }
 ensure_hugepages() { # [N]
     local want=${1:-256} cur
@@ -316,6 +322,66 @@ ensure_hugepages() { # [N]
     if [ "$cur" -lt "$want" ]; then
         echo "$want" >/proc/sys/vm/nr_hugepages
         global_defer "echo $cur > /proc/sys/vm/nr_hugepages"
+    fi
+}
+
+# ---------------------------------------------------------------- 有沒有留下東西（run_group 在每個群組前後各看一次）
+# system_state：測試會建立或改動、結束時必須還原的系統狀態，一行一項、排序過——
+# netns、根 namespace 的網路介面與掛著 XDP 程式的介面、掛載點、/sys/fs/bpf 裡釘住的物件、hugepage 檔案、
+# DPDK 的執行目錄、af_xdp_socket 的擁有者檔、本專案的程式與測試工具的行程、測試會改的全域 sysctl。
+KB_PROCS='af_xdp_socket|dpdk_packet_pro|io_uring_async|rdma_communicat|qemu-system-x86|xdp_livegen|dpdk-testpmd|dpdk-pdump|dpdk-dumpcap|epoll_echo|af_packet_peer|udp_burst|udp_echo_client|udp_echo_ref'
+system_state() {
+    # 每一項都可能什麼都沒有（find、pgrep 找不到時結束碼非 0）：在 set -e / pipefail 的呼叫者裡也不能中斷
+    {
+        ip netns list 2>/dev/null | awk '{print "netns " $1}' || true
+        ip -o link show 2>/dev/null | awk -F': ' '{ n = $2; sub(/@.*/, "", n); print "link " n; if ($0 ~ /prog\/xdp/) print "xdp " n }' || true
+        awk '{print "mount " $2 " " $3}' /proc/self/mounts
+        find /sys/fs/bpf -mindepth 1 2>/dev/null | sed 's/^/bpffs /' || true
+        find /dev/hugepages -maxdepth 1 -type f 2>/dev/null | sed 's/^/hugepage /' || true
+        find /var/run/dpdk -maxdepth 1 2>/dev/null | sed 's/^/dpdk-run /' || true
+        find /run/af_xdp_socket -mindepth 1 -maxdepth 1 2>/dev/null | sed 's/^/owner /' || true
+        pgrep -x -l "$KB_PROCS" 2>/dev/null | awk '{print "process " $2}' || true
+        local k
+        for k in net.core.busy_poll net.core.busy_read kernel.io_uring_disabled vm.nr_hugepages; do
+            echo "sysctl $k=$(sysctl -n "$k" 2>/dev/null || true)"
+        done
+    } | LC_ALL=C sort
+}
+
+# lib_dirs_tidy BEFORE：我們用的函式庫結束時留下的空目錄——測試收不到，由這裡收：
+#   DPDK：rte_eal_cleanup 刪掉執行目錄裡的檔案，留下目錄本身（/var/run/dpdk/<prefix>，預設 prefix 是 rte）；
+#   libxdp：掛 XDP 程式時建立 /sys/fs/bpf/xdp（dispatcher 的釘選目錄），卸下後只刪裡面的子目錄；
+#   iproute2：ip link set ... obj 載入時建立 /sys/fs/bpf/tc/globals、xdp/globals 與 ip → tc 的連結（pinned map 用）。
+# 只收群組開始時（BEFORE 是那時的 system_state）沒有的；rmdir 只刪空目錄，連結只刪指向已經不存在的——
+# 還在執行的 DPDK 程式、別人釘住的物件都不會被刪到。
+lib_dirs_tidy() { # BEFORE
+    local d
+    for d in /var/run/dpdk/* /var/run/dpdk /sys/fs/bpf/tc/globals /sys/fs/bpf/xdp/globals /sys/fs/bpf/tc /sys/fs/bpf/xdp /sys/fs/bpf/ip; do
+        [ -e "$d" ] || [ -L "$d" ] || continue
+        awk -v p="$d" '$2 == p { found = 1 } END { exit !found }' "$1" && continue
+        if [ -L "$d" ]; then
+            [ -e "$d" ] || rm -f "$d"
+        else
+            rmdir "$d" 2>/dev/null || true
+        fi
+    done
+}
+
+# check_leftovers NAME BEFORE：現在的 system_state 與 BEFORE 相同 → PASS；不同就 FAIL，列出多出來（+）與不見了（-）的項目。
+# 收尾指令送出的信號要一點時間才讓行程結束：最多等 5 秒
+check_leftovers() { # NAME BEFORE
+    local name=$1 before=$2 now diff="" i
+    for ((i = 0; i < 25; i++)); do
+        lib_dirs_tidy "$before"
+        now=$(system_state)
+        diff=$(diff <(cat "$before") <(echo "$now") | sed -n 's/^> /+ /p; s/^< /- /p' || true)
+        [ -n "$diff" ] || break
+        sleep 0.2
+    done
+    if [ -z "$diff" ]; then
+        pass "$name" "沒有留下東西：netns、介面、XDP、掛載、bpffs、hugepage 檔案、DPDK 執行目錄、行程、sysctl 都與群組開始前相同"
+    else
+        fail "$name" "群組結束後與開始前不同：$(tr '\n' ';' <<<"$diff" | head -c 600)"
     fi
 }
 

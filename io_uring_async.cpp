@@ -2109,6 +2109,16 @@ void BenchClient::begin_drain(Clock::time_point now) {
     }
 }
 
+// 卡住的連線在客戶端這一端的 TCP 狀態（TCP_INFO）。核心在 TCP 記憶體壓力下（超過 net.ipv4.tcp_mem）丟掉收到的段，
+// 重送的 RTO 指數退避到好幾秒：那是核心在等，不是伺服器。只看得到這一端；回送方向的退避在伺服器那端的 socket 上。
+std::string tcp_retransmit_note(int fd) {
+    tcp_info ti{};
+    socklen_t len = sizeof ti;
+    if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0 || (ti.tcpi_backoff == 0 && ti.tcpi_retransmits == 0)) return "";
+    return "；這一端的 TCP 正在重送：退避 " + std::to_string(ti.tcpi_backoff) + " 次、RTO " + std::to_string(ti.tcpi_rto / 1000) +
+           " ms、未確認 " + std::to_string(ti.tcpi_unacked) + " 段（核心丟了段：TCP 記憶體 net.ipv4.tcp_mem 不夠？）";
+}
+
 // 收尾階段是否結束：全部回來了，或時限到了（沒回來的連線算卡住）
 bool BenchClient::drained(Clock::time_point now) {
     bool all = inflight_ == 0;
@@ -2117,7 +2127,8 @@ bool BenchClient::drained(Clock::time_point now) {
     if (now <= drain_deadline_) return false;
     for (uint32_t i = 0; i < cfg_.conns; ++i)
         if (!conns_[i].done && (conns_[i].stuck = true))
-            fail_conn(i, "量測結束後 " + std::to_string(kDrainTimeout.count()) + " 秒仍有訊息沒回來（連線卡住）");
+            fail_conn(i, "量測結束後 " + std::to_string(kDrainTimeout.count()) + " 秒仍有訊息沒回來（連線卡住" +
+                             tcp_retransmit_note(conns_[i].fd) + "）");
     return true;
 }
 

@@ -135,8 +135,31 @@ io_uring_t_binary_echo() {
 }
 
 # 連線數 × depth × 訊息大小的組合：每個位元組都驗證，沒有錯誤、沒有卡住
+# iou_tcp_mem_fit BYTES：核心的 TCP 記憶體上限（net.ipv4.tcp_mem，單位是 page，開機時照 RAM 算）要放得下 BYTES 在途。
+# 放不下時核心在記憶體壓力下丟掉收到的段（TcpExtTCPRcvQDrop、PruneCalled），兩端重送的 RTO 指數退避到好幾秒
+# （量過：rto 6.9 s、backoff 5、cwnd 1），連線 10 秒回不來——那量到的是核心的退避，不是伺服器。
+# 所以暫時把壓力門檻調到 3 × BYTES、上限 4 × BYTES（只調高、不調低；可用記憶體少於 3 × BYTES 時不調），測試結束還原。
+# 做了什麼放在 IOU_TCPMEM（要在測試的 shell 裡呼叫，不能包在 $(...) 裡：還原是用 defer 登記的）
+iou_tcp_mem_fit() { # BYTES
+    local need=$(($1 / 4096)) lo mid hi avail
+    read -r lo mid hi </proc/sys/net/ipv4/tcp_mem
+    IOU_TCPMEM="tcp_mem 不變"
+    [ "$IS_ROOT" == 1 ] && [ "$hi" -lt $((4 * need)) ] || return 0
+    avail=$(awk '/MemAvailable/ {print int($2 / 4)}' /proc/meminfo)
+    if [ "$avail" -lt $((3 * need)) ]; then
+        IOU_TCPMEM+="（可用記憶體不到在途的 3 倍：大訊息的格子可能因核心的退避而卡住）"
+        return 0
+    fi
+    defer "echo '$lo $mid $hi' >/proc/sys/net/ipv4/tcp_mem"
+    echo "$lo $((mid > 3 * need ? mid : 3 * need)) $((4 * need))" >/proc/sys/net/ipv4/tcp_mem
+    IOU_TCPMEM="tcp_mem 的上限暫時 $hi → $((4 * need)) page（結束還原）"
+}
+
 io_uring_t_bench_matrix() {
     local port log=$WORK/matrix-srv.log conns depth size blog rc
+    # 最大的一格：2000 條 × depth 16 × 64 KiB = 2 GiB 在途
+    iou_tcp_mem_fit $((2000 * 16 * 65536))
+    echo "  $IOU_TCPMEM"
     port=$(iou_free_port)
     iou_start "$log" "$port"
     for conns in 1 200 2000; do

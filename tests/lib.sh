@@ -342,7 +342,7 @@ system_state() {
         find /run/af_xdp_socket -mindepth 1 -maxdepth 1 2>/dev/null | sed 's/^/owner /' || true
         pgrep -x -l "$KB_PROCS" 2>/dev/null | awk '{print "process " $2}' || true
         local k
-        for k in net.core.busy_poll net.core.busy_read kernel.io_uring_disabled vm.nr_hugepages; do
+        for k in net.core.busy_poll net.core.busy_read net.ipv4.tcp_mem kernel.io_uring_disabled vm.nr_hugepages; do
             echo "sysctl $k=$(sysctl -n "$k" 2>/dev/null || true)"
         done
     } | LC_ALL=C sort

@@ -114,7 +114,7 @@ run_group() {
     set -e
     [ "$rc" != 130 ] || exit 130
     [ "$rc" == 0 ] || _report FAIL "$g" "測試群組意外結束（結束碼 $rc）"
-    [ -z "$state" ] || check_leftovers "$g.left_behind" "$state"
+    [ -z "$state" ] || check_left_behind "$g.left_behind" "$state"
 }
 
 START=$SECONDS

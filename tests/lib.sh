@@ -367,14 +367,14 @@ lib_dirs_tidy() { # BEFORE
     done
 }
 
-# check_leftovers NAME BEFORE：現在的 system_state 與 BEFORE 相同 → PASS；不同就 FAIL，列出多出來（+）與不見了（-）的項目。
+# check_left_behind NAME BEFORE：現在的 system_state 與 BEFORE 相同 → PASS；不同就 FAIL，列出多出來（+）與不見了（-）的項目。
 # 收尾指令送出的信號要一點時間才讓行程結束：最多等 5 秒
-check_leftovers() { # NAME BEFORE
+check_left_behind() { # NAME BEFORE
     local name=$1 before=$2 now diff="" i
     for ((i = 0; i < 25; i++)); do
         lib_dirs_tidy "$before"
         now=$(system_state)
-        diff=$(diff <(cat "$before") <(echo "$now") | sed -n 's/^> /+ /p; s/^< /- /p' || true)
+        diff=$(diff "$before" <(echo "$now") | sed -n 's/^> /+ /p; s/^< /- /p' || true)
         [ -n "$diff" ] || break
         sleep 0.2
     done

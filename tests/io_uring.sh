@@ -134,7 +134,6 @@ io_uring_t_binary_echo() {
     fi
 }
 
-# 連線數 × depth × 訊息大小的組合：每個位元組都驗證，沒有錯誤、沒有卡住
 # iou_tcp_mem_fit BYTES：核心的 TCP 記憶體上限（net.ipv4.tcp_mem，單位是 page，開機時照 RAM 算）要放得下 BYTES 在途。
 # 放不下時核心在記憶體壓力下丟掉收到的段（TcpExtTCPRcvQDrop、PruneCalled），兩端重送的 RTO 指數退避到好幾秒
 # （量過：rto 6.9 s、backoff 5、cwnd 1），連線 10 秒回不來——那量到的是核心的退避，不是伺服器。
@@ -155,16 +154,18 @@ iou_tcp_mem_fit() { # BYTES
     IOU_TCPMEM="tcp_mem 的上限暫時 $hi → $((4 * need)) page（結束還原）"
 }
 
+# 連線數 × depth × 訊息大小的組合：每個位元組都驗證，沒有錯誤、沒有卡住
 io_uring_t_bench_matrix() {
     local port log=$WORK/matrix-srv.log conns depth size blog rc
-    # 最大的一格：2000 條 × depth 16 × 64 KiB = 2 GiB 在途
-    iou_tcp_mem_fit $((2000 * 16 * 65536))
+    local -a conns_list=(1 200 2000) depths=(1 16) sizes=(64 65536)
+    # 最大的一格（每個清單的最後一個：2000 條 × depth 16 × 64 KiB = 2 GiB）在途的位元組要放得進核心的 TCP 記憶體
+    iou_tcp_mem_fit $((conns_list[-1] * depths[-1] * sizes[-1]))
     echo "  $IOU_TCPMEM"
     port=$(iou_free_port)
     iou_start "$log" "$port"
-    for conns in 1 200 2000; do
-        for depth in 1 16; do
-            for size in 64 65536; do
+    for conns in "${conns_list[@]}"; do
+        for depth in "${depths[@]}"; do
+            for size in "${sizes[@]}"; do
                 blog=$WORK/matrix-$conns-$depth-$size.log
                 rc=0
                 # 2000 × 16 × 64 KiB 有 2 GiB 在途，一輪要一兩秒：大訊息量測 3 秒

@@ -78,6 +78,7 @@ constexpr uint16_t kDefaultPort = 12345;
 constexpr unsigned kSqEntries = 1024;          // SQ 大小；CQ 取 4 倍，multishot 一個 SQE 會產生很多 CQE
 constexpr unsigned kCqEntries = kSqEntries * 4;
 constexpr unsigned kMaxBufCount = 32768;       // 核心對 buffer ring 的上限（緩衝池大小見 BufRing 前的 kServer*）
+constexpr unsigned kMinBufDepth = 8;           // --buf-depth 的下限：--bundle 一次最多拿 16 個，再少就幾乎每次都 ENOBUFS
 constexpr unsigned kHeldPerConn = 16;          // 一條連線最多佔住幾段資料，超過就暫停它的 recv（背壓）
 constexpr unsigned kHeldMin = 2;               // 連線很多時，公平分配後每條至少還能佔這麼多個緩衝區
 constexpr unsigned kHeldChunks = 64;           // 一條連線最多排隊幾段資料（遞增模式下很多小段可能在同一個緩衝區）
@@ -206,6 +207,7 @@ struct ServerConfig {
     unsigned threads = 1;
     unsigned buf_size = 0;     // 0 = 依緩衝區模式取預設值
     unsigned buf_count = 0;
+    unsigned buf_depth = 0;    // --buf-depth：buffer ring 上最多幾個緩衝區，0 = 整個池子
     unsigned max_conns = 16384;
     unsigned idle_timeout = kDefaultIdleTimeout;  // 秒，0 = 關閉
     bool sqpoll = false;
@@ -245,6 +247,8 @@ constexpr const char* kUsage = R"(用法：
   --sqpoll             使用 SQPOLL 核心執行緒提交 SQE（預設關閉）
   --buf-size BYTES     每個 provided buffer 的大小（512–65536；預設遞增模式 32768、傳統模式 4096、--udp 2048）
   --buf-count N        每個執行緒的緩衝區數，2 的冪次（64–32768；預設遞增模式 1024、傳統模式 8192、--udp 4096）
+  --buf-depth N        buffer ring 上最多放 N 個緩衝區（8–32768，預設 0 = 整個池子）：放回來的先用（LIFO），
+                       核心接著填的是剛用過、還在快取裡的那幾個；環用完時 recv 收到 ENOBUFS，等下一輪補環再掛上
   --no-inc             不用 provided buffer 的遞增消耗（IOU_PBUF_RING_INC），改用傳統模式（比較用）
   --max-conns N        每個執行緒的最大連線數，超過的新連線直接關閉（預設 16384）
   --idle-timeout S     雙向都沒有資料流動 S 秒的連線會被關閉（0–86400，預設 60；0 表示不關閉）
@@ -301,6 +305,7 @@ void parse_server(std::span<char*> args, Config& cfg) {
         else if (a == "--udp") c.udp = true;
         else if (a == "--buf-size") c.buf_size = num(512, 65536);
         else if (a == "--buf-count") c.buf_count = num(64, kMaxBufCount);
+        else if (a == "--buf-depth") c.buf_depth = num(kMinBufDepth, kMaxBufCount);
         else if (a == "--max-conns") c.max_conns = num(1, 1'000'000);
         else if (a == "--idle-timeout") c.idle_timeout = num(0, 86400);
         else if (a == "--zc") c.zc = true;
@@ -311,6 +316,8 @@ void parse_server(std::span<char*> args, Config& cfg) {
         else throw Failure(kExitUsage, "無法辨識的參數：" + std::string(a));
     }
     if (c.buf_count & (c.buf_count - 1)) throw Failure(kExitUsage, "--buf-count 必須是 2 的冪次（例如 1024、8192）");
+    if (c.buf_count && c.buf_depth > c.buf_count)
+        throw Failure(kExitUsage, "--buf-depth " + std::to_string(c.buf_depth) + " 大於緩衝區數 --buf-count " + std::to_string(c.buf_count));
     if (c.udp && (c.zc || c.fixed || c.bundle))
         throw Failure(kExitUsage, "--zc、--fixed、--bundle 只用於 TCP 伺服器，不能和 --udp 一起用");
 }
@@ -482,8 +489,8 @@ public:
     // 收到的一段資料：在哪個緩衝區、從哪裡開始、多長
     struct Slice { uint16_t bid; uint32_t off, len; };
 
-    // want_inc：先試遞增模式；user 的大小／數量為 0 表示依模式取預設值
-    BufRing(io_uring* ring, BufSizing inc, BufSizing classic, bool want_inc) : ring_(ring) {
+    // want_inc：先試遞增模式；user 的大小／數量為 0 表示依模式取預設值；depth：環上最多幾個（0 = 整個池子）
+    BufRing(io_uring* ring, BufSizing inc, BufSizing classic, bool want_inc, unsigned depth = 0) : ring_(ring) {
         int ret = -EINVAL;
         for (int attempt = want_inc ? 0 : 1; attempt < 2; ++attempt) {
             inc_ = attempt == 0;
@@ -510,7 +517,12 @@ public:
         at_.assign(count_, 0);
         pos_of_.assign(count_, 0);
         out_ = count_;
-        for (unsigned bid = 0; bid < count_; ++bid) put(uint16_t(bid));
+        depth_ = count_;
+        if (depth > count_) note_ += std::string(note_.empty() ? "" : "；") + "--buf-depth " + std::to_string(depth) +
+                                     " 大於緩衝區數 " + std::to_string(count_) + "，等於不設上限";
+        else if (depth > 0) depth_ = depth;
+        free_.reserve(count_);
+        for (unsigned bid = count_; bid-- > 0;) put(uint16_t(bid));  // 堆疊頂端是 0：第一次補環照 0, 1, 2… 的順序
         publish();
     }
     ~BufRing() {
@@ -570,26 +582,41 @@ public:
         return fixed_ ? std::string() : "緩衝池註冊成固定緩衝區失敗：" + errstr(-ret) + "（ulimit -l？），送出照常用一般的位址";
     }
     bool fixed() const { return fixed_; }
-    // 一次讓核心看到所有放回的緩衝區；回傳這次放回幾個
+    // 8< buf-depth
+    // 補環：核心手上（環上與遞增模式下還沒用完的）不到 depth_ 個時，從堆疊頂端——最近才放回來、還在快取裡的——
+    // 補上去，一次讓核心看到（環的 tail 前進一次）。沒有 --buf-depth 時 depth_ = 整個池子，放回的全部上環，
+    // 和沒有堆疊時一樣。回傳這次放上環的個數。
     unsigned publish() {
+        while (count_ - out_ - unsigned(free_.size()) < depth_ && !free_.empty()) {
+            ring_add(free_.back());
+            free_.pop_back();
+        }
+        ring_max_ = std::max(ring_max_, count_ - out_ - unsigned(free_.size()));
         unsigned n = pending_;
         if (n) io_uring_buf_ring_advance(br_, int(n));
         tail_ += n;
         pending_ = 0;
         return n;
     }
+    // >8 buf-depth
     unsigned size() const { return size_; }
     unsigned count() const { return count_; }
-    unsigned available() const { return count_ - out_; }  // 核心手上（環上或遞增模式下還沒用完）的緩衝區數
+    unsigned available() const { return count_ - out_; }  // 沒有資料佔著的緩衝區數（核心手上的加上堆疊裡的）
+    unsigned depth() const { return depth_; }
+    unsigned ring_max() const { return ring_max_; }        // 補環之後核心手上最多到過幾個（≤ depth_）
     bool incremental() const { return inc_; }
     const char* mode() const { return inc_ ? "inc" : "classic"; }
     const std::string& note() const { return note_; }
 
 private:
+    // 一個緩衝區空出來了：先放進堆疊（LIFO），publish() 再決定它什麼時候上環
     void put(uint16_t bid) {
         used_[bid] = 0;
-        kernel_[bid] = 1;
         --out_;
+        free_.push_back(bid);
+    }
+    void ring_add(uint16_t bid) {
+        kernel_[bid] = 1;
         const uint32_t pos = tail_ + pending_;     // 它在環上的位置（--bundle 要知道順序）
         at_[pos & (count_ - 1)] = bid;
         pos_of_[bid] = pos;
@@ -640,7 +667,10 @@ private:
     size_t ring_bytes_ = 0, data_bytes_ = 0;
     unsigned pending_ = 0;
     uint32_t tail_ = 0;            // 已經公開給核心的緩衝區總數（環的 tail）
-    unsigned out_ = 0;             // 不在核心手上的緩衝區數（資料還在佇列裡）
+    unsigned out_ = 0;             // 資料還在佇列裡的緩衝區數（不在核心手上、也不在堆疊裡）
+    unsigned depth_ = 0;           // 環上最多幾個（--buf-depth；沒有時是整個池子）
+    unsigned ring_max_ = 0;
+    std::vector<uint16_t> free_;   // 空出來、還沒上環的緩衝區：堆疊，最近放回的在頂端
     bool inc_ = false;
     bool fixed_ = false;
     std::string note_;
@@ -822,7 +852,7 @@ class Server {
 public:
     Server(const ServerConfig& cfg, ServerStats& stats, bool reuseport)
         : cfg_(cfg), stats_(stats), listener_(make_listener(cfg.port, reuseport)), ring_(cfg.sqpoll),
-          bufs_(ring_.get(), sizing(kServerInc, cfg), sizing(kServerClassic, cfg), cfg.inc),
+          bufs_(ring_.get(), sizing(kServerInc, cfg), sizing(kServerClassic, cfg), cfg.inc, cfg.buf_depth),
           reserve_(bufs_.count() / kReserveDiv), shared_(bufs_.count() - reserve_) { setup_features(); }
 
     const char* mode() const { return ring_.mode(); }
@@ -1520,7 +1550,7 @@ class UdpServer {
 public:
     UdpServer(const ServerConfig& cfg, ServerStats& stats, bool reuseport)
         : cfg_(cfg), stats_(stats), sock_(make_listener(cfg.port, reuseport, SOCK_DGRAM)), ring_(cfg.sqpoll),
-          bufs_(ring_.get(), sizing(), sizing(), false), tx_(bufs_.count()) {
+          bufs_(ring_.get(), sizing(), sizing(), false, cfg.buf_depth), tx_(bufs_.count()) {
         rx_msg_.msg_namelen = sizeof(sockaddr_in6);  // 每個緩衝區替來源位址保留的空間
         feat_.napi = ring_.register_napi(cfg.napi_usec, notes_);  // --napi 和 TCP 伺服器一樣（ring 層級）
     }
@@ -1665,6 +1695,9 @@ struct Workers {
     std::atomic<unsigned> ready{0};
     std::atomic<bool> mshot_lim{true};  // 每個執行緒的 multishot 總量上限都可用
     std::string mode, pool, bufmode = "-";  // 第一個執行緒填
+    unsigned buf_depth = 0;                 // 第一個執行緒填：環上最多幾個緩衝區
+    std::string depth_note;                 // 有 --buf-depth 時 [就緒] 多說一句
+    std::atomic<unsigned> buf_ring_max{0};  // 每個執行緒結束時填：各自的環上最多到過幾個，取最大
     Features feat;                          // 第一個執行緒填：進階選項實際生效的狀態
     std::vector<std::thread> threads;
     explicit Workers(const ServerConfig& c) : cfg(c), stats(c.threads), errors(c.threads) {}
@@ -1694,9 +1727,12 @@ void worker_main(Workers& w, unsigned t) {
             w.pool = std::string(srv.bufs().incremental() ? "遞增消耗" : "傳統") + " " +
                      std::to_string(srv.bufs().count()) + " × " + std::to_string(srv.bufs().size()) + " bytes";
             w.bufmode = srv.bufs().mode();
+            w.buf_depth = srv.bufs().depth();
+            if (w.buf_depth < srv.bufs().count()) w.depth_note = "，環上最多 " + std::to_string(w.buf_depth) + " 個";
         }
         w.ready.fetch_add(1);
         srv.run();
+        for (unsigned m = w.buf_ring_max.load(); m < srv.bufs().ring_max() && !w.buf_ring_max.compare_exchange_weak(m, srv.bufs().ring_max());) {}
         if (!srv.mshot_lim()) w.mshot_lim.store(false);
     } catch (const Failure& f) {
         w.errors[t] = f;
@@ -1802,6 +1838,7 @@ void print_summary(const Workers& w, double secs) {
         explain_features(w);
     }
     sum.add("napi_usec", w.feat.napi ? w.cfg.napi_usec : 0u).add("napi_conns", w.sum(&S::napi_conns)).add("napi_none", w.sum(&S::napi_none));
+    sum.add("buf_depth", w.buf_depth).add("buf_ring_max", w.buf_ring_max.load());
     sum.print();
 }
 
@@ -1810,8 +1847,9 @@ int run_server(const ServerConfig& cfg) {
     if (cfg.udp) start_workers<UdpServer>(w);
     else start_workers<Server>(w);
     if (!g_stop.load())
-        printf("[就緒] io_uring %secho 伺服器監聽 %s 埠 %u（執行緒 %u，ring 模式 %s，緩衝池 %s/執行緒）\n",
-               cfg.udp ? "UDP " : "", cfg.udp ? "UDP" : "TCP", cfg.port, cfg.threads, w.mode.c_str(), w.pool.c_str());
+        printf("[就緒] io_uring %secho 伺服器監聽 %s 埠 %u（執行緒 %u，ring 模式 %s，緩衝池 %s/執行緒%s）\n",
+               cfg.udp ? "UDP " : "", cfg.udp ? "UDP" : "TCP", cfg.port, cfg.threads, w.mode.c_str(), w.pool.c_str(),
+               w.depth_note.c_str());
     const auto t0 = Clock::now();
     print_stats_until_stop(w);
     for (auto& t : w.threads) t.join();

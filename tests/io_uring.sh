@@ -56,7 +56,7 @@ io_uring_t_help() {
     local out rc=0
     out=$("$(bin "$IOU")" --help 2>&1) || rc=$?
     local opt missing=""
-    for opt in --threads --sqpoll --buf-size --buf-count --no-inc --max-conns --idle-timeout --zc --fixed --bundle --napi --conns --size --depth --duration 12345; do
+    for opt in --threads --sqpoll --buf-size --buf-count --buf-depth --no-inc --max-conns --idle-timeout --zc --fixed --bundle --napi --conns --size --depth --duration 12345; do
         grep -q -- "$opt" <<<"$out" || missing+=" $opt"
     done
     if [ "$rc" == 0 ] && grep -q '用法' <<<"$out" && grep -q '預設' <<<"$out" && [ -z "$missing" ]; then
@@ -68,7 +68,7 @@ io_uring_t_help() {
 
 io_uring_t_bad_args() {
     local arg rc out bad=""
-    for arg in 0 99999 abc "--threads 0" "--buf-count 1000" "--bogus" "bench 127.0.0.1" "bench 127.0.0.1 1 --depth 0"; do
+    for arg in 0 99999 abc "--threads 0" "--buf-count 1000" "--buf-depth 4" "--buf-count 64 --buf-depth 128" "--bogus" "bench 127.0.0.1" "bench 127.0.0.1 1 --depth 0"; do
         rc=0
         # shellcheck disable=SC2086 # 故意拆開參數
         out=$(run_timeout 5 "$(bin "$IOU")" $arg 2>&1) || rc=$?
@@ -121,17 +121,23 @@ io_uring_t_nc_echo() {
     pass io_uring.nc_echo "nc 經 127.0.0.1、::1、localhost 送出的 UTF-8 文字逐位元組原樣回來"
 }
 
-io_uring_t_binary_echo() {
-    local port log=$WORK/bin.log out rc=0
-    port=$(iou_free_port)
-    iou_start "$log" "$port" "$@"
+# iou_check_4MiB NAME 前言 PORT LOG：4 MiB 含所有位元組值的資料經伺服器回來，SHA-256 相同（失敗時附伺服器日誌）
+iou_check_4MiB() {
+    local name=$1 what=$2 port=$3 log=$4 out rc=0
     out=$(run_timeout 30 python3 "$IOU_PEERS" 127.0.0.1 "$port" binary $((4 << 20))) || rc=$?
     if [ "$rc" == 0 ] && grep -q 'result=ok' <<<"$out"; then
-        pass "io_uring.binary_echo${SUFFIX:-}" "4 MiB 含所有位元組值的二進位資料，回來的 SHA-256 相同"
+        pass "$name" "${what}4 MiB 含所有位元組值的二進位資料，回來的 SHA-256 相同"
     else
-        fail "io_uring.binary_echo${SUFFIX:-}" "二進位資料回聲" "result=ok" "rc=$rc $out"
+        fail "$name" "${what}4 MiB 二進位回聲" "result=ok" "rc=$rc $out"
         show_log "$log"
     fi
+}
+
+io_uring_t_binary_echo() {
+    local port log=$WORK/bin.log
+    port=$(iou_free_port)
+    iou_start "$log" "$port" "$@"
+    iou_check_4MiB "io_uring.binary_echo${SUFFIX:-}" "${*:+$*：}" "$port" "$log"
 }
 
 # iou_tcp_mem_fit BYTES：核心的 TCP 記憶體上限（net.ipv4.tcp_mem，單位是 page，開機時照 RAM 算）要放得下 BYTES 在途。
@@ -470,17 +476,10 @@ iou_ring_info() {
 # 沒有任何緩衝區在通知回來之前回到 buffer ring（zc_early_reuse = 0，release() 獨立於放掉參考的地方檢查）；
 # loopback 上核心一定複製（REPORT_USAGE 的 zc_copied），[說明] 要說出來而不是藏起來。
 io_uring_t_zc() {
-    local port log=$WORK/zc-srv${SUFFIX:-}.log blog=$WORK/zc-bench${SUFFIX:-}.log out rc=0 sends notifs early copied
+    local port log=$WORK/zc-srv${SUFFIX:-}.log blog=$WORK/zc-bench${SUFFIX:-}.log rc=0 sends notifs early copied
     port=$(iou_free_port)
     iou_start "$log" "$port" --zc "$@"
-    out=$(run_timeout 30 python3 "$IOU_PEERS" 127.0.0.1 "$port" binary $((4 << 20))) || rc=$?
-    if [ "$rc" == 0 ] && grep -q 'result=ok' <<<"$out"; then
-        pass "io_uring.zc_4MiB${SUFFIX:-}" "--zc $*：4 MiB 含所有位元組值的資料，回來的 SHA-256 相同"
-    else
-        fail "io_uring.zc_4MiB${SUFFIX:-}" "--zc $* 的 4 MiB 二進位回聲" "result=ok" "rc=$rc $out"
-        show_log "$log"
-    fi
-    rc=0
+    iou_check_4MiB "io_uring.zc_4MiB${SUFFIX:-}" "--zc${*:+ $*}：" "$port" "$log"
     iou_bench "$blog" 127.0.0.1 "$port" --conns 2000 --depth 4 --size 4096 --duration 2 || rc=$?
     iou_check_bench "io_uring.zc_2000c${SUFFIX:-}" "--zc $*：2000 條連線 × depth 4 × 4 KiB，每個位元組都比對" "$blog" "$rc" 2000
     iou_stop_summary
@@ -535,16 +534,10 @@ io_uring_t_fixed() {
 
 # --bundle：一個 recv CQE 帶好幾個緩衝區（平均 > 1，上限 16 = sqe->len 的每次上限）；兩種緩衝池模式都逐位元組正確
 io_uring_t_bundle() {
-    local port log=$WORK/bundle-srv${SUFFIX:-}.log blog=$WORK/bundle-bench${SUFFIX:-}.log out rc=0 cqes bufs
+    local port log=$WORK/bundle-srv${SUFFIX:-}.log blog=$WORK/bundle-bench${SUFFIX:-}.log rc=0 cqes bufs
     port=$(iou_free_port)
     iou_start "$log" "$port" --bundle "$@"
-    out=$(run_timeout 30 python3 "$IOU_PEERS" 127.0.0.1 "$port" binary $((4 << 20))) || rc=$?
-    if [ "$rc" == 0 ] && grep -q 'result=ok' <<<"$out"; then
-        pass "io_uring.bundle_4MiB${SUFFIX:-}" "--bundle $*：4 MiB 含所有位元組值的資料，回來的 SHA-256 相同"
-    else
-        fail "io_uring.bundle_4MiB${SUFFIX:-}" "--bundle $* 的 4 MiB 二進位回聲" "result=ok" "rc=$rc $out"
-    fi
-    rc=0
+    iou_check_4MiB "io_uring.bundle_4MiB${SUFFIX:-}" "--bundle${*:+ $*}：" "$port" "$log"
     iou_bench "$blog" 127.0.0.1 "$port" --conns 200 --depth 4 --size 65536 --duration 2 || rc=$?
     iou_check_bench "io_uring.bundle_load${SUFFIX:-}" "--bundle $*：200 條連線 × depth 4 × 64 KiB，每個位元組都比對" "$blog" "$rc" 200
     iou_stop_summary
@@ -554,6 +547,28 @@ io_uring_t_bundle() {
     else
         fail "io_uring.bundle_cqes${SUFFIX:-}" "--bundle 的 CQE" "bundle=yes、緩衝區數 > 1.1 × CQE 數、≤ 16 × CQE 數" \
             "bundle=$(summary_get "$log" bundle) bundle_cqes=$cqes bundle_bufs=$bufs"
+        show_log "$log"
+    fi
+}
+
+# --buf-depth N：buffer ring 上最多 N 個緩衝區，放回來的先進環（LIFO）——核心接著填的是剛用過、還在快取裡的那幾個。
+# 上限真的守住：[摘要] 的 buf_ring_max（每次補環之後核心手上的緩衝區數的最大值）≤ N（拿掉上限時是整個池子）；
+# 環淺到一輪就用完時 recv 會 ENOBUFS，連線等下一次補環再掛上：4 MiB 與 500 條連線 × depth 16 × 4 KiB 仍逐位元組正確、沒有卡住。
+io_uring_t_buf_depth() {
+    local port log=$WORK/bdepth-srv${SUFFIX:-}.log blog=$WORK/bdepth-bench${SUFFIX:-}.log rc=0 depth=16 max
+    port=$(iou_free_port)
+    iou_start "$log" "$port" --buf-depth "$depth" "$@"
+    iou_check_4MiB "io_uring.buf_depth_4MiB${SUFFIX:-}" "--buf-depth $depth${*:+ $*}：" "$port" "$log"
+    iou_bench "$blog" 127.0.0.1 "$port" --conns 500 --depth 16 --size 4096 --duration 2 || rc=$?
+    iou_check_bench "io_uring.buf_depth_load${SUFFIX:-}" "--buf-depth $depth${*:+ $*}：500 條連線 × depth 16 × 4 KiB，每個位元組都比對" "$blog" "$rc" 500
+    iou_stop_summary
+    max=$(summary_get "$log" buf_ring_max)
+    if [ "$(summary_get "$log" buf_depth)" == "$depth" ] && [ "${max:-0}" -gt 0 ] && [ "$max" -le "$depth" ] &&
+        [ "$(summary_get "$log" bytes)" == "$(summary_get "$log" bytes_out)" ]; then
+        pass "io_uring.buf_depth_cap${SUFFIX:-}" "--buf-depth $depth${*:+ $*}：核心手上最多 $max 個緩衝區（池子 $(sed -n 's/.*緩衝池 [^ ]* \([0-9]*\) ×.*/\1/p' "$log" | head -n 1) 個），ENOBUFS $(summary_get "$log" enobufs) 次，bytes = bytes_out"
+    else
+        fail "io_uring.buf_depth_cap${SUFFIX:-}" "--buf-depth 的上限" "buf_depth=$depth、0 < buf_ring_max ≤ $depth、bytes = bytes_out" \
+            "buf_depth=$(summary_get "$log" buf_depth) buf_ring_max=$max bytes=$(summary_get "$log" bytes) bytes_out=$(summary_get "$log" bytes_out)"
         show_log "$log"
     fi
 }
@@ -794,15 +809,20 @@ io_uring_smoke() {
     run_test io_uring_t_sanitize
     SUFFIX=_features run_test io_uring_t_sanitize --zc --fixed --bundle
     SUFFIX=_zc_classic run_test io_uring_t_sanitize --zc --no-inc --bundle
+    SUFFIX=_buf_depth run_test io_uring_t_sanitize --buf-depth 16
     run_test io_uring_t_zc
     SUFFIX=_classic run_test io_uring_t_zc --no-inc
     run_test io_uring_t_fixed
     run_test io_uring_t_bundle
     SUFFIX=_classic run_test io_uring_t_bundle --no-inc
+    run_test io_uring_t_buf_depth
+    SUFFIX=_classic run_test io_uring_t_buf_depth --no-inc
+    SUFFIX=_bundle run_test io_uring_t_buf_depth --bundle
     run_test io_uring_t_napi_loopback
     run_test io_uring_t_udp_echo
     SUFFIX=_sqpoll run_test io_uring_t_udp_echo --sqpoll
     SUFFIX=_threads2 run_test io_uring_t_udp_echo --threads 2
+    SUFFIX=_buf_depth run_test io_uring_t_udp_echo --buf-depth 16
     run_test io_uring_t_udp_trunc
     run_test io_uring_t_udp_signals
     run_test io_uring_t_udp_sanitize

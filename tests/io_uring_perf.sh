@@ -10,7 +10,11 @@ IOU_SECONDS=${IOU_SECONDS:-4}
 iou_cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 
 # 進階選項的對照列（-p）：每個名字對應的伺服器選項；epoll 是 build/tools/epoll_echo
-declare -A IOU_IMPL_ARGS=([io_uring]="" [zc]="--zc" [fixed]="--fixed" [bundle]="--bundle" [fixed_bundle]="--fixed --bundle" [epoll]="")
+# buf_depth：buffer ring 上最多 IOU_BUF_DEPTH 個緩衝區（README〈buffer ring 的深度〉）；
+# epoll_rotate：epoll 每次 recv 輪流用 32 MiB 池子裡的下一塊（和 io_uring 預設的緩衝池一樣大），量「緩衝區冷掉」本身的成本
+IOU_BUF_DEPTH=${IOU_BUF_DEPTH:-16}
+declare -A IOU_IMPL_ARGS=([io_uring]="" [zc]="--zc" [fixed]="--fixed" [bundle]="--bundle" [fixed_bundle]="--fixed --bundle" [epoll]=""
+    [buf_depth]="--buf-depth $IOU_BUF_DEPTH" [epoll_rotate]="--rotate 32")
 
 # iou_perf_round IMPL CONNS SIZE DEPTH：印出「req_per_s p99_us errors stalled 伺服器CPU% 客戶端CPU% 伺服器µs/請求」
 # 伺服器 CPU 從 /proc/PID/stat 算（從就緒到客戶端結束），客戶端 CPU 由它自己在 [摘要] 的 cpu_pct 回報（只算量測窗口）；
@@ -23,7 +27,7 @@ iou_perf_round() {
     port=$(iou_free_port)
     log=$WORK/perf-$impl-srv.log
     blog=$WORK/perf-$impl-$conns-$size-$depth.log
-    if [ "$impl" != epoll ]; then srv=$(bin "$IOU"); else srv=$(tool epoll_echo); fi
+    if [[ $impl != epoll* ]]; then srv=$(bin "$IOU"); else srv=$(tool epoll_echo); fi
     taskset -c 0 "$srv" "$port" "${args[@]}" >"$log" 2>&1 &
     local pid=$!
     wait_marker "$log" '\[就緒\]' 10 "$pid" || { echo "0 0 1 0 0 0 0"; stop_pid "$pid"; return 0; }
@@ -38,6 +42,11 @@ iou_perf_round() {
     stop_pid "$pid" INT
     local wall_s
     wall_s=$(awk -v a="$c0" -v b="$c1" 'BEGIN{print (b-a)/1e9}')
+    # 客戶端的 [摘要] 不完整（沒有 errors=）時把兩邊的日誌留下來說明（stdout 是這一回合的結果，所以寫到 stderr）
+    if [ -z "$(summary_get "$blog" errors)" ]; then
+        echo "    $impl $(iou_wname "$conns $size $depth") 這一回合客戶端的 [摘要] 不完整（牆上時間 ${wall_s} 秒）：" >&2
+        { show_log "$blog" 8; show_log "$log" 8; } >&2
+    fi
     echo "$(summary_get "$blog" req_per_s) $(summary_get "$blog" p99_us) $(summary_get "$blog" errors)" \
         "$(summary_get "$blog" conns_stalled) $(awk -v t="$((t1 - t0))" -v hz="$hz" -v w="$wall_s" 'BEGIN{printf "%.0f", t/hz/w*100}')" \
         "$(summary_get "$blog" cpu_pct)" \
@@ -53,14 +62,18 @@ io_uring_perf() {
 io_uring_t_perf() {
     [ -x "$(tool epoll_echo)" ] || { fail io_uring.perf "對照組 build/tools/epoll_echo 不存在"; return 0; }
     local -a workloads=("50 64 1" "500 4096 16")
-    local w impl r line a b c d e f g
+    local w impl r line a b c d e f g i
     declare -A rps p99 errs stalls cpu ccpu cpr
-    echo "  io_uring_async 對 epoll echo（伺服器 CPU 0、客戶端 CPU 1，每回合 ${IOU_SECONDS} 秒，${IOU_ROUNDS} 回合交錯，先後順序每回合對調）"
-    local -a order
+    echo "  io_uring_async 對 epoll echo（伺服器 CPU 0、客戶端 CPU 1，每回合 ${IOU_SECONDS} 秒，${IOU_ROUNDS} 回合交錯，先後順序每回合輪換）"
+    echo "  500 連線 × 4 KiB × depth 16 另加 --buf-depth $IOU_BUF_DEPTH 的伺服器與 epoll --rotate 32（recv 輪流用 32 MiB）"
+    local -a order impls
     for ((r = 1; r <= IOU_ROUNDS; r++)); do
-        # 奇數回合 io_uring 先跑、偶數回合 epoll 先跑：不讓同一個程式總是接在另一個後面
-        if ((r % 2)); then order=(io_uring epoll); else order=(epoll io_uring); fi
         for w in "${workloads[@]}"; do
+            impls=(io_uring epoll)
+            [ "$w" != "500 4096 16" ] || impls+=(buf_depth epoll_rotate)
+            # 每回合輪換先後：不讓同一個程式總是接在另一個後面
+            order=()
+            for ((i = 0; i < ${#impls[@]}; i++)); do order+=("${impls[$(((i + r) % ${#impls[@]}))]}"); done
             for impl in "${order[@]}"; do
                 # shellcheck disable=SC2086 # 故意拆開成 CONNS SIZE DEPTH
                 line=$(iou_perf_round "$impl" $w)
@@ -86,13 +99,24 @@ io_uring_t_perf() {
         bench_pair io_uring "$name" client_cpu % lower "${ccpu[io_uring,$w]}" "${ccpu[epoll,$w]}" epoll_echo
         bench_pair io_uring "$name" server_cpu_per_req us lower "${cpr[io_uring,$w]}" "${cpr[epoll,$w]}" epoll_echo
     done
+    # --buf-depth：對預設伺服器（它換到什麼）與對 epoll（還差多少）
+    w="500 4096 16"
+    name="$(iou_wname "$w") buf_depth"
+    bench_pair io_uring "$name" req_per_s req/s higher "${rps[buf_depth,$w]}" "${rps[io_uring,$w]}" io_uring_default
+    bench_pair io_uring "$name" p99_latency us lower "${p99[buf_depth,$w]}" "${p99[io_uring,$w]}" io_uring_default
+    bench_pair io_uring "$name" server_cpu_per_req us lower "${cpr[buf_depth,$w]}" "${cpr[io_uring,$w]}" io_uring_default
+    bench_pair io_uring "$name" server_cpu_per_req us lower "${cpr[buf_depth,$w]}" "${cpr[epoll,$w]}" epoll_echo
+    bench_pair io_uring "$name" req_per_s req/s higher "${rps[buf_depth,$w]}" "${rps[epoll,$w]}" epoll_echo
+    # 對照組自己換成輪流用 32 MiB 的緩衝區時貴了多少：io_uring 預設的差距有多少來自這裡
+    bench_pair io_uring "$(iou_wname "$w") epoll_rotate32M" server_cpu_per_req us lower "${cpr[epoll_rotate,$w]}" "${cpr[epoll,$w]}" epoll_echo
     # 目標以同回合配對的比值區間判定（pair_ci 印出「中位數 下限 上限」）
     local m lo hi
     read -r m lo hi <<<"$(pair_ci "${rps[io_uring,50 64 1]}" "${rps[epoll,50 64 1]}")"
     goal io_uring.perf_50c_64B "50 連線 × 64 B × depth 1 的 req/s（io_uring / epoll ≥ 1.05）" "$m" '>=' 1.05 "$lo" "$hi"
     read -r m lo hi <<<"$(pair_ci "${rps[io_uring,500 4096 16]}" "${rps[epoll,500 4096 16]}")"
     goal io_uring.perf_500c_4K "500 連線 × 4 KiB × depth 16 的 req/s（io_uring / epoll ≥ 1.0）" "$m" '>=' 1.0 "$lo" "$hi"
-    check_eq io_uring.perf_500c_4K_clean "500 連線 × 4 KiB × depth 16：io_uring 所有回合的 errors + stalled" 0 "$(( ${errs[io_uring,500 4096 16]} + ${stalls[io_uring,500 4096 16]} ))"
+    check_eq io_uring.perf_500c_4K_clean "500 連線 × 4 KiB × depth 16：io_uring（預設與 --buf-depth）所有回合的 errors + stalled" 0 \
+        "$(( ${errs[io_uring,500 4096 16]} + ${stalls[io_uring,500 4096 16]} + ${errs[buf_depth,500 4096 16]} + ${stalls[buf_depth,500 4096 16]} ))"
     read -r m lo hi <<<"$(pair_ci "${p99[io_uring,50 64 1]}" "${p99[epoll,50 64 1]}")"
     goal io_uring.perf_50c_p99 "50 連線的 p99 延遲（io_uring / epoll ≤ 1.0）" "$m" '<=' 1.0 "$lo" "$hi"
 }
@@ -103,7 +127,7 @@ iou_wname() { local c s d; read -r c s d <<<"$1"; echo "${c}c×${s}B×d${d}"; }
 #   500 連線 × 64 B × depth 1：伺服器（不是客戶端）是成本的地方，看每個請求的伺服器 CPU；
 #   50 連線 × 64 KiB × depth 4：大訊息，零複製與 bundle 可能有差的地方。
 # 目標：每個請求的伺服器 CPU ≤ 0.8 × epoll，事先選定的組合 fixed_bundle（直接描述符 + recv bundle）與預設伺服器各記一次。
-IOU_FEATURE_IMPLS=(io_uring zc fixed bundle fixed_bundle epoll)
+IOU_FEATURE_IMPLS=(io_uring zc fixed bundle fixed_bundle buf_depth epoll)
 io_uring_t_perf_features() {
     [ -x "$(tool epoll_echo)" ] || { fail io_uring.perf_features "對照組 build/tools/epoll_echo 不存在"; return 0; }
     local -a workloads=("500 64 1" "50 65536 4") order
@@ -131,11 +155,11 @@ io_uring_t_perf_features() {
     local name m lo hi bad=""
     for w in "${workloads[@]}"; do
         name=$(iou_wname "$w")
-        for impl in zc fixed bundle fixed_bundle; do
+        for impl in zc fixed bundle fixed_bundle buf_depth; do
             bench_pair io_uring "$name $impl" req_per_s req/s higher "${rps[$impl,$w]}" "${rps[io_uring,$w]}" io_uring_default
             bench_pair io_uring "$name $impl" server_cpu_per_req us lower "${cpr[$impl,$w]}" "${cpr[io_uring,$w]}" io_uring_default
         done
-        for impl in io_uring fixed_bundle; do
+        for impl in io_uring fixed_bundle buf_depth; do
             bench_pair io_uring "$name $impl" server_cpu_per_req us lower "${cpr[$impl,$w]}" "${cpr[epoll,$w]}" epoll_echo
         done
         for impl in "${IOU_FEATURE_IMPLS[@]}"; do

@@ -5,7 +5,9 @@
 //   * accept4 一次接到 EAGAIN 為止；TCP_NODELAY；
 //   * 讀到 EAGAIN 為止，讀到的資料立刻 write 回去（每則訊息一次 read + 一次 write）；
 //   * 寫不完的部分存在連線自己的緩衝區，等 EPOLLOUT；待送資料超過 64 KiB 就停止讀取（背壓）。
-// 用法：epoll_echo PORT        輸出與 io_uring_async 相同的 [就緒] / [摘要] 標記。
+// 用法：epoll_echo PORT [--rotate MiB]   輸出與 io_uring_async 相同的 [就緒] / [摘要] 標記。
+//   --rotate MiB：實驗對照（-p 的 epoll_rotate 列）——每次 recv 輪流用 MiB 大小的池子裡的下一塊 64 KiB，
+//   而不是同一塊：模擬 io_uring 的 buffer ring 輪流用遍整個緩衝池時的快取行為（README〈buffer ring 的深度〉）。
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -67,8 +69,13 @@ bool flush_pending(Conn& c) {
 }
 
 // 讀到 EAGAIN 為止，每次讀到就寫回；回傳 false 表示要關閉連線
-bool handle_read(Conn& c, char* buf, Stats& st) {
+// pool 非空時（--rotate）每次 recv 換下一塊
+bool handle_read(Conn& c, char* buf, std::vector<char>& pool, size_t& next, Stats& st) {
     while (!c.read_blocked) {
+        if (!pool.empty()) {
+            buf = pool.data() + next * kReadBuf;
+            next = (next + 1) % (pool.size() / kReadBuf);
+        }
         ssize_t n = recv(c.fd, buf, kReadBuf, 0);
         if (n == 0) { flush_pending(c); return false; }  // 對方關閉寫入端：盡量送完再關
         if (n < 0) {
@@ -95,9 +102,12 @@ bool handle_read(Conn& c, char* buf, Stats& st) {
 
 int main(int argc, char** argv) {
     setvbuf(stdout, nullptr, _IOLBF, 0);
-    unsigned port = 0;
-    if (argc != 2 || std::from_chars(argv[1], argv[1] + strlen(argv[1]), port).ec != std::errc() || port == 0 || port > 65535) {
-        fprintf(stderr, "用法：epoll_echo PORT\n");
+    unsigned port = 0, rotate_mib = 0;
+    auto parse = [](const char* s, unsigned& v) { return std::from_chars(s, s + strlen(s), v).ec == std::errc(); };
+    const bool rotate = argc == 4 && std::string_view(argv[2]) == "--rotate";
+    if ((argc != 2 && !rotate) || !parse(argv[1], port) || port == 0 || port > 65535 ||
+        (rotate && (!parse(argv[3], rotate_mib) || rotate_mib == 0 || rotate_mib > 1024))) {
+        fprintf(stderr, "用法：epoll_echo PORT [--rotate MiB（1–1024）]\n");
         return 2;
     }
     struct sigaction sa{};
@@ -128,10 +138,12 @@ int main(int argc, char** argv) {
 
     std::vector<Conn> conns(rl.rlim_cur > 0 ? rl.rlim_cur : 65536);
     std::vector<char> buf(kReadBuf);
+    std::vector<char> pool(size_t(rotate_mib) << 20, 1);  // --rotate：一開始就碰過，之後不再有缺頁
+    size_t next = 0;
     epoll_event events[kMaxEvents];
     Stats st;
     auto t0 = std::chrono::steady_clock::now();
-    printf("[就緒] epoll echo 伺服器監聽 TCP 埠 %u\n", port);
+    printf("[就緒] epoll echo 伺服器監聽 TCP 埠 %u%s\n", port, rotate ? "（--rotate：recv 輪流用整個池子）" : "");
 
     while (!g_stop.load()) {
         int n = epoll_wait(ep, events, kMaxEvents, 100);
@@ -158,7 +170,7 @@ int main(int argc, char** argv) {
                 ok = flush_pending(c);
                 if (ok && c.read_blocked && c.pending.empty()) { c.read_blocked = false; events[i].events |= EPOLLIN; }
             }
-            if (ok && (events[i].events & (EPOLLIN | EPOLLRDHUP))) ok = handle_read(c, buf.data(), st);
+            if (ok && (events[i].events & (EPOLLIN | EPOLLRDHUP))) ok = handle_read(c, buf.data(), pool, next, st);
             if (!ok) close_conn(ep, conns, fd);
         }
     }

@@ -96,6 +96,7 @@ run_group() {
         state=$WORK/state-before-$g
         system_state >"$state"
     fi
+    GROUP_STATE=$state  # 群組裡的測試也看得到群組開始時的狀態（例如 dpdk_check_leftovers 只看這個群組自己留下的）
     set +e
     (
         set -e

@@ -168,18 +168,10 @@ print("sports=" + (",".join(sp) or "none"), "bad_checksum=%d" % sum(not d.checks
 }
 
 # 最後：沒有留下 hugepage 檔案與 /var/run/dpdk 底下的目錄。--no-huge 的執行仍會建空的 /var/run/dpdk/rte：
-# 這裡把空的目錄移走（rmdir 只刪空目錄，不會刪到別人的東西），再檢查
+# tests/lib.sh 的 dpdk_check_leftovers 先收掉群組開始時沒有的空目錄再檢查（群組開始前就有的不動）
 adv_dpdk_t_leftovers() {
     need_root adversarial.dpdk.leftovers || return 0
-    rmdir /var/run/dpdk/rte /var/run/dpdk 2>/dev/null || true
-    local huge dirs
-    huge=$( (find /dev/hugepages -maxdepth 1 \( -name 'kbdpdk*' -o -name 'rtemap_*' \) 2>/dev/null || true) | wc -l)
-    dirs=$( (find /var/run/dpdk -mindepth 1 -maxdepth 1 2>/dev/null || true) | tr '\n' ' ')
-    if [ "$huge" == 0 ] && [ -z "$dirs" ]; then
-        pass adversarial.dpdk.leftovers "沒有留下 hugepage 檔案，/var/run/dpdk 底下沒有目錄"
-    else
-        fail adversarial.dpdk.leftovers "留下的東西" "0 個 hugepage 檔案、/var/run/dpdk 是空的" "$huge 個 hugepage 檔案、/var/run/dpdk：$dirs"
-    fi
+    dpdk_check_leftovers adversarial.dpdk.leftovers
 }
 
 adversarial_dpdk_full() {

@@ -858,18 +858,10 @@ dpdk_t_flow_optional() {
 }
 
 # 最後：這個群組沒有留下 hugepage 檔案與 /var/run/dpdk 底下的目錄。預設的 --in-memory 執行仍會建空的 /var/run/dpdk/rte
-# （EAL 的執行目錄，結束時只剩空目錄）：把空的移走（rmdir 只刪空目錄）再檢查
+# （EAL 的執行目錄，結束時只剩空目錄）：tests/lib.sh 的 dpdk_check_leftovers 先收掉群組開始時沒有的空目錄再檢查
 dpdk_t_leftovers() {
     need_root dpdk.leftovers || return 0
-    rmdir /var/run/dpdk/rte /var/run/dpdk 2>/dev/null || true
-    local huge dirs
-    huge=$( (find /dev/hugepages -maxdepth 1 \( -name 'kbdpdk*' -o -name 'rtemap_*' \) 2>/dev/null || true) | wc -l)
-    dirs=$( (find /var/run/dpdk -mindepth 1 -maxdepth 1 2>/dev/null || true) | tr '\n' ' ')
-    if [ "$huge" == 0 ] && [ -z "$dirs" ]; then
-        pass dpdk.leftovers "沒有留下 hugepage 檔案，/var/run/dpdk 底下沒有目錄"
-    else
-        fail dpdk.leftovers "留下的東西" "0 個 hugepage 檔案、/var/run/dpdk 是空的" "$huge 個 hugepage 檔案、/var/run/dpdk：$dirs"
-    fi
+    dpdk_check_leftovers dpdk.leftovers
 }
 
 dpdk_full() {

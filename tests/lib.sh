@@ -367,6 +367,24 @@ lib_dirs_tidy() { # BEFORE
     done
 }
 
+# dpdk_check_leftovers NAME：這個群組的 DPDK 程式都結束之後，沒有留下 hugepage 檔案（kbdpdk*、rtemap_*）與 /var/run/dpdk 底下的目錄。
+# 只看群組開始時（GROUP_STATE）沒有的：別的 DPDK 程式的、或群組開始前就有的，不刪也不算（刪掉它們反而讓 <群組>.left_behind 失敗）。
+# DPDK 結束時留下的空執行目錄先由 lib_dirs_tidy 收掉（它也只收群組開始時沒有的）。
+dpdk_check_leftovers() { # NAME
+    local name=$1 before=${GROUP_STATE:-} huge dirs
+    [ -n "$before" ] || before=/dev/null
+    lib_dirs_tidy "$before"
+    huge=$( (find /dev/hugepages -maxdepth 1 \( -name 'kbdpdk*' -o -name 'rtemap_*' \) 2>/dev/null || true) |
+        awk -v f="$before" 'BEGIN { while ((getline l < f) > 0) seen[l] = 1 } !seen["hugepage " $0]' | tr '\n' ' ')
+    dirs=$( (find /var/run/dpdk -mindepth 1 -maxdepth 1 2>/dev/null || true) |
+        awk -v f="$before" 'BEGIN { while ((getline l < f) > 0) seen[l] = 1 } !seen["dpdk-run " $0]' | tr '\n' ' ')
+    if [ -z "$huge" ] && [ -z "$dirs" ]; then
+        pass "$name" "沒有留下 hugepage 檔案，/var/run/dpdk 底下沒有新的目錄（群組開始前就有的不動）"
+    else
+        fail "$name" "留下的東西" "沒有新的 hugepage 檔案、/var/run/dpdk 底下沒有新的目錄" "hugepage：${huge:-無}；/var/run/dpdk：${dirs:-無}"
+    fi
+}
+
 # check_left_behind NAME BEFORE：現在的 system_state 與 BEFORE 相同 → PASS；不同就 FAIL，列出多出來（+）與不見了（-）的項目。
 # 收尾指令送出的信號要一點時間才讓行程結束：最多等 5 秒
 check_left_behind() { # NAME BEFORE

@@ -68,14 +68,12 @@ bool flush_pending(Conn& c) {
     return true;
 }
 
-// 讀到 EAGAIN 為止，每次讀到就寫回；回傳 false 表示要關閉連線
-// pool 非空時（--rotate）每次 recv 換下一塊
-bool handle_read(Conn& c, char* buf, std::vector<char>& pool, size_t& next, Stats& st) {
+// 讀到 EAGAIN 為止，每次讀到就寫回；回傳 false 表示要關閉連線。
+// 每次 recv 用 pool 裡的下一塊 kReadBuf：平常 pool 只有一塊（永遠同一塊），--rotate 時輪流用遍整個池子
+bool handle_read(Conn& c, std::vector<char>& pool, size_t& next, Stats& st) {
     while (!c.read_blocked) {
-        if (!pool.empty()) {
-            buf = pool.data() + next * kReadBuf;
-            next = (next + 1) % (pool.size() / kReadBuf);
-        }
+        char* buf = pool.data() + next * kReadBuf;
+        next = (next + 1) % (pool.size() / kReadBuf);
         ssize_t n = recv(c.fd, buf, kReadBuf, 0);
         if (n == 0) { flush_pending(c); return false; }  // 對方關閉寫入端：盡量送完再關
         if (n < 0) {
@@ -137,8 +135,7 @@ int main(int argc, char** argv) {
     epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev);
 
     std::vector<Conn> conns(rl.rlim_cur > 0 ? rl.rlim_cur : 65536);
-    std::vector<char> buf(kReadBuf);
-    std::vector<char> pool(size_t(rotate_mib) << 20, 1);  // --rotate：一開始就碰過，之後不再有缺頁
+    std::vector<char> pool(rotate ? size_t(rotate_mib) << 20 : kReadBuf, 1);  // 一開始就碰過，之後不再有缺頁
     size_t next = 0;
     epoll_event events[kMaxEvents];
     Stats st;
@@ -170,7 +167,7 @@ int main(int argc, char** argv) {
                 ok = flush_pending(c);
                 if (ok && c.read_blocked && c.pending.empty()) { c.read_blocked = false; events[i].events |= EPOLLIN; }
             }
-            if (ok && (events[i].events & (EPOLLIN | EPOLLRDHUP))) ok = handle_read(c, buf.data(), pool, next, st);
+            if (ok && (events[i].events & (EPOLLIN | EPOLLRDHUP))) ok = handle_read(c, pool, next, st);
             if (!ok) close_conn(ep, conns, fd);
         }
     }

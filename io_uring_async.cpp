@@ -587,11 +587,11 @@ public:
     // 補上去，一次讓核心看到（環的 tail 前進一次）。沒有 --buf-depth 時 depth_ = 整個池子，放回的全部上環，
     // 和沒有堆疊時一樣。回傳這次放上環的個數。
     unsigned publish() {
-        while (count_ - out_ - unsigned(free_.size()) < depth_ && !free_.empty()) {
+        while (in_kernel() < depth_ && !free_.empty()) {
             ring_add(free_.back());
             free_.pop_back();
         }
-        ring_max_ = std::max(ring_max_, count_ - out_ - unsigned(free_.size()));
+        ring_max_ = std::max(ring_max_, in_kernel());
         unsigned n = pending_;
         if (n) io_uring_buf_ring_advance(br_, int(n));
         tail_ += n;
@@ -604,6 +604,7 @@ public:
     unsigned available() const { return count_ - out_; }  // 沒有資料佔著的緩衝區數（核心手上的加上堆疊裡的）
     unsigned depth() const { return depth_; }
     unsigned ring_max() const { return ring_max_; }        // 補環之後核心手上最多到過幾個（≤ depth_）
+    unsigned in_kernel() const { return count_ - out_ - unsigned(free_.size()); }  // 核心手上的：環上與遞增模式下還沒用完的
     bool incremental() const { return inc_; }
     const char* mode() const { return inc_ ? "inc" : "classic"; }
     const std::string& note() const { return note_; }
